@@ -1,0 +1,1 @@
+//! Image builds with buildah or the Docker engine, reproducible by default.

@@ -1,0 +1,799 @@
+//! Create, update, refresh and delete of one ECS service and the task
+//! definition revisions it registered.
+//!
+//! The client is built by the caller from an `SdkConfig` (endpoint override,
+//! credentials, and the retry config: use `RetryConfig::adaptive()` so
+//! throttling and 5xx answers are retried with backoff and client-side rate
+//! limiting). Every write here is one the plan asked for: no change means
+//! no AWS write at all; a container change means exactly one
+//! RegisterTaskDefinition.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::types::{Service, ServiceField};
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+use crate::args::{ServiceArgs, ServiceState};
+use crate::convert;
+use crate::diff::ServiceDiff;
+use crate::normalise::{self, NormalContainer, NormalService, NormalTask};
+use crate::wait::{self, short, Outcome, Target};
+
+/// Receives progress lines for the engine log (never contains secret values).
+pub type Progress<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
+/// Why a create, update, refresh or delete failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The service exists but the rollout did not complete: rolled back,
+    /// failed, or timed out. `state` records the new revision and service so
+    /// nothing is lost; the next update retries the deployment.
+    #[error("{message}")]
+    Unhealthy {
+        state: Box<ServiceState>,
+        message: String,
+    },
+    /// Cancelled by the caller; `state` is set when something was already created.
+    #[error("cancelled while {during}")]
+    Cancelled {
+        state: Option<Box<ServiceState>>,
+        during: String,
+    },
+    /// An ECS call failed after the SDK's retries. `state` is set when
+    /// earlier writes of this operation must be recorded.
+    #[error("ECS {operation} for {target} failed: {message}")]
+    Aws {
+        operation: &'static str,
+        target: String,
+        message: String,
+        state: Option<Box<ServiceState>>,
+    },
+    #[error("service {name} already exists in cluster {cluster} (status {status}); import it or choose another name")]
+    AlreadyExists {
+        cluster: String,
+        name: String,
+        status: String,
+    },
+    /// Inputs that should have been caught by Check.
+    #[error("{property}: {reason}")]
+    Invalid { property: String, reason: String },
+    #[error("this change replaces the service ({paths}); it cannot be applied as an update")]
+    NeedsReplace { paths: String },
+    #[error("service {name} was still {status} after {seconds}s")]
+    DeleteTimedOut {
+        name: String,
+        status: String,
+        seconds: u64,
+    },
+}
+
+impl DeployError {
+    /// The state to record despite the failure (Pulumi: ErrorResourceInitFailed
+    /// / partial state), when the operation already changed something.
+    pub fn partial_state(&self) -> Option<&ServiceState> {
+        match self {
+            Self::Unhealthy { state, .. } => Some(state),
+            Self::Cancelled { state, .. } | Self::Aws { state, .. } => state.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// A refreshed state and what changed outside the program.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refreshed {
+    pub state: ServiceState,
+    /// e.g. `desiredCount 1 -> 3 (changed outside the program)`.
+    pub drift: Vec<String>,
+}
+
+/// Deploys services with one ECS client.
+#[derive(Debug, Clone)]
+pub struct Deployer {
+    client: aws_sdk_ecs::Client,
+    poll_interval: Duration,
+}
+
+fn aws_error<E>(operation: &'static str, target: &str, e: SdkError<E>) -> DeployError
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
+    let message = match e.as_service_error() {
+        Some(se) => format!(
+            "{}: {}",
+            se.code().unwrap_or("error"),
+            se.message().unwrap_or("no message")
+        ),
+        None => DisplayErrorContext(&e).to_string(),
+    };
+    DeployError::Aws {
+        operation,
+        target: target.to_string(),
+        message,
+        state: None,
+    }
+}
+
+fn with_state(mut e: DeployError, s: &ServiceState) -> DeployError {
+    if let DeployError::Aws { state, .. } = &mut e {
+        *state = Some(Box::new(s.clone()));
+    }
+    e
+}
+
+/// A CreateService client token derived from the resource, so the SDK's
+/// retries (and any replay of the same request) cannot create two services.
+pub fn client_token(cluster: &str, name: &str, task_definition_arn: &str) -> String {
+    let digest = Sha256::digest(format!("{cluster}\n{name}\n{task_definition_arn}"));
+    hex::encode(digest)[..32].to_string()
+}
+
+/// The service `name` in `cluster`, in whatever status ECS reports, or
+/// `None` when ECS does not know it.
+pub(crate) async fn describe(
+    client: &aws_sdk_ecs::Client,
+    cluster: &str,
+    name: &str,
+    tags: bool,
+) -> Result<Option<Service>, DeployError> {
+    let mut req = client.describe_services().cluster(cluster).services(name);
+    if tags {
+        req = req.include(ServiceField::Tags);
+    }
+    let out = req
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeServices", name, e))?;
+    Ok(out
+        .services()
+        .iter()
+        .find(|s| s.service_name() == Some(name) || s.service_arn().is_some_and(|a| a.ends_with(&format!("/{name}"))))
+        .cloned())
+}
+
+fn is_gone(svc: &Service) -> bool {
+    matches!(svc.status(), Some("INACTIVE") | Some("DRAINING"))
+}
+
+struct Registered {
+    arn: String,
+    family: String,
+    revision: i64,
+}
+
+impl Deployer {
+    /// Polls every 5 s while waiting; see [`Deployer::with_poll_interval`].
+    pub fn new(client: aws_sdk_ecs::Client) -> Self {
+        Self {
+            client,
+            poll_interval: Duration::from_secs(5),
+        }
+    }
+
+    /// How often DescribeServices is polled while waiting.
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Registers a revision, creates the service (client token derived from
+    /// cluster, name and revision) and, unless `wait.forSteadyState` is
+    /// false, waits for the rollout. Refuses to take over an existing
+    /// ACTIVE or DRAINING service of the same name.
+    pub async fn create(
+        &self,
+        args: &ServiceArgs,
+        images: &BTreeMap<String, String>,
+        progress: Progress<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<ServiceState, DeployError> {
+        let name = service_name(args)?;
+        let cluster = args.cluster.as_str();
+        let containers = pinned_containers(args, images)?;
+        let task = normalise::task(args);
+        let svc = normalise::service(args);
+
+        if let Some(existing) = describe(&self.client, cluster, name, false).await? {
+            if existing.status() != Some("INACTIVE") {
+                return Err(DeployError::AlreadyExists {
+                    cluster: cluster.to_string(),
+                    name: name.to_string(),
+                    status: existing.status().unwrap_or("unknown").to_string(),
+                });
+            }
+        }
+        let reg = self.register(&containers, &task, &svc, progress).await?;
+        let token = client_token(cluster, name, &reg.arn);
+        let mut req = self
+            .client
+            .create_service()
+            .cluster(cluster)
+            .service_name(name)
+            .task_definition(&reg.arn)
+            .desired_count(svc.desired_count)
+            .client_token(token)
+            .set_launch_type(args.effective_launch_type().map(|l| l.as_str().into()))
+            .set_platform_version(svc.platform_version.clone())
+            .deployment_configuration(convert::deployment_configuration(&svc))
+            .enable_execute_command(svc.enable_execute_command)
+            .propagate_tags(svc.propagate_tags.as_str().into())
+            .set_tags(convert::tags(&svc.tags));
+        req = req.set_capacity_provider_strategy(
+            convert::capacity_provider_strategy(&svc).map_err(|e| invalid("capacityProviderStrategy", e))?,
+        );
+        if let Some(n) = &svc.network_configuration {
+            req = req.network_configuration(convert::network(n).map_err(|e| invalid("networkConfiguration", e))?);
+        }
+        if !svc.load_balancers.is_empty() {
+            req = req
+                .set_load_balancers(Some(convert::load_balancers(&svc)))
+                .health_check_grace_period_seconds(svc.health_check_grace_period_seconds);
+        }
+        progress(&format!("creating service {name} in {cluster} with {}", short(&reg.arn)));
+        let created = match req.send().await {
+            Ok(out) => out,
+            Err(e) => {
+                let err = aws_error("CreateService", name, e);
+                self.deregister(&reg.arn, progress).await;
+                return Err(err);
+            }
+        };
+        let service = created.service();
+        let primary = service
+            .and_then(|s| s.deployments().iter().find(|d| d.status() == Some("PRIMARY")));
+        let mut state = ServiceState {
+            args: args.clone(),
+            arn: service
+                .and_then(|s| s.service_arn())
+                .unwrap_or_default()
+                .to_string(),
+            cluster_arn: service
+                .and_then(|s| s.cluster_arn())
+                .unwrap_or_default()
+                .to_string(),
+            task_definition_arn: reg.arn.clone(),
+            family: reg.family,
+            revision: reg.revision,
+            images: images_of(&containers),
+            deployment_id: primary.and_then(|d| d.id()).map(str::to_string),
+            rollout_state: primary
+                .and_then(|d| d.rollout_state())
+                .map(|r| r.as_str().to_string()),
+            container_definitions: containers,
+            task_settings: task,
+            registered_revisions: vec![reg.arn],
+            deploy_failed: false,
+        };
+        if args.waits() {
+            self.wait_for(&mut state, progress, cancel).await?;
+        }
+        Ok(state)
+    }
+
+    /// Applies `plan` (from [`crate::diff`] of `old` and `args`):
+    /// no change -> no AWS call; service-level change -> UpdateService only;
+    /// container or task change -> one RegisterTaskDefinition, UpdateService,
+    /// wait, then deregister the revisions this resource registered before.
+    pub async fn update(
+        &self,
+        old: &ServiceState,
+        args: &ServiceArgs,
+        images: &BTreeMap<String, String>,
+        plan: &ServiceDiff,
+        progress: Progress<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<ServiceState, DeployError> {
+        if plan.needs_replace() {
+            return Err(DeployError::NeedsReplace {
+                paths: plan.replace_paths.join(", "),
+            });
+        }
+        let mut state = old.clone();
+        state.args = args.clone();
+        if let Some(n) = &old.args.name {
+            state.args.name = Some(n.clone());
+        }
+        if !plan.has_changes() {
+            return Ok(state);
+        }
+        let name = service_name(&state.args)?.to_string();
+        let cluster = old.args.cluster.clone();
+        let containers = pinned_containers(args, images)?;
+        let task = normalise::task(&state.args);
+        let svc = normalise::service(args);
+        let old_svc = normalise::service(&old.args);
+        for reason in &plan.reasons {
+            progress(reason);
+        }
+
+        let mut task_definition = old.task_definition_arn.clone();
+        if plan.new_revision_needed {
+            let reg = self.register(&containers, &task, &svc, progress).await?;
+            state.registered_revisions.push(reg.arn.clone());
+            task_definition = reg.arn.clone();
+            // Recorded only once UpdateService accepted it (below).
+            state.family = reg.family;
+            state.revision = reg.revision;
+        }
+
+        if svc.tags != old_svc.tags {
+            self.retag(&old.arn, &old_svc.tags, &svc.tags)
+                .await
+                .map_err(|e| with_state(e, &rollback_fields(&state, old)))?;
+        }
+        if plan.new_revision_needed || service_fields_differ(&old_svc, &svc) || old.deploy_failed {
+            let mut req = self
+                .client
+                .update_service()
+                .cluster(&cluster)
+                .service(&name)
+                .task_definition(&task_definition)
+                .desired_count(svc.desired_count)
+                .deployment_configuration(convert::deployment_configuration(&svc))
+                .enable_execute_command(svc.enable_execute_command)
+                .propagate_tags(svc.propagate_tags.as_str().into())
+                .set_platform_version(svc.platform_version.clone())
+                .force_new_deployment(old.deploy_failed && !plan.new_revision_needed);
+            req = req.set_capacity_provider_strategy(
+                convert::capacity_provider_strategy(&svc).map_err(|e| invalid("capacityProviderStrategy", e))?,
+            );
+            if let Some(n) = &svc.network_configuration {
+                req = req.network_configuration(convert::network(n).map_err(|e| invalid("networkConfiguration", e))?);
+            }
+            if !svc.load_balancers.is_empty() || !old_svc.load_balancers.is_empty() {
+                req = req.set_load_balancers(Some(convert::load_balancers(&svc)));
+            }
+            if !svc.load_balancers.is_empty() {
+                req = req.health_check_grace_period_seconds(svc.health_check_grace_period_seconds);
+            }
+            progress(&format!("updating service {name} to {}", short(&task_definition)));
+            let out = req
+                .send()
+                .await
+                .map_err(|e| with_state(aws_error("UpdateService", &name, e), &rollback_fields(&state, old)))?;
+            let primary = out
+                .service()
+                .and_then(|s| s.deployments().iter().find(|d| d.status() == Some("PRIMARY")));
+            state.deployment_id = primary.and_then(|d| d.id()).map(str::to_string);
+            state.rollout_state = primary
+                .and_then(|d| d.rollout_state())
+                .map(|r| r.as_str().to_string());
+        }
+        state.task_definition_arn = task_definition.clone();
+        if plan.new_revision_needed {
+            state.container_definitions = containers.clone();
+            state.task_settings = task;
+            state.images = images_of(&containers);
+        }
+        if args.waits() {
+            self.wait_for(&mut state, progress, cancel).await?;
+        }
+        state.deploy_failed = false;
+        self.deregister_superseded(&mut state, progress).await;
+        Ok(state)
+    }
+
+    /// Reads the service back. `None` when it was deleted or is INACTIVE
+    /// (or DRAINING: on its way to INACTIVE). Drift in desiredCount,
+    /// network, load balancers, deployment settings, propagateTags and the
+    /// task definition is written into the returned state.
+    pub async fn read(&self, state: &ServiceState) -> Result<Option<Refreshed>, DeployError> {
+        let name = service_name(&state.args)?;
+        let Some(svc) = describe(&self.client, &state.args.cluster, name, true).await? else {
+            return Ok(None);
+        };
+        if is_gone(&svc) {
+            return Ok(None);
+        }
+        let mut new = state.clone();
+        let mut drift = Vec::new();
+        let want = normalise::service(&state.args);
+        let outside = "(changed outside the program)";
+
+        if svc.desired_count() != want.desired_count {
+            drift.push(format!("desiredCount {} -> {} {outside}", want.desired_count, svc.desired_count()));
+            new.args.desired_count = Some(svc.desired_count());
+        }
+        if let Some(actual) = svc.network_configuration().and_then(convert::normal_network) {
+            if want.network_configuration.as_ref() != Some(&actual) {
+                drift.push(format!("networkConfiguration {outside}"));
+                new.args.network_configuration = Some(crate::args::NetworkConfiguration {
+                    subnets: actual.subnets,
+                    security_groups: Some(actual.security_groups).filter(|g| !g.is_empty()),
+                    assign_public_ip: Some(actual.assign_public_ip),
+                });
+            }
+        }
+        let mut lbs: Vec<crate::args::LoadBalancer> = svc
+            .load_balancers()
+            .iter()
+            .map(|l| crate::args::LoadBalancer {
+                target_group_arn: l.target_group_arn().unwrap_or_default().to_string(),
+                container_name: l.container_name().unwrap_or_default().to_string(),
+                container_port: l.container_port().unwrap_or_default(),
+            })
+            .collect();
+        lbs.sort();
+        if lbs != want.load_balancers {
+            drift.push(format!("loadBalancers {outside}"));
+            new.args.load_balancers = Some(lbs).filter(|l| !l.is_empty());
+        }
+        if let Some(g) = svc.health_check_grace_period_seconds() {
+            if g != want.health_check_grace_period_seconds {
+                drift.push(format!("healthCheckGracePeriodSeconds {} -> {g} {outside}", want.health_check_grace_period_seconds));
+                new.args.health_check_grace_period_seconds = Some(g);
+            }
+        }
+        if let Some(dc) = svc.deployment_configuration() {
+            read_deployment_configuration(dc, &want, &mut new.args, &mut drift);
+        }
+        if let Some(p) = svc.propagate_tags() {
+            if p.as_str() != want.propagate_tags {
+                drift.push(format!("propagateTags {} -> {} {outside}", want.propagate_tags, p.as_str()));
+                new.args.propagate_tags = serde_json::from_value(serde_json::Value::String(p.as_str().to_string())).ok();
+            }
+        }
+        if let Some(p) = svc.deployments().iter().find(|d| d.status() == Some("PRIMARY")) {
+            new.deployment_id = p.id().map(str::to_string);
+            new.rollout_state = p.rollout_state().map(|r| r.as_str().to_string());
+        }
+        if let Some(actual) = svc.task_definition() {
+            if actual != state.task_definition_arn {
+                drift.push(format!(
+                    "task definition {} -> {} {outside}",
+                    short(&state.task_definition_arn),
+                    short(actual)
+                ));
+                self.read_task_definition(actual, &mut new).await?;
+            }
+        }
+        Ok(Some(Refreshed { state: new, drift }))
+    }
+
+    /// Scales to zero, deletes the service, waits until it is INACTIVE
+    /// (bounded by `wait.timeoutSeconds`) and deregisters every revision
+    /// this resource registered. A service that is already gone is fine.
+    pub async fn delete(
+        &self,
+        state: &ServiceState,
+        progress: Progress<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<(), DeployError> {
+        let name = service_name(&state.args)?;
+        let cluster = state.args.cluster.as_str();
+        if let Some(svc) = describe(&self.client, cluster, name, false).await? {
+            if svc.status() == Some("ACTIVE") {
+                if svc.desired_count() > 0 {
+                    progress(&format!("scaling service {name} to 0 tasks"));
+                    self.client
+                        .update_service()
+                        .cluster(cluster)
+                        .service(name)
+                        .desired_count(0)
+                        .send()
+                        .await
+                        .map_err(|e| aws_error("UpdateService", name, e))?;
+                }
+                progress(&format!("deleting service {name}"));
+                if let Err(e) = self.client.delete_service().cluster(cluster).service(name).send().await {
+                    let gone = e
+                        .as_service_error()
+                        .is_some_and(|se| se.is_service_not_found_exception() || se.is_service_not_active_exception());
+                    if !gone {
+                        return Err(aws_error("DeleteService", name, e));
+                    }
+                }
+            }
+            self.wait_inactive(cluster, name, state.args.wait_timeout(), progress, cancel)
+                .await?;
+        }
+        for arn in &state.registered_revisions {
+            self.deregister(arn, progress).await;
+        }
+        Ok(())
+    }
+
+    async fn wait_inactive(
+        &self,
+        cluster: &str,
+        name: &str,
+        timeout: Duration,
+        progress: Progress<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<(), DeployError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut last = String::new();
+        loop {
+            let status = match describe(&self.client, cluster, name, false).await? {
+                None => return Ok(()),
+                Some(s) if s.status() == Some("INACTIVE") => return Ok(()),
+                Some(s) => s.status().unwrap_or("unknown").to_string(),
+            };
+            if status != last {
+                progress(&format!("service {name} is {status}"));
+                last = status.clone();
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(DeployError::DeleteTimedOut {
+                    name: name.to_string(),
+                    status,
+                    seconds: timeout.as_secs(),
+                });
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.poll_interval.min(deadline - now)) => {}
+                _ = cancel.cancelled() => return Err(DeployError::Cancelled { state: None, during: format!("waiting for {name} to become INACTIVE") }),
+            }
+        }
+    }
+
+    async fn wait_for(
+        &self,
+        state: &mut ServiceState,
+        progress: Progress<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<(), DeployError> {
+        let name = service_name(&state.args)?.to_string();
+        let target = Target {
+            cluster: &state.args.cluster,
+            service: &name,
+            task_definition: &state.task_definition_arn,
+            timeout: state.args.wait_timeout(),
+            poll: self.poll_interval,
+        };
+        let outcome = wait::rollout(&self.client, target, progress, cancel).await;
+        let (observed, failure) = match outcome {
+            Outcome::Done(o) => (o, None),
+            Outcome::Failed { observed, message } => (observed, Some(Ok(message))),
+            Outcome::Cancelled(observed) => (observed, Some(Err(()))),
+        };
+        if observed.deployment_id.is_some() {
+            state.deployment_id = observed.deployment_id;
+            state.rollout_state = observed.rollout_state;
+        }
+        match failure {
+            None => Ok(()),
+            Some(Ok(message)) => {
+                state.deploy_failed = true;
+                if state.rollout_state.as_deref() == Some("COMPLETED") {
+                    // The PRIMARY that completed is the rolled-back one.
+                    state.rollout_state = Some("FAILED".to_string());
+                }
+                Err(DeployError::Unhealthy {
+                    state: Box::new(state.clone()),
+                    message: format!("service {name}: {message}"),
+                })
+            }
+            Some(Err(())) => {
+                state.deploy_failed = true;
+                Err(DeployError::Cancelled {
+                    state: Some(Box::new(state.clone())),
+                    during: format!("waiting for service {name} to run {}", short(&state.task_definition_arn)),
+                })
+            }
+        }
+    }
+
+    async fn register(
+        &self,
+        containers: &[NormalContainer],
+        task: &NormalTask,
+        svc: &NormalService,
+        progress: Progress<'_>,
+    ) -> Result<Registered, DeployError> {
+        let defs = containers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| convert::container_definition(c).map_err(|e| invalid(&format!("containers[{i}]"), e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut req = self
+            .client
+            .register_task_definition()
+            .family(&task.family)
+            .set_container_definitions(Some(defs))
+            .network_mode(task.network_mode.as_str().into())
+            .set_cpu(task.cpu.map(|c| c.to_string()))
+            .set_memory(task.memory.map(|m| m.to_string()))
+            .set_execution_role_arn(task.execution_role_arn.clone())
+            .set_task_role_arn(task.task_role_arn.clone())
+            .set_runtime_platform(convert::runtime_platform(task))
+            .set_tags(convert::tags(&svc.tags));
+        for c in &task.requires_compatibilities {
+            req = req.requires_compatibilities(c.as_str().into());
+        }
+        let out = req
+            .send()
+            .await
+            .map_err(|e| aws_error("RegisterTaskDefinition", &task.family, e))?;
+        let td = out.task_definition().ok_or_else(|| DeployError::Aws {
+            operation: "RegisterTaskDefinition",
+            target: task.family.clone(),
+            message: "the response had no task definition".to_string(),
+            state: None,
+        })?;
+        let arn = td.task_definition_arn().unwrap_or_default().to_string();
+        progress(&format!("registered task definition {}", short(&arn)));
+        Ok(Registered {
+            family: td.family().unwrap_or(&task.family).to_string(),
+            revision: i64::from(td.revision()),
+            arn,
+        })
+    }
+
+    async fn read_task_definition(&self, arn: &str, state: &mut ServiceState) -> Result<(), DeployError> {
+        let out = self
+            .client
+            .describe_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeTaskDefinition", arn, e))?;
+        let Some(td) = out.task_definition() else {
+            return Ok(());
+        };
+        let task = convert::normal_task(td);
+        let containers: Vec<NormalContainer> = td
+            .container_definitions()
+            .iter()
+            .map(|c| convert::normal_container(c, &task.network_mode))
+            .collect();
+        state.task_definition_arn = arn.to_string();
+        state.family = task.family.clone();
+        state.revision = i64::from(td.revision());
+        state.images = images_of(&containers);
+        state.container_definitions = containers;
+        state.task_settings = task;
+        Ok(())
+    }
+
+    async fn retag(
+        &self,
+        arn: &str,
+        old: &BTreeMap<String, String>,
+        new: &BTreeMap<String, String>,
+    ) -> Result<(), DeployError> {
+        let removed: Vec<String> = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
+        if !removed.is_empty() {
+            self.client
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(removed))
+                .send()
+                .await
+                .map_err(|e| aws_error("UntagResource", arn, e))?;
+        }
+        let changed: BTreeMap<String, String> = new
+            .iter()
+            .filter(|(k, v)| old.get(*k) != Some(v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if let Some(tags) = convert::tags(&changed) {
+            self.client
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| aws_error("TagResource", arn, e))?;
+        }
+        Ok(())
+    }
+
+    /// Deregisters the revisions this resource registered other than the
+    /// one now deployed; the ones that fail stay listed for next time.
+    async fn deregister_superseded(&self, state: &mut ServiceState, progress: Progress<'_>) {
+        let current = state.task_definition_arn.clone();
+        let mut keep = Vec::new();
+        for arn in std::mem::take(&mut state.registered_revisions) {
+            if arn == current || !self.deregister(&arn, progress).await {
+                keep.push(arn);
+            }
+        }
+        state.registered_revisions = keep;
+    }
+
+    /// Best effort: true when the revision is deregistered (or already was).
+    async fn deregister(&self, arn: &str, progress: Progress<'_>) -> bool {
+        match self.client.deregister_task_definition().task_definition(arn).send().await {
+            Ok(_) => {
+                progress(&format!("deregistered task definition {}", short(arn)));
+                true
+            }
+            Err(e) => {
+                let msg = e.as_service_error().and_then(|se| se.message()).unwrap_or_default().to_string();
+                if msg.contains("INACTIVE") || msg.contains("not found") || msg.contains("Unable to describe") {
+                    return true;
+                }
+                progress(&format!(
+                    "could not deregister task definition {}: {}",
+                    short(arn),
+                    DisplayErrorContext(&e)
+                ));
+                false
+            }
+        }
+    }
+}
+
+/// The update failed before the new revision was deployed: record the
+/// revision for later cleanup, but keep describing what actually runs.
+fn rollback_fields(state: &ServiceState, old: &ServiceState) -> ServiceState {
+    let mut s = state.clone();
+    s.args = old.args.clone();
+    s.task_definition_arn = old.task_definition_arn.clone();
+    s.family = old.family.clone();
+    s.revision = old.revision;
+    s
+}
+
+fn service_fields_differ(a: &NormalService, b: &NormalService) -> bool {
+    let strip = |s: &NormalService| NormalService {
+        tags: BTreeMap::new(),
+        ..s.clone()
+    };
+    strip(a) != strip(b)
+}
+
+fn read_deployment_configuration(
+    dc: &aws_sdk_ecs::types::DeploymentConfiguration,
+    want: &NormalService,
+    args: &mut ServiceArgs,
+    drift: &mut Vec<String>,
+) {
+    let outside = "(changed outside the program)";
+    if let Some(cb) = dc.deployment_circuit_breaker() {
+        let actual = (cb.enable(), cb.rollback());
+        let wanted = (want.deployment_circuit_breaker.enable, want.deployment_circuit_breaker.rollback);
+        if actual != wanted {
+            drift.push(format!("deploymentCircuitBreaker {outside}"));
+            args.deployment_circuit_breaker = Some(crate::args::DeploymentCircuitBreaker {
+                enable: Some(actual.0),
+                rollback: Some(actual.1),
+            });
+        }
+    }
+    let min = dc.minimum_healthy_percent();
+    let max = dc.maximum_percent();
+    let wanted = &want.deployment_configuration;
+    let min_differs = min.is_some_and(|m| m != wanted.minimum_healthy_percent);
+    let max_differs = max.is_some_and(|m| m != wanted.maximum_percent);
+    if min_differs || max_differs {
+        drift.push(format!("deploymentConfiguration {outside}"));
+        args.deployment_configuration = Some(crate::args::DeploymentConfiguration {
+            minimum_healthy_percent: Some(min.unwrap_or(wanted.minimum_healthy_percent)),
+            maximum_percent: Some(max.unwrap_or(wanted.maximum_percent)),
+        });
+    }
+}
+
+fn service_name(args: &ServiceArgs) -> Result<&str, DeployError> {
+    args.name.as_deref().filter(|n| !n.is_empty()).ok_or_else(|| DeployError::Invalid {
+        property: "name".to_string(),
+        reason: "the service name is not set (Check fills in the autoname)".to_string(),
+    })
+}
+
+fn pinned_containers(args: &ServiceArgs, images: &BTreeMap<String, String>) -> Result<Vec<NormalContainer>, DeployError> {
+    normalise::containers(args, images).map_err(|e| {
+        let index = args.containers.iter().position(|c| c.name == e.container).unwrap_or(0);
+        DeployError::Invalid {
+            property: format!("containers[{index}].image"),
+            reason: e.to_string(),
+        }
+    })
+}
+
+fn images_of(containers: &[NormalContainer]) -> BTreeMap<String, String> {
+    containers.iter().map(|c| (c.name.clone(), c.image.clone())).collect()
+}
+
+fn invalid(property: &str, e: impl std::fmt::Display) -> DeployError {
+    DeployError::Invalid {
+        property: property.to_string(),
+        reason: e.to_string(),
+    }
+}

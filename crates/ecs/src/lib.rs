@@ -1,0 +1,32 @@
+//! ECS services and task definitions: normalisation, diff, deploy and waiting.
+//!
+//! The promise this crate keeps: a service's task definition changes if and
+//! only if a container (or task setting) really changes, and the plan says
+//! which field changed and why. Images are pinned by digest through an
+//! [`ImageResolver`] the caller provides, inputs are compared in the form ECS
+//! stores them, and a deployment is done only when the new revision serves.
+//!
+//! Typical use by a resource provider:
+//! - Check: [`validate::prepare`] (autoname + [`validate::check`]).
+//! - Diff: [`resolve_images`] then [`diff`].
+//! - Create / Update / Read / Delete: [`Deployer`].
+
+pub mod args;
+mod convert;
+pub mod deploy;
+pub mod diff;
+pub mod normalise;
+pub mod reference;
+pub mod resolve;
+pub mod validate;
+mod wait;
+
+#[cfg(feature = "fault-injection")]
+pub mod testing;
+
+pub use args::{ServiceArgs, ServiceState};
+pub use deploy::{client_token, DeployError, Deployer, Progress, Refreshed};
+pub use diff::{diff, ChangeKind, FieldChange, ServiceDiff};
+pub use reference::{ImageReference, ReferenceError};
+pub use resolve::{resolve_images, ImageError, ImageResolver, ResolveError};
+pub use validate::{autoname, check, Failure};

@@ -1,0 +1,612 @@
+//! Build planning: which stages the target reaches and what each of them
+//! reads (context paths, images, args, secrets), after ARG/ENV substitution.
+//!
+//! Every stage is evaluated in file order (a child needs its parent's ENV),
+//! but an error is only reported when the stage that hit it is reachable:
+//! Docker never looks at stages the target does not need.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::error::PlanError;
+use super::instruction::{Command, CopyArgs, Instruction};
+use super::mount::MountType;
+use super::shell::expand;
+use super::{Dockerfile, Stage};
+
+/// Everything about a Dockerfile build that can influence the image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildPlan {
+    /// Canonical text of every instruction that can influence the image, in
+    /// file order: the `syntax`/`escape` directives, global ARGs used by the
+    /// reachable stages, then every instruction of each reachable stage.
+    pub instructions: Vec<PlannedInstruction>,
+    /// Every place the build reads from the build context, substituted.
+    pub context_sources: Vec<ContextSource>,
+    /// Inputs the fingerprint cannot see (remote ADD without --checksum...).
+    pub unhashable: Vec<Unhashable>,
+    /// ARGs declared in reachable stages, plus global ARGs they use.
+    pub declared_args: BTreeSet<String>,
+    /// External images pulled (FROM, COPY --from, RUN --mount from=), after
+    /// substitution, as written. Stage references and `scratch` excluded.
+    pub base_images: Vec<String>,
+    /// Secret ids of `RUN --mount=type=secret` in reachable stages.
+    pub secret_ids: BTreeSet<String>,
+    /// Target stage name (index as a string when unnamed).
+    pub target: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedInstruction {
+    /// 1-based line where the instruction starts.
+    pub line: usize,
+    pub text: String,
+}
+
+/// How the build reads context paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceKind {
+    Copy,
+    Add,
+    /// `RUN --mount=type=bind` from the context: the command may read any
+    /// file under the bound path, so all of it counts.
+    BindMount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextSource {
+    pub line: usize,
+    /// "COPY", "ADD" or "RUN --mount=type=bind".
+    pub instruction: String,
+    /// Paths/patterns relative to the context root (wildcards allowed; a
+    /// leading '/' means the root). Heredoc sources are never listed.
+    pub sources: Vec<String>,
+    /// `--exclude` patterns.
+    pub excludes: Vec<String>,
+    /// `--parents`.
+    pub parents: bool,
+    pub kind: SourceKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unhashable {
+    pub line: usize,
+    pub instruction: String,
+    pub reason: String,
+}
+
+/// ARGs BuildKit defines automatically in the global scope.
+const AUTOMATIC_ARGS: &[&str] = &[
+    "TARGETPLATFORM",
+    "TARGETOS",
+    "TARGETARCH",
+    "TARGETVARIANT",
+    "BUILDPLATFORM",
+    "BUILDOS",
+    "BUILDARCH",
+    "BUILDVARIANT",
+];
+
+/// The automatic `TARGET*` args for a platform such as `linux/arm64/v8`, for
+/// callers to merge into `build_args` (BuildKit sets them from `--platform`).
+pub fn platform_args(platform: &str) -> BTreeMap<String, String> {
+    let mut parts = platform.split('/');
+    let os = parts.next().unwrap_or_default();
+    let arch = parts.next().unwrap_or_default();
+    let variant = parts.next().unwrap_or_default();
+    [
+        ("TARGETPLATFORM", platform),
+        ("TARGETOS", os),
+        ("TARGETARCH", arch),
+        ("TARGETVARIANT", variant),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+fn subst_err(line: usize, e: super::shell::ShellError) -> PlanError {
+    PlanError::Substitution { line, message: e.0 }
+}
+
+fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+/// Git references as ADD understands them.
+fn is_git_ref(s: &str) -> bool {
+    let l = s.to_ascii_lowercase();
+    if ["git://", "git@", "ssh://", "github.com/"]
+        .iter()
+        .any(|p| l.starts_with(p))
+    {
+        return true;
+    }
+    if is_url(&l) {
+        let path = l.split(['#', '?']).next().unwrap_or_default();
+        return path.trim_end_matches('/').ends_with(".git");
+    }
+    false
+}
+
+/// A `--from=` value resolved against the stages.
+enum FromRef {
+    Stage(usize),
+    Image(String),
+}
+
+/// What evaluating one stage found.
+#[derive(Default)]
+struct StageEval {
+    env: BTreeMap<String, String>,
+    deps: Vec<usize>,
+    sources: Vec<ContextSource>,
+    unhashable: Vec<Unhashable>,
+    images: Vec<String>,
+    secrets: BTreeSet<String>,
+    declared: BTreeSet<String>,
+    used_globals: BTreeSet<String>,
+    error: Option<PlanError>,
+}
+
+struct Planner<'a> {
+    df: &'a Dockerfile,
+    build_args: &'a BTreeMap<String, String>,
+    escape: char,
+    /// Global ARG values after build-arg overrides.
+    meta: BTreeMap<String, String>,
+    meta_declared: BTreeSet<String>,
+}
+
+impl Planner<'_> {
+    fn resolve_from(&self, value: &str, line: usize, current: usize) -> Result<FromRef, PlanError> {
+        let lower = value.to_ascii_lowercase();
+        let stages = &self.df.stages;
+        let found = stages
+            .iter()
+            .position(|s| s.name.as_deref() == Some(lower.as_str()));
+        let idx = match found {
+            Some(i) => i,
+            None => match value.parse::<i64>() {
+                Ok(n) if n >= 0 && (n as u64) < stages.len() as u64 => n as usize,
+                Ok(_) => {
+                    return Err(PlanError::StageIndexOutOfBounds {
+                        line,
+                        value: value.to_string(),
+                    })
+                }
+                Err(_) => return Ok(FromRef::Image(value.to_string())),
+            },
+        };
+        if idx == current {
+            return Err(PlanError::CircularDependency {
+                line,
+                stage: stages[idx].display_name(),
+            });
+        }
+        Ok(FromRef::Stage(idx))
+    }
+
+    fn eval_stage(&self, stage: &Stage, parent_env: BTreeMap<String, String>) -> StageEval {
+        let mut ev = StageEval {
+            env: parent_env,
+            ..StageEval::default()
+        };
+        let mut args: BTreeMap<String, String> = BTreeMap::new();
+        for ins in &stage.instructions {
+            if let Err(e) = self.eval_instruction(stage.index, ins, &mut ev, &mut args) {
+                ev.error = Some(e);
+                break;
+            }
+        }
+        ev
+    }
+
+    fn eval_instruction(
+        &self,
+        current: usize,
+        ins: &Instruction,
+        ev: &mut StageEval,
+        args: &mut BTreeMap<String, String>,
+    ) -> Result<(), PlanError> {
+        let line = ins.line;
+        let env_snapshot = ev.env.clone();
+        let args_snapshot = args.clone();
+        let escape = self.escape;
+        let sub = |word: &str| -> Result<String, PlanError> {
+            expand(word, escape, &mut |n| {
+                env_snapshot
+                    .get(n)
+                    .or_else(|| args_snapshot.get(n))
+                    .cloned()
+            })
+            .map_err(|e| subst_err(line, e))
+        };
+        match &ins.command {
+            Command::Arg(decls) => {
+                for d in decls {
+                    ev.declared.insert(d.name.clone());
+                    let value = if let Some(v) = self.build_args.get(&d.name) {
+                        Some(v.clone())
+                    } else if let Some(def) = &d.default {
+                        Some(sub(def)?)
+                    } else {
+                        if self.meta_declared.contains(&d.name) {
+                            ev.used_globals.insert(d.name.clone());
+                        }
+                        self.meta.get(&d.name).cloned()
+                    };
+                    if let Some(v) = value {
+                        args.insert(d.name.clone(), v);
+                    }
+                }
+            }
+            Command::Env(kvs) => {
+                let mut updates = Vec::new();
+                for kv in kvs {
+                    updates.push((sub(&kv.key)?, sub(&kv.value)?));
+                }
+                ev.env.extend(updates);
+            }
+            Command::Copy(c) => self.eval_copy("COPY", c, line, current, &sub, ev)?,
+            Command::Add(c) => self.eval_copy("ADD", c, line, current, &sub, ev)?,
+            Command::Run(run) => {
+                for m in &run.mounts {
+                    let from = m.from.as_deref().map(&sub).transpose()?;
+                    match from {
+                        Some(f) => match self.resolve_from(&f, line, current)? {
+                            FromRef::Stage(j) => ev.deps.push(j),
+                            FromRef::Image(img) => ev.images.push(img),
+                        },
+                        None if m.kind == MountType::Bind => {
+                            let source = match &m.source {
+                                Some(s) => sub(s)?,
+                                None => ".".to_string(),
+                            };
+                            ev.sources.push(ContextSource {
+                                line,
+                                instruction: "RUN --mount=type=bind".to_string(),
+                                sources: vec![source],
+                                excludes: Vec::new(),
+                                parents: false,
+                                kind: SourceKind::BindMount,
+                            });
+                        }
+                        None => {}
+                    }
+                    if m.kind == MountType::Secret {
+                        let id = match (&m.id, &m.target) {
+                            (Some(id), _) => sub(id)?,
+                            (None, Some(t)) => {
+                                let t = sub(t)?;
+                                let t = t.trim_end_matches('/');
+                                t.rsplit('/').next().unwrap_or_default().to_string()
+                            }
+                            (None, None) => String::new(),
+                        };
+                        if !id.is_empty() {
+                            ev.secrets.insert(id);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn eval_copy(
+        &self,
+        keyword: &str,
+        c: &CopyArgs,
+        line: usize,
+        current: usize,
+        sub: &dyn Fn(&str) -> Result<String, PlanError>,
+        ev: &mut StageEval,
+    ) -> Result<(), PlanError> {
+        if let Some(from) = &c.from {
+            let from = sub(from)?;
+            match self.resolve_from(&from, line, current)? {
+                FromRef::Stage(j) => ev.deps.push(j),
+                FromRef::Image(img) => ev.images.push(img),
+            }
+            return Ok(());
+        }
+        let mut local = Vec::new();
+        for s in &c.sources {
+            let s = sub(s)?;
+            if keyword == "COPY" {
+                if is_url(&s) {
+                    return Err(PlanError::CopyFromUrl { line });
+                }
+                local.push(s);
+            } else if is_git_ref(&s) {
+                if c.checksum.is_none() {
+                    ev.unhashable.push(Unhashable {
+                        line,
+                        instruction: keyword.to_string(),
+                        reason: format!(
+                            "git source {s} is fetched at build time without --checksum; its contents are not in the fingerprint"
+                        ),
+                    });
+                }
+            } else if is_url(&s) {
+                if c.checksum.is_none() {
+                    ev.unhashable.push(Unhashable {
+                        line,
+                        instruction: keyword.to_string(),
+                        reason: format!(
+                            "remote file {s} is downloaded at build time without --checksum; its contents are not in the fingerprint"
+                        ),
+                    });
+                }
+            } else {
+                local.push(s);
+            }
+        }
+        if local.is_empty() {
+            return Ok(());
+        }
+        let excludes = c
+            .excludes
+            .iter()
+            .map(|e| sub(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        ev.sources.push(ContextSource {
+            line,
+            instruction: keyword.to_string(),
+            sources: local,
+            excludes,
+            parents: c.parents,
+            kind: if keyword == "COPY" {
+                SourceKind::Copy
+            } else {
+                SourceKind::Add
+            },
+        });
+        Ok(())
+    }
+}
+
+/// Plans a build of `target` (the last stage when None) with `build_args`.
+pub fn plan(
+    df: &Dockerfile,
+    target: Option<&str>,
+    build_args: &BTreeMap<String, String>,
+) -> Result<BuildPlan, PlanError> {
+    let stages = &df.stages;
+    let target_idx = match target {
+        None => stages.len().saturating_sub(1),
+        Some(t) => {
+            let lower = t.to_ascii_lowercase();
+            stages
+                .iter()
+                .position(|s| s.name.as_deref() == Some(lower.as_str()))
+                .ok_or_else(|| PlanError::TargetNotFound {
+                    target: t.to_string(),
+                    stages: stages.iter().filter_map(|s| s.name.clone()).collect(),
+                })?
+        }
+    };
+    let escape = df.directives.escape;
+
+    // Global scope: automatic platform args, then the ARGs before FROM.
+    let mut meta: BTreeMap<String, String> = build_args
+        .iter()
+        .filter(|(k, _)| AUTOMATIC_ARGS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut meta_declared = BTreeSet::new();
+    let mut global_refs: Vec<(Vec<String>, BTreeSet<String>)> = Vec::new();
+    for ins in &df.global_args {
+        let Command::Arg(decls) = &ins.command else {
+            continue;
+        };
+        let mut refs = BTreeSet::new();
+        for d in decls {
+            meta_declared.insert(d.name.clone());
+            let value = match (build_args.get(&d.name), &d.default) {
+                (Some(v), _) => Some(v.clone()),
+                (None, Some(def)) => Some(
+                    expand(def, escape, &mut |n| {
+                        refs.insert(n.to_string());
+                        meta.get(n).cloned()
+                    })
+                    .map_err(|e| subst_err(ins.line, e))?,
+                ),
+                (None, None) => None,
+            };
+            if let Some(v) = value {
+                meta.insert(d.name.clone(), v);
+            }
+        }
+        global_refs.push((decls.iter().map(|d| d.name.clone()).collect(), refs));
+    }
+
+    let planner = Planner {
+        df,
+        build_args,
+        escape,
+        meta,
+        meta_declared,
+    };
+
+    // Resolve each FROM in the global scope, then evaluate stages in order.
+    let mut bases: Vec<Result<(Option<usize>, String), PlanError>> = Vec::new();
+    let mut from_refs: Vec<BTreeSet<String>> = Vec::new();
+    let mut evals: Vec<StageEval> = Vec::new();
+    for stage in stages {
+        let mut refs = BTreeSet::new();
+        let mut lookup = |n: &str| {
+            refs.insert(n.to_string());
+            planner.meta.get(n).cloned()
+        };
+        let line = stage.from.line;
+        let base = expand(stage.base(), escape, &mut lookup)
+            .and_then(|b| match stage.platform() {
+                Some(p) => expand(p, escape, &mut lookup).map(|_| b),
+                None => Ok(b),
+            })
+            .map_err(|e| subst_err(line, e))
+            .map(|b| {
+                let lower = b.to_ascii_lowercase();
+                let parent = stages[..stage.index]
+                    .iter()
+                    .position(|s| s.name.as_deref() == Some(lower.as_str()));
+                (parent, b)
+            });
+        let parent_env = match &base {
+            Ok((Some(p), _)) => evals[*p].env.clone(),
+            _ => BTreeMap::new(),
+        };
+        let mut ev = planner.eval_stage(stage, parent_env);
+        if let Ok((Some(p), _)) = &base {
+            ev.deps.insert(0, *p);
+        }
+        from_refs.push(refs);
+        bases.push(base);
+        evals.push(ev);
+    }
+
+    let reachable = reachable_stages(stages, &evals, target_idx)?;
+
+    // Report the first error in a reachable stage.
+    for &i in &reachable {
+        if let Err(e) = &bases[i] {
+            return Err(e.clone());
+        }
+        if let Some(e) = &evals[i].error {
+            return Err(e.clone());
+        }
+    }
+
+    // Global ARGs the reachable stages use, transitively through defaults.
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for &i in &reachable {
+        used.extend(from_refs[i].iter().cloned());
+        used.extend(evals[i].used_globals.iter().cloned());
+    }
+    let mut include_global = vec![false; df.global_args.len()];
+    for (gi, (names, refs)) in global_refs.iter().enumerate().rev() {
+        if names.iter().any(|n| used.contains(n)) {
+            include_global[gi] = true;
+            used.extend(refs.iter().cloned());
+        }
+    }
+
+    let mut out = BuildPlan {
+        instructions: Vec::new(),
+        context_sources: Vec::new(),
+        unhashable: Vec::new(),
+        declared_args: BTreeSet::new(),
+        base_images: Vec::new(),
+        secret_ids: BTreeSet::new(),
+        target: stages
+            .get(target_idx)
+            .map(Stage::display_name)
+            .unwrap_or_default(),
+    };
+    let d = &df.directives;
+    for (key, line) in &d.lines {
+        match key.as_str() {
+            "syntax" => out.instructions.push(PlannedInstruction {
+                line: *line,
+                text: format!("# syntax={}", d.syntax.as_deref().unwrap_or_default()),
+            }),
+            "escape" if d.escape != '\\' => out.instructions.push(PlannedInstruction {
+                line: *line,
+                text: format!("# escape={}", d.escape),
+            }),
+            _ => {}
+        }
+    }
+    for (gi, ins) in df.global_args.iter().enumerate() {
+        if include_global[gi] {
+            out.instructions.push(planned(ins));
+            if let Command::Arg(decls) = &ins.command {
+                out.declared_args
+                    .extend(decls.iter().map(|d| d.name.clone()));
+            }
+        }
+    }
+    let push_image = |images: &mut Vec<String>, img: &str| {
+        if !img.eq_ignore_ascii_case("scratch") && !images.iter().any(|i| i == img) {
+            images.push(img.to_string());
+        }
+    };
+    for &i in &reachable {
+        let stage = &stages[i];
+        out.instructions.push(planned(&stage.from));
+        out.instructions
+            .extend(stage.instructions.iter().map(planned));
+        if let Ok((None, img)) = &bases[i] {
+            push_image(&mut out.base_images, img);
+        }
+        let ev = &evals[i];
+        for img in &ev.images {
+            push_image(&mut out.base_images, img);
+        }
+        out.context_sources.extend(ev.sources.iter().cloned());
+        out.unhashable.extend(ev.unhashable.iter().cloned());
+        out.declared_args.extend(ev.declared.iter().cloned());
+        out.secret_ids.extend(ev.secrets.iter().cloned());
+    }
+    Ok(out)
+}
+
+fn planned(ins: &Instruction) -> PlannedInstruction {
+    PlannedInstruction {
+        line: ins.line,
+        text: ins.canonical.clone(),
+    }
+}
+
+/// Stages the target depends on (itself included), in index order; a
+/// dependency cycle among them is an error, as in BuildKit.
+fn reachable_stages(
+    stages: &[Stage],
+    evals: &[StageEval],
+    target: usize,
+) -> Result<Vec<usize>, PlanError> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Color {
+        White,
+        Gray,
+        Black,
+    }
+    if target >= stages.len() {
+        return Ok(Vec::new());
+    }
+    let mut color = vec![Color::White; stages.len()];
+    let mut stack: Vec<(usize, usize)> = vec![(target, 0)];
+    color[target] = Color::Gray;
+    while let Some(top) = stack.last_mut() {
+        let (node, next) = *top;
+        match evals[node].deps.get(next) {
+            Some(&child) => {
+                top.1 += 1;
+                match color[child] {
+                    Color::White => {
+                        color[child] = Color::Gray;
+                        stack.push((child, 0));
+                    }
+                    Color::Gray => {
+                        return Err(PlanError::CircularDependency {
+                            line: stages[child].from.line,
+                            stage: stages[child].display_name(),
+                        })
+                    }
+                    Color::Black => {}
+                }
+            }
+            None => {
+                color[node] = Color::Black;
+                stack.pop();
+            }
+        }
+    }
+    Ok((0..stages.len())
+        .filter(|&i| color[i] == Color::Black)
+        .collect())
+}

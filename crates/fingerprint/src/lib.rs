@@ -1,0 +1,413 @@
+//! Fingerprint of exactly what a Dockerfile can see.
+//!
+//! Whole-context hashes change on README edits, umask differences and fresh
+//! checkouts. This crate parses the Dockerfile, follows only the stages the
+//! build can reach, and hashes only the context files those stages copy, so
+//! the fingerprint changes exactly when the build's inputs do.
+
+pub mod cli;
+pub mod dockerfile;
+mod explain;
+mod glob;
+mod hash;
+pub mod ignore;
+pub mod manifest;
+mod pathclean;
+mod sources;
+pub mod statcache;
+mod tree;
+
+pub use explain::{explain, notes};
+pub use manifest::{EntryType, FileEntry, Inputs, Manifest, UnhashableInput};
+
+use dockerfile::{BuildPlan, SourceKind};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use tree::{Kind, Tree};
+
+/// Where the Dockerfile comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DockerfileSource {
+    /// A file (relative paths are relative to the current directory).
+    Path(PathBuf),
+    /// Dockerfile text given directly.
+    Inline(String),
+}
+
+/// Where the stat cache lives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CacheMode {
+    /// The user's cache directory (`$XDG_CACHE_HOME` or `~/.cache`).
+    #[default]
+    Default,
+    /// Always read every file.
+    Disabled,
+    /// A specific cache root directory.
+    Dir(PathBuf),
+}
+
+/// What to fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub context: PathBuf,
+    pub dockerfile: DockerfileSource,
+    pub target: Option<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub platforms: Vec<String>,
+    /// Extra local directories the Dockerfile can name (`FROM name`,
+    /// `COPY --from=name`); hashed whole when referenced.
+    pub named_contexts: BTreeMap<String, PathBuf>,
+    pub cache: CacheMode,
+}
+
+impl Request {
+    /// A request for `<context>/Dockerfile` with no options.
+    pub fn new(context: impl Into<PathBuf>) -> Request {
+        let context = context.into();
+        Request {
+            dockerfile: DockerfileSource::Path(context.join("Dockerfile")),
+            context,
+            target: None,
+            build_args: BTreeMap::new(),
+            platforms: Vec::new(),
+            named_contexts: BTreeMap::new(),
+            cache: CacheMode::Default,
+        }
+    }
+}
+
+/// The result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// `sha256:<64 hex>`.
+    pub digest: String,
+    pub manifest: Manifest,
+    /// External images the build pulls, as written (tags unresolved).
+    pub base_images: Vec<String>,
+    /// Secret ids the build mounts.
+    pub secret_ids: BTreeSet<String>,
+    pub stats: Stats,
+}
+
+/// What the run did (for progress messages and benchmarks).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Regular files in the selection.
+    pub files: usize,
+    /// Files whose contents were read (the rest came from the stat cache).
+    pub files_read: usize,
+    /// Total size of the selected regular files.
+    pub bytes: u64,
+}
+
+/// Everything that can go wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("build context {path}: {source}")]
+    Context {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("build context {0} is not a directory")]
+    ContextNotDirectory(PathBuf),
+    #[error("reading Dockerfile {path}: {source}")]
+    ReadDockerfile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{dockerfile}: {source}")]
+    Parse {
+        dockerfile: String,
+        #[source]
+        source: dockerfile::ParseError,
+    },
+    #[error("{dockerfile}: {source}")]
+    Plan {
+        dockerfile: String,
+        #[source]
+        source: dockerfile::PlanError,
+    },
+    #[error(transparent)]
+    Ignore(#[from] ignore::IgnoreError),
+    #[error(transparent)]
+    Source(#[from] sources::SourceError),
+    #[error(transparent)]
+    Read(#[from] hash::HashError),
+    #[error(transparent)]
+    Walk(#[from] tree::TreeError),
+    #[error("named context {name}: {source}")]
+    NamedContext {
+        name: String,
+        #[source]
+        source: Box<Error>,
+    },
+}
+
+/// Computes the fingerprint of a build.
+pub fn fingerprint(req: &Request) -> Result<Fingerprint, Error> {
+    let started_ns = now_ns();
+    let context = std::fs::canonicalize(&req.context).map_err(|source| Error::Context {
+        path: req.context.clone(),
+        source,
+    })?;
+    if !context.is_dir() {
+        return Err(Error::ContextNotDirectory(req.context.clone()));
+    }
+    let (text, dockerfile_path, dockerfile_name) = match &req.dockerfile {
+        DockerfileSource::Path(p) => {
+            let bytes = std::fs::read(p).map_err(|source| Error::ReadDockerfile {
+                path: p.clone(),
+                source,
+            })?;
+            let name = p.display().to_string();
+            (String::from_utf8_lossy(&bytes).into_owned(), Some(p.clone()), name)
+        }
+        DockerfileSource::Inline(text) => (text.clone(), None, "Dockerfile (inline)".to_string()),
+    };
+    let parsed = dockerfile::parse(&text).map_err(|source| Error::Parse {
+        dockerfile: dockerfile_name.clone(),
+        source,
+    })?;
+    let plan = plan_all(&parsed, req).map_err(|source| Error::Plan {
+        dockerfile: dockerfile_name.clone(),
+        source,
+    })?;
+
+    let rules = ignore::load(&context, dockerfile_path.as_deref())?;
+    let tree = Tree::new(&context, &rules.matcher);
+    let mut selected = Vec::new();
+    let mut unhashable: Vec<UnhashableInput> = plan
+        .unhashable
+        .iter()
+        .map(|u| UnhashableInput {
+            line: u.line,
+            instruction: u.instruction.clone(),
+            reason: u.reason.clone(),
+        })
+        .collect();
+    for cs in &plan.context_sources {
+        let spec = sources::SourceSpec {
+            line: cs.line,
+            instruction: &cs.instruction,
+            sources: &cs.sources,
+            excludes: &cs.excludes,
+            parents: cs.parents,
+        };
+        selected.extend(sources::resolve(&tree, &spec)?);
+        if cs.kind == SourceKind::BindMount {
+            for s in &cs.sources {
+                unhashable.push(UnhashableInput {
+                    line: cs.line,
+                    instruction: cs.instruction.clone(),
+                    reason: format!(
+                        "bind mount of context path {s:?}: the command may read any of it, so the whole bound path is hashed"
+                    ),
+                });
+            }
+        }
+    }
+    let mut seen = HashSet::new();
+    selected.retain(|s| seen.insert((s.display.clone(), s.real.clone(), s.kind)));
+
+    let (files, stats) = hash_selection(&context, &selected, &req.cache, started_ns)?;
+
+    let mut named_contexts = BTreeMap::new();
+    for (name, dir) in &req.named_contexts {
+        if plan.base_images.iter().any(|b| b == name) {
+            let digest = named_context_digest(dir, &req.cache, started_ns).map_err(|e| {
+                Error::NamedContext {
+                    name: name.clone(),
+                    source: Box::new(e),
+                }
+            })?;
+            named_contexts.insert(name.clone(), digest);
+        }
+    }
+
+    let build_args: BTreeMap<String, String> = req
+        .build_args
+        .iter()
+        .filter(|(k, _)| plan.declared_args.contains(*k))
+        .map(|(k, v)| (k.clone(), manifest::sha256_ref(v.as_bytes())))
+        .collect();
+    let unused_build_args = req
+        .build_args
+        .keys()
+        .filter(|k| !plan.declared_args.contains(*k))
+        .cloned()
+        .collect();
+    let inputs = Inputs {
+        format: manifest::FORMAT,
+        dockerfile: dockerfile_path.map(|p| p.display().to_string()),
+        ignore_file: rules.source.map(|p| p.display().to_string()),
+        instructions: plan
+            .instructions
+            .iter()
+            .map(|i| manifest::Instruction {
+                line: i.line,
+                text: i.text.clone(),
+            })
+            .collect(),
+        build_args,
+        unused_build_args,
+        target: plan.target.clone(),
+        platforms: req.platforms.clone(),
+        named_contexts,
+        base_images: plan.base_images.clone(),
+    };
+    let manifest = Manifest::new(files, inputs, unhashable);
+    Ok(Fingerprint {
+        digest: manifest.fingerprint.clone(),
+        manifest,
+        base_images: plan.base_images,
+        secret_ids: plan.secret_ids,
+        stats,
+    })
+}
+
+/// Plans once per platform (the automatic `TARGET*` args differ) and merges
+/// what each platform's build reads.
+fn plan_all(df: &dockerfile::Dockerfile, req: &Request) -> Result<BuildPlan, dockerfile::PlanError> {
+    if req.platforms.is_empty() {
+        return dockerfile::plan(df, req.target.as_deref(), &req.build_args);
+    }
+    let mut merged: Option<BuildPlan> = None;
+    for platform in &req.platforms {
+        let mut args = dockerfile::platform_args(platform);
+        args.extend(req.build_args.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let plan = dockerfile::plan(df, req.target.as_deref(), &args)?;
+        match &mut merged {
+            None => merged = Some(plan),
+            Some(m) => {
+                for cs in plan.context_sources {
+                    if !m.context_sources.contains(&cs) {
+                        m.context_sources.push(cs);
+                    }
+                }
+                for u in plan.unhashable {
+                    if !m.unhashable.contains(&u) {
+                        m.unhashable.push(u);
+                    }
+                }
+                for b in plan.base_images {
+                    if !m.base_images.contains(&b) {
+                        m.base_images.push(b);
+                    }
+                }
+                m.declared_args.extend(plan.declared_args);
+                m.secret_ids.extend(plan.secret_ids);
+            }
+        }
+    }
+    merged.ok_or_else(|| unreachable_plan())
+}
+
+fn unreachable_plan() -> dockerfile::PlanError {
+    dockerfile::PlanError::TargetNotFound {
+        target: String::new(),
+        stages: Vec::new(),
+    }
+}
+
+/// Hashes the selection with the stat cache; returns manifest entries.
+fn hash_selection(
+    context: &Path,
+    selected: &[sources::Selected],
+    mode: &CacheMode,
+    started_ns: i64,
+) -> Result<(Vec<FileEntry>, Stats), Error> {
+    let cache_file = match mode {
+        CacheMode::Disabled => None,
+        CacheMode::Default => statcache::default_root().map(|r| statcache::file_for(&r, context)),
+        CacheMode::Dir(root) => Some(statcache::file_for(root, context)),
+    };
+    let old = cache_file
+        .as_deref()
+        .map(statcache::StatCache::load)
+        .unwrap_or_default();
+    let hashed = hash::hash_all(selected, &old, started_ns)?;
+
+    let mut stats = Stats::default();
+    let mut new_cache = statcache::StatCache::default();
+    let mut changed = false;
+    for h in &hashed {
+        if let Some((path, entry)) = &h.cache {
+            stats.files += 1;
+            stats.bytes += entry.key.size;
+            if h.read {
+                stats.files_read += 1;
+            }
+            if old.entry(path) != Some(entry) {
+                changed = true;
+            }
+            new_cache.insert(path.clone(), *entry);
+        }
+    }
+    if changed || new_cache.len() != old.len() {
+        if let Some(file) = &cache_file {
+            // A cache we cannot write only costs speed next time.
+            let _ = new_cache.save(file);
+        }
+    }
+
+    // Directories are listed only when empty: others are implied by the
+    // paths beneath them.
+    let mut parents: HashSet<&str> = HashSet::new();
+    for h in &hashed {
+        let mut p = h.path.as_str();
+        while let Some(i) = p.rfind('/') {
+            p = &p[..i];
+            if !parents.insert(p) {
+                break;
+            }
+        }
+    }
+    let files = hashed
+        .iter()
+        .filter(|h| !(h.kind == Kind::Dir && parents.contains(h.path.as_str())))
+        .map(|h| FileEntry {
+            path: h.path.clone(),
+            sha256: hex::encode(h.sha256),
+            executable: h.executable,
+            kind: match h.kind {
+                Kind::File => EntryType::File,
+                Kind::Symlink => EntryType::Symlink,
+                Kind::Dir => EntryType::Dir,
+                Kind::Other => EntryType::Other,
+            },
+            symlink: h.symlink.clone(),
+        })
+        .collect();
+    Ok((files, stats))
+}
+
+/// Digest of a whole named context directory (minus its `.dockerignore`).
+fn named_context_digest(dir: &Path, mode: &CacheMode, started_ns: i64) -> Result<String, Error> {
+    let root = std::fs::canonicalize(dir).map_err(|source| Error::Context {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let rules = ignore::load(&root, None)?;
+    let tree = Tree::new(&root, &rules.matcher);
+    let everything = [".".to_string()];
+    let spec = sources::SourceSpec {
+        line: 0,
+        instruction: "named context",
+        sources: &everything,
+        excludes: &[],
+        parents: false,
+    };
+    let selected = sources::resolve(&tree, &spec)?;
+    let (mut files, _) = hash_selection(&root, &selected, mode, started_ns)?;
+    files.sort();
+    let bytes = serde_json::to_vec(&files).unwrap_or_default();
+    Ok(manifest::sha256_ref(&bytes))
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}

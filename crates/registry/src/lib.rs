@@ -1,0 +1,24 @@
+//! OCI registry access: resolving tags, pushing, existence checks and the
+//! content digest that identifies an image independent of build metadata.
+//!
+//! The provider hands a built OCI layout to [`RegistryClient::push_layout`]
+//! only when [`content_digest`] differs from the one in state, so rebuilding
+//! the same content never produces a new manifest for dependents to follow.
+
+mod client;
+mod content;
+mod credentials;
+mod digest;
+mod error;
+pub mod layout;
+mod ops;
+mod reference;
+
+pub use client::{ClientOptions, RegistryClient, RetryPolicy};
+pub use content::{content_digest, ContentDigest, ContentError, ImageContent};
+pub use credentials::{CredentialSource, Credentials, DockerConfig, DockerConfigError, Secret};
+pub use digest::{Digest, DigestError};
+pub use error::RegistryError;
+pub use layout::{ImageLayout, LayoutError};
+pub use ops::PushReport;
+pub use reference::{Reference, ReferenceError, DOCKER_HUB};

@@ -1,0 +1,13 @@
+//! Real servers for tests, on free loopback ports, stopped when dropped.
+//!
+//! Tests run against a CNCF distribution registry and moto rather than
+//! hand-written fakes; this crate is the one place that knows how to start
+//! them, so every test suite finds them the same way.
+
+mod process;
+mod registry;
+mod moto;
+
+pub use moto::Moto;
+pub use process::{free_port, wait_for_port, ServerError};
+pub use registry::Registry;

@@ -1,0 +1,36 @@
+//! `pulumi-resource-imagedeploy`: the plugin the Pulumi engine launches.
+//!
+//! Also carries the `fingerprint` subcommand, so users can see from a shell
+//! exactly what the Image resource will see.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("fingerprint") {
+        return imagedeploy::fingerprint_cli(&args[2..]);
+    }
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{}", imagedeploy::launch::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    if args.iter().any(|a| a == "--version") {
+        println!("{}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let launch = imagedeploy::launch::Launch::parse(&args[1..]);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("imagedeploy: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(imagedeploy::launch::serve(launch)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("imagedeploy: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! A resource with no side effects, for testing the engine rules end to end.
+//!
+//! Registered only when `IMAGEDEPLOY_TEST_RESOURCES=1`; never in schema.json.
+//! It lets the harness exercise replaces, partial failures and secrets
+//! without Docker or AWS.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::resource::{
+    BoxError, Change, ChangeKind, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError, Outputs, Resource,
+};
+
+pub struct Fixture;
+
+/// Inputs of the test fixture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FixtureArgs {
+    /// Any string; updated in place.
+    pub value: String,
+    /// Changing it replaces the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("replaceOnChanges" = true))]
+    pub replace_key: Option<String>,
+    /// A secret that must stay secret in state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("secret" = true))]
+    pub secret_value: Option<String>,
+    /// Free-form tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+    /// While this file exists, create and update report a partial failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_flag_file: Option<String>,
+    /// Create fails outright.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_error: Option<bool>,
+}
+
+/// Outputs of the test fixture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FixtureState {
+    #[serde(flatten)]
+    pub args: FixtureArgs,
+    /// "value=" + value.
+    pub result: String,
+    /// 1 on create, +1 per update.
+    pub generation: i64,
+}
+
+fn flag_set(args: &FixtureArgs) -> bool {
+    args.fail_flag_file
+        .as_deref()
+        .is_some_and(|f| std::path::Path::new(f).exists())
+}
+
+#[async_trait]
+impl Resource for Fixture {
+    type Args = FixtureArgs;
+    type State = FixtureState;
+
+    fn token(&self) -> &'static str {
+        "imagedeploy:testing:Fixture"
+    }
+
+    fn description(&self) -> &'static str {
+        "A side-effect-free resource for testing the provider protocol."
+    }
+
+    async fn check(&self, _ctx: &Ctx, input: CheckInput<FixtureArgs>) -> Result<FixtureArgs, Vec<Failure>> {
+        Ok(input.news)
+    }
+
+    async fn diff(&self, _ctx: &Ctx, input: DiffInput<FixtureArgs, FixtureState>) -> Result<DiffOutcome, BoxError> {
+        let old = serde_json::to_value(&input.olds.args)?;
+        let new = serde_json::to_value(&input.news)?;
+        let mut changes = Vec::new();
+        let empty = serde_json::Map::new();
+        let old = old.as_object().unwrap_or(&empty);
+        let new = new.as_object().unwrap_or(&empty);
+        let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            let kind = match (old.get(key), new.get(key)) {
+                (None, Some(_)) => ChangeKind::Add,
+                (Some(_), None) => ChangeKind::Delete,
+                (Some(a), Some(b)) if a != b => ChangeKind::Update,
+                _ => continue,
+            };
+            changes.push(Change {
+                path: key.clone(),
+                kind,
+                replace: key == "replaceKey",
+            });
+        }
+        let reasons = changes.iter().map(|c| format!("{} changed", c.path)).collect();
+        Ok(DiffOutcome {
+            changes,
+            delete_before_replace: false,
+            reasons,
+        })
+    }
+
+    async fn create(
+        &self,
+        ctx: &Ctx,
+        args: FixtureArgs,
+        preview: bool,
+    ) -> Result<(String, Outputs<FixtureState>), OpError<FixtureState>> {
+        if args.create_error == Some(true) {
+            return Err(OpError::msg("the fixture was asked to fail (createError: true)"));
+        }
+        let state = FixtureState {
+            result: format!("value={}", args.value),
+            generation: 1,
+            args,
+        };
+        if preview {
+            return Ok((String::new(), Outputs::known(state)));
+        }
+        ctx.progress("creating fixture");
+        let id = format!("fixture-{:08x}", rand_u32());
+        if flag_set(&state.args) {
+            return Err(OpError::Partial {
+                id,
+                state,
+                reasons: vec!["fixture failure flag set".into()],
+            });
+        }
+        Ok((id, Outputs::known(state)))
+    }
+
+    async fn read(&self, _ctx: &Ctx, _id: &str, state: FixtureState) -> Result<Option<FixtureState>, BoxError> {
+        Ok(Some(state))
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        olds: FixtureState,
+        news: FixtureArgs,
+        preview: bool,
+    ) -> Result<Outputs<FixtureState>, OpError<FixtureState>> {
+        let state = FixtureState {
+            result: format!("value={}", news.value),
+            generation: olds.generation + 1,
+            args: news,
+        };
+        if preview {
+            return Ok(Outputs {
+                state,
+                unknown: vec!["generation".into()],
+            });
+        }
+        ctx.progress("updating fixture");
+        if flag_set(&state.args) {
+            return Err(OpError::Partial {
+                id: id.to_string(),
+                state,
+                reasons: vec!["fixture failure flag set".into()],
+            });
+        }
+        Ok(Outputs::known(state))
+    }
+
+    async fn delete(&self, _ctx: &Ctx, _id: &str, _state: FixtureState) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish() as u32
+}

@@ -1,0 +1,170 @@
+//! Inputs and outputs of `imagedeploy:index:Image`.
+//!
+//! Names follow pulumi-docker-build where it has one, so switching is a
+//! rename of the type, not of every property.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Builds an image from a Dockerfile, pushes it, and outputs its digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageArgs {
+    /// The build context: the directory the Dockerfile's COPY and ADD read from.
+    /// Example: `{ location: "./app" }`.
+    pub context: BuildContext,
+    /// The Dockerfile: a path (`location`) or its text (`inline`).
+    /// Default: `<context>/Dockerfile`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<Dockerfile>,
+    /// Build-time variables (`--build-arg`). Only arguments the Dockerfile
+    /// declares with `ARG` in a stage the build reaches can change the image,
+    /// so only those count towards the fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_args: Option<BTreeMap<String, String>>,
+    /// The stage to build (`--target`). Default: the last stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The platform to build for, as a one-element list, e.g. `["linux/amd64"]`.
+    /// Default: the builder's native platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platforms: Option<Vec<String>>,
+    /// Labels to set on the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Image references to push to, `registry/repository:tag`. The first one
+    /// names the repository of the `ref` output. Required when `push` is true.
+    /// Example: `["123456789012.dkr.ecr.us-east-1.amazonaws.com/app:latest"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// Push the image to `tags`. Default: true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<bool>,
+    /// Credentials for registries. ECR registries need none: credentials come
+    /// from ECR's GetAuthorizationToken with the provider's AWS settings.
+    /// Others fall back to the Docker config file, then anonymous access.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registries: Option<Vec<RegistryAuth>>,
+    /// Build secrets by id, for `RUN --mount=type=secret,id=<id>`. Values are
+    /// secret: they never appear in logs or in plain-text state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("secret" = true))]
+    pub secrets: Option<BTreeMap<String, String>>,
+    /// Build during preview so preview shows the exact new digest. The image is
+    /// never pushed during preview. Default: true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_on_preview: Option<bool>,
+    /// Build without the builder's layer cache. Default: false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_cache: Option<bool>,
+    /// Fail a build that takes longer than this many seconds. Default: 1800.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_timeout_seconds: Option<i64>,
+    /// Which builder runs the build. Default: `{ kind: "auto" }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builder: Option<BuilderSpec>,
+    /// How base images (`FROM` tags) are treated. `follow` (default) resolves
+    /// every tag to its current digest at each preview and up, so a moved tag
+    /// is a change; `pinned` keeps the digests recorded in state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_images: Option<BaseImagePolicy>,
+}
+
+/// A build context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildContext {
+    /// Path to the context directory, relative to the program's directory.
+    pub location: String,
+}
+
+/// Where the Dockerfile comes from: exactly one of `location` or `inline`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Dockerfile {
+    /// Path to the Dockerfile. Example: `./app/Dockerfile.prod`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The Dockerfile's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline: Option<String>,
+}
+
+/// Credentials for one registry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryAuth {
+    /// Registry host, e.g. `ghcr.io` or `registry.example.com:5000`.
+    pub address: String,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Password or token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("secret" = true))]
+    pub password: Option<String>,
+}
+
+/// Which builder runs the build.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BuilderSpec {
+    /// `auto` (default) uses the Docker engine when one answers, else buildah.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<BuilderKind>,
+    /// For `docker`: the engine to use, as a DOCKER_HOST value, e.g.
+    /// `ssh://builder@big-machine` or `tcp://10.0.0.5:2376`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+/// The builder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum BuilderKind {
+    /// The Docker engine if one answers, else buildah.
+    Auto,
+    /// The Docker engine with BuildKit.
+    Docker,
+    /// buildah, daemonless.
+    Buildah,
+}
+
+/// How `FROM` tags are resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum BaseImagePolicy {
+    /// Resolve tags to their current digests at every preview and up.
+    Follow,
+    /// Keep the digests recorded in state.
+    Pinned,
+}
+
+/// Outputs of an Image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageState {
+    #[serde(flatten)]
+    pub args: ImageArgs,
+    /// The pushed manifest digest, `sha256:...`.
+    pub digest: String,
+    /// `<first tag's repository>@<digest>`: use this in task definitions.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// Identity of the image's content (layer files, modes, link targets and
+    /// runtime config, not timestamps or build metadata). When a rebuild gives
+    /// the same content digest, nothing is pushed and `digest` stays as it was.
+    pub content_digest: String,
+    /// Fingerprint of exactly what the Dockerfile can see of the context.
+    pub context_hash: String,
+    /// Digest each `FROM` reference resolved to for this build.
+    pub base_image_digests: BTreeMap<String, String>,
+    /// Size of the image's layers, config and manifest in bytes.
+    pub size_bytes: i64,
+    /// Number of layers.
+    pub layers: i64,
+    /// Platform of the image, e.g. `linux/amd64`.
+    pub platform: String,
+}

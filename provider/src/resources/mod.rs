@@ -1,0 +1,19 @@
+//! The resource types this provider offers.
+
+use std::sync::Arc;
+
+use crate::dispatch::{ErasedResource, Typed};
+
+pub mod fixture;
+pub mod image;
+
+/// Environment variable that also registers the harness's test fixture.
+pub const TEST_RESOURCES_ENV: &str = "IMAGEDEPLOY_TEST_RESOURCES";
+
+pub fn all() -> Vec<Arc<dyn ErasedResource>> {
+    let mut resources = vec![Typed::new(image::Image)];
+    if std::env::var(TEST_RESOURCES_ENV).is_ok_and(|v| v == "1") {
+        resources.push(Typed::new(fixture::Fixture));
+    }
+    resources
+}

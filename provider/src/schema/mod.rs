@@ -1,0 +1,8 @@
+//! What the provider's resources look like to the engine and to users.
+
+pub mod package;
+pub mod shape;
+pub mod validate;
+
+pub use shape::{object_shape_of, ObjectShape, Property, Shape};
+pub use validate::Failure;

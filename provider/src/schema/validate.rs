@@ -1,0 +1,153 @@
+//! Structural validation of inputs against a resource's shape.
+//!
+//! serde stops at the first error; users need every bad property named at
+//! once, on the property, so Check walks the whole input first.
+
+use std::collections::BTreeMap;
+
+use super::shape::{ObjectShape, Shape};
+use crate::wire::path::Path;
+use crate::wire::value::Value;
+
+/// One problem with one property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub property: String,
+    pub reason: String,
+}
+
+impl Failure {
+    pub fn new(property: impl Into<String>, reason: impl Into<String>) -> Self {
+        Failure {
+            property: property.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Every failure in `inputs`, or none.
+pub fn validate(inputs: &BTreeMap<String, Value>, shape: &ObjectShape) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    check_object(inputs, shape, &Path::root(), &mut failures);
+    failures
+}
+
+fn check_object(
+    map: &BTreeMap<String, Value>,
+    shape: &ObjectShape,
+    at: &Path,
+    out: &mut Vec<Failure>,
+) {
+    for (key, value) in map {
+        let path = at.key(key);
+        match shape.property(key) {
+            Some(prop) => check_value(value, &prop.shape, &path, out),
+            None => {
+                let known: Vec<&str> = shape.properties.iter().map(|(n, _)| n.as_str()).collect();
+                out.push(Failure::new(
+                    path.to_string(),
+                    format!(
+                        "unknown property \"{key}\"; valid properties are: {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    for (name, prop) in &shape.properties {
+        let present = map.get(name).is_some_and(|v| !matches!(v, Value::Null));
+        if prop.required && !present {
+            out.push(Failure::new(
+                at.key(name).to_string(),
+                format!("missing required property \"{name}\" ({})", prop.shape.describe()),
+            ));
+        }
+    }
+}
+
+fn check_value(value: &Value, shape: &Shape, at: &Path, out: &mut Vec<Failure>) {
+    let mismatch = |out: &mut Vec<Failure>| {
+        out.push(Failure::new(
+            at.to_string(),
+            format!("expected {}, got {}", shape.describe(), describe_value(value)),
+        ))
+    };
+    match (value, shape) {
+        (Value::Unknown | Value::Null, _) | (_, Shape::Any) => {}
+        (Value::Output { value: None, .. }, _) => {}
+        (Value::Output { value: Some(v), .. }, _) => check_value(v, shape, at, out),
+        (Value::Secret(inner), _) => check_value(inner, shape, at, out),
+        (Value::ResourceRef { .. }, Shape::String) => {}
+        (Value::String(_), Shape::String) | (Value::Bool(_), Shape::Bool) => {}
+        (Value::Number(n), Shape::Number) if n.is_finite() => {}
+        (Value::Number(n), Shape::Integer) => {
+            if !(n.is_finite() && n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15) {
+                out.push(Failure::new(
+                    at.to_string(),
+                    format!("expected an integer, got {n}"),
+                ));
+            }
+        }
+        (Value::String(s), Shape::Enum(e)) => {
+            if !e.values.iter().any(|(v, _)| v == s) {
+                mismatch(out);
+            }
+        }
+        (Value::Array(items), Shape::Array(item_shape)) => {
+            for (i, item) in items.iter().enumerate() {
+                check_value(item, item_shape, &at.index(i), out);
+            }
+        }
+        (Value::Object(map), Shape::Map(value_shape)) => {
+            for (k, v) in map {
+                check_value(v, value_shape, &at.key(k), out);
+            }
+        }
+        (Value::Object(map), Shape::Object(object)) => check_object(map, object, at, out),
+        _ => mismatch(out),
+    }
+}
+
+fn describe_value(value: &Value) -> String {
+    match value {
+        Value::String(s) if s.len() <= 40 => format!("string \"{s}\""),
+        Value::Number(n) => format!("number {n}"),
+        Value::Bool(b) => format!("boolean {b}"),
+        Value::Secret(_) => "a secret".into(),
+        other => other.kind_name().to_string(),
+    }
+}
+
+/// Explicit providers from the Node and Python SDKs send every non-string
+/// config value JSON-encoded as a string; turn those back into values where
+/// the shape expects something other than a string.
+pub fn coerce_json_strings(map: &mut BTreeMap<String, Value>, shape: &ObjectShape) {
+    for (key, value) in map.iter_mut() {
+        if let Some(prop) = shape.property(key) {
+            coerce(value, &prop.shape);
+        }
+    }
+}
+
+fn coerce(value: &mut Value, shape: &Shape) {
+    match value {
+        Value::Secret(inner) => coerce(inner, shape),
+        Value::String(s) if !matches!(shape, Shape::String | Shape::Enum(_) | Shape::Any) => {
+            if let Ok(json) = serde_json::from_str::<serde_json::Value>(s) {
+                *value = crate::wire::typed::json_to_value(&json);
+                coerce(value, shape);
+            }
+        }
+        Value::Object(map) => match shape {
+            Shape::Object(o) => coerce_json_strings(map, o),
+            Shape::Map(inner) => map.values_mut().for_each(|v| coerce(v, inner)),
+            _ => {}
+        },
+        Value::Array(items) => {
+            if let Shape::Array(inner) = shape {
+                items.iter_mut().for_each(|v| coerce(v, inner));
+            }
+        }
+        _ => {}
+    }
+}

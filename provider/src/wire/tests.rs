@@ -1,0 +1,1 @@
+//! Round-trip tests for the wire layer.

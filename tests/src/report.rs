@@ -1,0 +1,320 @@
+//! What one run did: steps, provider calls, engine log, errors.
+//!
+//! A report is what tests assert on and what the demo prints, so it carries
+//! both the user's view (steps with their diffs, as `pulumi up --diff` shows
+//! them) and the wire view (every RPC in order).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::engine::{LogEntry, Severity};
+use crate::rpc::Rpc;
+
+/// What the engine did (or, in a preview, would do) with one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Op {
+    Create,
+    Update,
+    Replace,
+    Same,
+    Delete,
+    /// Refresh read the resource (see `Step::removed` for a vanished one).
+    Read,
+}
+
+impl Op {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Create => "+ ",
+            Op::Update => "~ ",
+            Op::Replace => "+-",
+            Op::Same => "  ",
+            Op::Delete => "- ",
+            Op::Read => "~ ",
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Op::Create => "create",
+            Op::Update => "update",
+            Op::Replace => "replace",
+            Op::Same => "same",
+            Op::Delete => "delete",
+            Op::Read => "refresh",
+        }
+    }
+}
+
+/// One resource step.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    pub urn: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_token: String,
+    pub op: Op,
+    /// Property path -> diff kind (`UPDATE`, `UPDATE_REPLACE`, ...).
+    pub detailed_diff: BTreeMap<String, String>,
+    /// The top-level keys the provider said changed.
+    pub diffs: Vec<String>,
+    /// The keys that force a replacement.
+    pub replaces: Vec<String>,
+    pub delete_before_replace: bool,
+    /// Outputs after the step (preview: what dependents would see).
+    pub outputs: Json,
+    /// Refresh found the resource gone.
+    pub removed: bool,
+    pub error: Option<String>,
+}
+
+impl Step {
+    pub(crate) fn new(urn: &str, name: &str, type_token: &str, op: Op) -> Self {
+        Step {
+            urn: urn.to_string(),
+            name: name.to_string(),
+            type_token: type_token.to_string(),
+            op,
+            detailed_diff: BTreeMap::new(),
+            diffs: Vec::new(),
+            replaces: Vec::new(),
+            delete_before_replace: false,
+            outputs: Json::Object(Default::default()),
+            removed: false,
+            error: None,
+        }
+    }
+
+    /// The changed paths, sorted.
+    pub fn changed_paths(&self) -> Vec<&str> {
+        self.detailed_diff.keys().map(String::as_str).collect()
+    }
+}
+
+/// The outcome of preview / up / refresh / destroy.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// `preview`, `up`, `refresh` or `destroy`.
+    pub operation: &'static str,
+    pub steps: Vec<Step>,
+    pub rpcs: Vec<Rpc>,
+    pub logs: Vec<LogEntry>,
+    pub errors: Vec<String>,
+    /// The provider process's stderr.
+    pub stderr: String,
+    /// Anything printed on stdout after the port line (must be empty).
+    pub stdout_after_port: String,
+    /// Process id of the provider this run used (each run starts a new one).
+    pub provider_pid: Option<u32>,
+}
+
+impl Report {
+    pub(crate) fn new(operation: &'static str) -> Self {
+        Report {
+            operation,
+            steps: Vec::new(),
+            rpcs: Vec::new(),
+            logs: Vec::new(),
+            errors: Vec::new(),
+            stderr: String::new(),
+            stdout_after_port: String::new(),
+            provider_pid: None,
+        }
+    }
+
+    pub fn ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// Panics with the whole story when the run failed (for tests).
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Self {
+        assert!(
+            self.ok(),
+            "{} failed: {:#?}\n--- engine view ---\n{}\n--- provider stderr ---\n{}",
+            self.operation,
+            self.errors,
+            self.render(),
+            self.stderr
+        );
+        self
+    }
+
+    /// The (last) step for the resource with this name.
+    pub fn step(&self, name: &str) -> Option<&Step> {
+        self.steps.iter().rev().find(|s| s.name == name)
+    }
+
+    /// The op of the named resource's step.
+    pub fn op(&self, name: &str) -> Option<Op> {
+        self.step(name).map(|s| s.op)
+    }
+
+    /// Calls of one method, in order.
+    pub fn calls(&self, method: &str) -> Vec<&Rpc> {
+        self.rpcs.iter().filter(|r| r.method == method).collect()
+    }
+
+    /// Calls of one method for the resource with this name.
+    pub fn calls_for(&self, method: &str, name: &str) -> Vec<&Rpc> {
+        let suffix = format!("::{name}");
+        self.rpcs
+            .iter()
+            .filter(|r| r.method == method && r.urn.ends_with(&suffix))
+            .collect()
+    }
+
+    /// `(method, resource name)` of every call, in order.
+    pub fn sequence(&self) -> Vec<(String, String)> {
+        self.rpcs
+            .iter()
+            .map(|r| {
+                let name = r.urn.rsplit("::").next().unwrap_or("").to_string();
+                (r.method.to_string(), name)
+            })
+            .collect()
+    }
+
+    /// Index of the first call matching method + resource name.
+    pub fn position(&self, method: &str, name: &str) -> Option<usize> {
+        self.sequence()
+            .iter()
+            .position(|(m, n)| m == method && n == name)
+    }
+
+    /// Log messages at or above `min` severity (DEBUG < INFO < WARNING < ERROR).
+    pub fn messages(&self, min: Severity) -> Vec<&LogEntry> {
+        let rank = |s: Severity| match s {
+            Severity::Debug => 0,
+            Severity::Info => 1,
+            Severity::Warning => 2,
+            Severity::Error | Severity::Invalid(_) => 3,
+        };
+        self.logs
+            .iter()
+            .filter(|l| rank(l.severity) >= rank(min))
+            .collect()
+    }
+
+    /// What the Pulumi CLI would print for this run.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let title = match self.operation {
+            "preview" => "Previewing update",
+            "up" => "Updating",
+            "refresh" => "Refreshing",
+            "destroy" => "Destroying",
+            other => other,
+        };
+        let _ = writeln!(out, "{title}:\n");
+        let _ = writeln!(out, "     {:<32} {:<12} {:<8} Info", "Type", "Name", "Plan");
+        for s in &self.steps {
+            let mut info = String::new();
+            if !s.detailed_diff.is_empty() {
+                let parts: Vec<String> = s
+                    .detailed_diff
+                    .iter()
+                    .map(|(path, kind)| format!("{}{path}", kind_symbol(kind)))
+                    .collect();
+                info = format!("[diff: {}]", parts.join(", "));
+            }
+            if s.removed {
+                info = "[gone: removed from the stack]".to_string();
+            }
+            if let Some(e) = &s.error {
+                if !info.is_empty() {
+                    info.push(' ');
+                }
+                info.push_str(&format!("**failed** {e}"));
+            }
+            let word = if s.op == Op::Replace && s.delete_before_replace {
+                "replace (delete first)"
+            } else {
+                s.op.word()
+            };
+            let _ = writeln!(
+                out,
+                "  {} {:<32} {:<12} {:<8} {}",
+                s.op.symbol(),
+                s.type_token,
+                s.name,
+                word,
+                info
+            );
+        }
+        let visible: Vec<&LogEntry> = self
+            .logs
+            .iter()
+            .filter(|l| l.severity != Severity::Debug)
+            .collect();
+        if !visible.is_empty() || !self.errors.is_empty() {
+            let _ = writeln!(out, "\nDiagnostics:");
+            for l in visible {
+                let who = l.urn.rsplit("::").next().unwrap_or("");
+                let tag = if l.ephemeral { " (status)" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "  {who} {}{tag}: {}",
+                    l.severity.label(),
+                    l.message.trim_end()
+                );
+            }
+            for e in &self.errors {
+                let _ = writeln!(out, "  error: {e}");
+            }
+        }
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in &self.steps {
+            *counts.entry(s.op.word()).or_default() += 1;
+        }
+        let summary: Vec<String> = counts.iter().map(|(w, n)| format!("{n} {w}")).collect();
+        let _ = writeln!(out, "\nResources: {}", summary.join(", "));
+        out
+    }
+}
+
+/// The proto name of a `PropertyDiff.Kind` value.
+pub fn kind_name(kind: i32) -> &'static str {
+    match kind {
+        0 => "ADD",
+        1 => "ADD_REPLACE",
+        2 => "DELETE",
+        3 => "DELETE_REPLACE",
+        4 => "UPDATE",
+        5 => "UPDATE_REPLACE",
+        _ => "INVALID_KIND",
+    }
+}
+
+/// True for the kinds that force a replacement.
+pub fn kind_replaces(kind: &str) -> bool {
+    kind.ends_with("_REPLACE")
+}
+
+/// The kind shown for a refresh, where the diff is read the other way round.
+pub fn inverted_kind(kind: &str) -> &'static str {
+    match kind {
+        "ADD" => "DELETE",
+        "DELETE" => "ADD",
+        "ADD_REPLACE" => "DELETE_REPLACE",
+        "DELETE_REPLACE" => "ADD_REPLACE",
+        "UPDATE" => "UPDATE",
+        "UPDATE_REPLACE" => "UPDATE_REPLACE",
+        _ => "INVALID_KIND",
+    }
+}
+
+fn kind_symbol(kind: &str) -> &'static str {
+    match kind {
+        "ADD" => "+",
+        "DELETE" => "-",
+        "UPDATE" => "~",
+        _ => "+-",
+    }
+}
