@@ -142,6 +142,24 @@ impl Ctx {
     pub fn has_unknowns(&self) -> bool {
         self.inputs.has_unknowns()
     }
+
+    /// True when the value at `property` (a path such as
+    /// `containers[0].image`) is unknown or lies inside or around an
+    /// unknown value.
+    pub fn is_unknown_at(&self, property: &str) -> bool {
+        self.inputs.unknown.iter().any(|p| {
+            let p = p.to_string();
+            related(&p, property) || related(property, &p)
+        })
+    }
+}
+
+/// True when `inner` is `outer` or a path below it.
+fn related(outer: &str, inner: &str) -> bool {
+    inner == outer
+        || inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
 }
 
 /// Check's view of the engine request.

@@ -177,10 +177,7 @@ impl Deployment {
             .push(("PULUMI_STACK".to_string(), self.stack_name.clone()));
         let plugin = Plugin::start(&opts).await?;
         let mut calls = Calls::new(plugin.client(), self.rpc_timeout);
-        let root = self
-            .bin
-            .parent()
-            .map(|p| p.to_string_lossy().into_owned());
+        let root = self.bin.parent().map(|p| p.to_string_lossy().into_owned());
         let handshake = calls
             .handshake(ProviderHandshakeRequest {
                 engine_address: engine.address(),
@@ -199,7 +196,9 @@ impl Deployment {
         }
         let version = match calls.get_plugin_info().await {
             Ok(v) => v,
-            Err(e) => anyhow::bail!("GetPluginInfo failed (the engine treats this as a load failure): {e}"),
+            Err(e) => anyhow::bail!(
+                "GetPluginInfo failed (the engine treats this as a load failure): {e}"
+            ),
         };
         Ok(Session {
             engine,
@@ -214,24 +213,21 @@ impl Deployment {
     async fn finish(&self, session: Session, report: &mut Report) {
         let Session {
             engine,
-            plugin,
+            mut plugin,
             calls,
             ..
         } = session;
         report.provider_pid = plugin.pid();
-        let stderr_before = plugin.stderr();
-        report.stdout_after_port = plugin.stdout_after_port();
         match plugin.shutdown().await {
             Ok(status) if status.success() => {}
-            Ok(status) => report
-                .errors
-                .push(format!("provider exited with {status} after SIGINT")),
+            Ok(status) => report.errors.push(format!(
+                "provider exited with {status} after Cancel + SIGINT"
+            )),
             Err(e) => report.errors.push(e.to_string()),
         }
-        // The pipes are drained after exit: read what arrived late.
-        report.stderr = stderr_before;
+        report.stderr = plugin.stderr();
+        report.stdout_after_port = plugin.stdout_after_port();
         report.rpcs = calls.log;
-        tokio::time::sleep(Duration::from_millis(20)).await;
         report.logs = engine.logs();
     }
 
@@ -439,18 +435,13 @@ impl Deployment {
                 if !preview {
                     if let Err(e) = s
                         .calls
-                        .delete(
-                            &r.id,
-                            &r.urn,
-                            &r.name,
-                            &r.type_token,
-                            &r.outputs,
-                            &r.inputs,
-                        )
+                        .delete(&r.id, &r.urn, &r.name, &r.type_token, &r.outputs, &r.inputs)
                         .await
                     {
                         step.error = Some(format!("Delete failed: {e}"));
-                        report.errors.push(format!("{} ({}): Delete failed: {e}", r.name, r.type_token));
+                        report
+                            .errors
+                            .push(format!("{} ({}): Delete failed: {e}", r.name, r.type_token));
                         keep_undeleted(r, &mut leftovers, &mut kept_pending);
                         stop = true;
                     }
@@ -510,25 +501,24 @@ impl Deployment {
                 failed: true,
             }
         };
-        let new_state = |id: String, inputs: Json, outputs: Json, init_failed: bool| ResourceState {
-            urn: urn.to_string(),
-            type_token: ty.to_string(),
-            name: name.to_string(),
-            id,
-            inputs,
-            outputs,
-            dependencies: deps.clone(),
-            init_failed,
-            pending_delete: false,
-            delete_before_replace: res.options.delete_before_replace,
-        };
+        let new_state =
+            |id: String, inputs: Json, outputs: Json, init_failed: bool| ResourceState {
+                urn: urn.to_string(),
+                type_token: ty.to_string(),
+                name: name.to_string(),
+                id,
+                inputs,
+                outputs,
+                dependencies: deps.clone(),
+                init_failed,
+                pending_delete: false,
+                delete_before_replace: res.options.delete_before_replace,
+            };
 
         let Some(old) = old else {
             // Create.
             let checked = match s.calls.check(urn, name, ty, &empty, &inputs, &seed).await {
-                Ok(c) if c.failures.is_empty() => {
-                    crate::values::from_opt_struct(c.inputs.as_ref())
-                }
+                Ok(c) if c.failures.is_empty() => crate::values::from_opt_struct(c.inputs.as_ref()),
                 Ok(c) => return fail(Op::Create, check_error(&c.failures), None),
                 Err(e) => return fail(Op::Create, format!("Check failed: {e}"), None),
             };
@@ -539,7 +529,11 @@ impl Deployment {
 
         // Existing resource: ignoreChanges, Check(olds = old inputs), Diff(olds = old outputs).
         let inputs = apply_ignore_changes(inputs, &old.inputs, &res.options.ignore_changes);
-        let checked = match s.calls.check(urn, name, ty, &old.inputs, &inputs, &seed).await {
+        let checked = match s
+            .calls
+            .check(urn, name, ty, &old.inputs, &inputs, &seed)
+            .await
+        {
             Ok(c) if c.failures.is_empty() => crate::values::from_opt_struct(c.inputs.as_ref()),
             Ok(c) => return fail(Op::Update, check_error(&c.failures), Some(old.clone())),
             Err(e) => return fail(Op::Update, format!("Check failed: {e}"), Some(old.clone())),
@@ -685,22 +679,15 @@ impl Deployment {
                 base.op = Op::Replace;
                 let dbr = diff.delete_before_replace || res.options.delete_before_replace;
                 base.delete_before_replace = dbr;
-                let checked2 =
-                    match s.calls.check(urn, name, ty, &empty, &inputs, &seed).await {
-                        Ok(c) if c.failures.is_empty() => {
-                            crate::values::from_opt_struct(c.inputs.as_ref())
-                        }
-                        Ok(c) => {
-                            return fail(Op::Replace, check_error(&c.failures), Some(old.clone()))
-                        }
-                        Err(e) => {
-                            return fail(
-                                Op::Replace,
-                                format!("Check failed: {e}"),
-                                Some(old.clone()),
-                            )
-                        }
-                    };
+                let checked2 = match s.calls.check(urn, name, ty, &empty, &inputs, &seed).await {
+                    Ok(c) if c.failures.is_empty() => {
+                        crate::values::from_opt_struct(c.inputs.as_ref())
+                    }
+                    Ok(c) => return fail(Op::Replace, check_error(&c.failures), Some(old.clone())),
+                    Err(e) => {
+                        return fail(Op::Replace, format!("Check failed: {e}"), Some(old.clone()))
+                    }
+                };
                 if dbr && !preview {
                     if let Err(e) = s
                         .calls
@@ -727,7 +714,16 @@ impl Deployment {
                 // If a create-before-delete Create fails outright, the old one stays live.
                 let keep_on_failure = if dbr { None } else { Some(old.clone()) };
                 let mut out = self
-                    .create(s, urn, name, ty, &checked2, Op::Replace, keep_on_failure, &new_state)
+                    .create(
+                        s,
+                        urn,
+                        name,
+                        ty,
+                        &checked2,
+                        Op::Replace,
+                        keep_on_failure,
+                        &new_state,
+                    )
                     .await;
                 out.step.detailed_diff = base.detailed_diff;
                 out.step.diffs = base.diffs;
@@ -763,7 +759,8 @@ impl Deployment {
                 let outputs = crate::values::from_opt_struct(r.properties.as_ref());
                 if !preview {
                     if r.id.is_empty() {
-                        step.error = Some("Create (preview=false) returned an empty id".to_string());
+                        step.error =
+                            Some("Create (preview=false) returned an empty id".to_string());
                     } else if contains_unknown(&outputs) {
                         step.error =
                             Some("Create (preview=false) returned unknown outputs".to_string());
@@ -774,7 +771,12 @@ impl Deployment {
                 let state = if preview || failed {
                     keep_on_failure
                 } else {
-                    Some(new_state(r.id.clone(), checked.clone(), outputs.clone(), false))
+                    Some(new_state(
+                        r.id.clone(),
+                        checked.clone(),
+                        outputs.clone(),
+                        false,
+                    ))
                 };
                 Outcome {
                     step,
@@ -1006,8 +1008,7 @@ fn diff_has_changes(d: &DiffResponse) -> bool {
 fn wants_replace(d: &DiffResponse) -> bool {
     d.changes == DiffChanges::DiffSome as i32
         && (!d.replaces.is_empty()
-            || d
-                .detailed_diff
+            || d.detailed_diff
                 .values()
                 .any(|p| kind_replaces(kind_name(p.kind))))
 }
@@ -1158,9 +1159,7 @@ fn config_string(v: &Json) -> String {
     }
 }
 
-fn failures_text(
-    failures: &[pulumi_gestalt_proto::pulumi::pulumirpc::CheckFailure],
-) -> String {
+fn failures_text(failures: &[pulumi_gestalt_proto::pulumi::pulumirpc::CheckFailure]) -> String {
     failures
         .iter()
         .map(|f| format!("{}: {}", f.property, f.reason))

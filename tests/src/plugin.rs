@@ -66,6 +66,8 @@ pub struct LaunchOptions {
     pub flags: Vec<String>,
     /// Extra environment for the child (on top of the parent's).
     pub env: Vec<(String, String)>,
+    /// Variables removed from the inherited environment.
+    pub env_remove: Vec<String>,
     /// How long to wait for the port line.
     pub startup_timeout: Duration,
 }
@@ -77,6 +79,7 @@ impl LaunchOptions {
             engine_address: None,
             flags: Vec::new(),
             env: Vec::new(),
+            env_remove: Vec::new(),
             startup_timeout: Duration::from_secs(30),
         }
     }
@@ -100,6 +103,9 @@ impl Plugin {
         if let Some(addr) = &opts.engine_address {
             cmd.arg(addr);
         }
+        for k in &opts.env_remove {
+            cmd.env_remove(k);
+        }
         cmd.envs(opts.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -107,8 +113,14 @@ impl Plugin {
         let mut child = cmd
             .spawn()
             .with_context(|| format!("cannot start {}", opts.bin.display()))?;
-        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout pipe"))?;
-        let stderr_pipe = child.stderr.take().ok_or_else(|| anyhow!("no stderr pipe"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("no stdout pipe"))?;
+        let stderr_pipe = child
+            .stderr
+            .take()
+            .ok_or_else(|| anyhow!("no stderr pipe"))?;
 
         let stderr = Arc::new(Mutex::new(String::new()));
         spawn_collector(stderr_pipe, stderr.clone());
@@ -215,15 +227,19 @@ impl Plugin {
     }
 
     /// The engine's shutdown: `Cancel` (Unimplemented tolerated), SIGINT, 5 s grace.
-    /// Returns the exit status, or an error if the process had to be killed.
-    pub async fn shutdown(mut self) -> anyhow::Result<ExitStatus> {
+    /// Returns the exit status, or an error if the process did not exit in time
+    /// (it is then killed when the `Plugin` is dropped).
+    pub async fn shutdown(&mut self) -> anyhow::Result<ExitStatus> {
+        if self.child.is_none() {
+            bail!("the provider process was already stopped");
+        }
         let mut client = self.client();
         let _ = tokio::time::timeout(Duration::from_secs(5), client.cancel(())).await;
         self.interrupt();
         match self.wait_exit(Duration::from_secs(5)).await {
             Some(status) => {
                 // Let the collector threads drain the pipes.
-                std::thread::sleep(Duration::from_millis(50));
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 self.child = None;
                 Ok(status)
             }

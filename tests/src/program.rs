@@ -23,7 +23,10 @@ pub fn output(resource: &str, path: &str) -> Json {
 /// The (resource, path) pair when `v` is an output reference.
 pub fn as_output_ref(v: &Json) -> Option<(&str, &str)> {
     let inner = v.as_object()?.get(OUTPUT_MARKER)?;
-    Some((inner.get("resource")?.as_str()?, inner.get("path")?.as_str()?))
+    Some((
+        inner.get("resource")?.as_str()?,
+        inner.get("path")?.as_str()?,
+    ))
 }
 
 /// Resource options the harness honours.

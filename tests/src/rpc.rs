@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use prost::Message;
 use pulumi_gestalt_proto::pulumi::pulumirpc::resource_provider_client::ResourceProviderClient;
 use pulumi_gestalt_proto::pulumi::pulumirpc::{
     CheckRequest, CheckResponse, ConfigureRequest, ConfigureResponse, CreateRequest,
@@ -14,7 +15,6 @@ use pulumi_gestalt_proto::pulumi::pulumirpc::{
     GetSchemaRequest, ProviderHandshakeRequest, ProviderHandshakeResponse, ReadRequest,
     ReadResponse, UpdateRequest, UpdateResponse,
 };
-use prost::Message;
 use serde::Serialize;
 use serde_json::{json, Value as Json};
 use tonic::transport::Channel;
@@ -370,18 +370,8 @@ impl Calls {
         news: &Json,
         old_inputs: &Json,
     ) -> Result<DiffResponse, CallError> {
-        self.diff_like(
-            true,
-            id,
-            urn,
-            name,
-            type_token,
-            olds,
-            news,
-            old_inputs,
-            &[],
-        )
-        .await
+        self.diff_like(true, id, urn, name, type_token, olds, news, old_inputs, &[])
+            .await
     }
 
     pub async fn configure(

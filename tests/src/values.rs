@@ -162,7 +162,8 @@ pub fn from_struct(s: &Struct) -> Json {
 
 /// Optional Struct -> JSON object (missing = empty object).
 pub fn from_opt_struct(s: Option<&Struct>) -> Json {
-    s.map(from_struct).unwrap_or_else(|| Json::Object(Map::new()))
+    s.map(from_struct)
+        .unwrap_or_else(|| Json::Object(Map::new()))
 }
 
 /// The value at a property path such as `a.b`, `list[0]` or `["k.x"]`.

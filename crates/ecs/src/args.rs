@@ -126,6 +126,7 @@ pub struct ServiceArgs {
 /// One container of the task.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Container")]
 pub struct ContainerArgs {
     /// Container name, unique in the task, e.g. `"web"`.
     pub name: String,
@@ -440,17 +441,21 @@ pub struct ServiceState {
     /// Internal: the container definitions registered in
     /// `taskDefinitionArn`, normalised the way ECS stores them.
     #[serde(default)]
+    #[schemars(skip)]
     pub container_definitions: Vec<NormalContainer>,
     /// Internal: task-level settings registered in `taskDefinitionArn`, normalised.
     #[serde(default)]
+    #[schemars(skip)]
     pub task_settings: NormalTask,
     /// Internal: every task definition revision this resource registered
     /// and has not deregistered yet.
     #[serde(default)]
+    #[schemars(skip)]
     pub registered_revisions: Vec<String>,
     /// Internal: true when the last deployment failed or timed out, so the
     /// next `up` retries it even if nothing else changed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[schemars(skip)]
     pub deploy_failed: bool,
 }
 

@@ -481,7 +481,7 @@ impl Deployer {
                 if let Err(e) = self.client.delete_service().cluster(cluster).service(name).send().await {
                     let gone = e
                         .as_service_error()
-                        .is_some_and(|se| se.is_service_not_found_exception() || se.is_service_not_active_exception());
+                        .is_some_and(|se| se.is_service_not_found_exception() || se.meta().code() == Some("ServiceNotActiveException"));
                     if !gone {
                         return Err(aws_error("DeleteService", name, e));
                     }

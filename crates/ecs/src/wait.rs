@@ -56,7 +56,7 @@ pub(crate) async fn rollout(
     let mut saw_expected = false;
     let mut last_status = String::new();
     let mut observed = Observed::default();
-    let mut recent: Vec<String> = Vec::new();
+    let mut recent: Vec<String>;
     loop {
         match crate::deploy::describe(client, target.cluster, target.service, false).await {
             Err(e) => {

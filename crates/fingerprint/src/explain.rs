@@ -92,20 +92,24 @@ fn instructions(old: &[Instruction], new: &[Instruction], out: &mut Vec<String>)
     let (mut i, mut j) = (0, 0);
     let mut removed: Vec<&Instruction> = Vec::new();
     let mut added: Vec<&Instruction> = Vec::new();
-    let flush = |removed: &mut Vec<&Instruction>, added: &mut Vec<&Instruction>, out: &mut Vec<String>| {
-        let pairs = removed.len().min(added.len());
-        for a in &added[..pairs] {
-            out.push(format!("Dockerfile line {} changed", a.line));
-        }
-        for a in &added[pairs..] {
-            out.push(format!("Dockerfile line {} added", a.line));
-        }
-        for r in &removed[pairs..] {
-            out.push(format!("Dockerfile line {} removed (old line number)", r.line));
-        }
-        removed.clear();
-        added.clear();
-    };
+    let flush =
+        |removed: &mut Vec<&Instruction>, added: &mut Vec<&Instruction>, out: &mut Vec<String>| {
+            let pairs = removed.len().min(added.len());
+            for a in &added[..pairs] {
+                out.push(format!("Dockerfile line {} changed", a.line));
+            }
+            for a in &added[pairs..] {
+                out.push(format!("Dockerfile line {} added", a.line));
+            }
+            for r in &removed[pairs..] {
+                out.push(format!(
+                    "Dockerfile line {} removed (old line number)",
+                    r.line
+                ));
+            }
+            removed.clear();
+            added.clear();
+        };
     while i < n || j < m {
         if i < n && j < m && old[i].text == new[j].text {
             flush(&mut removed, &mut added, out);
@@ -122,7 +126,12 @@ fn instructions(old: &[Instruction], new: &[Instruction], out: &mut Vec<String>)
     flush(&mut removed, &mut added, out);
 }
 
-fn maps(what: &str, old: &BTreeMap<String, String>, new: &BTreeMap<String, String>, out: &mut Vec<String>) {
+fn maps(
+    what: &str,
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+    out: &mut Vec<String>,
+) {
     let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     for key in keys {
         match (old.get(key), new.get(key)) {
@@ -171,19 +180,15 @@ fn unhashable(old: &Manifest, new: &Manifest, out: &mut Vec<String>) {
     }
     for u in &old.unhashable {
         if !new_set.contains(&key(u)) {
-            out.push(format!("unhashable input removed: {} ({})", u.instruction, u.reason));
+            out.push(format!(
+                "unhashable input removed: {} ({})",
+                u.instruction, u.reason
+            ));
         }
     }
 }
 
 fn files(old: &[FileEntry], new: &[FileEntry], out: &mut Vec<String>) {
-    let group = |entries: &[FileEntry]| {
-        let mut map: BTreeMap<&str, Vec<&FileEntry>> = BTreeMap::new();
-        for e in entries {
-            map.entry(e.path.as_str()).or_default().push(e);
-        }
-        map
-    };
     let (old_map, new_map) = (group(old), group(new));
     let paths: BTreeSet<&str> = old_map.keys().chain(new_map.keys()).copied().collect();
     for path in paths {
@@ -200,6 +205,14 @@ fn files(old: &[FileEntry], new: &[FileEntry], out: &mut Vec<String>) {
             _ => {}
         }
     }
+}
+
+fn group(entries: &[FileEntry]) -> BTreeMap<&str, Vec<&FileEntry>> {
+    let mut map: BTreeMap<&str, Vec<&FileEntry>> = BTreeMap::new();
+    for e in entries {
+        map.entry(e.path.as_str()).or_default().push(e);
+    }
+    map
 }
 
 fn display(path: &str, kind: EntryType) -> String {

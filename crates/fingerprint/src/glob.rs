@@ -89,11 +89,7 @@ fn scan_chunk(mut pattern: &[u8]) -> (bool, &[u8], &[u8]) {
     let mut i = 0;
     while i < pattern.len() {
         match pattern[i] {
-            b'\\' => {
-                if i + 1 < pattern.len() {
-                    i += 1;
-                }
-            }
+            b'\\' if i + 1 < pattern.len() => i += 1,
             b'[' => in_range = true,
             b']' => in_range = false,
             b'*' if !in_range => break,
@@ -230,7 +226,10 @@ fn decode_char_checked(s: &[u8]) -> (u32, usize, bool) {
         Some(b) if b & 0xF8 == 0xF0 => 4,
         Some(_) => return (0xFFFD, 1, false),
     };
-    match s.get(..len).and_then(|bytes| std::str::from_utf8(bytes).ok()) {
+    match s
+        .get(..len)
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+    {
         Some(text) => match text.chars().next() {
             Some(c) => (c as u32, len, true),
             None => (0xFFFD, 1, false),

@@ -162,7 +162,11 @@ pub fn fingerprint(req: &Request) -> Result<Fingerprint, Error> {
                 source,
             })?;
             let name = p.display().to_string();
-            (String::from_utf8_lossy(&bytes).into_owned(), Some(p.clone()), name)
+            (
+                String::from_utf8_lossy(&bytes).into_owned(),
+                Some(p.clone()),
+                name,
+            )
         }
         DockerfileSource::Inline(text) => (text.clone(), None, "Dockerfile (inline)".to_string()),
     };
@@ -241,7 +245,10 @@ pub fn fingerprint(req: &Request) -> Result<Fingerprint, Error> {
     let inputs = Inputs {
         format: manifest::FORMAT,
         dockerfile: dockerfile_path.map(|p| p.display().to_string()),
-        ignore_file: rules.source.map(|p| p.display().to_string()),
+        ignore_file: rules.source.map(|p| {
+            p.strip_prefix(&context)
+                .map_or_else(|_| p.display().to_string(), |r| r.display().to_string())
+        }),
         instructions: plan
             .instructions
             .iter()
@@ -269,7 +276,10 @@ pub fn fingerprint(req: &Request) -> Result<Fingerprint, Error> {
 
 /// Plans once per platform (the automatic `TARGET*` args differ) and merges
 /// what each platform's build reads.
-fn plan_all(df: &dockerfile::Dockerfile, req: &Request) -> Result<BuildPlan, dockerfile::PlanError> {
+fn plan_all(
+    df: &dockerfile::Dockerfile,
+    req: &Request,
+) -> Result<BuildPlan, dockerfile::PlanError> {
     if req.platforms.is_empty() {
         return dockerfile::plan(df, req.target.as_deref(), &req.build_args);
     }
@@ -301,7 +311,7 @@ fn plan_all(df: &dockerfile::Dockerfile, req: &Request) -> Result<BuildPlan, doc
             }
         }
     }
-    merged.ok_or_else(|| unreachable_plan())
+    merged.ok_or_else(unreachable_plan)
 }
 
 fn unreachable_plan() -> dockerfile::PlanError {

@@ -26,7 +26,9 @@ pub struct Manifest {
 }
 
 /// What a context entry is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum EntryType {
     #[default]
@@ -125,7 +127,11 @@ pub fn sha256_ref(bytes: &[u8]) -> String {
 impl Manifest {
     /// Builds a manifest (sorting and de-duplicating files) and computes its
     /// digest.
-    pub fn new(mut files: Vec<FileEntry>, inputs: Inputs, mut unhashable: Vec<UnhashableInput>) -> Manifest {
+    pub fn new(
+        mut files: Vec<FileEntry>,
+        inputs: Inputs,
+        mut unhashable: Vec<UnhashableInput>,
+    ) -> Manifest {
         files.sort();
         files.dedup();
         unhashable.sort();
@@ -144,7 +150,12 @@ impl Manifest {
     pub fn compute_digest(&self) -> String {
         let input = DigestInput {
             format: self.inputs.format,
-            instructions: self.inputs.instructions.iter().map(|i| i.text.as_str()).collect(),
+            instructions: self
+                .inputs
+                .instructions
+                .iter()
+                .map(|i| i.text.as_str())
+                .collect(),
             files: &self.files,
             build_args: &self.inputs.build_args,
             target: &self.inputs.target,

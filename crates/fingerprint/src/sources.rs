@@ -155,7 +155,13 @@ pub fn resolve(tree: &Tree<'_>, spec: &SourceSpec<'_>) -> Result<Vec<Selected>, 
         } else {
             let rel = ctx.inside(source)?;
             for (display, real, kind) in ctx.expand(&rel, source)? {
-                ctx.collect(&display, &real, kind, &[Filter::Exclude(&excludes)], &mut out)?;
+                ctx.collect(
+                    &display,
+                    &real,
+                    kind,
+                    &[Filter::Exclude(&excludes)],
+                    &mut out,
+                )?;
             }
         }
     }
@@ -303,7 +309,10 @@ impl Ctx<'_, '_> {
                 Filter::Exclude(m) | Filter::Include(m) => !m.is_empty(),
             })
             .collect();
-        let found = self.tree.walk(real, &active).map_err(|e| self.read_err(e))?;
+        let found = self
+            .tree
+            .walk(real, &active)
+            .map_err(|e| self.read_err(e))?;
         out.extend(found.into_iter().map(|f| Selected {
             display: pathclean::join(display, &f.rel),
             abs: f.abs,

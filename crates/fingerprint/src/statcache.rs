@@ -67,7 +67,11 @@ impl Entry {
     /// Whether the hash can be trusted for a file that still has `key`.
     pub fn trusted_for(&self, key: &StatKey) -> bool {
         self.key == *key
-            && key.mtime_ns.max(key.ctime_ns).saturating_add(RACY_MARGIN_NS) <= self.hashed_at_ns
+            && key
+                .mtime_ns
+                .max(key.ctime_ns)
+                .saturating_add(RACY_MARGIN_NS)
+                <= self.hashed_at_ns
     }
 }
 
@@ -119,7 +123,8 @@ impl StatCache {
         let bytes = encode(&self.entries);
         let tmp = dir.join(format!(
             ".{}.{}.tmp",
-            path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            path.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             std::process::id()
         ));
         let result = (|| {
@@ -289,7 +294,10 @@ mod tests {
             sha256: [1; 32],
             hashed_at_ns: hashed_at,
         };
-        assert!(!e.trusted_for(&e.key), "same-tick modification must be re-read");
+        assert!(
+            !e.trusted_for(&e.key),
+            "same-tick modification must be re-read"
+        );
         let old = Entry {
             key: key(hashed_at - 3 * 1_000_000_000),
             ..e

@@ -94,11 +94,6 @@ impl<'a> Tree<'a> {
         }
     }
 
-    /// The context root on disk.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// Absolute path of a context-relative path.
     pub fn abs(&self, rel: &str) -> PathBuf {
         if rel.is_empty() {
@@ -299,12 +294,7 @@ impl<'a> Tree<'a> {
                 });
             }
             if child.kind == Kind::Dir && descend_possible {
-                subdirs.push((
-                    child,
-                    rel,
-                    context_rel,
-                    WalkState { filter_infos },
-                ));
+                subdirs.push((child, rel, context_rel, WalkState { filter_infos }));
             }
         }
         let nested: Vec<Result<Vec<Found>, TreeError>> = subdirs

@@ -116,7 +116,13 @@ impl RegistryClient {
     /// `http://host/v2/` or `https://host/v2/` for a registry.
     pub(crate) fn base_url(&self, registry: &str) -> String {
         let host = api_host(registry);
-        let scheme = if is_loopback(host) || self.options.insecure_registries.iter().any(|r| r == registry || r == host) {
+        let scheme = if is_loopback(host)
+            || self
+                .options
+                .insecure_registries
+                .iter()
+                .any(|r| r == registry || r == host)
+        {
             "http"
         } else {
             "https"
@@ -125,7 +131,10 @@ impl RegistryClient {
     }
 
     /// The credentials to use for `registry` and where they came from.
-    pub fn credentials_for(&self, registry: &str) -> Result<(Credentials, CredentialSource), RegistryError> {
+    pub fn credentials_for(
+        &self,
+        registry: &str,
+    ) -> Result<(Credentials, CredentialSource), RegistryError> {
         let key = canonical_registry(registry);
         if let Some(credentials) = self.explicit.get(&key) {
             let source = match credentials {
@@ -198,8 +207,14 @@ impl RegistryClient {
         build: &(dyn Fn() -> Result<RequestBuilder, RegistryError> + Send + Sync),
     ) -> Result<Response, RegistryError> {
         let key = (canonical_registry(registry), repository.to_string(), access);
-        let cached = self.auth_cache.lock().ok().and_then(|c| c.get(&key).cloned());
-        let mut response = self.send_with(registry, operation, build, cached.as_ref()).await?;
+        let cached = self
+            .auth_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key).cloned());
+        let mut response = self
+            .send_with(registry, operation, build, cached.as_ref())
+            .await?;
         if response.status() == StatusCode::UNAUTHORIZED {
             let challenge = response
                 .headers()
@@ -212,13 +227,20 @@ impl RegistryClient {
             if let Ok(mut cache) = self.auth_cache.lock() {
                 cache.insert(key, header.clone());
             }
-            response = self.send_with(registry, operation, build, Some(&header)).await?;
-            if response.status() == StatusCode::UNAUTHORIZED || response.status() == StatusCode::FORBIDDEN {
+            response = self
+                .send_with(registry, operation, build, Some(&header))
+                .await?;
+            if response.status() == StatusCode::UNAUTHORIZED
+                || response.status() == StatusCode::FORBIDDEN
+            {
                 let (_, source) = self.credentials_for(registry)?;
                 return Err(RegistryError::AuthFailed {
                     registry: registry.to_string(),
                     credential_source: source,
-                    detail: format!("the registry rejected them for {operation} (HTTP {})", response.status().as_u16()),
+                    detail: format!(
+                        "the registry rejected them for {operation} (HTTP {})",
+                        response.status().as_u16()
+                    ),
                 });
             }
         }
@@ -261,13 +283,23 @@ impl RegistryClient {
             detail,
         };
         let Some(challenge) = challenge.and_then(Challenge::parse) else {
-            return Err(fail("the registry answered HTTP 401 without a usable WWW-Authenticate challenge".into()));
+            return Err(fail(
+                "the registry answered HTTP 401 without a usable WWW-Authenticate challenge".into(),
+            ));
         };
         match challenge.scheme.as_str() {
             "basic" => match &credentials {
-                Credentials::Basic { username, password } => basic_header(username, password.expose())
-                    .ok_or_else(|| fail("the username or password contains characters not allowed in a header".into())),
-                Credentials::Anonymous => Err(fail("the registry requires a username and password".into())),
+                Credentials::Basic { username, password } => {
+                    basic_header(username, password.expose()).ok_or_else(|| {
+                        fail(
+                            "the username or password contains characters not allowed in a header"
+                                .into(),
+                        )
+                    })
+                }
+                Credentials::Anonymous => {
+                    Err(fail("the registry requires a username and password".into()))
+                }
             },
             "bearer" => {
                 let realm = challenge
@@ -305,16 +337,22 @@ impl RegistryClient {
                     .bytes()
                     .await
                     .map_err(|e| RegistryError::transport(registry, operation, &e))?;
-                let body: serde_json::Value = serde_json::from_slice(&bytes)
-                    .map_err(|e| fail(format!("the token service {realm} returned invalid JSON: {e}")))?;
+                let body: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+                    fail(format!(
+                        "the token service {realm} returned invalid JSON: {e}"
+                    ))
+                })?;
                 let token = body
                     .get("token")
                     .or_else(|| body.get("access_token"))
                     .and_then(|t| t.as_str())
                     .filter(|t| !t.is_empty())
                     .ok_or_else(|| fail(format!("the token service {realm} returned no token")))?;
-                HeaderValue::from_str(&format!("Bearer {token}"))
-                    .map_err(|_| fail(format!("the token service {realm} returned a malformed token")))
+                HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                    fail(format!(
+                        "the token service {realm} returned a malformed token"
+                    ))
+                })
             }
             other => Err(fail(format!("unsupported authentication scheme {other:?}"))),
         }
@@ -322,7 +360,11 @@ impl RegistryClient {
 }
 
 /// A `Status` error carrying the start of the response body.
-pub(crate) async fn status_error(registry: &str, operation: &str, response: Response) -> RegistryError {
+pub(crate) async fn status_error(
+    registry: &str,
+    operation: &str,
+    response: Response,
+) -> RegistryError {
     let status = response.status().as_u16();
     let body = response.text().await.unwrap_or_default();
     let body: String = body.trim().chars().take(300).collect();
@@ -335,7 +377,8 @@ pub(crate) async fn status_error(registry: &str, operation: &str, response: Resp
 }
 
 fn basic_header(username: &str, password: &str) -> Option<HeaderValue> {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
     let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
     value.set_sensitive(true);
     Some(value)
@@ -408,7 +451,10 @@ impl Challenge {
     }
 
     fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -435,10 +481,16 @@ mod tests {
             ..ClientOptions::default()
         })
         .expect("client");
-        assert_eq!(client.base_url("127.0.0.1:5000"), "http://127.0.0.1:5000/v2/");
+        assert_eq!(
+            client.base_url("127.0.0.1:5000"),
+            "http://127.0.0.1:5000/v2/"
+        );
         assert_eq!(client.base_url("localhost"), "http://localhost/v2/");
         assert_eq!(client.base_url("10.0.0.5:5000"), "http://10.0.0.5:5000/v2/");
-        assert_eq!(client.base_url("docker.io"), "https://registry-1.docker.io/v2/");
+        assert_eq!(
+            client.base_url("docker.io"),
+            "https://registry-1.docker.io/v2/"
+        );
         assert_eq!(client.base_url("ghcr.io"), "https://ghcr.io/v2/");
     }
 }

@@ -93,8 +93,10 @@ pub fn content_digest(layout_dir: &Path) -> Result<ImageContent, ContentError> {
             digest: layer.digest.clone(),
             reason,
         };
-        let file = File::open(layout.blob_path(&layer.digest)).map_err(|e| layer_error(format!("cannot open: {e}")))?;
-        let records = layer_records(BufReader::new(file)).map_err(|e| layer_error(e.to_string()))?;
+        let file = File::open(layout.blob_path(&layer.digest))
+            .map_err(|e| layer_error(format!("cannot open: {e}")))?;
+        let records =
+            layer_records(BufReader::new(file)).map_err(|e| layer_error(e.to_string()))?;
         hasher.update(format!("layer {}\n", records.len()).as_bytes());
         for record in records {
             hasher.update(record.as_bytes());
@@ -114,7 +116,11 @@ pub fn content_digest(layout_dir: &Path) -> Result<ImageContent, ContentError> {
 
 /// One canonical line per tar entry, sorted by path.
 fn layer_records(mut reader: BufReader<File>) -> io::Result<Vec<String>> {
-    let magic = reader.fill_buf()?.get(..4).map(<[u8]>::to_vec).unwrap_or_default();
+    let magic = reader
+        .fill_buf()?
+        .get(..4)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
     let decompressed: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::bufread::MultiGzDecoder::new(reader))
     } else if magic == [0x28, 0xb5, 0x2f, 0xfd] {
@@ -162,7 +168,17 @@ fn layer_records(mut reader: BufReader<File>) -> io::Result<Vec<String>> {
         } else {
             String::new()
         };
-        let record = serde_json::json!([path, kind, format!("{mode:o}"), uid, gid, link, device, xattrs, content]);
+        let record = serde_json::json!([
+            path,
+            kind,
+            format!("{mode:o}"),
+            uid,
+            gid,
+            link,
+            device,
+            xattrs,
+            content
+        ]);
         records.push((path, record.to_string()));
     }
     records.sort();
@@ -184,7 +200,10 @@ fn entry_kind(kind: tar::EntryType) -> &'static str {
 
 /// `./usr/bin/` and `/usr/bin` both become `usr/bin`.
 fn normalise_path(path: &str) -> String {
-    let trimmed = path.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
+    let trimmed = path
+        .trim_start_matches("./")
+        .trim_start_matches('/')
+        .trim_end_matches('/');
     if trimmed.is_empty() || trimmed == "." {
         ".".to_string()
     } else {
@@ -223,7 +242,8 @@ fn write_canonical(value: &serde_json::Value, out: &mut String) {
     use serde_json::Value;
     match value {
         Value::Object(map) => {
-            let sorted: BTreeMap<&String, &Value> = map.iter().filter(|(_, v)| !is_empty(v)).collect();
+            let sorted: BTreeMap<&String, &Value> =
+                map.iter().filter(|(_, v)| !is_empty(v)).collect();
             out.push('{');
             for (i, (key, value)) in sorted.into_iter().enumerate() {
                 if i > 0 {
@@ -301,8 +321,9 @@ impl<R: BufRead> Read for ZstdFrames<R> {
                     if reader.fill_buf()?.is_empty() {
                         return Ok(0);
                     }
-                    let decoder = ruzstd::decoding::StreamingDecoder::new(reader)
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("zstd: {e}")))?;
+                    let decoder = ruzstd::decoding::StreamingDecoder::new(reader).map_err(|e| {
+                        io::Error::new(io::ErrorKind::InvalidData, format!("zstd: {e}"))
+                    })?;
                     self.state = ZstdState::InFrame(decoder);
                 }
                 ZstdState::InFrame(mut decoder) => {
@@ -335,7 +356,8 @@ mod tests {
             "config": {"Labels": {"x": "y"}, "Env": ["A=1"], "WorkingDir": ""},
         });
         assert_eq!(canonical_runtime_config(&a), canonical_runtime_config(&b));
-        let c = serde_json::json!({"os": "linux", "architecture": "amd64", "config": {"Env": ["A=2"]}});
+        let c =
+            serde_json::json!({"os": "linux", "architecture": "amd64", "config": {"Env": ["A=2"]}});
         assert_ne!(canonical_runtime_config(&a), canonical_runtime_config(&c));
     }
 

@@ -33,7 +33,10 @@ pub enum Credentials {
     Anonymous,
     /// Username and password (or token), used for HTTP basic auth and to
     /// obtain bearer tokens. ECR's GetAuthorizationToken result goes here.
-    Basic { username: String, password: Secret },
+    Basic {
+        username: String,
+        password: Secret,
+    },
 }
 
 impl Credentials {
@@ -59,13 +62,17 @@ pub enum CredentialSource {
 impl fmt::Display for CredentialSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Explicit { username } => write!(f, "explicitly configured credentials for user {username:?}"),
+            Self::Explicit { username } => {
+                write!(f, "explicitly configured credentials for user {username:?}")
+            }
             Self::DockerConfig { path, username } => write!(
                 f,
                 "credentials for user {username:?} from Docker config file {}",
                 path.display()
             ),
-            Self::Anonymous => f.write_str("anonymous access (no credentials configured for this registry)"),
+            Self::Anonymous => {
+                f.write_str("anonymous access (no credentials configured for this registry)")
+            }
         }
     }
 }
@@ -87,7 +94,10 @@ impl DockerConfig {
         match self {
             Self::FromEnvironment => std::env::var_os("DOCKER_CONFIG")
                 .map(|dir| PathBuf::from(dir).join("config.json"))
-                .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker/config.json"))),
+                .or_else(|| {
+                    std::env::var_os("HOME")
+                        .map(|home| PathBuf::from(home).join(".docker/config.json"))
+                }),
             Self::File(path) => Some(path.clone()),
             Self::Disabled => None,
         }
@@ -96,14 +106,22 @@ impl DockerConfig {
     /// Credentials for `registry` from the config file's `auths`, if any.
     /// A file that is absent yields none; a file that is unreadable or holds
     /// a malformed entry for this registry is an error naming the file.
-    pub fn lookup(&self, registry: &str) -> Result<Option<(Credentials, CredentialSource)>, DockerConfigError> {
+    pub fn lookup(
+        &self,
+        registry: &str,
+    ) -> Result<Option<(Credentials, CredentialSource)>, DockerConfigError> {
         let Some(path) = self.path() else {
             return Ok(None);
         };
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(DockerConfigError::new(&path, format!("cannot read it: {e}"))),
+            Err(e) => {
+                return Err(DockerConfigError::new(
+                    &path,
+                    format!("cannot read it: {e}"),
+                ))
+            }
         };
         lookup_in(&path, &text, registry)
     }
@@ -126,28 +144,46 @@ impl DockerConfigError {
     }
 }
 
-fn lookup_in(path: &Path, text: &str, registry: &str) -> Result<Option<(Credentials, CredentialSource)>, DockerConfigError> {
-    let json: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| DockerConfigError::new(path, format!("not valid JSON: {e}")))?;
+fn lookup_in(
+    path: &Path,
+    text: &str,
+    registry: &str,
+) -> Result<Option<(Credentials, CredentialSource)>, DockerConfigError> {
+    let json: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| DockerConfigError::new(path, format!("not valid JSON: {e}")))?;
     let Some(auths) = json.get("auths").and_then(|a| a.as_object()) else {
         return Ok(None);
     };
     let wanted = registry_aliases(registry);
-    let entry = auths.iter().find(|(key, _)| wanted.contains(&normalise_config_key(key)));
+    let entry = auths
+        .iter()
+        .find(|(key, _)| wanted.contains(&normalise_config_key(key)));
     let Some((key, entry)) = entry else {
         return Ok(None);
     };
-    let Some(encoded) = entry.get("auth").and_then(|a| a.as_str()).filter(|a| !a.is_empty()) else {
+    let Some(encoded) = entry
+        .get("auth")
+        .and_then(|a| a.as_str())
+        .filter(|a| !a.is_empty())
+    else {
         return Ok(None);
     };
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| DockerConfigError::new(path, format!("auths.{key}.auth is not base64 of user:password")))?;
-    let (username, password) = decoded
-        .split_once(':')
-        .ok_or_else(|| DockerConfigError::new(path, format!("auths.{key}.auth is not base64 of user:password")))?;
+        .ok_or_else(|| {
+            DockerConfigError::new(
+                path,
+                format!("auths.{key}.auth is not base64 of user:password"),
+            )
+        })?;
+    let (username, password) = decoded.split_once(':').ok_or_else(|| {
+        DockerConfigError::new(
+            path,
+            format!("auths.{key}.auth is not base64 of user:password"),
+        )
+    })?;
     Ok(Some((
         Credentials::basic(username, password),
         CredentialSource::DockerConfig {
@@ -163,12 +199,23 @@ fn normalise_config_key(key: &str) -> String {
         .strip_prefix("https://")
         .or_else(|| key.strip_prefix("http://"))
         .unwrap_or(key);
-    without_scheme.split('/').next().unwrap_or_default().to_string()
+    without_scheme
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn registry_aliases(registry: &str) -> Vec<String> {
-    if matches!(registry, "docker.io" | "index.docker.io" | "registry-1.docker.io") {
-        vec!["docker.io".into(), "index.docker.io".into(), "registry-1.docker.io".into()]
+    if matches!(
+        registry,
+        "docker.io" | "index.docker.io" | "registry-1.docker.io"
+    ) {
+        vec![
+            "docker.io".into(),
+            "index.docker.io".into(),
+            "registry-1.docker.io".into(),
+        ]
     } else {
         vec![registry.to_string()]
     }
@@ -193,7 +240,10 @@ mod tests {
         let hub = lookup_in(path, &text, "docker.io").ok().flatten();
         assert_eq!(hub.map(|(c, _)| c), Some(Credentials::basic("hub", "pw1")));
         let local = lookup_in(path, &text, "127.0.0.1:5000").ok().flatten();
-        assert_eq!(local.map(|(c, _)| c), Some(Credentials::basic("local", "pw:with:colons")));
+        assert_eq!(
+            local.map(|(c, _)| c),
+            Some(Credentials::basic("local", "pw:with:colons"))
+        );
         assert_eq!(lookup_in(path, &text, "other.io"), Ok(None));
     }
 

@@ -38,7 +38,10 @@ impl Digest {
         if hex.len() != expected_len {
             return Err(error("wrong hex length for the algorithm"));
         }
-        if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(error("hex part must be lowercase hexadecimal"));
         }
         Ok(Self(value.to_string()))

@@ -31,7 +31,10 @@ pub enum RegistryError {
         message: String,
     },
 
-    #[error("registry {registry}: {operation} returned HTTP {status}{}", fmt_body(body))]
+    #[error(
+        "registry {registry}: {operation} returned HTTP {status}{}",
+        fmt_body(body)
+    )]
     Status {
         registry: String,
         operation: String,
@@ -39,7 +42,9 @@ pub enum RegistryError {
         body: String,
     },
 
-    #[error("registry {registry}: {operation} gave up after {attempts} attempts; last error: {last}")]
+    #[error(
+        "registry {registry}: {operation} gave up after {attempts} attempts; last error: {last}"
+    )]
     RetriesExhausted {
         registry: String,
         operation: String,

@@ -76,8 +76,8 @@ impl ImageLayout {
             reason,
         };
         let index_bytes = read(dir, Path::new("index.json"))?;
-        let index: Index =
-            serde_json::from_slice(&index_bytes).map_err(|e| invalid(format!("index.json is not a valid OCI index: {e}")))?;
+        let index: Index = serde_json::from_slice(&index_bytes)
+            .map_err(|e| invalid(format!("index.json is not a valid OCI index: {e}")))?;
         let [entry] = index.manifests.as_slice() else {
             return Err(invalid(format!(
                 "index.json lists {} manifests; exactly one image manifest is supported",
@@ -85,7 +85,9 @@ impl ImageLayout {
             )));
         };
         if entry.media_type == OCI_INDEX || entry.media_type == DOCKER_MANIFEST_LIST {
-            return Err(invalid("index.json points at a multi-platform index; one platform is supported".into()));
+            return Err(invalid(
+                "index.json points at a multi-platform index; one platform is supported".into(),
+            ));
         }
         let manifest_bytes = read(dir, &blob_relative_path(&entry.digest))?;
         let actual = Digest::sha256_of(&manifest_bytes);
@@ -95,9 +97,16 @@ impl ImageLayout {
                 entry.digest
             )));
         }
-        let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes)
-            .map_err(|e| invalid(format!("manifest {} is not an image manifest: {e}", entry.digest)))?;
-        let manifest_media_type = manifest.media_type.clone().unwrap_or_else(|| entry.media_type.clone());
+        let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes).map_err(|e| {
+            invalid(format!(
+                "manifest {} is not an image manifest: {e}",
+                entry.digest
+            ))
+        })?;
+        let manifest_media_type = manifest
+            .media_type
+            .clone()
+            .unwrap_or_else(|| entry.media_type.clone());
         Ok(Self {
             dir: dir.to_path_buf(),
             manifest_digest: entry.digest.clone(),
@@ -141,14 +150,23 @@ impl ImageLayout {
         let bytes = self.read_blob(&self.manifest.config.digest)?;
         serde_json::from_slice(&bytes).map_err(|e| LayoutError::Invalid {
             dir: self.dir.clone(),
-            reason: format!("config blob {} is not JSON: {e}", self.manifest.config.digest),
+            reason: format!(
+                "config blob {} is not JSON: {e}",
+                self.manifest.config.digest
+            ),
         })
     }
 
     /// `os/architecture[/variant]` from the image config.
     pub fn platform(&self) -> Result<String, LayoutError> {
         let config = self.config()?;
-        let field = |name: &str| config.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let field = |name: &str| {
+            config
+                .get(name)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
         let mut platform = format!("{}/{}", field("os"), field("architecture"));
         let variant = field("variant");
         if !variant.is_empty() {
@@ -167,7 +185,9 @@ impl ImageLayout {
 }
 
 fn blob_relative_path(digest: &Digest) -> PathBuf {
-    Path::new("blobs").join(digest.algorithm()).join(digest.hex())
+    Path::new("blobs")
+        .join(digest.algorithm())
+        .join(digest.hex())
 }
 
 fn read(dir: &Path, file: &Path) -> Result<Vec<u8>, LayoutError> {
@@ -192,10 +212,13 @@ impl LayoutWriter {
             file: PathBuf::from(file),
             source,
         };
-        std::fs::create_dir_all(dir.join("blobs/sha256")).map_err(|e| io_error("blobs/sha256", e))?;
+        std::fs::create_dir_all(dir.join("blobs/sha256"))
+            .map_err(|e| io_error("blobs/sha256", e))?;
         std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
             .map_err(|e| io_error("oci-layout", e))?;
-        Ok(Self { dir: dir.to_path_buf() })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+        })
     }
 
     /// Stores `bytes` as a blob.
@@ -220,11 +243,17 @@ impl LayoutWriter {
             written: 0,
         };
         {
-            let mut encoder = flate2::write::GzEncoder::new(&mut hashing, flate2::Compression::default());
+            let mut encoder =
+                flate2::write::GzEncoder::new(&mut hashing, flate2::Compression::default());
             io::copy(reader, &mut encoder).map_err(|source| self.io_error(&staging, source))?;
-            encoder.finish().map_err(|source| self.io_error(&staging, source))?;
+            encoder
+                .finish()
+                .map_err(|source| self.io_error(&staging, source))?;
         }
-        hashing.inner.flush().map_err(|source| self.io_error(&staging, source))?;
+        hashing
+            .inner
+            .flush()
+            .map_err(|source| self.io_error(&staging, source))?;
         let digest = Digest::from_sha256(hashing.hasher.finalize().into());
         let path = self.dir.join(blob_relative_path(&digest));
         std::fs::rename(&staging, &path).map_err(|source| self.io_error(&path, source))?;

@@ -11,7 +11,9 @@ use reqwest::{Body, Method, StatusCode};
 use crate::client::{status_error, Access, RegistryClient};
 use crate::digest::Digest;
 use crate::error::RegistryError;
-use crate::layout::{Descriptor, ImageLayout, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
+use crate::layout::{
+    Descriptor, ImageLayout, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
+};
 use crate::reference::Reference;
 
 const CONTENT_DIGEST: &str = "docker-content-digest";
@@ -42,11 +44,28 @@ impl RegistryClient {
             reference.repository(),
             reference.manifest_reference()
         );
-        let accept = [OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST].join(", ");
-        let build = || Ok(self.http().request(Method::HEAD, &url).header(ACCEPT, accept.as_str()));
+        let accept = [
+            OCI_INDEX,
+            DOCKER_MANIFEST_LIST,
+            OCI_MANIFEST,
+            DOCKER_MANIFEST,
+        ]
+        .join(", ");
+        let build = || {
+            Ok(self
+                .http()
+                .request(Method::HEAD, &url)
+                .header(ACCEPT, accept.as_str()))
+        };
         self.retrying(registry, &operation, &no_progress, || async {
             let response = self
-                .send(registry, reference.repository(), Access::Pull, &operation, &build)
+                .send(
+                    registry,
+                    reference.repository(),
+                    Access::Pull,
+                    &operation,
+                    &build,
+                )
                 .await?;
             match response.status() {
                 StatusCode::NOT_FOUND => Ok(None),
@@ -57,7 +76,13 @@ impl RegistryClient {
                     // No digest header: fetch the manifest and hash it ourselves.
                     let get = || Ok(self.http().get(&url).header(ACCEPT, accept.as_str()));
                     let body = self
-                        .send(registry, reference.repository(), Access::Pull, &operation, &get)
+                        .send(
+                            registry,
+                            reference.repository(),
+                            Access::Pull,
+                            &operation,
+                            &get,
+                        )
                         .await?
                         .bytes()
                         .await
@@ -118,7 +143,9 @@ impl RegistryClient {
             }
         }
         let manifest = layout.manifest();
-        let blobs: Vec<&Descriptor> = std::iter::once(&manifest.config).chain(manifest.layers.iter()).collect();
+        let blobs: Vec<&Descriptor> = std::iter::once(&manifest.config)
+            .chain(manifest.layers.iter())
+            .collect();
         for repository in repositories {
             let outcomes: Vec<Option<u64>> = stream::iter(blobs.iter().copied())
                 .map(|blob| self.ensure_blob(&layout, repository, blob, progress))
@@ -158,7 +185,9 @@ impl RegistryClient {
         let head = || Ok(self.http().head(&blob_url));
         let present = self
             .retrying(registry, &check, progress, || async {
-                let response = self.send(registry, repository, Access::Push, &check, &head).await?;
+                let response = self
+                    .send(registry, repository, Access::Push, &check, &head)
+                    .await?;
                 match response.status() {
                     status if status.is_success() => Ok(true),
                     StatusCode::NOT_FOUND => Ok(false),
@@ -167,16 +196,25 @@ impl RegistryClient {
             })
             .await?;
         if present {
-            progress(&format!("{name}: blob {} already present, skipped", short(&blob.digest)));
+            progress(&format!(
+                "{name}: blob {} already present, skipped",
+                short(&blob.digest)
+            ));
             return Ok(None);
         }
-        progress(&format!("{name}: uploading blob {} ({} bytes)", short(&blob.digest), blob.size));
+        progress(&format!(
+            "{name}: uploading blob {} ({} bytes)",
+            short(&blob.digest),
+            blob.size
+        ));
         let path = layout.blob_path(&blob.digest);
         let upload = format!("uploading blob {} to {name}", blob.digest);
         self.retrying(registry, &upload, progress, || async {
             let start_url = format!("{base}{repository}/blobs/uploads/");
             let start = || Ok(self.http().post(&start_url).header(CONTENT_LENGTH, "0"));
-            let response = self.send(registry, repository, Access::Push, &upload, &start).await?;
+            let response = self
+                .send(registry, repository, Access::Push, &upload, &start)
+                .await?;
             if response.status() != StatusCode::ACCEPTED {
                 return Err(status_error(registry, &upload, response).await);
             }
@@ -189,17 +227,25 @@ impl RegistryClient {
                     operation: upload.clone(),
                     reason: "upload session without a Location header".into(),
                 })?;
-            let mut put_url = response.url().join(location).map_err(|e| RegistryError::Protocol {
-                registry: registry.to_string(),
-                operation: upload.clone(),
-                reason: format!("bad upload Location {location:?}: {e}"),
-            })?;
-            put_url.query_pairs_mut().append_pair("digest", blob.digest.as_str());
+            let mut put_url =
+                response
+                    .url()
+                    .join(location)
+                    .map_err(|e| RegistryError::Protocol {
+                        registry: registry.to_string(),
+                        operation: upload.clone(),
+                        reason: format!("bad upload Location {location:?}: {e}"),
+                    })?;
+            put_url
+                .query_pairs_mut()
+                .append_pair("digest", blob.digest.as_str());
             let put = || {
-                let file = std::fs::File::open(&path).map_err(|source| crate::layout::LayoutError::Io {
-                    dir: layout.dir().to_path_buf(),
-                    file: path.clone(),
-                    source,
+                let file = std::fs::File::open(&path).map_err(|source| {
+                    crate::layout::LayoutError::Io {
+                        dir: layout.dir().to_path_buf(),
+                        file: path.clone(),
+                        source,
+                    }
                 })?;
                 let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
                 Ok(self
@@ -209,7 +255,9 @@ impl RegistryClient {
                     .header(CONTENT_LENGTH, blob.size)
                     .body(Body::wrap_stream(stream)))
             };
-            let response = self.send(registry, repository, Access::Push, &upload, &put).await?;
+            let response = self
+                .send(registry, repository, Access::Push, &upload, &put)
+                .await?;
             if response.status() != StatusCode::CREATED {
                 return Err(status_error(registry, &upload, response).await);
             }
@@ -245,7 +293,9 @@ impl RegistryClient {
         let expected = layout.manifest_digest();
         let reported = self
             .retrying(registry, &operation, progress, || async {
-                let response = self.send(registry, tag.repository(), Access::Push, &operation, &put).await?;
+                let response = self
+                    .send(registry, tag.repository(), Access::Push, &operation, &put)
+                    .await?;
                 if !response.status().is_success() {
                     return Err(status_error(registry, &operation, response).await);
                 }
@@ -285,5 +335,9 @@ fn header_digest(response: &reqwest::Response) -> Option<Digest> {
 }
 
 fn short(digest: &Digest) -> String {
-    format!("{}:{}", digest.algorithm(), &digest.hex()[..12.min(digest.hex().len())])
+    format!(
+        "{}:{}",
+        digest.algorithm(),
+        &digest.hex()[..12.min(digest.hex().len())]
+    )
 }

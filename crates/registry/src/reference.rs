@@ -46,7 +46,10 @@ impl Reference {
         let (name_and_tag, digest) = match input.split_once('@') {
             Some((name, digest)) => (
                 name,
-                Some(Digest::parse(digest).map_err(|e| error(&format!("bad digest: {}", e.reason)))?),
+                Some(
+                    Digest::parse(digest)
+                        .map_err(|e| error(&format!("bad digest: {}", e.reason)))?,
+                ),
             ),
             None => (input, None),
         };
@@ -70,7 +73,10 @@ impl Reference {
             }
             _ => (DOCKER_HUB.to_string(), name.to_string()),
         };
-        let registry = if matches!(registry.as_str(), "index.docker.io" | "registry-1.docker.io") {
+        let registry = if matches!(
+            registry.as_str(),
+            "index.docker.io" | "registry-1.docker.io"
+        ) {
             DOCKER_HUB.to_string()
         } else {
             registry
@@ -183,20 +189,28 @@ fn validate_tag(tag: &str) -> Result<(), &'static str> {
 
 fn validate_registry(registry: &str) -> Result<(), &'static str> {
     let (host, port) = match registry.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || registry.starts_with('[') => (host, Some(port)),
+        Some((host, port)) if !host.ends_with(']') || registry.starts_with('[') => {
+            (host, Some(port))
+        }
         _ => (registry, None),
     };
     if let Some(port) = port {
-        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err() {
+        if port.is_empty()
+            || !port.bytes().all(|b| b.is_ascii_digit())
+            || port.parse::<u16>().is_err()
+        {
             return Err("registry port must be a number up to 65535");
         }
     }
     let bracketed = host.starts_with('[') && host.ends_with(']');
     let valid_host = !host.is_empty()
         && (bracketed
-            || host
-                .split('.')
-                .all(|label| !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')));
+            || host.split('.').all(|label| {
+                !label.is_empty()
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            }));
     if valid_host {
         Ok(())
     } else {
@@ -223,10 +237,19 @@ fn validate_repository(repository: &str) -> Result<(), &'static str> {
         if !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
             return Err("repository path components must start and end with a letter or digit");
         }
-        if !bytes.iter().all(|&b| alnum(b) || matches!(b, b'.' | b'_' | b'-')) {
-            return Err("repository may contain only lowercase letters, digits, '.', '_', '-' and '/'");
+        if !bytes
+            .iter()
+            .all(|&b| alnum(b) || matches!(b, b'.' | b'_' | b'-'))
+        {
+            return Err(
+                "repository may contain only lowercase letters, digits, '.', '_', '-' and '/'",
+            );
         }
-        if component.contains("..") || component.contains("___") || component.contains("._") || component.contains("_.") {
+        if component.contains("..")
+            || component.contains("___")
+            || component.contains("._")
+            || component.contains("_.")
+        {
             return Err("repository has an invalid separator sequence");
         }
     }
@@ -249,12 +272,23 @@ mod tests {
 
     #[test]
     fn docker_hub_defaults() {
-        assert_eq!(parsed("nginx"), ("docker.io".into(), "library/nginx".into(), None, None));
+        assert_eq!(
+            parsed("nginx"),
+            ("docker.io".into(), "library/nginx".into(), None, None)
+        );
         assert_eq!(
             parsed("user/app:1.2"),
-            ("docker.io".into(), "user/app".into(), Some("1.2".into()), None)
+            (
+                "docker.io".into(),
+                "user/app".into(),
+                Some("1.2".into()),
+                None
+            )
         );
-        assert_eq!(Reference::parse("nginx").map(|r| r.api_host().to_string()), Ok("registry-1.docker.io".into()));
+        assert_eq!(
+            Reference::parse("nginx").map(|r| r.api_host().to_string()),
+            Ok("registry-1.docker.io".into())
+        );
         assert_eq!(
             Reference::parse("index.docker.io/nginx").map(|r| r.to_string()),
             Ok("docker.io/library/nginx".into())
@@ -266,21 +300,45 @@ mod tests {
         let d = format!("sha256:{}", "0".repeat(64));
         assert_eq!(
             parsed(&format!("127.0.0.1:5000/a/b:v1@{d}")),
-            ("127.0.0.1:5000".into(), "a/b".into(), Some("v1".into()), Some(d.clone()))
+            (
+                "127.0.0.1:5000".into(),
+                "a/b".into(),
+                Some("v1".into()),
+                Some(d.clone())
+            )
         );
-        assert_eq!(parsed("localhost/app"), ("localhost".into(), "app".into(), None, None));
+        assert_eq!(
+            parsed("localhost/app"),
+            ("localhost".into(), "app".into(), None, None)
+        );
         assert_eq!(
             parsed("123.dkr.ecr.us-east-1.amazonaws.com/app:latest").0,
             "123.dkr.ecr.us-east-1.amazonaws.com"
         );
         let r = Reference::parse(&format!("localhost:5000/app@{d}")).ok();
-        assert_eq!(r.as_ref().map(|r| r.manifest_reference().to_string()), Some(d));
-        assert_eq!(Reference::parse("localhost:5000/app").map(|r| r.manifest_reference().to_string()), Ok("latest".into()));
+        assert_eq!(
+            r.as_ref().map(|r| r.manifest_reference().to_string()),
+            Some(d)
+        );
+        assert_eq!(
+            Reference::parse("localhost:5000/app").map(|r| r.manifest_reference().to_string()),
+            Ok("latest".into())
+        );
     }
 
     #[test]
     fn errors_name_the_reference() {
-        for bad in ["", "UPPER/case", "a//b", "app:", "app:-x", "reg.io:99999/app", "app@sha256:zz", "a b", "-app"] {
+        for bad in [
+            "",
+            "UPPER/case",
+            "a//b",
+            "app:",
+            "app:-x",
+            "reg.io:99999/app",
+            "app@sha256:zz",
+            "a b",
+            "-app",
+        ] {
             let e = Reference::parse(bad).expect_err(bad);
             assert!(e.to_string().contains(&format!("{bad:?}")), "{e}");
         }
@@ -288,8 +346,15 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for s in ["127.0.0.1:5000/app:v1", "docker.io/library/busybox:1", "ghcr.io/o/r"] {
-            assert_eq!(Reference::parse(s).map(|r| r.to_string()), Ok(s.to_string()));
+        for s in [
+            "127.0.0.1:5000/app:v1",
+            "docker.io/library/busybox:1",
+            "ghcr.io/o/r",
+        ] {
+            assert_eq!(
+                Reference::parse(s).map(|r| r.to_string()),
+                Ok(s.to_string())
+            );
         }
     }
 }

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use common::{make_layout, Fault, FaultPlan, FaultProxy, TestFile};
 use imagedeploy_registry::{
-    ClientOptions, Credentials, Digest, DockerConfig, Reference, RegistryClient, RegistryError, RetryPolicy,
+    ClientOptions, Credentials, Digest, DockerConfig, Reference, RegistryClient, RegistryError,
+    RetryPolicy,
 };
 use imagedeploy_testsupport::Registry;
 
@@ -76,32 +77,70 @@ async fn push_resolve_exists_and_idempotent_second_push() {
     let tag = reference(&format!("{}/team/app:v1", registry.address()));
     let other_tag = reference(&format!("{}/team/app:stable", registry.address()));
 
-    assert_eq!(client.resolve(&tag).await.expect("resolve before push"), None);
+    assert_eq!(
+        client.resolve(&tag).await.expect("resolve before push"),
+        None
+    );
 
     let started = Instant::now();
     let lines = Lines::new();
     let first = client
-        .push_layout(dir.path(), &[tag.clone(), other_tag.clone()], &|l| lines.push(l))
+        .push_layout(dir.path(), &[tag.clone(), other_tag.clone()], &|l| {
+            lines.push(l)
+        })
         .await
         .expect("first push");
     eprintln!("first push took {:?}", started.elapsed());
     assert_eq!(first.digest, local);
-    assert_eq!((first.blobs_uploaded, first.blobs_skipped), (2, 0), "{:?}", lines.all());
+    assert_eq!(
+        (first.blobs_uploaded, first.blobs_skipped),
+        (2, 0),
+        "{:?}",
+        lines.all()
+    );
     assert!(first.bytes_uploaded > 0);
 
-    assert_eq!(client.resolve(&tag).await.expect("resolve"), Some(local.clone()));
-    assert_eq!(client.resolve(&other_tag).await.expect("resolve"), Some(local.clone()));
-    assert!(client.exists(&tag.with_digest(&local)).await.expect("exists"));
+    assert_eq!(
+        client.resolve(&tag).await.expect("resolve"),
+        Some(local.clone())
+    );
+    assert_eq!(
+        client.resolve(&other_tag).await.expect("resolve"),
+        Some(local.clone())
+    );
+    assert!(client
+        .exists(&tag.with_digest(&local))
+        .await
+        .expect("exists"));
     let absent = Digest::sha256_of(b"not a manifest");
-    assert!(!client.exists(&tag.with_digest(&absent)).await.expect("exists absent"));
+    assert!(!client
+        .exists(&tag.with_digest(&absent))
+        .await
+        .expect("exists absent"));
     let missing_repo = reference(&format!("{}/team/never-pushed:v1", registry.address()));
-    assert_eq!(client.resolve(&missing_repo).await.expect("resolve missing"), None);
+    assert_eq!(
+        client
+            .resolve(&missing_repo)
+            .await
+            .expect("resolve missing"),
+        None
+    );
 
     let started = Instant::now();
-    let second = client.push_layout(dir.path(), &[tag.clone()], &|_| {}).await.expect("second push");
+    let second = client
+        .push_layout(dir.path(), &[tag.clone()], &|_| {})
+        .await
+        .expect("second push");
     eprintln!("idempotent second push took {:?}", started.elapsed());
     assert_eq!(second.digest, local);
-    assert_eq!((second.blobs_uploaded, second.blobs_skipped, second.bytes_uploaded), (0, 2, 0));
+    assert_eq!(
+        (
+            second.blobs_uploaded,
+            second.blobs_skipped,
+            second.bytes_uploaded
+        ),
+        (0, 2, 0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -111,9 +150,18 @@ async fn pushing_to_a_pinned_digest_that_differs_is_refused() {
     sample_layout(dir.path());
     let wrong = Digest::sha256_of(b"x");
     let tag = reference(&format!("{}/app@{wrong}", registry.address()));
-    let error = client().push_layout(dir.path(), &[tag], &|_| {}).await.expect_err("must refuse");
-    assert!(matches!(error, RegistryError::PinnedDigestDiffers { .. }), "{error}");
-    let error = client().push_layout(dir.path(), &[], &|_| {}).await.expect_err("no tags");
+    let error = client()
+        .push_layout(dir.path(), &[tag], &|_| {})
+        .await
+        .expect_err("must refuse");
+    assert!(
+        matches!(error, RegistryError::PinnedDigestDiffers { .. }),
+        "{error}"
+    );
+    let error = client()
+        .push_layout(dir.path(), &[], &|_| {})
+        .await
+        .expect_err("no tags");
     assert!(matches!(error, RegistryError::NoTags), "{error}");
 }
 
@@ -128,23 +176,46 @@ async fn basic_auth_explicit_and_docker_config_credentials() {
     let tag = reference(&format!("{address}/private/app:v1"));
 
     let authed = client().with_credentials(&address, Credentials::basic("alice", password));
-    let report = authed.push_layout(dir.path(), &[tag.clone()], &|_| {}).await.expect("push with credentials");
+    let report = authed
+        .push_layout(dir.path(), &[tag.clone()], &|_| {})
+        .await
+        .expect("push with credentials");
     assert_eq!(report.digest, local);
-    assert_eq!(authed.resolve(&tag).await.expect("resolve"), Some(local.clone()));
+    assert_eq!(
+        authed.resolve(&tag).await.expect("resolve"),
+        Some(local.clone())
+    );
 
     // Anonymous: the error names the registry and says nothing was configured.
-    let error = client().resolve(&tag).await.expect_err("anonymous must fail");
+    let error = client()
+        .resolve(&tag)
+        .await
+        .expect_err("anonymous must fail");
     let text = error.to_string();
     assert!(matches!(error, RegistryError::AuthFailed { .. }), "{text}");
-    assert!(text.contains(&address) && text.contains("anonymous"), "{text}");
+    assert!(
+        text.contains(&address) && text.contains("anonymous"),
+        "{text}"
+    );
 
     // Wrong password: names the registry and the explicit source, never the password.
-    let wrong = client().with_credentials(&address, Credentials::basic("alice", "wrong-password-123"));
-    let error = wrong.push_layout(dir.path(), &[tag.clone()], &|_| {}).await.expect_err("wrong password");
+    let wrong =
+        client().with_credentials(&address, Credentials::basic("alice", "wrong-password-123"));
+    let error = wrong
+        .push_layout(dir.path(), &[tag.clone()], &|_| {})
+        .await
+        .expect_err("wrong password");
     let text = error.to_string();
     assert!(text.contains(&address), "{text}");
-    assert!(text.contains("explicitly configured credentials for user \"alice\""), "{text}");
-    assert!(!text.contains("wrong-password-123") && !format!("{error:?}").contains("wrong-password-123"), "{text}");
+    assert!(
+        text.contains("explicitly configured credentials for user \"alice\""),
+        "{text}"
+    );
+    assert!(
+        !text.contains("wrong-password-123")
+            && !format!("{error:?}").contains("wrong-password-123"),
+        "{text}"
+    );
 
     // Docker config file: used when nothing explicit is given, and named on failure.
     let config_dir = tempfile::tempdir().expect("tempdir");
@@ -163,11 +234,23 @@ async fn basic_auth_explicit_and_docker_config_credentials() {
         .expect("client")
     };
     write_config("alice", password);
-    assert_eq!(from_file().resolve(&tag).await.expect("resolve via docker config"), Some(local));
+    assert_eq!(
+        from_file()
+            .resolve(&tag)
+            .await
+            .expect("resolve via docker config"),
+        Some(local)
+    );
     write_config("alice", "stale-password-456");
-    let error = from_file().resolve(&tag).await.expect_err("stale docker config password");
+    let error = from_file()
+        .resolve(&tag)
+        .await
+        .expect_err("stale docker config password");
     let text = error.to_string();
-    assert!(text.contains(&address) && text.contains(&config_path.display().to_string()), "{text}");
+    assert!(
+        text.contains(&address) && text.contains(&config_path.display().to_string()),
+        "{text}"
+    );
     assert!(!text.contains("stale-password-456"), "{text}");
 }
 
@@ -189,7 +272,15 @@ async fn fault_injection_503_and_resets_are_retried() {
             },
         )
         .await;
-        let tag = reference(&format!("{}/retry/app:{}", proxy.address, if fault == Fault::Reset { "reset" } else { "503" }));
+        let tag = reference(&format!(
+            "{}/retry/app:{}",
+            proxy.address,
+            if fault == Fault::Reset {
+                "reset"
+            } else {
+                "503"
+            }
+        ));
         let lines = Lines::new();
         let report = client()
             .push_layout(dir.path(), &[tag.clone()], &|l| lines.push(l))
@@ -197,8 +288,15 @@ async fn fault_injection_503_and_resets_are_retried() {
             .unwrap_or_else(|e| panic!("push through {fault:?} faults: {e}\n{:?}", lines.all()));
         assert_eq!(report.digest, local);
         assert!(proxy.faults_served.load(Ordering::SeqCst) >= 3);
-        assert!(lines.all().iter().any(|l| l.contains("retrying")), "{:?}", lines.all());
-        assert_eq!(client().resolve(&tag).await.expect("resolve"), Some(local.clone()));
+        assert!(
+            lines.all().iter().any(|l| l.contains("retrying")),
+            "{:?}",
+            lines.all()
+        );
+        assert_eq!(
+            client().resolve(&tag).await.expect("resolve"),
+            Some(local.clone())
+        );
     }
 }
 
@@ -219,10 +317,19 @@ async fn fault_injection_persistent_503_gives_up_after_bounded_attempts() {
     .await;
     let tag = reference(&format!("{}/down/app:v1", proxy.address));
     let started = Instant::now();
-    let error = client().push_layout(dir.path(), &[tag], &|_| {}).await.expect_err("must give up");
+    let error = client()
+        .push_layout(dir.path(), &[tag], &|_| {})
+        .await
+        .expect_err("must give up");
     let text = error.to_string();
-    assert!(matches!(error, RegistryError::RetriesExhausted { attempts: 4, .. }), "{text}");
-    assert!(text.contains("503") && text.contains(&proxy.address), "{text}");
+    assert!(
+        matches!(error, RegistryError::RetriesExhausted { attempts: 4, .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains("503") && text.contains(&proxy.address),
+        "{text}"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
@@ -242,6 +349,12 @@ async fn fault_injection_wrong_manifest_digest_is_detected() {
     )
     .await;
     let tag = reference(&format!("{}/lying/app:v1", proxy.address));
-    let error = client().push_layout(dir.path(), &[tag], &|_| {}).await.expect_err("must detect");
-    assert!(matches!(error, RegistryError::DigestMismatch { .. }), "{error}");
+    let error = client()
+        .push_layout(dir.path(), &[tag], &|_| {})
+        .await
+        .expect_err("must detect");
+    assert!(
+        matches!(error, RegistryError::DigestMismatch { .. }),
+        "{error}"
+    );
 }

@@ -6,12 +6,13 @@ use crate::dispatch::{ErasedResource, Typed};
 
 pub mod fixture;
 pub mod image;
+pub mod service;
 
 /// Environment variable that also registers the harness's test fixture.
 pub const TEST_RESOURCES_ENV: &str = "IMAGEDEPLOY_TEST_RESOURCES";
 
 pub fn all() -> Vec<Arc<dyn ErasedResource>> {
-    let mut resources = vec![Typed::new(image::Image)];
+    let mut resources = vec![Typed::new(image::Image), Typed::new(service::Service)];
     if std::env::var(TEST_RESOURCES_ENV).is_ok_and(|v| v == "1") {
         resources.push(Typed::new(fixture::Fixture));
     }

@@ -1,1 +1,218 @@
 //! Round-trip tests for the wire layer.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::path::Path;
+use super::typed::{decode, encode, from_json, to_json};
+use super::value::{Value, UNKNOWN_SENTINELS};
+use crate::schema::{object_shape_of, validate::validate};
+
+fn arb_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (-1.0e12f64..1.0e12).prop_map(Value::Number),
+        "[a-z0-9 ]{0,12}".prop_map(Value::String),
+        Just(Value::Unknown),
+    ];
+    leaf.prop_recursive(4, 40, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::btree_map("[a-zA-Z_.]{1,8}", inner.clone(), 0..5).prop_map(Value::Object),
+            inner.clone().prop_map(|v| Value::Secret(Box::new(v))),
+            ("urn:[a-z:]{1,10}", prop::option::of("[a-z0-9-]{1,10}"))
+                .prop_map(|(urn, id)| Value::ResourceRef {
+                    urn,
+                    id: id.map(|i| Box::new(Value::String(i))),
+                }),
+        ]
+    })
+}
+
+proptest! {
+    #[test]
+    fn proto_round_trip_preserves_every_value(v in arb_value()) {
+        let back = Value::from_proto(&v.to_proto());
+        prop_assert_eq!(back, v);
+    }
+
+    #[test]
+    fn every_unknown_sentinel_is_recognised_anywhere(i in 0usize..7, depth in 0usize..4) {
+        let mut v = Value::String(UNKNOWN_SENTINELS[i].to_string());
+        for level in 0..depth {
+            v = match level % 3 {
+                0 => Value::Array(vec![Value::Null, v]),
+                1 => Value::Secret(Box::new(v)),
+                _ => Value::Object(BTreeMap::from([("k".to_string(), v)])),
+            };
+        }
+        let back = Value::from_proto(&v.to_proto());
+        prop_assert!(back.contains_unknown());
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct Sample {
+    name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ratio: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tags: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    items: Option<Vec<Item>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("secret" = true))]
+    password: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct Item {
+    port: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    protocol: Option<String>,
+}
+
+fn map(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+}
+
+fn s(text: &str) -> Value {
+    Value::String(text.into())
+}
+
+#[test]
+fn secrets_are_unwrapped_for_resources_and_wrapped_again_on_the_way_out() {
+    let shape = object_shape_of::<Sample>();
+    let tags = Value::Object(map(&[("team", Value::Secret(Box::new(s("core"))))]));
+    let input = map(&[("name", Value::Secret(Box::new(s("web")))), ("tags", tags), ("password", s("hunter2"))]);
+    let (json, ann) = decode(&input, &shape);
+    let typed: Sample = from_json(json).expect("decodes");
+    assert_eq!(typed.name, "web");
+    assert_eq!(typed.tags.as_ref().and_then(|t| t.get("team")).map(String::as_str), Some("core"));
+    let out = encode(&to_json(&typed).expect("json"), &shape, &ann);
+    assert!(matches!(out.get("name"), Some(Value::Secret(_))), "secret input stays secret");
+    match out.get("tags") {
+        Some(Value::Object(t)) => assert!(matches!(t.get("team"), Some(Value::Secret(_)))),
+        other => panic!("tags: {other:?}"),
+    }
+    // Declared secret even though it arrived plain.
+    assert!(matches!(out.get("password"), Some(Value::Secret(_))));
+}
+
+#[test]
+fn unknowns_decode_to_placeholders_and_come_back_as_unknowns() {
+    let shape = object_shape_of::<Sample>();
+    let items = Value::Array(vec![Value::Object(map(&[("port", Value::Unknown)]))]);
+    let input = map(&[("name", Value::Unknown), ("count", Value::Unknown), ("items", items)]);
+    let (json, ann) = decode(&input, &shape);
+    let typed: Sample = from_json(json).expect("placeholders decode");
+    assert_eq!(typed.name, "");
+    assert!(ann.is_unknown("name") && ann.is_unknown("count") && ann.is_unknown("items"));
+    assert!(ann.unknown.contains(&Path::root().key("items").index(0).key("port")));
+    let out = encode(&to_json(&typed).expect("json"), &shape, &ann);
+    assert_eq!(out.get("name"), Some(&Value::Unknown));
+    match out.get("items") {
+        Some(Value::Array(list)) => match &list[0] {
+            Value::Object(item) => assert_eq!(item.get("port"), Some(&Value::Unknown)),
+            other => panic!("item: {other:?}"),
+        },
+        other => panic!("items: {other:?}"),
+    }
+}
+
+#[test]
+fn resource_references_become_their_id_or_urn() {
+    let shape = object_shape_of::<Sample>();
+    let with_id = Value::ResourceRef {
+        urn: "urn:pulumi:s::p::t::n".into(),
+        id: Some(Box::new(s("i-123"))),
+    };
+    let (json, _) = decode(&map(&[("name", with_id)]), &shape);
+    assert_eq!(json["name"], "i-123");
+    let without = Value::ResourceRef {
+        urn: "urn:pulumi:s::p::t::n".into(),
+        id: None,
+    };
+    let (json, _) = decode(&map(&[("name", without)]), &shape);
+    assert_eq!(json["name"], "urn:pulumi:s::p::t::n");
+}
+
+#[test]
+fn numbers_are_checked_for_integers() {
+    let shape = object_shape_of::<Sample>();
+    let failures = validate(&map(&[("name", s("a")), ("count", Value::Number(1.5))]), &shape);
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].property, "count");
+    assert!(failures[0].reason.contains("integer"), "{}", failures[0].reason);
+    let (json, _) = decode(&map(&[("name", s("a")), ("count", Value::Number(3.0)), ("ratio", Value::Number(2.0))]), &shape);
+    let typed: Sample = from_json(json).expect("decodes");
+    assert_eq!((typed.count, typed.ratio), (Some(3), Some(2.0)));
+}
+
+#[test]
+fn validation_names_every_bad_property() {
+    let shape = object_shape_of::<Sample>();
+    let items = Value::Array(vec![Value::Object(map(&[("protocol", Value::Number(6.0))]))]);
+    let input = map(&[("count", s("many")), ("colour", s("red")), ("items", items), ("tags", Value::Array(vec![]))]);
+    let mut props: Vec<String> = validate(&input, &shape).into_iter().map(|f| f.property).collect();
+    props.sort();
+    assert_eq!(
+        props,
+        vec!["colour", "count", "items[0].port", "items[0].protocol", "name", "tags"]
+    );
+}
+
+#[test]
+fn unknowns_pass_validation() {
+    let shape = object_shape_of::<Sample>();
+    let input = map(&[("name", Value::Unknown), ("items", Value::Unknown)]);
+    assert!(validate(&input, &shape).is_empty());
+}
+
+#[test]
+fn json_encoded_config_strings_are_accepted() {
+    let shape = object_shape_of::<crate::config::ProviderConfig>();
+    let mut input = map(&[
+        ("skipCredentialsValidation", s("true")),
+        ("endpoints", s("{\"ecs\":\"http://127.0.0.1:5000\"}")),
+        ("region", s("us-east-1")),
+    ]);
+    crate::schema::validate::coerce_json_strings(&mut input, &shape);
+    assert!(validate(&input, &shape).is_empty());
+    let (json, _) = decode(&input, &shape);
+    let config: crate::config::ProviderConfig = from_json(json).expect("decodes");
+    assert_eq!(config.skip_credentials_validation, Some(true));
+    assert_eq!(config.endpoints.and_then(|e| e.ecs).as_deref(), Some("http://127.0.0.1:5000"));
+}
+
+proptest! {
+    #[test]
+    fn typed_round_trip_is_lossless(
+        name in "[a-z]{1,8}",
+        count in prop::option::of(-1000i64..1000),
+        tags in prop::option::of(prop::collection::btree_map("[a-z]{1,5}", "[a-z]{0,5}", 0..4)),
+        secret_name in any::<bool>(),
+    ) {
+        let shape = object_shape_of::<Sample>();
+        let sample = Sample { name, count, ratio: None, tags, items: None, password: None };
+        let mut ann = super::typed::Annotations::default();
+        if secret_name {
+            ann.secret.insert(Path::root().key("name"));
+        }
+        let wire = encode(&to_json(&sample).unwrap(), &shape, &ann);
+        let proto = super::value::to_struct(&wire);
+        let back = Value::from_struct(&proto);
+        let (json, ann2) = decode(&back, &shape);
+        let decoded: Sample = from_json(json).unwrap();
+        prop_assert_eq!(decoded, sample);
+        prop_assert_eq!(ann2.secret.contains(&Path::root().key("name")), secret_name);
+    }
+}

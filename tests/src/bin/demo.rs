@@ -40,7 +40,10 @@ async fn main() -> anyhow::Result<()> {
 
     run("pulumi preview", stack.preview(&v1).await?);
     run("pulumi up", stack.up(&v1).await?);
-    run("pulumi preview (nothing changed)", stack.preview(&v1).await?);
+    run(
+        "pulumi preview (nothing changed)",
+        stack.preview(&v1).await?,
+    );
 
     let v2 = Program::new()
         .config(json!({"region": "us-east-1"}))
@@ -54,7 +57,10 @@ async fn main() -> anyhow::Result<()> {
             "app",
             json!({"value": output("base", "result"), "replaceKey": "green"}),
         ));
-    run("pulumi preview (base.value and app.replaceKey changed)", stack.preview(&v2).await?);
+    run(
+        "pulumi preview (base.value and app.replaceKey changed)",
+        stack.preview(&v2).await?,
+    );
     run("pulumi up", stack.up(&v2).await?);
     run("pulumi destroy", stack.destroy().await?);
 

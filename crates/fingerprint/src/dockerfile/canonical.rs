@@ -135,7 +135,10 @@ mod tests {
             normalize_posix_command(r#"echo "a   b" 'c   d' e\ \ f $'g   h' ${X:-i}   j"#),
             r#"echo "a   b" 'c   d' e\ \ f $'g   h' ${X:-i} j"#
         );
-        assert_eq!(normalize_posix_command(r#"echo "${HOME}   x"  y"#), r#"echo "${HOME}   x" y"#);
+        assert_eq!(
+            normalize_posix_command(r#"echo "${HOME}   x"  y"#),
+            r#"echo "${HOME}   x" y"#
+        );
     }
 
     #[test]

@@ -134,7 +134,12 @@ mod tests {
 
     #[test]
     fn recognises_keys_case_insensitively_with_whitespace() {
-        let d = scan_all(&["#  SYNTAX = docker/dockerfile:1  ", "#escape=`", "# Check=skip=all"]).unwrap();
+        let d = scan_all(&[
+            "#  SYNTAX = docker/dockerfile:1  ",
+            "#escape=`",
+            "# Check=skip=all",
+        ])
+        .unwrap();
         assert_eq!(d.syntax.as_deref(), Some("docker/dockerfile:1"));
         assert_eq!(d.escape, '`');
         assert_eq!(d.check.as_deref(), Some("skip=all"));

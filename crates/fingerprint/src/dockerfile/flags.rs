@@ -226,7 +226,9 @@ mod tests {
         assert!(flag_bool(&f, "link"));
         assert_eq!(flag_value(&f, "from").as_deref(), Some("x"));
         assert_eq!(
-            parse_flags(&["--nope".into()], &allowed, 3).unwrap_err().to_string(),
+            parse_flags(&["--nope".into()], &allowed, 3)
+                .unwrap_err()
+                .to_string(),
             "line 3: unknown flag: nope"
         );
         assert!(parse_flags(&["--from".into()], &allowed, 3).is_err());

@@ -434,7 +434,10 @@ pub(crate) fn parse_instruction(
         "arg" => {
             let words = split_words_keep_quotes(args, ctx.escape);
             if words.is_empty() {
-                return Err(ParseError::syntax(line, "ARG requires at least one argument"));
+                return Err(ParseError::syntax(
+                    line,
+                    "ARG requires at least one argument",
+                ));
             }
             let mut decls = Vec::new();
             for w in &words {
@@ -502,7 +505,12 @@ pub(crate) fn parse_instruction(
                 let body = json_array(&v);
                 (Command::Shell(v), body)
             }
-            Some(_) => return Err(ParseError::syntax(line, "SHELL requires at least one argument")),
+            Some(_) => {
+                return Err(ParseError::syntax(
+                    line,
+                    "SHELL requires at least one argument",
+                ))
+            }
             None => {
                 return Err(ParseError::syntax(
                     line,
@@ -546,7 +554,10 @@ pub(crate) fn parse_instruction(
                 }
             };
             if vols.is_empty() || vols.iter().any(|v| v.trim().is_empty()) {
-                return Err(ParseError::syntax(line, "VOLUME specified can not be an empty string"));
+                return Err(ParseError::syntax(
+                    line,
+                    "VOLUME specified can not be an empty string",
+                ));
             }
             (Command::Volume(vols), body)
         }
@@ -558,13 +569,19 @@ pub(crate) fn parse_instruction(
             match typ.as_str() {
                 "NONE" => {
                     if !rest.is_empty() {
-                        return Err(ParseError::syntax(line, "HEALTHCHECK NONE takes no arguments"));
+                        return Err(ParseError::syntax(
+                            line,
+                            "HEALTHCHECK NONE takes no arguments",
+                        ));
                     }
                     (Command::Healthcheck(None), typ)
                 }
                 "CMD" => {
                     if rest.is_empty() {
-                        return Err(ParseError::syntax(line, "Missing command after HEALTHCHECK CMD"));
+                        return Err(ParseError::syntax(
+                            line,
+                            "Missing command after HEALTHCHECK CMD",
+                        ));
                     }
                     let command = parse_command_line(rest, line)?;
                     let body = format!("CMD {}", render_command_line(&command, ctx));
@@ -613,7 +630,10 @@ fn parse_onbuild(
     ctx: Ctx,
 ) -> Result<Instruction, ParseError> {
     if rest.trim().is_empty() {
-        return Err(ParseError::syntax(line, "ONBUILD requires at least one argument"));
+        return Err(ParseError::syntax(
+            line,
+            "ONBUILD requires at least one argument",
+        ));
     }
     let (sub_kw, _) = split_keyword(rest);
     match sub_kw.to_ascii_uppercase().as_str() {

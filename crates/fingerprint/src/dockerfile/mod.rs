@@ -84,7 +84,10 @@ fn is_posix_shell(argv: &[String]) -> bool {
         return false;
     };
     let base = first.rsplit('/').next().unwrap_or(first);
-    matches!(base, "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh" | "mksh")
+    matches!(
+        base,
+        "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh" | "mksh"
+    )
 }
 
 fn looks_windows(image: &str, platform: Option<&str>) -> bool {

@@ -126,7 +126,10 @@ pub(crate) fn parse_mount(value: &str, line: usize) -> Result<Mount, ParseError>
             ("source" | "src", Some(v)) => mount.source = Some(v),
             ("target" | "dst" | "destination", Some(v)) => mount.target = Some(v),
             ("id", Some(v)) => mount.id = Some(v),
-            ("type" | "from" | "source" | "src" | "target" | "dst" | "destination" | "id", None) => {
+            (
+                "type" | "from" | "source" | "src" | "target" | "dst" | "destination" | "id",
+                None,
+            ) => {
                 return Err(ParseError::syntax(
                     line,
                     format!("invalid field '{field}' must be a key=value pair"),
@@ -144,7 +147,11 @@ mod tests {
 
     #[test]
     fn parses_fields() {
-        let m = parse_mount("type=cache,target=/root/.cache,from=builder,sharing=locked", 1).unwrap();
+        let m = parse_mount(
+            "type=cache,target=/root/.cache,from=builder,sharing=locked",
+            1,
+        )
+        .unwrap();
         assert_eq!(m.kind, MountType::Cache);
         assert_eq!(m.from.as_deref(), Some("builder"));
         assert_eq!(m.target.as_deref(), Some("/root/.cache"));
@@ -155,6 +162,12 @@ mod tests {
         assert_eq!(m.id.as_deref(), Some("npm"));
         assert!(parse_mount("type=nfs", 1).is_err());
         assert!(parse_mount("bogus=1", 1).is_err());
-        assert!(parse_mount("\"source=a,b\",target=/x", 1).unwrap().source.as_deref() == Some("a,b"));
+        assert!(
+            parse_mount("\"source=a,b\",target=/x", 1)
+                .unwrap()
+                .source
+                .as_deref()
+                == Some("a,b")
+        );
     }
 }

@@ -136,6 +136,18 @@ enum FromRef {
     Image(String),
 }
 
+/// Variables visible in a stage: ENV wins over ARG of the same name.
+struct Scope {
+    env: BTreeMap<String, String>,
+    args: BTreeMap<String, String>,
+}
+
+impl Scope {
+    fn get(&self, name: &str) -> Option<String> {
+        self.env.get(name).or_else(|| self.args.get(name)).cloned()
+    }
+}
+
 /// What evaluating one stage found.
 #[derive(Default)]
 struct StageEval {
@@ -189,17 +201,18 @@ impl Planner<'_> {
     }
 
     fn eval_stage(&self, stage: &Stage, parent_env: BTreeMap<String, String>) -> StageEval {
-        let mut ev = StageEval {
+        let mut ev = StageEval::default();
+        let mut scope = Scope {
             env: parent_env,
-            ..StageEval::default()
+            args: BTreeMap::new(),
         };
-        let mut args: BTreeMap<String, String> = BTreeMap::new();
         for ins in &stage.instructions {
-            if let Err(e) = self.eval_instruction(stage.index, ins, &mut ev, &mut args) {
+            if let Err(e) = self.eval_instruction(stage.index, ins, &mut scope, &mut ev) {
                 ev.error = Some(e);
                 break;
             }
         }
+        ev.env = scope.env;
         ev
     }
 
@@ -207,24 +220,19 @@ impl Planner<'_> {
         &self,
         current: usize,
         ins: &Instruction,
+        scope: &mut Scope,
         ev: &mut StageEval,
-        args: &mut BTreeMap<String, String>,
     ) -> Result<(), PlanError> {
         let line = ins.line;
-        let env_snapshot = ev.env.clone();
-        let args_snapshot = args.clone();
         let escape = self.escape;
+        // Every word of an instruction sees the scope as it was before it.
+        let snapshot: &Scope = scope;
         let sub = |word: &str| -> Result<String, PlanError> {
-            expand(word, escape, &mut |n| {
-                env_snapshot
-                    .get(n)
-                    .or_else(|| args_snapshot.get(n))
-                    .cloned()
-            })
-            .map_err(|e| subst_err(line, e))
+            expand(word, escape, &mut |n| snapshot.get(n)).map_err(|e| subst_err(line, e))
         };
         match &ins.command {
             Command::Arg(decls) => {
+                let mut updates = Vec::new();
                 for d in decls {
                     ev.declared.insert(d.name.clone());
                     let value = if let Some(v) = self.build_args.get(&d.name) {
@@ -238,16 +246,17 @@ impl Planner<'_> {
                         self.meta.get(&d.name).cloned()
                     };
                     if let Some(v) = value {
-                        args.insert(d.name.clone(), v);
+                        updates.push((d.name.clone(), v));
                     }
                 }
+                scope.args.extend(updates);
             }
             Command::Env(kvs) => {
                 let mut updates = Vec::new();
                 for kv in kvs {
                     updates.push((sub(&kv.key)?, sub(&kv.value)?));
                 }
-                ev.env.extend(updates);
+                scope.env.extend(updates);
             }
             Command::Copy(c) => self.eval_copy("COPY", c, line, current, &sub, ev)?,
             Command::Add(c) => self.eval_copy("ADD", c, line, current, &sub, ev)?,

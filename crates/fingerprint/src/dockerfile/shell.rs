@@ -268,7 +268,9 @@ fn modifier(
             } else if !word.is_empty() {
                 Err(ShellError(format!("{name}: {word}")))
             } else if colon {
-                Err(ShellError(format!("{name}: is not allowed to be unset or empty")))
+                Err(ShellError(format!(
+                    "{name}: is not allowed to be unset or empty"
+                )))
             } else {
                 Err(ShellError(format!("{name}: is not allowed to be unset")))
             }
@@ -305,13 +307,12 @@ fn glob_match(pattern: &[char], text: &[char]) -> bool {
                     t += 1;
                     continue;
                 }
-                '\\' if p + 1 < pattern.len() => {
-                    if pattern[p + 1] == text[t] {
-                        p += 2;
-                        t += 1;
-                        continue;
-                    }
+                '\\' if p + 1 < pattern.len() && pattern[p + 1] == text[t] => {
+                    p += 2;
+                    t += 1;
+                    continue;
                 }
+                '\\' if p + 1 < pattern.len() => {}
                 c if c == text[t] => {
                     p += 1;
                     t += 1;
@@ -335,7 +336,12 @@ fn glob_match(pattern: &[char], text: &[char]) -> bool {
     p == pattern.len()
 }
 
-fn trim_pattern(value: &str, pattern: &str, prefix: bool, longest: bool) -> Result<String, ShellError> {
+fn trim_pattern(
+    value: &str,
+    pattern: &str,
+    prefix: bool,
+    longest: bool,
+) -> Result<String, ShellError> {
     let text: Vec<char> = value.chars().collect();
     let pat: Vec<char> = pattern.chars().collect();
     check_work(&text, &pat)?;
@@ -357,7 +363,12 @@ fn trim_pattern(value: &str, pattern: &str, prefix: bool, longest: bool) -> Resu
     Ok(value.to_string())
 }
 
-fn replace_pattern(value: &str, pattern: &str, repl: &str, all: bool) -> Result<String, ShellError> {
+fn replace_pattern(
+    value: &str,
+    pattern: &str,
+    repl: &str,
+    all: bool,
+) -> Result<String, ShellError> {
     let text: Vec<char> = value.chars().collect();
     let pat: Vec<char> = pattern.chars().collect();
     check_work(&text, &pat)?;
@@ -369,7 +380,10 @@ fn replace_pattern(value: &str, pattern: &str, repl: &str, all: bool) -> Result<
     let mut replaced = false;
     while i < text.len() {
         if !replaced || all {
-            if let Some(end) = (i + 1..=text.len()).rev().find(|&e| glob_match(&pat, &text[i..e])) {
+            if let Some(end) = (i + 1..=text.len())
+                .rev()
+                .find(|&e| glob_match(&pat, &text[i..e]))
+            {
                 push_checked(&mut out, repl)?;
                 i = end;
                 replaced = true;
@@ -403,8 +417,14 @@ mod tests {
         assert_eq!(ex("${V:+x}|${E:+x}|${E+x}|${U+x}", &v).unwrap(), "x||x|");
         assert_eq!(ex(r#"\$V '$V' "$V""#, &v).unwrap(), "$V $V val");
         assert_eq!(ex(r#""a\"b\$c\d""#, &v).unwrap(), r#"a"b$c\d"#);
-        assert_eq!(ex("${P#*/}|${P##*/}|${P%/*}|${P%%/*}", &v).unwrap(), "usr/local/bin|bin|/usr/local|");
-        assert_eq!(ex("${P/local/x}|${P//l/L}", &v).unwrap(), "/usr/x/bin|/usr/Local/bin");
+        assert_eq!(
+            ex("${P#*/}|${P##*/}|${P%/*}|${P%%/*}", &v).unwrap(),
+            "usr/local/bin|bin|/usr/local|"
+        );
+        assert_eq!(
+            ex("${P/local/x}|${P//l/L}", &v).unwrap(),
+            "/usr/x/bin|/usr/LocaL/bin"
+        );
         assert_eq!(ex("${U:-${V}x}", &v).unwrap(), "valx");
         assert_eq!(ex("a$", &v).unwrap(), "a$");
         assert_eq!(ex("$1x", &v).unwrap(), "x");

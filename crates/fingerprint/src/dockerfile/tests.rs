@@ -21,7 +21,10 @@ fn texts(p: &BuildPlan) -> Vec<String> {
 }
 
 fn sources(p: &BuildPlan) -> Vec<Vec<String>> {
-    p.context_sources.iter().map(|c| c.sources.clone()).collect()
+    p.context_sources
+        .iter()
+        .map(|c| c.sources.clone())
+        .collect()
 }
 
 #[test]
@@ -45,18 +48,19 @@ fn errors_carry_lines() {
     );
     assert_eq!(parse("# only\n\n").unwrap_err(), ParseError::Empty);
     assert_eq!(parse("ARG A=1\n").unwrap_err(), ParseError::NoStages);
-    assert!(parse("FROM a b\n").unwrap_err().to_string().contains("one or three"));
-    assert!(parse("FROM a AS 1x\n").unwrap_err().to_string().contains("invalid name"));
-    assert!(parse("FROM a\nCOPY onlyone\n").unwrap_err().to_string().contains("at least two"));
-    assert!(parse("FROM a\nSHELL /bin/sh -c\n").unwrap_err().to_string().contains("JSON form"));
-    assert!(parse("FROM a\nCOPY --frm=x a b\n").unwrap_err().to_string().contains("unknown flag: frm"));
-    assert!(parse("FROM a\nRUN [\"a\", 1]\n").unwrap_err().to_string().contains("strings only"));
+    let msg = |t: &str| parse(t).unwrap_err().to_string();
+    assert!(msg("FROM a b\n").contains("one or three"));
+    assert!(msg("FROM a AS 1x\n").contains("invalid name"));
+    assert!(msg("FROM a\nCOPY onlyone\n").contains("at least two"));
+    assert!(msg("FROM a\nSHELL /bin/sh -c\n").contains("JSON form"));
+    assert!(msg("FROM a\nCOPY --frm=x a b\n").contains("unknown flag: frm"));
+    assert!(msg("FROM a\nRUN [\"a\", 1]\n").contains("strings only"));
+    assert!(msg("FROM a\nRUN <<END\nbody\n").contains("line 2: unterminated heredoc"));
+    assert!(msg("FROM a\nCOPY <<END <<X\nEND\nX\n").contains("destination"));
     assert!(parse("FROM a\nENV\n").is_err());
     assert!(parse("FROM a\nENV a=1 b\n").is_err());
     assert!(parse("FROM a\nHEALTHCHECK FOO x\n").is_err());
     assert!(parse("FROM a\nONBUILD ONBUILD RUN x\n").is_err());
-    assert!(parse("FROM a\nRUN <<EOF\nbody\n").unwrap_err().to_string().contains("unterminated heredoc"));
-    assert!(parse("FROM a\nCOPY <<EOF <<X\nEOF\nX\n").unwrap_err().to_string().contains("destination"));
 }
 
 #[test]
@@ -87,7 +91,10 @@ ADD --keep-git-dir=true git@github.com:moby/buildkit.git /bk
 COPY --parents --exclude=*.md --exclude=docs/ ./src ./lib /out/
 "#;
     let df = parse(text).unwrap();
-    assert_eq!(df.directives.syntax.as_deref(), Some("docker/dockerfile:1.7"));
+    assert_eq!(
+        df.directives.syntax.as_deref(),
+        Some("docker/dockerfile:1.7")
+    );
     let c: Vec<&str> = df.stages[0]
         .instructions
         .iter()
@@ -139,7 +146,9 @@ COPY --parents --exclude=*.md --exclude=docs/ ./src ./lib /out/
     let p = plan(&df, None, &BTreeMap::new()).unwrap();
     // https with --checksum is fully described; git without it is not.
     assert_eq!(p.unhashable.len(), 1);
-    assert!(p.unhashable[0].reason.contains("git@github.com:moby/buildkit.git"));
+    assert!(p.unhashable[0]
+        .reason
+        .contains("git@github.com:moby/buildkit.git"));
     assert_eq!(p.unhashable[0].line, 23);
     assert_eq!(sources(&p), vec![vec!["./src", "./lib"]]);
     assert_eq!(p.context_sources[0].excludes, vec!["*.md", "docs/"]);
@@ -161,7 +170,10 @@ ENV NODE_ENV=$NODE_ENV
 CMD [\"node\", \"src/index.js\"]
 ";
     let p = plan_of(text, None, &[("NODE_ENV", "staging"), ("UNUSED", "x")]);
-    assert_eq!(sources(&p), vec![vec!["package.json", "package-lock.json"], vec!["src/"]]);
+    assert_eq!(
+        sources(&p),
+        vec![vec!["package.json", "package-lock.json"], vec!["src/"]]
+    );
     assert_eq!(p.context_sources[0].kind, SourceKind::Copy);
     assert_eq!(p.context_sources[0].line, 3);
     assert_eq!(p.declared_args.iter().collect::<Vec<_>>(), vec!["NODE_ENV"]);
@@ -228,13 +240,18 @@ fn go_multi_stage_default_target() {
         sources(&p),
         vec![vec!["go.mod", "go.sum"], vec!["cmd/"], vec!["internal/"]]
     );
-    assert_eq!(p.base_images, vec!["golang:1.23", "alpine:3.20", "busybox:1.36"]);
+    assert_eq!(
+        p.base_images,
+        vec!["golang:1.23", "alpine:3.20", "busybox:1.36"]
+    );
     let t = texts(&p);
     assert!(t.contains(&"ARG GO_VERSION=1.22".to_string()));
     assert!(t.contains(&"ARG ALPINE=3.20".to_string()));
     assert!(!t.iter().any(|l| l.contains("UNUSED")));
     assert!(!t.iter().any(|l| l.contains("go test")));
-    assert!(!sources(&p).iter().any(|s| s.contains(&"testdata/".to_string())));
+    assert!(!sources(&p)
+        .iter()
+        .any(|s| s.contains(&"testdata/".to_string())));
     assert_eq!(
         p.declared_args.iter().collect::<Vec<_>>(),
         vec!["ALPINE", "GO_VERSION"]
@@ -286,7 +303,8 @@ fn copy_from_index_and_cycles() {
         plan(&df, None, &BTreeMap::new()),
         Err(PlanError::StageIndexOutOfBounds { line: 3, .. })
     ));
-    let df = parse("FROM a AS one\nCOPY --from=two /x /x\nFROM b AS two\nCOPY --from=one /y /y\n").unwrap();
+    let df = parse("FROM a AS one\nCOPY --from=two /x /x\nFROM b AS two\nCOPY --from=one /y /y\n")
+        .unwrap();
     assert!(matches!(
         plan(&df, None, &BTreeMap::new()),
         Err(PlanError::CircularDependency { .. })
@@ -314,7 +332,13 @@ RUN --mount=type=cache,from=node:20,target=/c true
         .all(|c| c.kind == SourceKind::BindMount && c.instruction == "RUN --mount=type=bind"));
     assert_eq!(p.base_images, vec!["rust:1", "node:20"]);
     // `tools` is not reachable, `deps` is (through the mount).
-    assert_eq!(p.instructions.iter().filter(|i| i.text.starts_with("FROM")).count(), 2);
+    assert_eq!(
+        p.instructions
+            .iter()
+            .filter(|i| i.text.starts_with("FROM"))
+            .count(),
+        2
+    );
 }
 
 #[test]
@@ -326,5 +350,239 @@ ADD https://example.com/a.txt /a.txt
 ADD --checksum=sha256:0123 https://example.com/b.txt /b.txt
 ADD https://github.com/moby/buildkit.git#v0.13 /bk
 ADD git://example.com/r /r
-COPY <<EOF /etc/conf
+COPY <<CONF /etc/conf
 x=1
+CONF
+";
+    let p = plan_of(text, None, &[]);
+    assert_eq!(sources(&p), vec![vec!["app.tar.gz"]]);
+    assert_eq!(p.context_sources[0].kind, SourceKind::Add);
+    let lines: Vec<usize> = p.unhashable.iter().map(|u| u.line).collect();
+    assert_eq!(lines, vec![3, 5, 6]);
+    assert!(p.unhashable.iter().all(|u| u.instruction == "ADD"));
+    let last = p.instructions.last().unwrap();
+    assert_eq!(last.text, "COPY <<CONF /etc/conf\nx=1\nCONF");
+    let df = parse("FROM a\nCOPY https://x/y /y\n").unwrap();
+    assert_eq!(
+        plan(&df, None, &BTreeMap::new()).unwrap_err(),
+        PlanError::CopyFromUrl { line: 2 }
+    );
+}
+
+#[test]
+fn heredocs() {
+    let text = "\
+FROM alpine
+RUN <<BODY bash -ex
+  echo one
+BODY
+RUN <<-\"A\" 3<<B cat /dev/fd/3
+\techo $X
+\tA
+b body
+B
+COPY <<one <<two /dst/
+1
+one
+2
+two
+RUN echo done
+";
+    let df = parse(text).unwrap();
+    let ins = &df.stages[0].instructions;
+    assert_eq!(ins.len(), 4);
+    assert_eq!(ins[0].canonical, "RUN <<BODY bash -ex\n  echo one\nBODY");
+    assert_eq!(ins[1].heredocs.len(), 2);
+    assert!(!ins[1].heredocs[0].expand && ins[1].heredocs[0].chomp);
+    assert_eq!(ins[1].heredocs[0].effective_content(), "echo $X\n");
+    assert_eq!(ins[1].heredocs[1].content, "b body\n");
+    match &ins[2].command {
+        Command::Copy(c) => {
+            assert!(c.sources.is_empty());
+            assert_eq!(c.heredoc_sources, vec!["one", "two"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(ins[3].line, 15);
+    let p = plan(&df, None, &BTreeMap::new()).unwrap();
+    assert!(p.context_sources.is_empty());
+    // JSON form never carries heredocs: the next line is an instruction.
+    let e = parse("FROM a\nRUN [\"cat\", \"<<END\"]\nEND\n").unwrap_err();
+    assert_eq!(e.to_string(), "line 3: unknown instruction: END");
+}
+
+#[test]
+fn escape_backtick() {
+    let text = "# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022\nCOPY C:\\src\\ C:\\app\\\nRUN dir `\n   C:\\app\n";
+    let df = parse(text).unwrap();
+    assert_eq!(df.directives.escape, '`');
+    let ins = &df.stages[0].instructions;
+    assert_eq!(ins[0].canonical, "COPY C:\\src\\ C:\\app\\");
+    assert_eq!(ins[1].canonical, "RUN dir    C:\\app");
+    let p = plan(&df, None, &BTreeMap::new()).unwrap();
+    assert_eq!(sources(&p), vec![vec!["C:\\src\\"]]);
+    assert_eq!(p.instructions[0].text, "# escape=`");
+}
+
+#[test]
+fn substitution_forms_in_sources() {
+    let text = "\
+FROM alpine
+ARG A
+ARG B=bdef
+ARG E=
+ENV P=/usr/local/bin
+COPY ${A:-adef} ${B} $A ${E:-edef} ${E-eset} ${B:+plus} ${A+aplus} \\$B ${P##*/} /dst/
+";
+    let p = plan_of(text, None, &[]);
+    assert_eq!(
+        sources(&p),
+        vec![vec![
+            "adef", "bdef", "", "edef", "", "plus", "", "$B", "bin"
+        ]]
+    );
+    let p = plan_of(text, None, &[("A", "aval"), ("B", "bval")]);
+    assert_eq!(
+        sources(&p),
+        vec![vec![
+            "aval", "bval", "aval", "edef", "", "plus", "aplus", "$B", "bin"
+        ]]
+    );
+}
+
+#[test]
+fn build_args_only_override_declared_args() {
+    let text = "FROM alpine\nENV DIR=fromenv\nCOPY $DIR/ /x/\nCOPY $NOTDECLARED/ /y/\n";
+    let p = plan_of(text, None, &[("DIR", "arg"), ("NOTDECLARED", "z")]);
+    assert_eq!(sources(&p), vec![vec!["fromenv/"], vec!["/"]]);
+    assert!(p.declared_args.is_empty());
+    // ENV wins over ARG of the same name.
+    let text = "FROM alpine\nARG DIR=argdef\nENV DIR=envval\nCOPY $DIR /x/\n";
+    let p = plan_of(text, None, &[("DIR", "buildarg")]);
+    assert_eq!(sources(&p), vec![vec!["envval"]]);
+}
+
+#[test]
+fn global_args_scope() {
+    let text = "\
+ARG BASE=alpine
+ARG TAG=3.20
+ARG REF=${BASE}:${TAG}
+ARG DIR=global
+FROM ${REF}
+COPY $DIR /a
+ARG DIR
+COPY $DIR /b
+";
+    let p = plan_of(text, None, &[("TAG", "edge")]);
+    assert_eq!(p.base_images, vec!["alpine:edge"]);
+    // A global ARG is invisible in a stage until redeclared there.
+    assert_eq!(sources(&p), vec![vec![""], vec!["global"]]);
+    assert_eq!(
+        p.declared_args.iter().collect::<Vec<_>>(),
+        vec!["BASE", "DIR", "REF", "TAG"]
+    );
+    assert_eq!(
+        p.instructions
+            .iter()
+            .filter(|i| i.text.starts_with("ARG"))
+            .count(),
+        5
+    );
+    // FROM sees build args only for declared global ARGs; platform args are automatic.
+    let p = plan_of(
+        "FROM --platform=$BUILDPLATFORM img:$TARGETARCH-$X\n",
+        None,
+        &[("TARGETARCH", "arm64"), ("X", "no")],
+    );
+    assert_eq!(p.base_images, vec!["img:arm64-"]);
+    let pa = platform_args("linux/arm64/v8");
+    assert_eq!(pa["TARGETARCH"], "arm64");
+    assert_eq!(pa["TARGETVARIANT"], "v8");
+}
+
+#[test]
+fn unreachable_stage_errors_are_ignored() {
+    let text = "FROM a AS broken\nCOPY ${X /x\nFROM b\nCOPY ok /ok\n";
+    let p = plan_of(text, None, &[]);
+    assert_eq!(sources(&p), vec![vec!["ok"]]);
+    let df = parse(text).unwrap();
+    let e = plan(&df, Some("broken"), &BTreeMap::new()).unwrap_err();
+    assert!(matches!(e, PlanError::Substitution { line: 2, .. }), "{e}");
+}
+
+fn canon(text: &str) -> Vec<String> {
+    texts(&plan_of(text, None, &[]))
+}
+
+#[test]
+fn canonical_ignores_layout() {
+    let a = "\
+# syntax=docker/dockerfile:1
+FROM node:20 AS app
+RUN apt-get update && apt-get install -y curl
+COPY --chown=node:node package.json ./
+ENV A=1 B=2
+ARG X=1
+EXPOSE 80 443
+";
+    let b = "#   SYNTAX  =  docker/dockerfile:1   \r
+\r
+# a comment\r
+from   node:20   as   APP\r
+  # indented comment\r
+Run   apt-get update \\\r
+      # comment inside continuation\r
+\r
+   &&   apt-get install -y \\\r
+          curl   \r
+copy --chown=\"node:node\"  package.json    ./\r
+env A=1   B=2\r
+arg   X=1\r
+expose 80 \\\r
+  443\r
+";
+    assert_eq!(canon(a), canon(b));
+}
+
+#[test]
+fn canonical_sees_content() {
+    let base = "FROM node:20\nRUN echo \"a  b\"\nCOPY a b /x/\n";
+    let variants = [
+        "FROM node:21\nRUN echo \"a  b\"\nCOPY a b /x/\n",
+        "FROM node:20\nRUN echo \"a b\"\nCOPY a b /x/\n",
+        "FROM node:20\nRUN echo \"a  b\"\nCOPY a /x/\n",
+        "FROM node:20\nRUN echo \"a  b\"\nCOPY --link a b /x/\n",
+        "FROM node:20\nRUN echo \"a  b\"\nCOPY b a /x/\n",
+        "# syntax=docker/dockerfile:1.4\nFROM node:20\nRUN echo \"a  b\"\nCOPY a b /x/\n",
+        "FROM node:20\nRUN echo 'a\\\n  b'\nCOPY a b /x/\n",
+    ];
+    for v in variants {
+        assert_ne!(canon(base), canon(v), "{v}");
+    }
+    let h1 = "FROM a\nRUN <<BODY\necho  1\nBODY\n";
+    let h2 = "FROM a\nRUN <<BODY\necho 1\nBODY\n";
+    assert_ne!(canon(h1), canon(h2));
+}
+
+#[test]
+fn non_posix_shell_keeps_whitespace() {
+    let text = "FROM a\nSHELL [\"powershell\", \"-Command\"]\nRUN echo   x\nFROM a\nRUN echo   x\n";
+    let df = parse(text).unwrap();
+    assert_eq!(df.stages[0].instructions[1].canonical, "RUN echo   x");
+    assert_eq!(df.stages[1].instructions[0].canonical, "RUN echo x");
+    let df = parse("FROM a AS w\nSHELL [\"cmd\", \"/S\", \"/C\"]\nFROM w\nRUN echo   x\n").unwrap();
+    assert_eq!(df.stages[1].instructions[0].canonical, "RUN echo   x");
+}
+
+#[test]
+fn flags_with_quotes_and_json_copy() {
+    let df = parse("FROM a\nCOPY [\"my file.txt\", \"/dst dir/\"]\nCOPY --from=\"build\" x y\n")
+        .unwrap();
+    let ins = &df.stages[0].instructions;
+    assert_eq!(ins[0].canonical, r#"COPY ["my file.txt","/dst dir/"]"#);
+    assert_eq!(ins[1].canonical, "COPY --from=build x y");
+    let p = plan(&df, None, &BTreeMap::new()).unwrap();
+    assert_eq!(sources(&p), vec![vec!["my file.txt"]]);
+    assert_eq!(p.base_images, vec!["a", "build"]);
+}

@@ -58,7 +58,13 @@ mod tests {
         let text = "\u{feff}# comment\n\n  node_modules/  \r\n/abs/path\n!  /keep/./me\n #not-a-comment\n./x/../y\n";
         assert_eq!(
             patterns(text),
-            vec!["node_modules", "abs/path", "!keep/me", "#not-a-comment", "y"]
+            vec![
+                "node_modules",
+                "abs/path",
+                "!keep/me",
+                "#not-a-comment",
+                "y"
+            ]
         );
         let lines: Vec<usize> = parse(text).into_iter().map(|l| l.line).collect();
         assert_eq!(lines, vec![3, 4, 5, 6, 7]);

@@ -119,7 +119,8 @@ impl Matcher {
         let dir_slash = format!("{dir}/");
         if self.only_prefix_exceptions {
             return !self.patterns.iter().any(|p| {
-                p.is_exclusion() && format!("{}/", p.without_trailing_glob()).starts_with(&dir_slash)
+                p.is_exclusion()
+                    && format!("{}/", p.without_trailing_glob()).starts_with(&dir_slash)
             });
         }
         self.patterns.iter().enumerate().all(|(i, p)| {
@@ -162,7 +163,9 @@ mod tests {
     use super::*;
 
     fn ignored(patterns: &[&str], path: &str) -> bool {
-        Matcher::new(patterns).expect("valid").matches_or_parent_matches(path)
+        Matcher::new(patterns)
+            .expect("valid")
+            .matches_or_parent_matches(path)
     }
 
     /// Walks `path` component by component the way Docker's sender does.

@@ -21,7 +21,13 @@ pub struct TestFile<'a> {
 
 /// Writes a one-layer OCI image layout; `mtime` and `created` let tests vary
 /// only timestamps.
-pub fn make_layout(dir: &Path, files: &[TestFile<'_>], env: &[&str], mtime: u64, created: &str) -> Digest {
+pub fn make_layout(
+    dir: &Path,
+    files: &[TestFile<'_>],
+    env: &[&str],
+    mtime: u64,
+    created: &str,
+) -> Digest {
     let mut tar_bytes = Vec::new();
     {
         let mut builder = tar::Builder::new(&mut tar_bytes);
@@ -39,12 +45,16 @@ pub fn make_layout(dir: &Path, files: &[TestFile<'_>], env: &[&str], mtime: u64,
             header.set_mode(file.mode);
             header.set_mtime(mtime);
             header.set_size(file.content.len() as u64);
-            builder.append_data(&mut header, file.path, file.content).expect("file entry");
+            builder
+                .append_data(&mut header, file.path, file.content)
+                .expect("file entry");
         }
         builder.finish().expect("tar finish");
     }
     let writer = LayoutWriter::create(dir).expect("layout dir");
-    let layer = writer.add_gzip_layer(&mut tar_bytes.as_slice()).expect("layer");
+    let layer = writer
+        .add_gzip_layer(&mut tar_bytes.as_slice())
+        .expect("layer");
     let diff_id = Digest::sha256_of(&tar_bytes);
     let config = serde_json::json!({
         "created": created,
@@ -117,7 +127,12 @@ impl FaultProxy {
     }
 }
 
-async fn handle(mut client: TcpStream, upstream: SocketAddr, plan: &FaultPlan, served: &AtomicUsize) -> std::io::Result<()> {
+async fn handle(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    plan: &FaultPlan,
+    served: &AtomicUsize,
+) -> std::io::Result<()> {
     let (head, rest) = read_head(&mut client).await?;
     let request_line = head.lines().next().unwrap_or_default().to_string();
     if request_line.contains(plan.matching) {
@@ -148,21 +163,28 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, plan: &FaultPlan, s
     let upload = tokio::spawn(async move {
         let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
     });
-    let lie = plan.lie_about_manifest_digest && request_line.starts_with("PUT ") && request_line.contains("/manifests/");
+    let lie = plan.lie_about_manifest_digest
+        && request_line.starts_with("PUT ")
+        && request_line.contains("/manifests/");
     if lie {
         let (response_head, response_rest) = read_head(&mut server_read).await?;
         let fake = format!("sha256:{}", "0".repeat(64));
         let rewritten: Vec<String> = response_head
             .split("\r\n")
             .map(|line| {
-                if line.to_ascii_lowercase().starts_with("docker-content-digest:") {
+                if line
+                    .to_ascii_lowercase()
+                    .starts_with("docker-content-digest:")
+                {
                     format!("Docker-Content-Digest: {fake}")
                 } else {
                     line.to_string()
                 }
             })
             .collect();
-        client_write.write_all(rewritten.join("\r\n").as_bytes()).await?;
+        client_write
+            .write_all(rewritten.join("\r\n").as_bytes())
+            .await?;
         client_write.write_all(&response_rest).await?;
     }
     tokio::io::copy(&mut server_read, &mut client_write).await?;
@@ -182,7 +204,10 @@ async fn read_head<R: AsyncReadExt + Unpin>(stream: &mut R) -> std::io::Result<(
         }
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed before end of head"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "closed before end of head",
+            ));
         }
         buffer.extend_from_slice(&chunk[..n]);
     }

@@ -167,4 +167,9 @@ pub struct ImageState {
     pub layers: i64,
     /// Platform of the image, e.g. `linux/amd64`.
     pub platform: String,
+    /// The fingerprint's file list, kept so the next preview can say which
+    /// files changed. Internal: not part of the schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub context_manifest: Option<imagedeploy_fingerprint::Manifest>,
 }

@@ -1,16 +1,331 @@
-//! `imagedeploy:index:Image`.
+//! `imagedeploy:index:Image`: build, decide by content, push only on change.
+//!
+//! The fingerprint decides whether to build at all; the built image's content
+//! digest decides whether anything downstream changes. A rebuild with the
+//! same content keeps `digest` and `ref` exactly as they were, so a Service
+//! that uses them sees no change.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use imagedeploy_build as build;
+use imagedeploy_fingerprint as fingerprint;
+use imagedeploy_registry::{Reference, RegistryClient};
 
 use crate::resource::{BoxError, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError, Outputs, Resource};
 
 pub mod args;
+pub(crate) mod auth;
+mod check;
+mod diff;
+mod inputs;
 
 pub use args::{ImageArgs, ImageState};
+use inputs::{resolve, DockerfileInput, Resolved};
 
 pub struct Image;
 
 pub(crate) const DESCRIPTION: &str = "Builds an image from a Dockerfile, pushes it to a registry and outputs its digest.\n\nWhether to build is decided by a fingerprint of exactly what the Dockerfile can see (only the files its COPY and ADD instructions read, after .dockerignore); whether anything downstream changes is decided by the built image's content: a rebuild that produces the same content keeps `digest` and `ref` as they were.\n\nDelete leaves pushed images in the registry: older task definitions may still use them.";
+
+/// Manifests with more files than this are not kept in state (they are
+/// still kept in the local cache for explanations on this machine).
+const MANIFEST_IN_STATE_LIMIT: usize = 2000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("fingerprint: {0}")]
+    Fingerprint(#[from] fingerprint::Error),
+    #[error("registry: {0}")]
+    Registry(#[from] imagedeploy_registry::RegistryError),
+    #[error("ECR credentials: {0}")]
+    EcrAuth(String),
+    #[error("{0}")]
+    Build(#[from] build::BuildError),
+    #[error("reading the built image: {0}")]
+    Content(#[from] imagedeploy_registry::ContentError),
+    #[error("tag \"{tag}\": {source}")]
+    Tag {
+        tag: String,
+        #[source]
+        source: imagedeploy_registry::ReferenceError,
+    },
+    #[error("base image {reference}: not found in its registry")]
+    BaseImageMissing { reference: String },
+    #[error("pushed manifest digest {pushed} differs from the built {built}")]
+    DigestMismatch { pushed: String, built: String },
+    #[error("interrupted")]
+    Cancelled,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// What the inputs resolve to right now.
+struct Observation {
+    resolved: Resolved,
+    fingerprint: fingerprint::Fingerprint,
+    base_image_digests: BTreeMap<String, String>,
+    tags: Vec<Reference>,
+    client: Arc<RegistryClient>,
+}
+
+fn parse_tags(args: &ImageArgs) -> Result<Vec<Reference>, ImageError> {
+    args.tags
+        .iter()
+        .flatten()
+        .map(|t| Reference::parse(t).map_err(|source| ImageError::Tag { tag: t.clone(), source }))
+        .collect()
+}
+
+/// Fingerprints the context and resolves base images per the policy.
+async fn observe(ctx: &Ctx, args: &ImageArgs, old: Option<&ImageState>) -> Result<Observation, ImageError> {
+    let resolved = resolve(args);
+    let request = resolved.fingerprint_request(args.target.clone());
+    let fingerprint = tokio::task::spawn_blocking(move || fingerprint::fingerprint(&request))
+        .await
+        .map_err(|e| ImageError::Internal(e.to_string()))??;
+    if fingerprint.stats.files_read > 0 {
+        ctx.progress(&format!(
+            "fingerprinted {} files ({} read, {} bytes)",
+            fingerprint.stats.files, fingerprint.stats.files_read, fingerprint.stats.bytes
+        ));
+    }
+    let tags = parse_tags(args)?;
+    let mut refs = tags.clone();
+    let bases: Vec<(String, Reference)> = fingerprint
+        .base_images
+        .iter()
+        .filter(|b| b.as_str() != "scratch")
+        .filter_map(|b| Reference::parse(b).ok().map(|r| (b.clone(), r)))
+        .collect();
+    refs.extend(bases.iter().map(|(_, r)| r.clone()));
+    let client = Arc::new(auth::client_for(ctx, args, &refs).await?);
+
+    let pinned = resolved.policy == args::BaseImagePolicy::Pinned;
+    let mut base_image_digests = BTreeMap::new();
+    for (written, reference) in &bases {
+        if let Some(digest) = reference.digest() {
+            base_image_digests.insert(written.clone(), digest.to_string());
+            continue;
+        }
+        if pinned {
+            if let Some(kept) = old.and_then(|o| o.base_image_digests.get(written)) {
+                base_image_digests.insert(written.clone(), kept.clone());
+                continue;
+            }
+        }
+        let digest = client
+            .resolve(reference)
+            .await?
+            .ok_or_else(|| ImageError::BaseImageMissing { reference: written.clone() })?;
+        base_image_digests.insert(written.clone(), digest.to_string());
+    }
+    Ok(Observation {
+        resolved,
+        fingerprint,
+        base_image_digests,
+        tags,
+        client,
+    })
+}
+
+fn build_request(args: &ImageArgs, obs: &Observation) -> build::BuildRequest {
+    let r = &obs.resolved;
+    let mut request = build::BuildRequest::new(r.context.clone());
+    request.dockerfile = match &r.dockerfile {
+        DockerfileInput::Path(p) => build::DockerfileSource::Path(p.clone()),
+        DockerfileInput::Inline(t) => build::DockerfileSource::Inline(t.clone()),
+    };
+    request.build_args = r.build_args.clone();
+    request.target = args.target.clone();
+    request.platform = r.platforms.first().cloned();
+    request.labels = args.labels.clone().unwrap_or_default();
+    request.secrets = args.secrets.clone().unwrap_or_default();
+    request.no_cache = args.no_cache.unwrap_or(false);
+    request.timeout = r.timeout;
+    request.builder = match r.builder {
+        args::BuilderKind::Auto => build::Builder::Auto,
+        args::BuilderKind::Docker => build::Builder::Docker {
+            host: r.builder_host.clone(),
+        },
+        args::BuilderKind::Buildah => build::Builder::Buildah,
+    };
+    request.base_image_overrides = obs
+        .base_image_digests
+        .iter()
+        .filter_map(|(written, digest)| {
+            let reference = Reference::parse(written).ok()?;
+            Some((written.clone(), format!("{}/{}@{}", reference.registry(), reference.repository(), digest)))
+        })
+        .collect();
+    request
+}
+
+/// `<first tag's repository>@<digest>`
+fn pinned_ref(tags: &[Reference], digest: &str) -> String {
+    tags.first()
+        .map(|t| format!("{}/{}@{}", t.registry(), t.repository(), digest))
+        .unwrap_or_default()
+}
+
+fn manifest_for_state(m: &fingerprint::Manifest) -> Option<fingerprint::Manifest> {
+    (m.files.len() <= MANIFEST_IN_STATE_LIMIT).then(|| m.clone())
+}
+
+/// Builds, compares content with `old`, and pushes only when needed.
+async fn build_and_push(
+    ctx: &Ctx,
+    args: ImageArgs,
+    old: Option<&ImageState>,
+    preview: bool,
+) -> Result<Outputs<ImageState>, ImageError> {
+    let obs = observe(ctx, &args, old).await?;
+    let context_hash = obs.fingerprint.digest.clone();
+    fingerprint_cache::store(&obs.fingerprint.manifest);
+    let skeleton = ImageState {
+        args: args.clone(),
+        digest: String::new(),
+        reference: String::new(),
+        content_digest: String::new(),
+        context_hash: context_hash.clone(),
+        base_image_digests: obs.base_image_digests.clone(),
+        size_bytes: 0,
+        layers: 0,
+        platform: String::new(),
+        context_manifest: manifest_for_state(&obs.fingerprint.manifest),
+    };
+    if preview && !obs.resolved.build_on_preview {
+        let unknown = ["digest", "ref", "contentDigest", "sizeBytes", "layers", "platform"];
+        return Ok(Outputs {
+            state: skeleton,
+            unknown: unknown.iter().map(|s| s.to_string()).collect(),
+        });
+    }
+
+    let request = build_request(&args, &obs);
+    ctx.progress(if preview { "building (preview: nothing will be pushed)" } else { "building" });
+    let progress_ctx = ctx.clone();
+    let progress = move |line: &str| progress_ctx.progress(line);
+    let built = build::build(&request, &progress, ctx.cancel.clone()).await?;
+    let layout = built.layout_dir().to_path_buf();
+    let content = tokio::task::spawn_blocking(move || imagedeploy_registry::content_digest(&layout))
+        .await
+        .map_err(|e| ImageError::Internal(e.to_string()))??;
+    let content_digest = content.content_digest.to_string();
+
+    let same_destination = old.is_some_and(|o| o.args.tags == args.tags && o.args.push.unwrap_or(true) == obs.resolved.push);
+    if let Some(old) = old.filter(|o| o.content_digest == content_digest && same_destination && !o.digest.is_empty()) {
+        ctx.info(&format!(
+            "the rebuilt image has the same content as {}; nothing to push, dependents keep {}",
+            short(&content_digest),
+            old.reference
+        ));
+        let mut state = old.clone();
+        state.args = args;
+        state.context_hash = context_hash;
+        state.base_image_digests = obs.base_image_digests;
+        state.context_manifest = skeleton.context_manifest;
+        return Ok(Outputs::known(state));
+    }
+
+    let built_digest = built.manifest_digest.to_string();
+    if obs.resolved.push && !preview {
+        let report = push(ctx, &obs, built.layout_dir()).await?;
+        if report.digest.to_string() != built_digest {
+            return Err(ImageError::DigestMismatch {
+                pushed: report.digest.to_string(),
+                built: built_digest,
+            });
+        }
+        ctx.info(&format!(
+            "pushed {} ({} blobs uploaded, {} already present)",
+            pinned_ref(&obs.tags, &built_digest),
+            report.blobs_uploaded,
+            report.blobs_skipped
+        ));
+    }
+    let mut state = skeleton;
+    state.reference = pinned_ref(&obs.tags, &built_digest);
+    state.digest = built_digest;
+    state.content_digest = content_digest;
+    state.size_bytes = i64::try_from(content.size_bytes).unwrap_or(i64::MAX);
+    state.layers = i64::try_from(content.layers).unwrap_or(i64::MAX);
+    state.platform = content.platform;
+    Ok(Outputs::known(state))
+}
+
+/// Pushes on a blocking thread: the push future is not `Send`, and the
+/// resource trait's futures must be.
+async fn push(
+    ctx: &Ctx,
+    obs: &Observation,
+    layout: &std::path::Path,
+) -> Result<imagedeploy_registry::PushReport, ImageError> {
+    let client = obs.client.clone();
+    let tags = obs.tags.clone();
+    let layout = layout.to_path_buf();
+    let progress_ctx = ctx.clone();
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let progress = move |line: &str| progress_ctx.progress(line);
+        handle.block_on(client.push_layout(&layout, &tags, &progress))
+    })
+    .await
+    .map_err(|e| ImageError::Internal(e.to_string()))?
+    .map_err(ImageError::from)
+}
+
+fn short(digest: &str) -> String {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    format!("sha256:{}", &hex[..hex.len().min(12)])
+}
+
+fn op<S>(e: ImageError) -> OpError<S> {
+    OpError::Failed(Box::new(e))
+}
+
+mod fingerprint_cache {
+    //! Manifests by fingerprint digest under the user's cache directory, so
+    //! explanations work even when the state could not hold the file list.
+
+    use std::path::PathBuf;
+
+    use imagedeploy_fingerprint::Manifest;
+
+    fn dir() -> Option<PathBuf> {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        Some(base.join("imagedeploy").join("manifests"))
+    }
+
+    fn file(digest: &str) -> Option<PathBuf> {
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        Some(dir()?.join(format!("{hex}.json")))
+    }
+
+    pub fn store(manifest: &Manifest) {
+        let Some(path) = file(&manifest.fingerprint) else { return };
+        if path.exists() {
+            return;
+        }
+        if let (Some(parent), Ok(bytes)) = (path.parent(), serde_json::to_vec(manifest)) {
+            let _ = std::fs::create_dir_all(parent);
+            let tmp = path.with_extension("tmp");
+            if std::fs::write(&tmp, bytes).is_ok() {
+                let _ = std::fs::rename(tmp, path);
+            }
+        }
+    }
+
+    pub fn load(digest: &str) -> Option<Manifest> {
+        let bytes = std::fs::read(file(digest)?).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
 
 #[async_trait]
 impl Resource for Image {
@@ -25,39 +340,75 @@ impl Resource for Image {
         DESCRIPTION
     }
 
-    async fn check(&self, _ctx: &Ctx, input: CheckInput<ImageArgs>) -> Result<ImageArgs, Vec<Failure>> {
-        Ok(input.news)
+    async fn check(&self, ctx: &Ctx, input: CheckInput<ImageArgs>) -> Result<ImageArgs, Vec<Failure>> {
+        let failures = check::check(ctx, &input.news);
+        if failures.is_empty() {
+            Ok(input.news)
+        } else {
+            Err(failures)
+        }
     }
 
-    async fn diff(&self, _ctx: &Ctx, _input: DiffInput<ImageArgs, ImageState>) -> Result<DiffOutcome, BoxError> {
-        Err("imagedeploy:index:Image is not implemented yet".into())
+    async fn diff(&self, ctx: &Ctx, input: DiffInput<ImageArgs, ImageState>) -> Result<DiffOutcome, BoxError> {
+        let obs = observe(ctx, &input.news, Some(&input.olds)).await?;
+        fingerprint_cache::store(&obs.fingerprint.manifest);
+        let old_manifest = input
+            .olds
+            .context_manifest
+            .clone()
+            .or_else(|| fingerprint_cache::load(&input.olds.context_hash));
+        let observed = diff::Observed {
+            context_hash: &obs.fingerprint.digest,
+            manifest: Some(&obs.fingerprint.manifest),
+            base_image_digests: &obs.base_image_digests,
+        };
+        Ok(diff::diff(&input.olds, old_manifest.as_ref(), &input.news, &observed))
     }
 
     async fn create(
         &self,
-        _ctx: &Ctx,
-        _args: ImageArgs,
-        _preview: bool,
+        ctx: &Ctx,
+        args: ImageArgs,
+        preview: bool,
     ) -> Result<(String, Outputs<ImageState>), OpError<ImageState>> {
-        Err(OpError::msg("imagedeploy:index:Image is not implemented yet"))
+        let name = ctx.name.clone();
+        let outputs = build_and_push(ctx, args, None, preview).await.map_err(op)?;
+        let id = if preview { String::new() } else { name };
+        Ok((id, outputs))
     }
 
-    async fn read(&self, _ctx: &Ctx, _id: &str, _state: ImageState) -> Result<Option<ImageState>, BoxError> {
-        Err("imagedeploy:index:Image is not implemented yet".into())
+    async fn read(&self, ctx: &Ctx, _id: &str, state: ImageState) -> Result<Option<ImageState>, BoxError> {
+        if !state.args.push.unwrap_or(true) || state.reference.is_empty() {
+            return Ok(Some(state));
+        }
+        let reference = Reference::parse(&state.reference)?;
+        let client = auth::client_for(ctx, &state.args, std::slice::from_ref(&reference)).await?;
+        if client.exists(&reference).await? {
+            Ok(Some(state))
+        } else {
+            ctx.warn(&format!("{} is no longer in its registry", state.reference));
+            Ok(None)
+        }
     }
 
     async fn update(
         &self,
-        _ctx: &Ctx,
+        ctx: &Ctx,
         _id: &str,
-        _olds: ImageState,
-        _news: ImageArgs,
-        _preview: bool,
+        olds: ImageState,
+        news: ImageArgs,
+        preview: bool,
     ) -> Result<Outputs<ImageState>, OpError<ImageState>> {
-        Err(OpError::msg("imagedeploy:index:Image is not implemented yet"))
+        build_and_push(ctx, news, Some(&olds), preview).await.map_err(op)
     }
 
-    async fn delete(&self, _ctx: &Ctx, _id: &str, _state: ImageState) -> Result<(), BoxError> {
+    async fn delete(&self, ctx: &Ctx, _id: &str, state: ImageState) -> Result<(), BoxError> {
+        if !state.reference.is_empty() {
+            ctx.info(&format!(
+                "{} stays in its registry: older task definitions may still use it",
+                state.reference
+            ));
+        }
         Ok(())
     }
 }

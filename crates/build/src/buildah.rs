@@ -1,0 +1,140 @@
+//! buildah builds: daemonless, and reproducible with `--timestamp 0`
+//! (config, history and layer file times all become the epoch), no identity
+//! label, and an OCI layout written by `buildah push oci:`.
+
+use std::path::Path;
+
+use imagedeploy_registry::Reference;
+
+use crate::error::BuildError;
+use crate::job::{find_on_path, unique_name, Job};
+use crate::process::Invocation;
+
+pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
+    let program = find_on_path("buildah").ok_or_else(|| BuildError::BuilderMissing {
+        program: "buildah".into(),
+        hint: "install the buildah package".into(),
+    })?;
+    let request = job.request;
+    let base = || {
+        let mut invocation = Invocation::new(&program);
+        // vfs works everywhere (no overlay mounts, no fuse); chroot isolation
+        // works without cgroup delegation.
+        invocation.args(["--storage-driver", "vfs"]);
+        if let Some(storage) = &request.buildah_storage {
+            invocation.arg("--root").arg(storage.join("root"));
+            invocation.arg("--runroot").arg(storage.join("run"));
+        }
+        if let Some(conf) = registries_conf(job) {
+            invocation.env("CONTAINERS_REGISTRIES_CONF", &conf);
+        }
+        invocation
+    };
+    let tag = format!("localhost/imagedeploy-build:{}", unique_name());
+
+    let mut bud = base();
+    bud.args([
+        "bud",
+        "--isolation",
+        "chroot",
+        "--format",
+        "oci",
+        "--timestamp",
+        "0",
+    ]);
+    bud.args(["--identity-label=false", "--layers"]);
+    bud.arg("-f").arg(&job.dockerfile).arg("-t").arg(&tag);
+    if let Some(ignore) = &job.ignore_file {
+        bud.arg("--ignorefile").arg(ignore);
+    }
+    for (key, value) in &request.build_args {
+        bud.arg("--build-arg").arg(format!("{key}={value}"));
+    }
+    if let Some(target) = &request.target {
+        bud.arg("--target").arg(target);
+    }
+    if let Some(platform) = &request.platform {
+        bud.arg("--platform").arg(platform);
+    }
+    for (key, value) in &request.labels {
+        bud.arg("--label").arg(format!("{key}={value}"));
+    }
+    for secret in job.secrets.flags() {
+        bud.arg("--secret").arg(secret);
+    }
+    if request.no_cache {
+        bud.arg("--no-cache");
+    }
+    bud.arg(job.context());
+    let built = job.run(&bud, "buildah bud").await;
+
+    let result = match built {
+        Ok(()) => {
+            let digest_file = job.work.join("digest");
+            let mut push = base();
+            push.arg("push")
+                .arg("--digestfile")
+                .arg(&digest_file)
+                .arg(&tag);
+            push.arg(format!("oci:{}", out.display()));
+            job.run(&push, "buildah push (export to an OCI layout)")
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    let mut remove = base();
+    remove.args(["rmi", "--force"]).arg(&tag);
+    job.cleanup(&remove).await;
+    result
+}
+
+/// A registries.conf marking loopback and listed registries as plain HTTP,
+/// written to the work directory; `None` when no base image needs it (the
+/// system configuration then applies unchanged).
+fn registries_conf(job: &Job<'_>) -> Option<String> {
+    let mut insecure: Vec<String> = crate::dockerfile::base_images(&job.dockerfile_text)
+        .iter()
+        .filter_map(|image| Reference::parse(image).ok())
+        .map(|r| r.registry().to_string())
+        .filter(|registry| is_loopback(registry))
+        .collect();
+    insecure.extend(job.request.insecure_registries.iter().cloned());
+    insecure.sort();
+    insecure.dedup();
+    if insecure.is_empty() {
+        return None;
+    }
+    let mut conf = String::from(
+        "unqualified-search-registries = [\"docker.io\"]\nshort-name-mode = \"permissive\"\n",
+    );
+    for registry in &insecure {
+        conf.push_str(&format!(
+            "\n[[registry]]\nlocation = {}\ninsecure = true\n",
+            toml_string(registry)
+        ));
+    }
+    let path = job.work.join("registries.conf");
+    std::fs::write(&path, conf).ok()?;
+    Some(path.display().to_string())
+}
+
+fn toml_string(value: &str) -> String {
+    let escaped: String = value
+        .chars()
+        .filter(|c| !c.is_control())
+        .flat_map(|c| match c {
+            '"' => vec!['\\', '"'],
+            '\\' => vec!['\\', '\\'],
+            c => vec![c],
+        })
+        .collect();
+    format!("\"{escaped}\"")
+}
+
+fn is_loopback(registry: &str) -> bool {
+    let host = registry
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(registry);
+    host == "localhost" || host.starts_with("127.") || host == "[::1]"
+}

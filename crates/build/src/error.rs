@@ -1,0 +1,97 @@
+//! Build errors. Each says what to fix: the missing path, the builder's last
+//! output lines and the Dockerfile line that failed, or which property
+//! (`buildTimeoutSeconds`) bounded the build.
+
+use std::path::PathBuf;
+
+use crate::failure::FailedStep;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("build context {} does not exist or is not a directory", path.display())]
+    ContextMissing { path: PathBuf },
+
+    #[error("cannot read Dockerfile {}: {source}", path.display())]
+    DockerfileRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("secret id {id:?} is not usable: ids may not be empty or contain ',', '=' or '/'")]
+    InvalidSecretId { id: String },
+
+    #[error("no image builder is available: {tried}")]
+    NoBuilder { tried: String },
+
+    #[error("{program} is not installed or not usable ({hint})")]
+    BuilderMissing { program: String, hint: String },
+
+    #[error("could not start {program}: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+
+    #[error("{}", failed_message(builder, status, dockerfile, step.as_ref(), tail))]
+    Failed {
+        builder: String,
+        status: String,
+        /// The user's Dockerfile path, or "inline Dockerfile".
+        dockerfile: String,
+        step: Option<FailedStep>,
+        tail: Vec<String>,
+    },
+
+    #[error("build timed out after {seconds}s (buildTimeoutSeconds); the builder was stopped. Raise buildTimeoutSeconds if this build needs longer.{}", fmt_tail(tail))]
+    TimedOut { seconds: u64, tail: Vec<String> },
+
+    #[error("build cancelled; the builder was stopped")]
+    Cancelled,
+
+    #[error("cannot {what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+
+    #[error("could not export the built image: {reason}")]
+    Export { reason: String },
+
+    #[error(transparent)]
+    Layout(#[from] imagedeploy_registry::LayoutError),
+}
+
+fn failed_message(
+    builder: &str,
+    status: &str,
+    dockerfile: &str,
+    step: Option<&FailedStep>,
+    tail: &[String],
+) -> String {
+    let location = match step {
+        Some(FailedStep {
+            line: Some(line),
+            instruction,
+        }) => format!(" at {dockerfile} line {line}: {instruction}"),
+        Some(FailedStep {
+            line: None,
+            instruction,
+        }) if !instruction.is_empty() => {
+            format!(" at {dockerfile} step {instruction}")
+        }
+        _ => String::new(),
+    };
+    format!("{builder} failed ({status}){location}{}", fmt_tail(tail))
+}
+
+fn fmt_tail(tail: &[String]) -> String {
+    if tail.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("\nlast builder output:");
+    for line in tail {
+        text.push_str("\n  ");
+        text.push_str(line);
+    }
+    text
+}

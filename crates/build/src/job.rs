@@ -1,0 +1,158 @@
+//! State shared by one build's steps: the private work directory, the
+//! rewritten Dockerfile, secret files, deadline and cancellation, and the
+//! output plumbing (redaction, failing-step tracking, last lines).
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::BuildError;
+use crate::failure::StepTracker;
+use crate::process::{self, Invocation, RunError};
+use crate::request::BuildRequest;
+use crate::secrets::SecretFiles;
+
+pub(crate) struct Job<'a> {
+    pub request: &'a BuildRequest,
+    /// Private scratch directory for this build.
+    pub work: PathBuf,
+    /// The Dockerfile to build (base images rewritten, same line numbers).
+    pub dockerfile: PathBuf,
+    pub dockerfile_text: String,
+    /// How errors name the Dockerfile.
+    pub dockerfile_label: String,
+    /// `<Dockerfile>.dockerignore` next to the user's Dockerfile, if any.
+    pub ignore_file: Option<PathBuf>,
+    pub secrets: SecretFiles,
+    pub deadline: Instant,
+    pub cancel: CancellationToken,
+    pub progress: &'a (dyn Fn(&str) + Send + Sync),
+    pub tracker: Mutex<StepTracker>,
+}
+
+impl Job<'_> {
+    /// Runs a build step; failures carry the failing Dockerfile line and the last output.
+    pub async fn run(&self, invocation: &Invocation, builder: &str) -> Result<(), BuildError> {
+        self.run_with_tail(invocation, builder)
+            .await
+            .map_err(|(error, _)| error)
+    }
+
+    /// Like `run`, but also hands back the last output lines on failure.
+    pub async fn run_with_tail(
+        &self,
+        invocation: &Invocation,
+        builder: &str,
+    ) -> Result<(), (BuildError, Vec<String>)> {
+        let mut tail = VecDeque::new();
+        let mut on_line = |line: &str| {
+            let line = self.secrets.redact(line);
+            if let Ok(mut tracker) = self.tracker.lock() {
+                tracker.observe(&line);
+            }
+            (self.progress)(&line);
+        };
+        let result = process::run(
+            invocation,
+            self.deadline,
+            &self.cancel,
+            &mut on_line,
+            &mut tail,
+        )
+        .await;
+        let tail: Vec<String> = tail.into_iter().map(|l| self.secrets.redact(&l)).collect();
+        match result {
+            Ok(()) => Ok(()),
+            Err(RunError::Spawn(source)) => Err((
+                BuildError::Spawn {
+                    program: invocation.program.display().to_string(),
+                    source,
+                },
+                tail,
+            )),
+            Err(RunError::TimedOut) => Err((
+                BuildError::TimedOut {
+                    seconds: self.request.timeout.as_secs(),
+                    tail: tail.clone(),
+                },
+                tail,
+            )),
+            Err(RunError::Cancelled) => Err((BuildError::Cancelled, tail)),
+            Err(RunError::Exited(status)) => {
+                let step = self
+                    .tracker
+                    .lock()
+                    .ok()
+                    .and_then(|t| t.failed_step(&self.dockerfile_text));
+                Err((
+                    BuildError::Failed {
+                        builder: builder.to_string(),
+                        status,
+                        dockerfile: self.dockerfile_label.clone(),
+                        step,
+                        tail: tail.clone(),
+                    },
+                    tail,
+                ))
+            }
+        }
+    }
+
+    /// Best-effort housekeeping (removing a temporary tag); never fails the build.
+    pub async fn cleanup(&self, invocation: &Invocation) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut tail = VecDeque::new();
+        let mut quiet = |_: &str| {};
+        let never = CancellationToken::new();
+        if let Err(error) = process::run(invocation, deadline, &never, &mut quiet, &mut tail).await
+        {
+            tracing::debug!(?error, command = %invocation.describe(), "cleanup command failed");
+        }
+    }
+
+    pub fn context(&self) -> &Path {
+        &self.request.context
+    }
+}
+
+/// A name for temporary tags that cannot collide between concurrent builds.
+pub(crate) fn unique_name() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{}-{:x}-{}",
+        std::process::id(),
+        nanos,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Finds `program` on PATH.
+pub(crate) fn find_on_path(program: &str) -> Option<PathBuf> {
+    all_on_path(program).into_iter().next()
+}
+
+/// Every `program` on PATH, in PATH order, without duplicates.
+pub(crate) fn all_on_path(program: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            let candidate = dir.join(program);
+            if candidate.is_file() {
+                let canonical = candidate.canonicalize().unwrap_or(candidate);
+                if !found.contains(&canonical) {
+                    found.push(canonical);
+                }
+            }
+        }
+    }
+    found
+}

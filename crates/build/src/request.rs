@@ -1,0 +1,123 @@
+//! What to build and with which builder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The default for `buildTimeoutSeconds`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
+
+/// Where the Dockerfile comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DockerfileSource {
+    /// A file; relative paths are relative to the context directory.
+    Path(PathBuf),
+    /// The Dockerfile's text.
+    Inline(String),
+}
+
+/// Which builder runs the build.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Builder {
+    /// The Docker engine when one answers, else buildah.
+    #[default]
+    Auto,
+    /// The Docker engine with BuildKit; `host` is a DOCKER_HOST (default: the environment's).
+    Docker { host: Option<String> },
+    /// buildah, daemonless and reproducible.
+    Buildah,
+}
+
+/// One image build.
+#[derive(Clone, Debug)]
+pub struct BuildRequest {
+    pub context: PathBuf,
+    pub dockerfile: DockerfileSource,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    /// `os/arch[/variant]`; default the builder's native platform.
+    pub platform: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    /// Secret id -> value, for `RUN --mount=type=secret,id=...`.
+    pub secrets: BTreeMap<String, String>,
+    pub no_cache: bool,
+    /// Longest the whole build (including export) may take.
+    pub timeout: Duration,
+    pub builder: Builder,
+    /// `FROM` reference as written -> reference to build from instead
+    /// (normally the same image pinned as `repo@sha256:...`).
+    pub base_image_overrides: BTreeMap<String, String>,
+    /// Registries (`host[:port]`) reached over plain HTTP. Loopback
+    /// registries always are.
+    pub insecure_registries: Vec<String>,
+    /// buildah only: a private storage directory instead of the system's
+    /// (`--root`/`--runroot`). Mostly for tests and isolated CI jobs.
+    pub buildah_storage: Option<PathBuf>,
+}
+
+impl BuildRequest {
+    /// A request for `<context>/Dockerfile` with every other setting at its default.
+    pub fn new(context: impl Into<PathBuf>) -> Self {
+        Self {
+            context: context.into(),
+            dockerfile: DockerfileSource::Path(PathBuf::from("Dockerfile")),
+            build_args: BTreeMap::new(),
+            target: None,
+            platform: None,
+            labels: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            no_cache: false,
+            timeout: DEFAULT_TIMEOUT,
+            builder: Builder::Auto,
+            base_image_overrides: BTreeMap::new(),
+            insecure_registries: Vec::new(),
+            buildah_storage: None,
+        }
+    }
+
+    /// The Dockerfile's path when it is a file.
+    pub fn dockerfile_path(&self) -> Option<PathBuf> {
+        match &self.dockerfile {
+            DockerfileSource::Path(path) if path.is_absolute() => Some(path.clone()),
+            DockerfileSource::Path(path) => Some(self.context.join(path)),
+            DockerfileSource::Inline(_) => None,
+        }
+    }
+}
+
+/// Which builder actually ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuilderKind {
+    Buildah,
+    /// `DOCKER_BUILDKIT=1 docker build` (engines without buildx).
+    DockerBuildKit,
+    /// `docker buildx build`.
+    DockerBuildx,
+}
+
+impl BuilderKind {
+    /// Whether the same inputs give the same manifest digest.
+    pub fn reproducible(self) -> bool {
+        matches!(self, Self::Buildah)
+    }
+}
+
+/// A finished build: an OCI image layout in a temporary directory that is
+/// deleted when this value is dropped.
+#[derive(Debug)]
+pub struct BuiltImage {
+    pub(crate) dir: tempfile::TempDir,
+    /// The manifest digest; a push of this layout yields exactly this digest.
+    pub manifest_digest: imagedeploy_registry::Digest,
+    /// `os/arch[/variant]` of the image.
+    pub platform: String,
+    pub builder: BuilderKind,
+    pub duration: Duration,
+}
+
+impl BuiltImage {
+    /// The OCI image layout directory (input to `push_layout` and `content_digest`).
+    pub fn layout_dir(&self) -> &Path {
+        self.dir.path()
+    }
+}

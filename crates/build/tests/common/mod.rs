@@ -1,0 +1,261 @@
+//! Test helpers: a busybox base image made without any network, contexts
+//! in fresh directories, and a Docker engine started with safe network flags.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use imagedeploy_registry::{ClientOptions, DockerConfig, Reference, RegistryClient};
+use imagedeploy_testsupport::Registry;
+
+/// Runs a command, panicking with its output if it fails.
+pub fn run(program: &str, args: &[&str]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{program} is needed for this test: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn busybox() -> PathBuf {
+    ["/bin/busybox", "/usr/bin/busybox"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .expect("busybox-static is needed for the test base image (apt-get install busybox-static)")
+}
+
+/// A registry holding `base:1`, a busybox-static image committed with
+/// buildah from scratch with `--timestamp 0`.
+pub struct BaseImage {
+    pub registry: Registry,
+    /// `127.0.0.1:PORT/base:1`
+    pub reference: String,
+    /// `127.0.0.1:PORT/base@sha256:...`
+    pub pinned: String,
+}
+
+impl BaseImage {
+    pub async fn create() -> Self {
+        let registry = Registry::start()
+            .unwrap_or_else(|e| panic!("the registry is needed for this test: {e}"));
+        let storage = tempfile::tempdir().expect("tempdir");
+        let rootfs = tempfile::tempdir().expect("tempdir");
+        let bin = rootfs.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("rootfs bin");
+        std::fs::copy(busybox(), bin.join("busybox")).expect("copy busybox");
+        for applet in [
+            "sh", "cat", "echo", "ls", "mkdir", "sleep", "test", "true", "false", "date", "chmod",
+        ] {
+            std::os::unix::fs::symlink("busybox", bin.join(applet)).expect("applet link");
+        }
+        let root = storage.path().join("root");
+        let runroot = storage.path().join("run");
+        let global = |args: &[&str]| -> String {
+            let mut all: Vec<&str> = vec![
+                "--storage-driver",
+                "vfs",
+                "--root",
+                root.to_str().expect("utf-8 path"),
+                "--runroot",
+                runroot.to_str().expect("utf-8 path"),
+            ];
+            all.extend_from_slice(args);
+            run("buildah", &all)
+        };
+        let container = global(&["from", "scratch"]);
+        global(&[
+            "copy",
+            &container,
+            rootfs.path().to_str().expect("utf-8 path"),
+            "/",
+        ]);
+        global(&[
+            "config",
+            "--cmd",
+            "/bin/sh",
+            "--env",
+            "PATH=/bin",
+            &container,
+        ]);
+        global(&[
+            "commit",
+            "--timestamp",
+            "0",
+            &container,
+            "localhost/test-base:1",
+        ]);
+        let reference = format!("{}/base:1", registry.address());
+        global(&[
+            "push",
+            "--tls-verify=false",
+            "localhost/test-base:1",
+            &format!("docker://{reference}"),
+        ]);
+        let client = registry_client();
+        let parsed = Reference::parse(&reference).expect("reference");
+        let digest = client
+            .resolve(&parsed)
+            .await
+            .expect("resolve base")
+            .expect("base image pushed");
+        let pinned = parsed.with_digest(&digest).to_string();
+        Self {
+            registry,
+            reference,
+            pinned,
+        }
+    }
+
+    /// Overrides that pin `reference` to its digest, as the provider does.
+    pub fn overrides(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([(self.reference.clone(), self.pinned.clone())])
+    }
+}
+
+pub fn registry_client() -> RegistryClient {
+    RegistryClient::new(ClientOptions {
+        docker_config: DockerConfig::Disabled,
+        ..ClientOptions::default()
+    })
+    .expect("registry client")
+}
+
+/// Writes `files` (path, content) into a fresh directory.
+pub fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (path, content) in files {
+        let full = dir.path().join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("context dirs");
+        }
+        std::fs::write(full, content).expect("context file");
+    }
+    dir
+}
+
+/// Collects progress lines.
+#[derive(Default)]
+pub struct Lines(Mutex<Vec<String>>);
+
+impl Lines {
+    pub fn push(&self, line: &str) {
+        if let Ok(mut lines) = self.0.lock() {
+            lines.push(line.to_string());
+        }
+    }
+    pub fn all(&self) -> Vec<String> {
+        self.0.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+/// A Docker engine in temporary directories, without touching the host
+/// network (no bridge, no iptables, no masquerading). Stopped on drop.
+pub struct DockerEngine {
+    child: Child,
+    pub host: String,
+    _dir: tempfile::TempDir,
+}
+
+impl DockerEngine {
+    /// Starts dockerd, or returns why it cannot run here.
+    pub fn start(insecure_registry: &str) -> Result<Self, String> {
+        if Command::new("dockerd").arg("--version").output().is_err() {
+            return Err("dockerd is not installed".into());
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("dkr")
+            .tempdir()
+            .map_err(|e| format!("tempdir: {e}"))?;
+        let socket = dir.path().join("docker.sock");
+        let log =
+            std::fs::File::create(dir.path().join("dockerd.log")).map_err(|e| e.to_string())?;
+        let log_err = log.try_clone().map_err(|e| e.to_string())?;
+        let child = Command::new("dockerd")
+            .arg("--data-root")
+            .arg(dir.path().join("data"))
+            .arg("--exec-root")
+            .arg(dir.path().join("exec"))
+            .arg("--pidfile")
+            .arg(dir.path().join("dockerd.pid"))
+            .arg("--host")
+            .arg(format!("unix://{}", socket.display()))
+            .args(["--bridge=none", "--iptables=false", "--ip-masq=false"])
+            .args(["--insecure-registry", insecure_registry])
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .map_err(|e| format!("cannot spawn dockerd: {e}"))?;
+        let mut engine = Self {
+            child,
+            host: format!("unix://{}", socket.display()),
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = engine.child.try_wait() {
+                return Err(format!(
+                    "dockerd exited early ({status}): {}",
+                    engine.log_tail()
+                ));
+            }
+            let answered = Command::new(docker_client())
+                .args(["version", "--format", "{{.Server.Version}}"])
+                .env("DOCKER_HOST", &engine.host)
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false);
+            if answered {
+                return Ok(engine);
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Err(format!(
+            "dockerd did not answer within 30s: {}",
+            engine.log_tail()
+        ))
+    }
+
+    fn log_tail(&self) -> String {
+        let text =
+            std::fs::read_to_string(self._dir.path().join("dockerd.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(5)..].join("\n")
+    }
+}
+
+fn docker_client() -> &'static str {
+    "docker"
+}
+
+impl Drop for DockerEngine {
+    fn drop(&mut self) {
+        // SIGTERM lets dockerd stop its containerd; SIGKILL if it hangs.
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: signals only the dockerd process this helper spawned.
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,110 @@
+//! Docker engine builds (BuildKit), against a dockerd started for the test
+//! with the network-safe flags. Skipped, with the reason printed, where
+//! dockerd cannot start.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use common::{context, registry_client, BaseImage, DockerEngine, Lines};
+use imagedeploy_build::{build, BuildError, BuildRequest, Builder, BuilderKind, CancellationToken};
+use imagedeploy_registry::{content_digest, Reference};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn docker_engine_builds_export_push_and_keep_content_identity() {
+    let base = BaseImage::create().await;
+    let engine = match DockerEngine::start(&base.registry.address()) {
+        Ok(engine) => engine,
+        Err(reason) => {
+            println!("SKIPPED docker engine test: {reason}");
+            eprintln!("SKIPPED docker engine test: {reason}");
+            return;
+        }
+    };
+    let dockerfile = format!(
+        "FROM {}\nARG GREETING=hello\nCOPY app.txt /app/app.txt\nRUN --mount=type=secret,id=tok test -s /run/secrets/tok && echo \"$GREETING\" > /app/greeting\nCMD [\"/bin/cat\", \"/app/greeting\"]\n",
+        base.reference
+    );
+    let dir = context(&[("Dockerfile", &dockerfile), ("app.txt", "v1\n")]);
+    let request = |no_cache: bool| {
+        let mut request = BuildRequest::new(dir.path());
+        request.builder = Builder::Docker {
+            host: Some(engine.host.clone()),
+        };
+        request.base_image_overrides = base.overrides();
+        request.secrets = BTreeMap::from([("tok".to_string(), "docker-secret-value".to_string())]);
+        request.no_cache = no_cache;
+        request
+    };
+    let lines = Lines::default();
+    let started = Instant::now();
+    let first = build(&request(true), &|l| lines.push(l), CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("docker build: {e}"));
+    eprintln!("docker build (no cache) took {:?}", started.elapsed());
+    assert_eq!(first.builder, BuilderKind::DockerBuildKit);
+    assert_eq!(first.platform, "linux/amd64");
+    assert!(
+        lines.all().iter().any(|l| l.contains("[2/3] COPY")),
+        "{:?}",
+        lines.all()
+    );
+    assert!(!lines
+        .all()
+        .iter()
+        .any(|l| l.contains("docker-secret-value")));
+
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = build(&request(true), &|_| {}, CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("second docker build: {e}"));
+    let first_content = content_digest(first.layout_dir()).expect("content");
+    let second_content = content_digest(second.layout_dir()).expect("content");
+    eprintln!(
+        "docker manifests: {} / {} (reproducible: {})",
+        first.manifest_digest,
+        second.manifest_digest,
+        first.manifest_digest == second.manifest_digest
+    );
+    assert_eq!(first_content.content_digest, second_content.content_digest);
+
+    let tag =
+        Reference::parse(&format!("{}/docker-built:v1", base.registry.address())).expect("tag");
+    let pushed = registry_client()
+        .push_layout(first.layout_dir(), &[tag], &|_| {})
+        .await
+        .expect("push");
+    assert_eq!(pushed.digest, first.manifest_digest);
+
+    std::fs::write(dir.path().join("app.txt"), "v2\n").expect("edit");
+    let changed = build(&request(false), &|_| {}, CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("changed docker build: {e}"));
+    assert_ne!(
+        content_digest(changed.layout_dir())
+            .expect("content")
+            .content_digest,
+        first_content.content_digest
+    );
+
+    let failing = format!(
+        "FROM {}\nRUN echo ok\nRUN echo about to fail && false\n",
+        base.reference
+    );
+    let bad = context(&[("Dockerfile", &failing)]);
+    let mut request = BuildRequest::new(bad.path());
+    request.builder = Builder::Docker {
+        host: Some(engine.host.clone()),
+    };
+    request.base_image_overrides = base.overrides();
+    let error = build(&request, &|_| {}, CancellationToken::new())
+        .await
+        .expect_err("must fail");
+    match &error {
+        BuildError::Failed { step, .. } => {
+            assert_eq!(step.as_ref().and_then(|s| s.line), Some(3), "{error}")
+        }
+        other => panic!("expected a build failure, got {other}"),
+    }
+}

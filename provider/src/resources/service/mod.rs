@@ -1,0 +1,224 @@
+//! `imagedeploy:index:Service`: the ECS crate's plan and deployer behind the
+//! resource interface.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use imagedeploy_ecs::{self as ecs, DeployError, ServiceArgs, ServiceState};
+
+use crate::resource::{
+    BoxError, Change, ChangeKind, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError, Outputs, Resource,
+};
+
+mod resolver;
+
+pub struct Service;
+
+const DESCRIPTION: &str = "An ECS service and the task definition revisions behind it, with images pinned by digest.\n\nA new revision is registered only when a container definition or a task-level setting really differs (compared the way ECS stores them), and a deploy is reported done only when the PRIMARY deployment runs the new revision with rollout state COMPLETED; a circuit-breaker rollback is a failure.";
+
+/// Environment override of the DescribeServices poll interval (milliseconds),
+/// for emulators where rollouts finish at once.
+const POLL_ENV: &str = "IMAGEDEPLOY_ECS_POLL_INTERVAL_MS";
+
+async fn deployer(ctx: &Ctx) -> Result<ecs::Deployer, BoxError> {
+    let client = ctx.provider.ecs().await?;
+    let mut deployer = ecs::Deployer::new(client);
+    if let Some(ms) = std::env::var(POLL_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
+        deployer = deployer.with_poll_interval(Duration::from_millis(ms.max(10)));
+    }
+    Ok(deployer)
+}
+
+async fn pin_images(ctx: &Ctx, args: &ServiceArgs) -> Result<BTreeMap<String, String>, ecs::ImageError> {
+    ecs::resolve_images(args, &resolver::Resolver { ctx }).await
+}
+
+fn failure(e: DeployError) -> OpError<ServiceState> {
+    match e.partial_state().cloned() {
+        Some(state) => OpError::Partial {
+            id: state.arn.clone(),
+            reasons: vec![e.to_string()],
+            state,
+        },
+        None => OpError::Failed(Box::new(e)),
+    }
+}
+
+fn progress(ctx: &Ctx) -> impl Fn(&str) + Send + Sync + '_ {
+    move |line: &str| ctx.progress(line)
+}
+
+#[async_trait]
+impl Resource for Service {
+    type Args = ServiceArgs;
+    type State = ServiceState;
+
+    fn token(&self) -> &'static str {
+        "imagedeploy:index:Service"
+    }
+
+    fn description(&self) -> &'static str {
+        DESCRIPTION
+    }
+
+    async fn check(&self, ctx: &Ctx, input: CheckInput<ServiceArgs>) -> Result<ServiceArgs, Vec<Failure>> {
+        let mut args = input.news;
+        if args.name.is_none() {
+            // Keep the name the service already has; else the engine's
+            // proposal; else the resource name plus a seed-derived suffix.
+            args.name = input
+                .olds
+                .as_ref()
+                .and_then(|o| o.name.clone())
+                .or(input.proposed_name)
+                .or_else(|| Some(ecs::autoname(&ctx.name, &input.random_seed)));
+        }
+        let failures: Vec<Failure> = ecs::check(&args)
+            .into_iter()
+            .filter(|f| !ctx.is_unknown_at(&f.property))
+            .map(|f| Failure::new(f.property, f.reason))
+            .collect();
+        if failures.is_empty() {
+            Ok(args)
+        } else {
+            Err(failures)
+        }
+    }
+
+    async fn diff(&self, ctx: &Ctx, input: DiffInput<ServiceArgs, ServiceState>) -> Result<DiffOutcome, BoxError> {
+        let images = pin_images(ctx, &input.news).await?;
+        let plan = ecs::diff(&input.olds, &input.news, &images);
+        let mut changes: Vec<Change> = plan
+            .changes
+            .iter()
+            .map(|c| Change {
+                path: c.path.clone(),
+                kind: match c.kind {
+                    ecs::ChangeKind::Add => ChangeKind::Add,
+                    ecs::ChangeKind::Delete => ChangeKind::Delete,
+                    ecs::ChangeKind::Update => ChangeKind::Update,
+                },
+                replace: c.replace,
+            })
+            .collect();
+        if changes.is_empty() && input.olds.deploy_failed {
+            changes.push(Change::update("rolloutState"));
+        }
+        let mut reasons = plan.reasons.clone();
+        if input.olds.deploy_failed {
+            reasons.push("the last deployment did not complete; it will be retried".into());
+        }
+        Ok(DiffOutcome {
+            changes,
+            delete_before_replace: plan.delete_before_replace,
+            reasons,
+        })
+    }
+
+    async fn create(
+        &self,
+        ctx: &Ctx,
+        args: ServiceArgs,
+        preview: bool,
+    ) -> Result<(String, Outputs<ServiceState>), OpError<ServiceState>> {
+        let images = pin_images(ctx, &args).await?;
+        if preview {
+            let state = preview_state(args, images);
+            let unknown = ["arn", "clusterArn", "taskDefinitionArn", "revision", "deploymentId", "rolloutState"];
+            return Ok((
+                String::new(),
+                Outputs {
+                    state,
+                    unknown: unknown.iter().map(|s| s.to_string()).collect(),
+                },
+            ));
+        }
+        let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
+        let state = deployer
+            .create(&args, &images, &progress(ctx), &ctx.cancel)
+            .await
+            .map_err(failure)?;
+        Ok((state.arn.clone(), Outputs::known(state)))
+    }
+
+    async fn read(&self, ctx: &Ctx, _id: &str, state: ServiceState) -> Result<Option<ServiceState>, BoxError> {
+        let deployer = deployer(ctx).await?;
+        match deployer.read(&state).await? {
+            None => {
+                ctx.warn("the service no longer exists (deleted or INACTIVE)");
+                Ok(None)
+            }
+            Some(refreshed) => {
+                for drift in &refreshed.drift {
+                    ctx.warn(drift);
+                }
+                Ok(Some(refreshed.state))
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        _id: &str,
+        olds: ServiceState,
+        news: ServiceArgs,
+        preview: bool,
+    ) -> Result<Outputs<ServiceState>, OpError<ServiceState>> {
+        let images = pin_images(ctx, &news).await?;
+        let plan = ecs::diff(&olds, &news, &images);
+        if preview {
+            let mut unknown = Vec::new();
+            if plan.new_revision_needed {
+                unknown.extend(["taskDefinitionArn", "revision"]);
+            }
+            if plan.new_revision_needed || plan.service_update_needed || olds.deploy_failed {
+                unknown.extend(["deploymentId", "rolloutState"]);
+            }
+            let mut state = olds;
+            state.args = news;
+            state.images = images;
+            return Ok(Outputs {
+                state,
+                unknown: unknown.iter().map(|s| s.to_string()).collect(),
+            });
+        }
+        let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
+        let state = deployer
+            .update(&olds, &news, &images, &plan, &progress(ctx), &ctx.cancel)
+            .await
+            .map_err(failure)?;
+        Ok(Outputs::known(state))
+    }
+
+    async fn delete(&self, ctx: &Ctx, _id: &str, state: ServiceState) -> Result<(), BoxError> {
+        let deployer = deployer(ctx).await?;
+        deployer.delete(&state, &progress(ctx), &ctx.cancel).await?;
+        Ok(())
+    }
+}
+
+/// Outputs a preview can already state: inputs and the pinned images.
+fn preview_state(args: ServiceArgs, images: BTreeMap<String, String>) -> ServiceState {
+    let family = args
+        .family
+        .clone()
+        .or_else(|| args.name.clone())
+        .unwrap_or_default();
+    ServiceState {
+        args,
+        arn: String::new(),
+        cluster_arn: String::new(),
+        task_definition_arn: String::new(),
+        family,
+        revision: 0,
+        images,
+        deployment_id: None,
+        rollout_state: None,
+        container_definitions: Vec::new(),
+        task_settings: Default::default(),
+        registered_revisions: Vec::new(),
+        deploy_failed: false,
+    }
+}
