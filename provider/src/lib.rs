@@ -16,11 +16,9 @@ pub mod schema;
 pub mod server;
 pub mod wire;
 
-/// The `fingerprint` subcommand.
+/// The `fingerprint` subcommand: what the Image resource will see of a context.
 pub fn fingerprint_cli(args: &[String]) -> std::process::ExitCode {
-    let _ = args;
-    eprintln!("the fingerprint subcommand is not available in this build yet");
-    std::process::ExitCode::FAILURE
+    imagedeploy_fingerprint::cli::run(args)
 }
 
 /// The package schema, as GetSchema serves it (used to write schema.json).

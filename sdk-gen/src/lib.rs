@@ -28,7 +28,10 @@ pub type Files = BTreeMap<String, String>;
 pub fn generate(schema_text: &str, source_name: &str) -> Result<Files, GenError> {
     let package = Package::parse(schema_text, source_name)?;
     let mut files = Files::new();
-    for (prefix, generated) in [("nodejs", nodejs::generate(&package)?), ("python", python::generate(&package)?)] {
+    for (prefix, generated) in [
+        ("nodejs", nodejs::generate(&package)?),
+        ("python", python::generate(&package)?),
+    ] {
         for (path, text) in generated {
             files.insert(format!("{prefix}/{path}"), normalize(text));
         }

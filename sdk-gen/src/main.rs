@@ -51,7 +51,11 @@ fn main() -> ExitCode {
     if args.check {
         return match sdk_gen::differences(&files, &args.out) {
             Ok(diffs) if diffs.is_empty() => {
-                println!("sdk-gen: {} is up to date ({} files)", args.out.display(), files.len());
+                println!(
+                    "sdk-gen: {} is up to date ({} files)",
+                    args.out.display(),
+                    files.len()
+                );
                 ExitCode::SUCCESS
             }
             Ok(diffs) => {

@@ -6,17 +6,18 @@ use std::collections::BTreeSet;
 use crate::schema::{Package, Property, TypeDef, TypeRef};
 
 /// Tokens of every named type reachable from `props`, in token order.
-pub fn reachable_types<'a>(package: &Package, props: impl IntoIterator<Item = &'a Property>) -> BTreeSet<String> {
+pub fn reachable_types<'a>(
+    package: &Package,
+    props: impl IntoIterator<Item = &'a Property>,
+) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
     let mut stack: Vec<&TypeRef> = props.into_iter().map(|p| &p.ty).collect();
     while let Some(ty) = stack.pop() {
         match ty {
             TypeRef::Array(inner) | TypeRef::Map(inner) => stack.push(inner),
-            TypeRef::Named(token) => {
-                if seen.insert(token.clone()) {
-                    if let Some(TypeDef::Object(o)) = package.types.get(token) {
-                        stack.extend(o.properties.iter().map(|p| &p.ty));
-                    }
+            TypeRef::Named(token) if seen.insert(token.clone()) => {
+                if let Some(TypeDef::Object(o)) = package.types.get(token) {
+                    stack.extend(o.properties.iter().map(|p| &p.ty));
                 }
             }
             _ => {}
@@ -36,7 +37,13 @@ pub fn replace_on_changes(package: &Package, props: &[Property]) -> Vec<String> 
     out
 }
 
-fn collect_replace(package: &Package, p: &Property, path: &str, visiting: &mut Vec<String>, out: &mut Vec<String>) {
+fn collect_replace(
+    package: &Package,
+    p: &Property,
+    path: &str,
+    visiting: &mut Vec<String>,
+    out: &mut Vec<String>,
+) {
     if p.replace_on_changes {
         out.push(path.to_string());
     }
@@ -59,7 +66,13 @@ fn collect_replace(package: &Package, p: &Property, path: &str, visiting: &mut V
                     }
                     visiting.push(token.clone());
                     for sub in &object.properties {
-                        collect_replace(package, sub, &format!("{path}.{}", sub.name), visiting, out);
+                        collect_replace(
+                            package,
+                            sub,
+                            &format!("{path}.{}", sub.name),
+                            visiting,
+                            out,
+                        );
                     }
                     visiting.pop();
                 }
@@ -123,7 +136,7 @@ fn collect_secrets(
 }
 
 /// Output-only properties: in `properties` but not in `inputProperties`.
-pub fn output_only<'a>(resource: &'a crate::schema::Resource) -> impl Iterator<Item = &'a Property> {
+pub fn output_only(resource: &crate::schema::Resource) -> impl Iterator<Item = &Property> {
     resource
         .properties
         .iter()

@@ -148,7 +148,8 @@ impl Package {
         let root = as_object(&json, "the schema")?;
         let name = string_field(root, "name", "the schema")?
             .ok_or_else(|| GenError::missing("the schema", "name"))?;
-        let version = string_field(root, "version", "the schema")?.unwrap_or_else(|| "0.0.0".into());
+        let version =
+            string_field(root, "version", "the schema")?.unwrap_or_else(|| "0.0.0".into());
 
         let mut types = BTreeMap::new();
         if let Some(t) = root.get("types") {
@@ -161,7 +162,10 @@ impl Package {
         if let Some(r) = root.get("resources") {
             for (token, spec) in as_object(r, "resources")? {
                 check_token(&name, token)?;
-                resources.insert(token.clone(), resource(token, spec, &format!("resources.{token}"))?);
+                resources.insert(
+                    token.clone(),
+                    resource(token, spec, &format!("resources.{token}"))?,
+                );
             }
         }
         let provider = match root.get("provider") {
@@ -176,8 +180,14 @@ impl Package {
             .and_then(|l| l.get("nodejs"))
             .and_then(Json::as_object)
             .map(|n| NodeLanguage {
-                package_name: n.get("packageName").and_then(Json::as_str).map(str::to_owned),
-                package_description: n.get("packageDescription").and_then(Json::as_str).map(str::to_owned),
+                package_name: n
+                    .get("packageName")
+                    .and_then(Json::as_str)
+                    .map(str::to_owned),
+                package_description: n
+                    .get("packageDescription")
+                    .and_then(Json::as_str)
+                    .map(str::to_owned),
                 dependencies: string_pairs(n.get("dependencies")),
             })
             .unwrap_or_default();
@@ -185,7 +195,10 @@ impl Package {
             .and_then(|l| l.get("python"))
             .and_then(Json::as_object)
             .map(|p| PythonLanguage {
-                package_name: p.get("packageName").and_then(Json::as_str).map(str::to_owned),
+                package_name: p
+                    .get("packageName")
+                    .and_then(Json::as_str)
+                    .map(str::to_owned),
                 requires: string_pairs(p.get("requires")),
             })
             .unwrap_or_default();
@@ -195,7 +208,12 @@ impl Package {
             keywords: root
                 .get("keywords")
                 .and_then(Json::as_array)
-                .map(|k| k.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+                .map(|k| {
+                    k.iter()
+                        .filter_map(Json::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default(),
             homepage: string_field(root, "homepage", "the schema")?,
             license: string_field(root, "license", "the schema")?,
@@ -215,7 +233,7 @@ impl Package {
 
     /// Every `#/types/...` reference must name a type the schema defines.
     fn check_references(&self) -> Result<(), GenError> {
-        let mut check = |at: String, props: &[Property]| -> Result<(), GenError> {
+        let check = |at: String, props: &[Property]| -> Result<(), GenError> {
             for p in props {
                 let mut t = &p.ty;
                 loop {
@@ -236,7 +254,11 @@ impl Package {
             }
             Ok(())
         };
-        for r in self.resources.values().chain(std::iter::once(&self.provider)) {
+        for r in self
+            .resources
+            .values()
+            .chain(std::iter::once(&self.provider))
+        {
             check(r.token.clone(), &r.properties)?;
             check(r.token.clone(), &r.input_properties)?;
         }
@@ -264,7 +286,8 @@ impl Package {
 /// below put every type in one module.
 fn check_token(package: &str, token: &str) -> Result<(), GenError> {
     let parts: Vec<&str> = token.split(':').collect();
-    let ok = parts.len() == 3 && parts[0] == package && parts[1] == "index" && is_identifier(parts[2]);
+    let ok =
+        parts.len() == 3 && parts[0] == package && parts[1] == "index" && is_identifier(parts[2]);
     if ok {
         Ok(())
     } else {
@@ -302,10 +325,12 @@ fn string_list(obj: &Map<String, Json>, key: &str, at: &str) -> Result<Vec<Strin
         Some(Json::Array(items)) => items
             .iter()
             .map(|i| {
-                i.as_str().map(str::to_owned).ok_or_else(|| GenError::Invalid {
-                    at: format!("{at}.{key}"),
-                    reason: "expected a list of strings".into(),
-                })
+                i.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| GenError::Invalid {
+                        at: format!("{at}.{key}"),
+                        reason: "expected a list of strings".into(),
+                    })
             })
             .collect(),
         Some(_) => Err(GenError::Invalid {
@@ -386,8 +411,13 @@ fn type_ref(spec: &Json, at: &str) -> Result<TypeRef, GenError> {
         Some("number") => Ok(TypeRef::Number),
         Some("boolean") => Ok(TypeRef::Boolean),
         Some("array") => {
-            let items = obj.get("items").ok_or_else(|| GenError::missing(at, "items"))?;
-            Ok(TypeRef::Array(Box::new(type_ref(items, &format!("{at}.items"))?)))
+            let items = obj
+                .get("items")
+                .ok_or_else(|| GenError::missing(at, "items"))?;
+            Ok(TypeRef::Array(Box::new(type_ref(
+                items,
+                &format!("{at}.items"),
+            )?)))
         }
         Some("object") => match obj.get("additionalProperties") {
             Some(values) => Ok(TypeRef::Map(Box::new(type_ref(
@@ -409,8 +439,12 @@ fn type_def(token: &str, spec: &Json) -> Result<TypeDef, GenError> {
     let obj = as_object(spec, &at)?;
     let description = string_field(obj, "description", &at)?;
     if let Some(values) = obj.get("enum") {
-        let underlying = obj.get("type").and_then(Json::as_str).unwrap_or("string").to_string();
-        if !matches!(underlying.as_str(), "string" | "integer" | "number" | "boolean") {
+        let underlying = obj
+            .get("type")
+            .and_then(Json::as_str)
+            .unwrap_or("string")
+            .to_string();
+        if !matches!(underlying.as_str(), "string" | "integer" | "number") {
             return Err(GenError::UnsupportedType {
                 at,
                 what: format!("enum of {underlying}"),
@@ -427,7 +461,10 @@ fn type_def(token: &str, spec: &Json) -> Result<TypeDef, GenError> {
             .map(|(i, v)| {
                 let here = format!("{at}.enum[{i}]");
                 let v = as_object(v, &here)?;
-                let value = v.get("value").cloned().ok_or_else(|| GenError::missing(&here, "value"))?;
+                let value = v
+                    .get("value")
+                    .cloned()
+                    .ok_or_else(|| GenError::missing(&here, "value"))?;
                 let name = match v.get("name").and_then(Json::as_str) {
                     Some(n) => n.to_string(),
                     None => match &value {

@@ -13,8 +13,10 @@ use crate::Files;
 const ROOTS: [&str; 2] = ["nodejs", "python"];
 
 fn ignored(name: &str) -> bool {
-    matches!(name, "node_modules" | "bin" | "__pycache__" | "build" | "dist" | ".venv")
-        || name.ends_with(".egg-info")
+    matches!(
+        name,
+        "node_modules" | "bin" | "__pycache__" | "build" | "dist" | ".venv"
+    ) || name.ends_with(".egg-info")
         || name.ends_with(".pyc")
 }
 
@@ -89,7 +91,9 @@ pub fn write_tree(files: &Files, dir: &Path) -> Result<Vec<String>, GenError> {
 }
 
 fn remove_empty_dirs(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() && !ignored(&entry.file_name().to_string_lossy()) {

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 #[test]
 fn committed_sdks_match_the_schema() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let files = sdk_gen::generate_from_path(&root.join("schema.json")).expect("generate from schema.json");
+    let files =
+        sdk_gen::generate_from_path(&root.join("schema.json")).expect("generate from schema.json");
 
     let temp = tempfile::tempdir().expect("temporary directory");
     sdk_gen::write_tree(&files, temp.path()).expect("write generated SDKs");

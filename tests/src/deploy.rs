@@ -430,7 +430,12 @@ impl Deployment {
                     keep_undeleted(r, &mut leftovers, &mut kept_pending);
                     continue;
                 }
-                let mut step = Step::new(&r.urn, &r.name, &r.type_token, Op::Delete);
+                let op = if r.pending_delete {
+                    Op::DeleteReplaced
+                } else {
+                    Op::Delete
+                };
+                let mut step = Step::new(&r.urn, &r.name, &r.type_token, op);
                 step.outputs = r.outputs.clone();
                 if !preview {
                     if let Err(e) = s

@@ -118,33 +118,50 @@ impl Engine for Service {
 }
 
 /// A running fake engine on 127.0.0.1; stops when dropped.
+///
+/// It serves from its own thread and runtime, like the real engine is its own
+/// process: a test that blocks its runtime (e.g. while a dropped plugin waits
+/// for the provider to exit) must not stall a provider that is logging.
 pub struct FakeEngine {
     addr: SocketAddr,
     recorder: Arc<Recorder>,
     stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl FakeEngine {
-    /// Starts the server on a free loopback port. Must run inside a tokio runtime.
+    /// Starts the server on a free loopback port.
     pub async fn start() -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let recorder = Arc::new(Recorder::default());
         let (stop, stopped) = oneshot::channel::<()>();
         let service = EngineServer::new(Service(recorder.clone()));
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-        tokio::spawn(async move {
-            let _ = tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming_shutdown(incoming, async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let thread = std::thread::Builder::new()
+            .name("fake-engine".to_string())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+                    let _ = tonic::transport::Server::builder()
+                        .add_service(service)
+                        .serve_with_incoming_shutdown(incoming, async {
+                            let _ = stopped.await;
+                        })
+                        .await;
+                });
+            })?;
         Ok(FakeEngine {
             addr,
             recorder,
             stop: Some(stop),
+            thread: Some(thread),
         })
     }
 
@@ -167,6 +184,9 @@ impl Drop for FakeEngine {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }

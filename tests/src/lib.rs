@@ -20,6 +20,7 @@ pub mod deploy;
 pub mod engine;
 pub mod plugin;
 pub mod program;
+pub mod promise;
 pub mod report;
 pub mod rpc;
 pub mod stack;

@@ -22,6 +22,8 @@ pub enum Op {
     Replace,
     Same,
     Delete,
+    /// The old resource of a create-before-delete replacement, deleted at the end.
+    DeleteReplaced,
     /// Refresh read the resource (see `Step::removed` for a vanished one).
     Read,
 }
@@ -34,6 +36,7 @@ impl Op {
             Op::Replace => "+-",
             Op::Same => "  ",
             Op::Delete => "- ",
+            Op::DeleteReplaced => "--",
             Op::Read => "~ ",
         }
     }
@@ -45,6 +48,7 @@ impl Op {
             Op::Replace => "replace",
             Op::Same => "same",
             Op::Delete => "delete",
+            Op::DeleteReplaced => "delete-replaced",
             Op::Read => "refresh",
         }
     }
@@ -146,9 +150,10 @@ impl Report {
         self
     }
 
-    /// The (last) step for the resource with this name.
+    /// The step for the resource with this name (for a replacement, the
+    /// replace step rather than the later delete-replaced one).
     pub fn step(&self, name: &str) -> Option<&Step> {
-        self.steps.iter().rev().find(|s| s.name == name)
+        self.steps.iter().find(|s| s.name == name)
     }
 
     /// The op of the named resource's step.

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use imagedeploy_tests::rpc::{CallError, Calls};
+use imagedeploy_tests::rpc::Calls;
 use imagedeploy_tests::{
     provider_bin, values, Deployment, FakeEngine, LaunchOptions, Op, Plugin, Program, Resource,
     FIXTURE_TYPE,
@@ -176,48 +176,77 @@ async fn service_garbage_gives_a_failure_per_property() {
         .expect("provider survived garbage");
 }
 
-/// Until the Image and Service issues land, Create must refuse clearly.
-/// (Replace this test with real life cycles when they do.)
+/// Create with inputs that cannot work here (a base image on a port nothing
+/// listens on, an ECS endpoint nothing answers) must fail with a clear error:
+/// no fake success, nothing recorded. Before the Image and Service
+/// implementations landed this was their "not implemented yet" error.
 #[tokio::test]
-async fn image_and_service_create_fail_clearly_until_implemented() {
+async fn image_and_service_create_fail_clearly_without_fake_success() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
     let ctx = tempfile::tempdir().unwrap();
-    std::fs::write(ctx.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        format!("FROM 127.0.0.1:{closed}/nothing/base:1\n"),
+    )
+    .unwrap();
     let cases = [
         (
             IMAGE,
-            json!({"context": {"location": ctx.path().to_string_lossy()}, "push": false}),
+            json!({
+                "context": {"location": ctx.path().to_string_lossy()},
+                "push": false,
+                "builder": {"kind": "buildah"},
+            }),
         ),
         (
             SERVICE,
-            json!({"cluster": "c", "containers": [{"name": "app", "image": "127.0.0.1:5000/app:1"}]}),
+            json!({
+                "cluster": "c",
+                "containers": [{"name": "app", "image": format!("127.0.0.1:{closed}/app:1")}],
+            }),
         ),
     ];
-    let mut p = provider().await;
-    for (ty, inputs) in &cases {
-        let r = p.calls.create(&urn(ty), "r", ty, inputs, false).await;
-        match r {
-            Err(CallError::Status { message, .. }) => assert!(
-                message.to_lowercase().contains("not implemented"),
-                "{ty}: Create error should say it is not implemented yet: {message}"
-            ),
-            Err(e) => panic!("{ty}: expected a plain error, got {e}"),
-            Ok(resp) => panic!("{ty}: Create must not fake success (id {:?})", resp.id),
-        }
-    }
-    drop(p);
-
-    // Through the engine rules: the step fails and nothing is recorded.
-    let d = Deployment::new().unwrap().with_fixture();
+    let config = json!({
+        "region": "us-east-1",
+        "skipCredentialsValidation": true,
+        "endpoints": {
+            "ecs": format!("http://127.0.0.1:{closed}"),
+            "ecr": format!("http://127.0.0.1:{closed}"),
+        },
+    });
+    let d = Deployment::new()
+        .unwrap()
+        .with_fixture()
+        .with_env("AWS_ACCESS_KEY_ID", "testing")
+        .with_env("AWS_SECRET_ACCESS_KEY", "testing")
+        .with_env("AWS_EC2_METADATA_DISABLED", "true")
+        .with_rpc_timeout(Duration::from_secs(300));
     for (ty, inputs) in cases {
         let r = d
-            .up(&Program::new().resource(Resource::new(ty, "r", inputs)))
+            .up(&Program::new()
+                .config(config.clone())
+                .resource(Resource::new(ty, "r", inputs)))
             .await
             .unwrap();
-        assert!(!r.ok(), "{ty}: up must fail");
-        assert_eq!(r.op("r"), Some(Op::Create));
+        assert!(!r.ok(), "{ty}: up must fail here:\n{}", r.render());
+        let step = r.step("r").expect("a step for r");
+        assert_eq!(step.op, Op::Create);
+        let err = step.error.clone().unwrap_or_default();
+        assert!(
+            err.len() > 20,
+            "{ty}: the error should say what went wrong: {err:?}"
+        );
+        assert!(
+            r.calls("Create").iter().all(|c| c.response.is_err()),
+            "{ty}: no Create may report success"
+        );
         assert!(
             d.state().unwrap().by_name("r").is_none(),
             "{ty}: nothing in state"
         );
+        eprintln!("{ty} failed as expected: {err}");
     }
 }

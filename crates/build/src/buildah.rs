@@ -92,7 +92,14 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
 /// written to the work directory; `None` when no base image needs it (the
 /// system configuration then applies unchanged).
 fn registries_conf(job: &Job<'_>) -> Option<String> {
-    let mut insecure: Vec<String> = crate::dockerfile::base_images(&job.dockerfile_text)
+    // A Dockerfile that cannot be planned fails in the builder, which says why.
+    let images = crate::dockerfile::base_images(
+        &job.dockerfile_text,
+        job.request.target.as_deref(),
+        &job.request.dockerfile_args(),
+    )
+    .unwrap_or_default();
+    let mut insecure: Vec<String> = images
         .iter()
         .filter_map(|image| Reference::parse(image).ok())
         .map(|r| r.registry().to_string())

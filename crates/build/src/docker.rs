@@ -146,7 +146,7 @@ pub(crate) async fn build(job: &Job<'_>, kind: BuilderKind, out: &Path) -> Resul
                 .await
             {
                 Ok(()) => {}
-                Err((BuildError::Failed { .. }, tail))
+                Err((BuildError::Failed(_), tail))
                     if tail.iter().any(|l| l.contains("rewrite-timestamp")) =>
                 {
                     (job.progress)("this BuildKit cannot rewrite timestamps; building without rewrite-timestamp");

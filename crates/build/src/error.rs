@@ -17,6 +17,13 @@ pub enum BuildError {
         source: std::io::Error,
     },
 
+    #[error("cannot pin the base images of {dockerfile}: {source}")]
+    Dockerfile {
+        /// The user's Dockerfile path, or "inline Dockerfile".
+        dockerfile: String,
+        source: crate::dockerfile::DockerfileError,
+    },
+
     #[error("secret id {id:?} is not usable: ids may not be empty or contain ',', '=' or '/'")]
     InvalidSecretId { id: String },
 
@@ -32,15 +39,8 @@ pub enum BuildError {
         source: std::io::Error,
     },
 
-    #[error("{}", failed_message(builder, status, dockerfile, step.as_ref(), tail))]
-    Failed {
-        builder: String,
-        status: String,
-        /// The user's Dockerfile path, or "inline Dockerfile".
-        dockerfile: String,
-        step: Option<FailedStep>,
-        tail: Vec<String>,
-    },
+    #[error("{0}")]
+    Failed(Box<BuildFailure>),
 
     #[error("build timed out after {seconds}s (buildTimeoutSeconds); the builder was stopped. Raise buildTimeoutSeconds if this build needs longer.{}", fmt_tail(tail))]
     TimedOut { seconds: u64, tail: Vec<String> },
@@ -61,13 +61,35 @@ pub enum BuildError {
     Layout(#[from] imagedeploy_registry::LayoutError),
 }
 
-fn failed_message(
-    builder: &str,
-    status: &str,
-    dockerfile: &str,
-    step: Option<&FailedStep>,
-    tail: &[String],
-) -> String {
+/// A builder that exited with an error: where and what it last printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildFailure {
+    /// The command that failed (`buildah bud`, `docker build`...).
+    pub builder: &'static str,
+    /// The exit status as text.
+    pub status: String,
+    /// The user's Dockerfile path, or "inline Dockerfile".
+    pub dockerfile: String,
+    /// The instruction the build stopped at, when the output says.
+    pub step: Option<FailedStep>,
+    /// The builder's last output lines (secrets masked).
+    pub tail: Vec<String>,
+}
+
+impl std::fmt::Display for BuildFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&failed_message(self))
+    }
+}
+
+fn failed_message(failure: &BuildFailure) -> String {
+    let BuildFailure {
+        builder,
+        status,
+        dockerfile,
+        step,
+        tail,
+    } = failure;
     let location = match step {
         Some(FailedStep {
             line: Some(line),

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use crate::dockerfile::{self, Instruction};
+use imagedeploy_fingerprint::dockerfile::{parse, Instruction};
+
+use crate::dockerfile::joined_line;
 
 /// Which stage a builder's step marker refers to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,75 +73,139 @@ impl StepTracker {
 
     /// The failing instruction, mapped onto `dockerfile_text`'s lines.
     pub(crate) fn failed_step(&self, dockerfile_text: &str) -> Option<FailedStep> {
-        let instructions = dockerfile::parse(dockerfile_text);
+        let steps = Steps::read(dockerfile_text);
         if let Some(line) = self.explicit_line {
-            let instruction = instructions
-                .iter()
-                .find(|i| i.line <= line && line <= i.end_line)
-                .map(Instruction::text)
-                .unwrap_or_default();
+            let instruction = match &steps {
+                Some(steps) => steps
+                    .list
+                    .iter()
+                    .find(|s| s.line <= line && line <= s.end_line)
+                    .map(|s| s.text.clone())
+                    .unwrap_or_default(),
+                // Unparsable (the builder is probably reporting why): show the line.
+                None => dockerfile_text
+                    .lines()
+                    .nth(line.saturating_sub(1))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+            };
             return Some(FailedStep {
                 line: Some(line),
                 instruction,
             });
         }
         let marker = self.failed.as_ref().or(self.last_step.as_ref())?;
-        let found = locate(&instructions, marker);
+        let found = steps.as_ref().and_then(|s| s.locate(marker));
         Some(FailedStep {
-            line: found.map(|i| i.line),
+            line: found.map(|s| s.line),
             instruction: found
-                .map(Instruction::text)
+                .map(|s| s.text.clone())
                 .unwrap_or_else(|| marker.text.clone()),
         })
     }
 }
 
-fn locate<'a>(instructions: &'a [Instruction], marker: &StepMarker) -> Option<&'a Instruction> {
-    let stage_index = match &marker.stage {
-        Stage::Index(i) => Some(*i),
-        Stage::Name(name) => instructions
-            .iter()
-            .filter_map(|i| dockerfile::from_clause(i).map(|c| (i.stage, c)))
-            .find(|(_, c)| {
-                c.alias
-                    .as_deref()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(name))
-            })
-            .and_then(|(stage, _)| stage),
-        Stage::Unspecified => {
-            let stages = instructions.iter().filter_map(|i| i.stage).max();
-            match stages {
-                Some(0) => Some(0),
-                _ => None,
-            }
+/// One instruction of the user's Dockerfile, as builders print it.
+struct Step {
+    line: usize,
+    end_line: usize,
+    keyword: String,
+    /// 0-based stage index; `None` for global `ARG`s.
+    stage: Option<usize>,
+    /// `RUN make all`: the joined source text, keyword upper-cased.
+    text: String,
+}
+
+struct Steps {
+    list: Vec<Step>,
+    /// `AS` names by stage index (lower-cased).
+    stage_names: Vec<Option<String>>,
+}
+
+impl Steps {
+    /// `None` when the Dockerfile does not parse.
+    fn read(text: &str) -> Option<Self> {
+        let parsed = parse(text).ok()?;
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let escape = parsed.directives.escape;
+        let step = |ins: &Instruction, stage: Option<usize>| Step {
+            line: ins.line,
+            end_line: ins.end_line,
+            keyword: ins.keyword.clone(),
+            stage,
+            text: printed(&lines, ins, escape),
+        };
+        let mut list: Vec<Step> = parsed.global_args.iter().map(|i| step(i, None)).collect();
+        for stage in &parsed.stages {
+            list.push(step(&stage.from, Some(stage.index)));
+            list.extend(
+                stage
+                    .instructions
+                    .iter()
+                    .map(|i| step(i, Some(stage.index))),
+            );
         }
-    };
-    let in_stage: Vec<&Instruction> = instructions
-        .iter()
-        .filter(|i| i.stage.is_some() && (stage_index.is_none() || i.stage == stage_index))
-        .collect();
-    let normalise = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let wanted = normalise(&marker.text);
-    let by_text: Vec<&&Instruction> = in_stage
-        .iter()
-        .filter(|i| normalise(&i.text()) == wanted)
-        .collect();
-    if by_text.len() == 1 {
-        return Some(by_text[0]);
-    }
-    let stage_index = stage_index?;
-    let counted: Vec<&&Instruction> = in_stage
-        .iter()
-        .filter(|i| i.stage == Some(stage_index))
-        .filter(|i| {
-            marker.counts_every_instruction
-                || matches!(
-                    i.keyword.as_str(),
-                    "FROM" | "RUN" | "COPY" | "ADD" | "WORKDIR"
-                )
+        Some(Self {
+            list,
+            stage_names: parsed.stages.iter().map(|s| s.name.clone()).collect(),
         })
-        .collect();
-    counted.get(marker.step.checked_sub(1)?).map(|i| **i)
+    }
+
+    fn locate(&self, marker: &StepMarker) -> Option<&Step> {
+        let stage_index = match &marker.stage {
+            Stage::Index(i) => Some(*i),
+            Stage::Name(name) => self
+                .stage_names
+                .iter()
+                .position(|n| n.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name))),
+            Stage::Unspecified => (self.stage_names.len() == 1).then_some(0),
+        };
+        let in_stage: Vec<&Step> = self
+            .list
+            .iter()
+            .filter(|s| s.stage.is_some() && (stage_index.is_none() || s.stage == stage_index))
+            .collect();
+        let normalise = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let wanted = normalise(&marker.text);
+        let by_text: Vec<&&Step> = in_stage
+            .iter()
+            .filter(|s| normalise(&s.text) == wanted)
+            .collect();
+        if by_text.len() == 1 {
+            return Some(by_text[0]);
+        }
+        let stage_index = stage_index?;
+        let counted: Vec<&&Step> = in_stage
+            .iter()
+            .filter(|s| s.stage == Some(stage_index))
+            .filter(|s| {
+                marker.counts_every_instruction
+                    || matches!(
+                        s.keyword.as_str(),
+                        "FROM" | "RUN" | "COPY" | "ADD" | "WORKDIR"
+                    )
+            })
+            .collect();
+        counted.get(marker.step.checked_sub(1)?).map(|s| **s)
+    }
+}
+
+/// The instruction's source text joined as the builder reads it, with the
+/// keyword upper-cased the way builders print steps.
+fn printed(lines: &[&str], instruction: &Instruction, escape: char) -> String {
+    let joined = joined_line(lines, instruction.line, escape)
+        .map(|j| j.text)
+        .unwrap_or_default();
+    let rest = joined
+        .trim()
+        .split_once(char::is_whitespace)
+        .map_or("", |(_, rest)| rest.trim_start());
+    if rest.is_empty() {
+        instruction.keyword.clone()
+    } else {
+        format!("{} {rest}", instruction.keyword)
+    }
 }
 
 /// `STEP 3/5: RUN make` or `[2/3] STEP 3/5: RUN make`.

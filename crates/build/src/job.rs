@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::BuildError;
+use crate::error::{BuildError, BuildFailure};
 use crate::failure::StepTracker;
 use crate::process::{self, Invocation, RunError};
 use crate::request::BuildRequest;
@@ -36,7 +36,11 @@ pub(crate) struct Job<'a> {
 
 impl Job<'_> {
     /// Runs a build step; failures carry the failing Dockerfile line and the last output.
-    pub async fn run(&self, invocation: &Invocation, builder: &str) -> Result<(), BuildError> {
+    pub async fn run(
+        &self,
+        invocation: &Invocation,
+        builder: &'static str,
+    ) -> Result<(), BuildError> {
         self.run_with_tail(invocation, builder)
             .await
             .map_err(|(error, _)| error)
@@ -46,7 +50,7 @@ impl Job<'_> {
     pub async fn run_with_tail(
         &self,
         invocation: &Invocation,
-        builder: &str,
+        builder: &'static str,
     ) -> Result<(), (BuildError, Vec<String>)> {
         let mut tail = VecDeque::new();
         let mut on_line = |line: &str| {
@@ -89,13 +93,13 @@ impl Job<'_> {
                     .ok()
                     .and_then(|t| t.failed_step(&self.dockerfile_text));
                 Err((
-                    BuildError::Failed {
-                        builder: builder.to_string(),
+                    BuildError::Failed(Box::new(BuildFailure {
+                        builder,
                         status,
                         dockerfile: self.dockerfile_label.clone(),
                         step,
                         tail: tail.clone(),
-                    },
+                    })),
                     tail,
                 ))
             }

@@ -17,7 +17,7 @@ mod secrets;
 use std::sync::Mutex;
 use std::time::Instant;
 
-pub use error::BuildError;
+pub use error::{BuildError, BuildFailure};
 pub use failure::FailedStep;
 pub use request::{
     BuildRequest, Builder, BuilderKind, BuiltImage, DockerfileSource, DEFAULT_TIMEOUT,
@@ -69,7 +69,15 @@ pub async fn build(
             })
         }
     };
-    let rewritten = dockerfile::rewrite_from(&text, &request.base_image_overrides);
+    let rewritten = dockerfile::rewrite_from(
+        &text,
+        &request.dockerfile_args(),
+        &request.base_image_overrides,
+    )
+    .map_err(|source| BuildError::Dockerfile {
+        dockerfile: label.clone(),
+        source,
+    })?;
     let work = tempfile::Builder::new()
         .prefix("imagedeploy-build-")
         .tempdir()

@@ -75,6 +75,19 @@ impl BuildRequest {
         }
     }
 
+    /// The variables `FROM` lines see: the automatic `TARGET*` args of
+    /// `platform`, then the build args (which win), as the fingerprint
+    /// plans a build, so pinned references match the ones it listed.
+    pub fn dockerfile_args(&self) -> BTreeMap<String, String> {
+        let mut args = self
+            .platform
+            .as_deref()
+            .map(imagedeploy_fingerprint::dockerfile::platform_args)
+            .unwrap_or_default();
+        args.extend(self.build_args.clone());
+        args
+    }
+
     /// The Dockerfile's path when it is a file.
     pub fn dockerfile_path(&self) -> Option<PathBuf> {
         match &self.dockerfile {

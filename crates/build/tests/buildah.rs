@@ -107,7 +107,7 @@ async fn buildah_builds_are_reproducible_across_directories_and_caches() {
     let client = registry_client();
     let started = Instant::now();
     let pushed = client
-        .push_layout(first.layout_dir(), &[tag.clone()], &|_| {})
+        .push_layout(first.layout_dir(), std::slice::from_ref(&tag), &|_| {})
         .await
         .expect("push");
     eprintln!(
@@ -249,7 +249,8 @@ async fn failure_names_the_dockerfile_line_and_shows_output() {
         .expect_err("must fail");
     let text = error.to_string();
     match &error {
-        BuildError::Failed { step, tail, .. } => {
+        BuildError::Failed(failure) => {
+            let (step, tail) = (&failure.step, &failure.tail);
             assert_eq!(step.as_ref().and_then(|s| s.line), Some(4), "{text}");
             assert!(tail.iter().any(|l| l.contains("about to fail")), "{text}");
         }
@@ -258,6 +259,43 @@ async fn failure_names_the_dockerfile_line_and_shows_output() {
     assert!(
         text.contains("Dockerfile line 4: RUN echo about to fail && false"),
         "{text}"
+    );
+}
+
+/// The tag the Dockerfile names (through an `ARG`, continued over two lines)
+/// does not exist in the registry: the build can only succeed by using the
+/// pinned digest the override gives for the substituted reference.
+#[tokio::test(flavor = "multi_thread")]
+async fn arg_substituted_from_builds_from_the_pinned_digest() {
+    let base = BaseImage::create().await;
+    let missing = format!("{}/not-pushed:1", base.registry.address());
+    let dockerfile = "ARG BASE\nFROM \\\n  ${BASE} AS app\nRUN echo pinned > /stamp\nRUN false\n";
+    let dir = context(&[("Dockerfile", dockerfile)]);
+    let storage = tempfile::tempdir().expect("tempdir");
+    let mut request = BuildRequest::new(dir.path());
+    request.builder = Builder::Buildah;
+    request.build_args = BTreeMap::from([("BASE".to_string(), missing.clone())]);
+    request.base_image_overrides = BTreeMap::from([(missing, base.pinned.clone())]);
+    request.buildah_storage = Some(storage.path().to_path_buf());
+    let lines = Lines::default();
+    let progress = |l: &str| lines.push(l);
+    let error = build(&request, &progress, CancellationToken::new())
+        .await
+        .expect_err("RUN false must fail");
+    // Failing on line 5 means the base was pulled (by digest) and line
+    // numbers survived the rewrite.
+    match &error {
+        BuildError::Failed(failure) => assert_eq!(
+            failure.step.as_ref().and_then(|s| s.line),
+            Some(5),
+            "{error}"
+        ),
+        other => panic!("expected the RUN false failure, got {other}"),
+    }
+    assert!(
+        lines.all().iter().any(|l| l.contains(&base.pinned)),
+        "the builder should name the pinned base: {:?}",
+        lines.all()
     );
 }
 

@@ -102,7 +102,8 @@ async fn docker_engine_builds_export_push_and_keep_content_identity() {
         .await
         .expect_err("must fail");
     match &error {
-        BuildError::Failed { step, .. } => {
+        BuildError::Failed(failure) => {
+            let step = &failure.step;
             assert_eq!(step.as_ref().and_then(|s| s.line), Some(3), "{error}")
         }
         other => panic!("expected a build failure, got {other}"),

@@ -281,7 +281,9 @@ pub struct NetworkConfiguration {
 }
 
 /// A target group that receives traffic from one container port.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct LoadBalancer {
     /// ARN of the ELB target group.
@@ -329,7 +331,9 @@ pub struct RuntimePlatform {
 }
 
 /// One capacity provider and its share of the tasks.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct CapacityProviderStrategyItem {
     /// e.g. `"FARGATE"`, `"FARGATE_SPOT"` or an Auto Scaling capacity provider.
@@ -402,6 +406,7 @@ string_enum!(
     DependencyCondition { Start = "START", Complete = "COMPLETE", Success = "SUCCESS", Healthy = "HEALTHY" }
 );
 
+#[allow(clippy::derivable_impls)] // the enum comes from a macro
 impl Default for DependencyCondition {
     fn default() -> Self {
         Self::Start
@@ -508,5 +513,65 @@ impl ServiceArgs {
                 .flatten()
                 .any(|i| i.capacity_provider.starts_with("FARGATE")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_marks_identity_fields_replace_on_change() {
+        let schema = serde_json::to_value(schemars::schema_for!(ServiceArgs)).unwrap();
+        let props = &schema["properties"];
+        assert_eq!(props["cluster"]["replaceOnChanges"], true);
+        assert_eq!(props["name"]["replaceOnChanges"], true);
+        assert!(props["desiredCount"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Default 1"));
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert_eq!(required, vec!["cluster", "containers"]);
+
+        let state = serde_json::to_value(schemars::schema_for!(ServiceState)).unwrap();
+        for output in [
+            "arn",
+            "taskDefinitionArn",
+            "family",
+            "revision",
+            "images",
+            "cluster",
+            "containers",
+        ] {
+            assert!(
+                state["properties"].get(output).is_some(),
+                "{output} missing from {state:#}"
+            );
+        }
+    }
+
+    #[test]
+    fn state_round_trips_through_json_with_flattened_inputs() {
+        let state = ServiceState {
+            args: ServiceArgs {
+                cluster: "c".into(),
+                name: Some("n".into()),
+                ..Default::default()
+            },
+            arn: "arn".into(),
+            revision: 2,
+            ..Default::default()
+        };
+        let v = serde_json::to_value(&state).unwrap();
+        assert_eq!(v["cluster"], "c");
+        assert_eq!(v["name"], "n");
+        assert_eq!(v["revision"], 2);
+        let back: ServiceState = serde_json::from_value(v).unwrap();
+        assert_eq!(back, state);
     }
 }

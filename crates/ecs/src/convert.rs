@@ -14,7 +14,9 @@ use crate::normalise::{
     NormalPortMapping, NormalService, NormalTask,
 };
 
-pub(crate) fn container_definition(c: &NormalContainer) -> Result<ecs::ContainerDefinition, BuildError> {
+pub(crate) fn container_definition(
+    c: &NormalContainer,
+) -> Result<ecs::ContainerDefinition, BuildError> {
     let mut b = ecs::ContainerDefinition::builder()
         .name(&c.name)
         .image(&c.image)
@@ -59,7 +61,8 @@ pub(crate) fn container_definition(c: &NormalContainer) -> Result<ecs::Container
         );
     }
     if let Some(l) = &c.log_configuration {
-        let mut lb = ecs::LogConfiguration::builder().log_driver(ecs::LogDriver::from(l.log_driver.as_str()));
+        let mut lb = ecs::LogConfiguration::builder()
+            .log_driver(ecs::LogDriver::from(l.log_driver.as_str()));
         for (k, v) in &l.options {
             lb = lb.options(k, v);
         }
@@ -80,7 +83,10 @@ pub(crate) fn container_definition(c: &NormalContainer) -> Result<ecs::Container
 }
 
 /// Reads a registered container definition back into normalised form.
-pub(crate) fn normal_container(c: &ecs::ContainerDefinition, network_mode: &str) -> NormalContainer {
+pub(crate) fn normal_container(
+    c: &ecs::ContainerDefinition,
+    network_mode: &str,
+) -> NormalContainer {
     let fixed_host = matches!(network_mode, "awsvpc" | "host");
     let mut ports: Vec<NormalPortMapping> = c
         .port_mappings()
@@ -116,12 +122,20 @@ pub(crate) fn normal_container(c: &ecs::ContainerDefinition, network_mode: &str)
         essential: c.essential().unwrap_or(true),
         command: c.command().to_vec(),
         entry_point: c.entry_point().to_vec(),
-        working_directory: c.working_directory().filter(|s| !s.is_empty()).map(str::to_string),
+        working_directory: c
+            .working_directory()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
         user: c.user().filter(|s| !s.is_empty()).map(str::to_string),
         environment: c
             .environment()
             .iter()
-            .filter_map(|kv| Some((kv.name()?.to_string(), kv.value().unwrap_or_default().to_string())))
+            .filter_map(|kv| {
+                Some((
+                    kv.name()?.to_string(),
+                    kv.value().unwrap_or_default().to_string(),
+                ))
+            })
             .collect(),
         secrets: c
             .secrets()
@@ -169,7 +183,10 @@ pub(crate) fn normal_task(td: &ecs::TaskDefinition) -> NormalTask {
         family: td.family().unwrap_or_default().to_string(),
         cpu: td.cpu().and_then(|c| c.trim().parse().ok()),
         memory: td.memory().and_then(|m| m.trim().parse().ok()),
-        network_mode: td.network_mode().map_or("bridge", |m| m.as_str()).to_string(),
+        network_mode: td
+            .network_mode()
+            .map_or("bridge", |m| m.as_str())
+            .to_string(),
         execution_role_arn: td.execution_role_arn().map(str::to_string),
         task_role_arn: td.task_role_arn().map(str::to_string),
         cpu_architecture: arch,
@@ -184,8 +201,16 @@ pub(crate) fn runtime_platform(t: &NormalTask) -> Option<ecs::RuntimePlatform> {
     }
     Some(
         ecs::RuntimePlatform::builder()
-            .set_cpu_architecture(t.cpu_architecture.as_deref().map(ecs::CpuArchitecture::from))
-            .set_operating_system_family(t.operating_system_family.as_deref().map(ecs::OsFamily::from))
+            .set_cpu_architecture(
+                t.cpu_architecture
+                    .as_deref()
+                    .map(ecs::CpuArchitecture::from),
+            )
+            .set_operating_system_family(
+                t.operating_system_family
+                    .as_deref()
+                    .map(ecs::OsFamily::from),
+            )
             .build(),
     )
 }
@@ -194,7 +219,11 @@ pub(crate) fn tags(tags: &BTreeMap<String, String>) -> Option<Vec<ecs::Tag>> {
     if tags.is_empty() {
         return None;
     }
-    Some(tags.iter().map(|(k, v)| ecs::Tag::builder().key(k).value(v).build()).collect())
+    Some(
+        tags.iter()
+            .map(|(k, v)| ecs::Tag::builder().key(k).value(v).build())
+            .collect(),
+    )
 }
 
 pub(crate) fn network(n: &NormalNetwork) -> Result<ecs::NetworkConfiguration, BuildError> {
@@ -202,7 +231,9 @@ pub(crate) fn network(n: &NormalNetwork) -> Result<ecs::NetworkConfiguration, Bu
         .awsvpc_configuration(
             ecs::AwsVpcConfiguration::builder()
                 .set_subnets(Some(n.subnets.clone()))
-                .set_security_groups((!n.security_groups.is_empty()).then(|| n.security_groups.clone()))
+                .set_security_groups(
+                    (!n.security_groups.is_empty()).then(|| n.security_groups.clone()),
+                )
                 .assign_public_ip(if n.assign_public_ip {
                     ecs::AssignPublicIp::Enabled
                 } else {
@@ -252,7 +283,9 @@ pub(crate) fn load_balancers(s: &NormalService) -> Vec<ecs::LoadBalancer> {
         .collect()
 }
 
-pub(crate) fn capacity_provider_strategy(s: &NormalService) -> Result<Option<Vec<ecs::CapacityProviderStrategyItem>>, BuildError> {
+pub(crate) fn capacity_provider_strategy(
+    s: &NormalService,
+) -> Result<Option<Vec<ecs::CapacityProviderStrategyItem>>, BuildError> {
     if s.capacity_provider_strategy.is_empty() {
         return Ok(None);
     }

@@ -150,7 +150,11 @@ pub(crate) async fn describe(
     Ok(out
         .services()
         .iter()
-        .find(|s| s.service_name() == Some(name) || s.service_arn().is_some_and(|a| a.ends_with(&format!("/{name}"))))
+        .find(|s| {
+            s.service_name() == Some(name)
+                || s.service_arn()
+                    .is_some_and(|a| a.ends_with(&format!("/{name}")))
+        })
         .cloned())
 }
 
@@ -222,17 +226,23 @@ impl Deployer {
             .propagate_tags(svc.propagate_tags.as_str().into())
             .set_tags(convert::tags(&svc.tags));
         req = req.set_capacity_provider_strategy(
-            convert::capacity_provider_strategy(&svc).map_err(|e| invalid("capacityProviderStrategy", e))?,
+            convert::capacity_provider_strategy(&svc)
+                .map_err(|e| invalid("capacityProviderStrategy", e))?,
         );
         if let Some(n) = &svc.network_configuration {
-            req = req.network_configuration(convert::network(n).map_err(|e| invalid("networkConfiguration", e))?);
+            req = req.network_configuration(
+                convert::network(n).map_err(|e| invalid("networkConfiguration", e))?,
+            );
         }
         if !svc.load_balancers.is_empty() {
             req = req
                 .set_load_balancers(Some(convert::load_balancers(&svc)))
                 .health_check_grace_period_seconds(svc.health_check_grace_period_seconds);
         }
-        progress(&format!("creating service {name} in {cluster} with {}", short(&reg.arn)));
+        progress(&format!(
+            "creating service {name} in {cluster} with {}",
+            short(&reg.arn)
+        ));
         let created = match req.send().await {
             Ok(out) => out,
             Err(e) => {
@@ -242,8 +252,11 @@ impl Deployer {
             }
         };
         let service = created.service();
-        let primary = service
-            .and_then(|s| s.deployments().iter().find(|d| d.status() == Some("PRIMARY")));
+        let primary = service.and_then(|s| {
+            s.deployments()
+                .iter()
+                .find(|d| d.status() == Some("PRIMARY"))
+        });
         let mut state = ServiceState {
             args: args.clone(),
             arn: service
@@ -338,10 +351,13 @@ impl Deployer {
                 .set_platform_version(svc.platform_version.clone())
                 .force_new_deployment(old.deploy_failed && !plan.new_revision_needed);
             req = req.set_capacity_provider_strategy(
-                convert::capacity_provider_strategy(&svc).map_err(|e| invalid("capacityProviderStrategy", e))?,
+                convert::capacity_provider_strategy(&svc)
+                    .map_err(|e| invalid("capacityProviderStrategy", e))?,
             );
             if let Some(n) = &svc.network_configuration {
-                req = req.network_configuration(convert::network(n).map_err(|e| invalid("networkConfiguration", e))?);
+                req = req.network_configuration(
+                    convert::network(n).map_err(|e| invalid("networkConfiguration", e))?,
+                );
             }
             if !svc.load_balancers.is_empty() || !old_svc.load_balancers.is_empty() {
                 req = req.set_load_balancers(Some(convert::load_balancers(&svc)));
@@ -349,14 +365,21 @@ impl Deployer {
             if !svc.load_balancers.is_empty() {
                 req = req.health_check_grace_period_seconds(svc.health_check_grace_period_seconds);
             }
-            progress(&format!("updating service {name} to {}", short(&task_definition)));
-            let out = req
-                .send()
-                .await
-                .map_err(|e| with_state(aws_error("UpdateService", &name, e), &rollback_fields(&state, old)))?;
-            let primary = out
-                .service()
-                .and_then(|s| s.deployments().iter().find(|d| d.status() == Some("PRIMARY")));
+            progress(&format!(
+                "updating service {name} to {}",
+                short(&task_definition)
+            ));
+            let out = req.send().await.map_err(|e| {
+                with_state(
+                    aws_error("UpdateService", &name, e),
+                    &rollback_fields(&state, old),
+                )
+            })?;
+            let primary = out.service().and_then(|s| {
+                s.deployments()
+                    .iter()
+                    .find(|d| d.status() == Some("PRIMARY"))
+            });
             state.deployment_id = primary.and_then(|d| d.id()).map(str::to_string);
             state.rollout_state = primary
                 .and_then(|d| d.rollout_state())
@@ -394,10 +417,17 @@ impl Deployer {
         let outside = "(changed outside the program)";
 
         if svc.desired_count() != want.desired_count {
-            drift.push(format!("desiredCount {} -> {} {outside}", want.desired_count, svc.desired_count()));
+            drift.push(format!(
+                "desiredCount {} -> {} {outside}",
+                want.desired_count,
+                svc.desired_count()
+            ));
             new.args.desired_count = Some(svc.desired_count());
         }
-        if let Some(actual) = svc.network_configuration().and_then(convert::normal_network) {
+        if let Some(actual) = svc
+            .network_configuration()
+            .and_then(convert::normal_network)
+        {
             if want.network_configuration.as_ref() != Some(&actual) {
                 drift.push(format!("networkConfiguration {outside}"));
                 new.args.network_configuration = Some(crate::args::NetworkConfiguration {
@@ -423,7 +453,10 @@ impl Deployer {
         }
         if let Some(g) = svc.health_check_grace_period_seconds() {
             if g != want.health_check_grace_period_seconds {
-                drift.push(format!("healthCheckGracePeriodSeconds {} -> {g} {outside}", want.health_check_grace_period_seconds));
+                drift.push(format!(
+                    "healthCheckGracePeriodSeconds {} -> {g} {outside}",
+                    want.health_check_grace_period_seconds
+                ));
                 new.args.health_check_grace_period_seconds = Some(g);
             }
         }
@@ -432,11 +465,20 @@ impl Deployer {
         }
         if let Some(p) = svc.propagate_tags() {
             if p.as_str() != want.propagate_tags {
-                drift.push(format!("propagateTags {} -> {} {outside}", want.propagate_tags, p.as_str()));
-                new.args.propagate_tags = serde_json::from_value(serde_json::Value::String(p.as_str().to_string())).ok();
+                drift.push(format!(
+                    "propagateTags {} -> {} {outside}",
+                    want.propagate_tags,
+                    p.as_str()
+                ));
+                new.args.propagate_tags =
+                    serde_json::from_value(serde_json::Value::String(p.as_str().to_string())).ok();
             }
         }
-        if let Some(p) = svc.deployments().iter().find(|d| d.status() == Some("PRIMARY")) {
+        if let Some(p) = svc
+            .deployments()
+            .iter()
+            .find(|d| d.status() == Some("PRIMARY"))
+        {
             new.deployment_id = p.id().map(str::to_string);
             new.rollout_state = p.rollout_state().map(|r| r.as_str().to_string());
         }
@@ -478,10 +520,18 @@ impl Deployer {
                         .map_err(|e| aws_error("UpdateService", name, e))?;
                 }
                 progress(&format!("deleting service {name}"));
-                if let Err(e) = self.client.delete_service().cluster(cluster).service(name).send().await {
-                    let gone = e
-                        .as_service_error()
-                        .is_some_and(|se| se.is_service_not_found_exception() || se.meta().code() == Some("ServiceNotActiveException"));
+                if let Err(e) = self
+                    .client
+                    .delete_service()
+                    .cluster(cluster)
+                    .service(name)
+                    .send()
+                    .await
+                {
+                    let gone = e.as_service_error().is_some_and(|se| {
+                        se.is_service_not_found_exception()
+                            || se.meta().code() == Some("ServiceNotActiveException")
+                    });
                     if !gone {
                         return Err(aws_error("DeleteService", name, e));
                     }
@@ -572,7 +622,10 @@ impl Deployer {
                 state.deploy_failed = true;
                 Err(DeployError::Cancelled {
                     state: Some(Box::new(state.clone())),
-                    during: format!("waiting for service {name} to run {}", short(&state.task_definition_arn)),
+                    during: format!(
+                        "waiting for service {name} to run {}",
+                        short(&state.task_definition_arn)
+                    ),
                 })
             }
         }
@@ -588,7 +641,10 @@ impl Deployer {
         let defs = containers
             .iter()
             .enumerate()
-            .map(|(i, c)| convert::container_definition(c).map_err(|e| invalid(&format!("containers[{i}]"), e)))
+            .map(|(i, c)| {
+                convert::container_definition(c)
+                    .map_err(|e| invalid(&format!("containers[{i}]"), e))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let mut req = self
             .client
@@ -624,7 +680,11 @@ impl Deployer {
         })
     }
 
-    async fn read_task_definition(&self, arn: &str, state: &mut ServiceState) -> Result<(), DeployError> {
+    async fn read_task_definition(
+        &self,
+        arn: &str,
+        state: &mut ServiceState,
+    ) -> Result<(), DeployError> {
         let out = self
             .client
             .describe_task_definition()
@@ -656,7 +716,11 @@ impl Deployer {
         old: &BTreeMap<String, String>,
         new: &BTreeMap<String, String>,
     ) -> Result<(), DeployError> {
-        let removed: Vec<String> = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
+        let removed: Vec<String> = old
+            .keys()
+            .filter(|k| !new.contains_key(*k))
+            .cloned()
+            .collect();
         if !removed.is_empty() {
             self.client
                 .untag_resource()
@@ -698,14 +762,27 @@ impl Deployer {
 
     /// Best effort: true when the revision is deregistered (or already was).
     async fn deregister(&self, arn: &str, progress: Progress<'_>) -> bool {
-        match self.client.deregister_task_definition().task_definition(arn).send().await {
+        match self
+            .client
+            .deregister_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+        {
             Ok(_) => {
                 progress(&format!("deregistered task definition {}", short(arn)));
                 true
             }
             Err(e) => {
-                let msg = e.as_service_error().and_then(|se| se.message()).unwrap_or_default().to_string();
-                if msg.contains("INACTIVE") || msg.contains("not found") || msg.contains("Unable to describe") {
+                let msg = e
+                    .as_service_error()
+                    .and_then(|se| se.message())
+                    .unwrap_or_default()
+                    .to_string();
+                if msg.contains("INACTIVE")
+                    || msg.contains("not found")
+                    || msg.contains("Unable to describe")
+                {
                     return true;
                 }
                 progress(&format!(
@@ -747,7 +824,10 @@ fn read_deployment_configuration(
     let outside = "(changed outside the program)";
     if let Some(cb) = dc.deployment_circuit_breaker() {
         let actual = (cb.enable(), cb.rollback());
-        let wanted = (want.deployment_circuit_breaker.enable, want.deployment_circuit_breaker.rollback);
+        let wanted = (
+            want.deployment_circuit_breaker.enable,
+            want.deployment_circuit_breaker.rollback,
+        );
         if actual != wanted {
             drift.push(format!("deploymentCircuitBreaker {outside}"));
             args.deployment_circuit_breaker = Some(crate::args::DeploymentCircuitBreaker {
@@ -771,15 +851,25 @@ fn read_deployment_configuration(
 }
 
 fn service_name(args: &ServiceArgs) -> Result<&str, DeployError> {
-    args.name.as_deref().filter(|n| !n.is_empty()).ok_or_else(|| DeployError::Invalid {
-        property: "name".to_string(),
-        reason: "the service name is not set (Check fills in the autoname)".to_string(),
-    })
+    args.name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| DeployError::Invalid {
+            property: "name".to_string(),
+            reason: "the service name is not set (Check fills in the autoname)".to_string(),
+        })
 }
 
-fn pinned_containers(args: &ServiceArgs, images: &BTreeMap<String, String>) -> Result<Vec<NormalContainer>, DeployError> {
+fn pinned_containers(
+    args: &ServiceArgs,
+    images: &BTreeMap<String, String>,
+) -> Result<Vec<NormalContainer>, DeployError> {
     normalise::containers(args, images).map_err(|e| {
-        let index = args.containers.iter().position(|c| c.name == e.container).unwrap_or(0);
+        let index = args
+            .containers
+            .iter()
+            .position(|c| c.name == e.container)
+            .unwrap_or(0);
         DeployError::Invalid {
             property: format!("containers[{index}].image"),
             reason: e.to_string(),
@@ -788,7 +878,10 @@ fn pinned_containers(args: &ServiceArgs, images: &BTreeMap<String, String>) -> R
 }
 
 fn images_of(containers: &[NormalContainer]) -> BTreeMap<String, String> {
-    containers.iter().map(|c| (c.name.clone(), c.image.clone())).collect()
+    containers
+        .iter()
+        .map(|c| (c.name.clone(), c.image.clone()))
+        .collect()
 }
 
 fn invalid(property: &str, e: impl std::fmt::Display) -> DeployError {

@@ -66,7 +66,11 @@ impl ServiceDiff {
 /// `new_images` (container name -> pinned reference, from
 /// [`crate::resolve_images`]). A container missing from `new_images` is
 /// compared by its raw image string.
-pub fn diff(old: &ServiceState, new: &ServiceArgs, new_images: &BTreeMap<String, String>) -> ServiceDiff {
+pub fn diff(
+    old: &ServiceState,
+    new: &ServiceArgs,
+    new_images: &BTreeMap<String, String>,
+) -> ServiceDiff {
     let mut d = ServiceDiff::default();
     replacements(old, new, &mut d);
     containers(old, new, new_images, &mut d);
@@ -89,7 +93,14 @@ fn replacements(old: &ServiceState, new: &ServiceArgs, d: &mut ServiceDiff) {
     let mut same_identity = true;
     if old.args.cluster != new.cluster {
         same_identity = false;
-        replace(d, "cluster", format!("cluster {} -> {} (replaces the service)", old.args.cluster, new.cluster));
+        replace(
+            d,
+            "cluster",
+            format!(
+                "cluster {} -> {} (replaces the service)",
+                old.args.cluster, new.cluster
+            ),
+        );
     }
     if old.args.name != new.name {
         same_identity = false;
@@ -103,15 +114,28 @@ fn replacements(old: &ServiceState, new: &ServiceArgs, d: &mut ServiceDiff) {
             ),
         );
     }
-    let (old_lt, new_lt) = (old.args.effective_launch_type(), new.effective_launch_type());
+    let (old_lt, new_lt) = (
+        old.args.effective_launch_type(),
+        new.effective_launch_type(),
+    );
     if old_lt != new_lt {
-        let show = |l: Option<crate::args::LaunchType>| l.map_or("capacityProviderStrategy".to_string(), |l| l.to_string());
+        let show = |l: Option<crate::args::LaunchType>| {
+            l.map_or("capacityProviderStrategy".to_string(), |l| l.to_string())
+        };
         let path = if new.launch_type.is_some() || old.args.launch_type.is_some() {
             "launchType"
         } else {
             "capacityProviderStrategy"
         };
-        replace(d, path, format!("launch type {} -> {} (replaces the service)", show(old_lt), show(new_lt)));
+        replace(
+            d,
+            path,
+            format!(
+                "launch type {} -> {} (replaces the service)",
+                show(old_lt),
+                show(new_lt)
+            ),
+        );
         if same_identity {
             d.delete_before_replace = true;
         }
@@ -128,7 +152,12 @@ fn replace(d: &mut ServiceDiff, path: &str, reason: String) {
     d.reasons.push(reason);
 }
 
-fn containers(old: &ServiceState, new: &ServiceArgs, images: &BTreeMap<String, String>, d: &mut ServiceDiff) {
+fn containers(
+    old: &ServiceState,
+    new: &ServiceArgs,
+    images: &BTreeMap<String, String>,
+    d: &mut ServiceDiff,
+) {
     let mode = new.network_mode_or_default();
     let old_by_name: BTreeMap<&str, (usize, &NormalContainer)> = old
         .container_definitions
@@ -149,7 +178,11 @@ fn containers(old: &ServiceState, new: &ServiceArgs, images: &BTreeMap<String, S
         let candidate = normalise::container(c, pinned, mode);
         let prefix = format!("containers[{i}]");
         let Some((_, recorded)) = old_by_name.get(c.name.as_str()) else {
-            d.changes.push(FieldChange { path: prefix, kind: ChangeKind::Add, replace: false });
+            d.changes.push(FieldChange {
+                path: prefix,
+                kind: ChangeKind::Add,
+                replace: false,
+            });
             d.reasons.push(format!("container {} added", c.name));
             d.new_revision_needed = true;
             continue;
@@ -160,7 +193,13 @@ fn containers(old: &ServiceState, new: &ServiceArgs, images: &BTreeMap<String, S
                 kind: ChangeKind::Update,
                 replace: false,
             });
-            d.reasons.push(image_reason(old, &c.name, &recorded.image, &c.image, &candidate.image));
+            d.reasons.push(image_reason(
+                old,
+                &c.name,
+                &recorded.image,
+                &c.image,
+                &candidate.image,
+            ));
             d.new_revision_needed = true;
         }
         let (mut a, mut b) = (to_value(recorded), to_value(&candidate));
@@ -172,9 +211,20 @@ fn containers(old: &ServiceState, new: &ServiceArgs, images: &BTreeMap<String, S
         }
         let before = d.changes.len();
         walk(&prefix, Some(&a), Some(&b), &mut |path, kind, o, n| {
-            let field = path.strip_prefix(&prefix).unwrap_or(path).trim_start_matches('.');
-            d.reasons.push(format!("container {}: {}", c.name, describe(field, kind, o, n)));
-            d.changes.push(FieldChange { path: path.to_string(), kind, replace: false });
+            let field = path
+                .strip_prefix(&prefix)
+                .unwrap_or(path)
+                .trim_start_matches('.');
+            d.reasons.push(format!(
+                "container {}: {}",
+                c.name,
+                describe(field, kind, o, n)
+            ));
+            d.changes.push(FieldChange {
+                path: path.to_string(),
+                kind,
+                replace: false,
+            });
         });
         if d.changes.len() > before {
             d.new_revision_needed = true;
@@ -193,16 +243,27 @@ fn containers(old: &ServiceState, new: &ServiceArgs, images: &BTreeMap<String, S
     }
 }
 
-fn image_reason(old: &ServiceState, container: &str, old_pinned: &str, new_input: &str, new_pinned: &str) -> String {
+fn image_reason(
+    old: &ServiceState,
+    container: &str,
+    old_pinned: &str,
+    new_input: &str,
+    new_pinned: &str,
+) -> String {
     let old_input = old
         .args
         .containers
         .iter()
         .find(|c| c.name == container)
         .map(|c| c.image.as_str());
-    let (od, nd) = (digest_of(old_pinned).unwrap_or(old_pinned), digest_of(new_pinned).unwrap_or(new_pinned));
+    let (od, nd) = (
+        digest_of(old_pinned).unwrap_or(old_pinned),
+        digest_of(new_pinned).unwrap_or(new_pinned),
+    );
     match old_input {
-        Some(o) if o == new_input => format!("container {container}: {new_input} moved {od} -> {nd}"),
+        Some(o) if o == new_input => {
+            format!("container {container}: {new_input} moved {od} -> {nd}")
+        }
         Some(o) => format!("container {container}: image {o} ({od}) -> {new_input} ({nd})"),
         None => format!("container {container}: image {old_pinned} -> {new_pinned}"),
     }
@@ -217,34 +278,57 @@ const TASK_PATHS: &[(&str, &str)] = &[
     ("executionRoleArn", "executionRoleArn"),
     ("taskRoleArn", "taskRoleArn"),
     ("cpuArchitecture", "runtimePlatform.cpuArchitecture"),
-    ("operatingSystemFamily", "runtimePlatform.operatingSystemFamily"),
+    (
+        "operatingSystemFamily",
+        "runtimePlatform.operatingSystemFamily",
+    ),
     ("requiresCompatibilities", "capacityProviderStrategy"),
 ];
 
 fn task(old: &ServiceState, new: &ServiceArgs, d: &mut ServiceDiff) {
-    let (a, b) = (to_value(&old.task_settings), to_value(&normalise::task(new)));
-    let launch_replaced = d.replace_paths.iter().any(|p| p == "launchType" || p == "capacityProviderStrategy");
+    let (a, b) = (
+        to_value(&old.task_settings),
+        to_value(&normalise::task(new)),
+    );
+    let launch_replaced = d
+        .replace_paths
+        .iter()
+        .any(|p| p == "launchType" || p == "capacityProviderStrategy");
     for (field, path) in TASK_PATHS {
         if *field == "requiresCompatibilities" && launch_replaced {
             continue;
         }
         walk(path, a.get(field), b.get(field), &mut |p, kind, o, n| {
             d.reasons.push(format!("task {}", describe(p, kind, o, n)));
-            d.changes.push(FieldChange { path: p.to_string(), kind, replace: false });
+            d.changes.push(FieldChange {
+                path: p.to_string(),
+                kind,
+                replace: false,
+            });
             d.new_revision_needed = true;
         });
     }
 }
 
 fn service(old: &ServiceState, new: &ServiceArgs, d: &mut ServiceDiff) {
-    let (a, b) = (to_value(&normalise::service(&old.args)), to_value(&normalise::service(new)));
-    let launch_replaced = d.replace_paths.iter().any(|p| p == "capacityProviderStrategy");
+    let (a, b) = (
+        to_value(&normalise::service(&old.args)),
+        to_value(&normalise::service(new)),
+    );
+    let launch_replaced = d
+        .replace_paths
+        .iter()
+        .any(|p| p == "capacityProviderStrategy");
     walk("", Some(&a), Some(&b), &mut |p, kind, o, n| {
         if launch_replaced && p.starts_with("capacityProviderStrategy") {
             return;
         }
         d.reasons.push(describe(p, kind, o, n));
-        d.changes.push(FieldChange { path: p.to_string(), kind, replace: false });
+        d.changes.push(FieldChange {
+            path: p.to_string(),
+            kind,
+            replace: false,
+        });
         d.service_update_needed = true;
     });
 }
@@ -262,9 +346,12 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
+/// Receives (path, kind, old value, new value) for each change.
+type Emit<'a> = dyn FnMut(&str, ChangeKind, Option<&Value>, Option<&Value>) + 'a;
+
 /// Recursive comparison: objects by key, everything else (lists included)
 /// as a whole. Absent, null, `[]` and `{}` are all "not set".
-fn walk(path: &str, old: Option<&Value>, new: Option<&Value>, emit: &mut dyn FnMut(&str, ChangeKind, Option<&Value>, Option<&Value>)) {
+fn walk(path: &str, old: Option<&Value>, new: Option<&Value>, emit: &mut Emit<'_>) {
     let old = old.filter(|v| !is_empty(v));
     let new = new.filter(|v| !is_empty(v));
     match (old, new) {
@@ -287,7 +374,10 @@ fn walk(path: &str, old: Option<&Value>, new: Option<&Value>, emit: &mut dyn FnM
 /// Appends a key to a Pulumi property path: `a.b`, or `a["b-c"]` when the
 /// key is not an identifier.
 pub(crate) fn join(path: &str, key: &str) -> String {
-    let ident = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let ident = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     match (path.is_empty(), ident) {
         (true, true) => key.to_string(),
@@ -298,7 +388,14 @@ pub(crate) fn join(path: &str, key: &str) -> String {
 
 /// Subtrees whose values may hold secrets or long text: reasons name the
 /// field but not the values.
-const HIDDEN: &[&str] = &["environment", "secrets", "command", "entryPoint", "options", "tags"];
+const HIDDEN: &[&str] = &[
+    "environment",
+    "secrets",
+    "command",
+    "entryPoint",
+    "options",
+    "tags",
+];
 
 fn describe(path: &str, kind: ChangeKind, old: Option<&Value>, new: Option<&Value>) -> String {
     let hidden = HIDDEN
@@ -307,7 +404,10 @@ fn describe(path: &str, kind: ChangeKind, old: Option<&Value>, new: Option<&Valu
     let show = |v: Option<&Value>| match v {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(a)) if a.iter().all(|x| !x.is_object()) => {
-            let items: Vec<String> = a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string)).collect();
+            let items: Vec<String> = a
+                .iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                .collect();
             format!("[{}]", items.join(", "))
         }
         Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
@@ -330,8 +430,14 @@ mod tests {
 
     #[test]
     fn paths_quote_keys_that_are_not_identifiers() {
-        assert_eq!(join("containers[0].environment", "LOG_LEVEL"), "containers[0].environment.LOG_LEVEL");
-        assert_eq!(join("x.options", "awslogs-group"), "x.options[\"awslogs-group\"]");
+        assert_eq!(
+            join("containers[0].environment", "LOG_LEVEL"),
+            "containers[0].environment.LOG_LEVEL"
+        );
+        assert_eq!(
+            join("x.options", "awslogs-group"),
+            "x.options[\"awslogs-group\"]"
+        );
         assert_eq!(join("", "desiredCount"), "desiredCount");
     }
 }

@@ -57,7 +57,9 @@ pub struct NormalContainer {
     pub stop_timeout: Option<i32>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NormalPortMapping {
     pub container_port: i32,
@@ -87,7 +89,9 @@ pub struct NormalLogConfiguration {
     pub options: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NormalDependency {
     pub container_name: String,
@@ -249,10 +253,13 @@ pub fn container(c: &ContainerArgs, image: &str, mode: NetworkMode) -> NormalCon
             retries: h.retries.unwrap_or(DEFAULT_HEALTH_RETRIES),
             start_period: h.start_period.unwrap_or(0),
         }),
-        log_configuration: c.log_configuration.as_ref().map(|l| NormalLogConfiguration {
-            log_driver: l.log_driver.clone(),
-            options: l.options.clone().unwrap_or_default(),
-        }),
+        log_configuration: c
+            .log_configuration
+            .as_ref()
+            .map(|l| NormalLogConfiguration {
+                log_driver: l.log_driver.clone(),
+                options: l.options.clone().unwrap_or_default(),
+            }),
         depends_on,
         readonly_root_filesystem: c.readonly_root_filesystem.unwrap_or(false),
         stop_timeout: c.stop_timeout,
@@ -294,7 +301,10 @@ pub fn task(args: &ServiceArgs) -> NormalTask {
 }
 
 /// Drops the X86_64 / LINUX defaults so restating them is no change.
-pub(crate) fn platform(arch: Option<String>, os: Option<String>) -> (Option<String>, Option<String>) {
+pub(crate) fn platform(
+    arch: Option<String>,
+    os: Option<String>,
+) -> (Option<String>, Option<String>) {
     let arch = arch.filter(|a| a != "X86_64");
     let os = os.filter(|o| o != "LINUX");
     (arch, os)
@@ -387,6 +397,9 @@ mod tests {
             container(&plain, "img", NetworkMode::Awsvpc),
             container(&explicit, "img", NetworkMode::Awsvpc)
         );
-        assert_eq!(container(&plain, "img", NetworkMode::Bridge).port_mappings[0].host_port, 0);
+        assert_eq!(
+            container(&plain, "img", NetworkMode::Bridge).port_mappings[0].host_port,
+            0
+        );
     }
 }

@@ -144,7 +144,9 @@ fn check_digest(d: &str) -> Result<(), String> {
         return Err(format!("digest {d:?} is not sha256:<64 hex digits>"));
     };
     if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return Err(format!("digest {d:?} is not sha256:<64 lowercase hex digits>"));
+        return Err(format!(
+            "digest {d:?} is not sha256:<64 lowercase hex digits>"
+        ));
     }
     Ok(())
 }
@@ -244,7 +246,10 @@ mod tests {
     #[test]
     fn parses_the_common_forms() {
         let r = ImageReference::parse("nginx").unwrap();
-        assert_eq!((r.domain, r.path.as_str(), r.tag, r.digest), (None, "nginx", None, None));
+        assert_eq!(
+            (r.domain, r.path.as_str(), r.tag, r.digest),
+            (None, "nginx", None, None)
+        );
 
         let r = ImageReference::parse("127.0.0.1:5000/team/app:v1.2").unwrap();
         assert_eq!(r.domain.as_deref(), Some("127.0.0.1:5000"));
@@ -261,7 +266,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.path, "my_app__x-y.z");
-        assert_eq!(r.to_string(), "123456789012.dkr.ecr.eu-west-1.amazonaws.com/my_app__x-y.z:latest");
+        assert_eq!(
+            r.to_string(),
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/my_app__x-y.z:latest"
+        );
     }
 
     #[test]
@@ -283,7 +291,10 @@ mod tests {
             "host:port/app",
             "-host.io/app",
         ] {
-            assert!(ImageReference::parse(bad).is_err(), "{bad:?} should be rejected");
+            assert!(
+                ImageReference::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 }

@@ -40,7 +40,10 @@ pub enum ImageError {
         source: crate::reference::ReferenceError,
     },
     #[error("{property}: {source}")]
-    Resolve { property: String, source: ResolveError },
+    Resolve {
+        property: String,
+        source: ResolveError,
+    },
     #[error("{property}: the registry returned {digest:?}, which is not a sha256 digest")]
     BadDigest { property: String, digest: String },
     #[error("{property}: the registry says {reference} has digest {found}")]
@@ -74,10 +77,11 @@ pub async fn resolve_images(
 ) -> Result<BTreeMap<String, String>, ImageError> {
     let lookups = args.containers.iter().enumerate().map(|(i, c)| async move {
         let property = format!("containers[{i}].image");
-        let reference = ImageReference::parse(&c.image).map_err(|source| ImageError::Reference {
-            property: property.clone(),
-            source,
-        })?;
+        let reference =
+            ImageReference::parse(&c.image).map_err(|source| ImageError::Reference {
+                property: property.clone(),
+                source,
+            })?;
         let digest = resolver
             .resolve(&reference)
             .await

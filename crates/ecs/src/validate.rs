@@ -30,7 +30,12 @@ impl Failure {
 
 /// Fargate's valid task sizes: CPU units -> allowed memory in MiB.
 pub fn fargate_memory_for(cpu: u32) -> Option<Vec<u32>> {
-    let gib = |from: u32, to: u32, step: u32| (from..=to).step_by(step as usize).map(|g| g * 1024).collect();
+    let gib = |from: u32, to: u32, step: u32| {
+        (from..=to)
+            .step_by(step as usize)
+            .map(|g| g * 1024)
+            .collect()
+    };
     Some(match cpu {
         256 => vec![512, 1024, 2048],
         512 => gib(1, 4, 1),
@@ -72,7 +77,13 @@ pub fn autoname(resource_name: &str, random_seed: &[u8]) -> String {
         .collect();
     let mut base: String = resource_name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     if base.is_empty() {
         base.push_str("service");
@@ -85,7 +96,10 @@ const MAX_NAME: usize = 255;
 
 fn check_name(property: &str, value: &str, what: &str) -> Option<Failure> {
     if value.is_empty() || value.len() > MAX_NAME {
-        return Some(Failure::new(property, format!("{what} must be 1-255 characters")));
+        return Some(Failure::new(
+            property,
+            format!("{what} must be 1-255 characters"),
+        ));
     }
     if !value
         .chars()
@@ -103,7 +117,10 @@ fn check_name(property: &str, value: &str, what: &str) -> Option<Failure> {
 pub fn check(args: &ServiceArgs) -> Vec<Failure> {
     let mut out = Vec::new();
     if args.cluster.is_empty() {
-        out.push(Failure::new("cluster", "cluster is required (a name or an ARN)"));
+        out.push(Failure::new(
+            "cluster",
+            "cluster is required (a name or an ARN)",
+        ));
     }
     if let Some(name) = &args.name {
         out.extend(check_name("name", name, "service name"));
@@ -119,7 +136,10 @@ pub fn check(args: &ServiceArgs) -> Vec<Failure> {
 }
 
 fn check_placement(args: &ServiceArgs, out: &mut Vec<Failure>) {
-    let strategy = args.capacity_provider_strategy.as_deref().unwrap_or_default();
+    let strategy = args
+        .capacity_provider_strategy
+        .as_deref()
+        .unwrap_or_default();
     if args.launch_type.is_some() && !strategy.is_empty() {
         out.push(Failure::new(
             "capacityProviderStrategy",
@@ -154,8 +174,13 @@ fn check_placement(args: &ServiceArgs, out: &mut Vec<Failure>) {
             Some(_) => {}
         }
     }
-    if args.launch_type == Some(LaunchType::External) && args.load_balancers.as_ref().is_some_and(|l| !l.is_empty()) {
-        out.push(Failure::new("loadBalancers", "EXTERNAL services cannot use load balancers"));
+    if args.launch_type == Some(LaunchType::External)
+        && args.load_balancers.as_ref().is_some_and(|l| !l.is_empty())
+    {
+        out.push(Failure::new(
+            "loadBalancers",
+            "EXTERNAL services cannot use load balancers",
+        ));
     }
 }
 
@@ -166,21 +191,33 @@ fn check_task_size(args: &ServiceArgs, out: &mut Vec<Failure>) {
     match (args.cpu, args.memory) {
         (None, _) => out.push(Failure::new(
             "cpu",
-            format!("Fargate needs task-level cpu; valid values: {}", join(&FARGATE_CPUS)),
+            format!(
+                "Fargate needs task-level cpu; valid values: {}",
+                join(&FARGATE_CPUS)
+            ),
         )),
         (Some(cpu), memory) => match fargate_memory_for(cpu) {
             None => out.push(Failure::new(
                 "cpu",
-                format!("{cpu} is not a Fargate cpu value; valid values: {}", join(&FARGATE_CPUS)),
+                format!(
+                    "{cpu} is not a Fargate cpu value; valid values: {}",
+                    join(&FARGATE_CPUS)
+                ),
             )),
             Some(valid) => match memory {
                 None => out.push(Failure::new(
                     "memory",
-                    format!("Fargate needs task-level memory; with cpu {cpu} valid values (MiB): {}", join(&valid)),
+                    format!(
+                        "Fargate needs task-level memory; with cpu {cpu} valid values (MiB): {}",
+                        join(&valid)
+                    ),
                 )),
                 Some(m) if !valid.contains(&m) => out.push(Failure::new(
                     "memory",
-                    format!("{m} MiB is not valid with cpu {cpu} on Fargate; valid values (MiB): {}", join(&valid)),
+                    format!(
+                        "{m} MiB is not valid with cpu {cpu} on Fargate; valid values (MiB): {}",
+                        join(&valid)
+                    ),
                 )),
                 Some(_) => {}
             },
@@ -190,7 +227,10 @@ fn check_task_size(args: &ServiceArgs, out: &mut Vec<Failure>) {
 
 fn check_containers(args: &ServiceArgs, out: &mut Vec<Failure>) {
     if args.containers.is_empty() {
-        out.push(Failure::new("containers", "at least one container is required"));
+        out.push(Failure::new(
+            "containers",
+            "at least one container is required",
+        ));
         return;
     }
     let mode = args.network_mode_or_default();
@@ -203,15 +243,26 @@ fn check_containers(args: &ServiceArgs, out: &mut Vec<Failure>) {
         if let Some(first) = seen.insert(&c.name, i) {
             out.push(Failure::new(
                 at("name"),
-                format!("container name {:?} is already used by containers[{first}]", c.name),
+                format!(
+                    "container name {:?} is already used by containers[{first}]",
+                    c.name
+                ),
             ));
             seen.insert(&c.name, first);
         }
         if let Err(e) = ImageReference::parse(&c.image) {
-            out.push(Failure::new(at("image"), format!("not a valid image reference: {e}")));
+            out.push(Failure::new(
+                at("image"),
+                format!("not a valid image reference: {e}"),
+            ));
         }
         essential |= c.essential.unwrap_or(true);
-        for (field, value) in [("cpu", c.cpu), ("memory", c.memory), ("memoryReservation", c.memory_reservation), ("stopTimeout", c.stop_timeout)] {
+        for (field, value) in [
+            ("cpu", c.cpu),
+            ("memory", c.memory),
+            ("memoryReservation", c.memory_reservation),
+            ("stopTimeout", c.stop_timeout),
+        ] {
             if value.is_some_and(|v| v < 0) {
                 out.push(Failure::new(at(field), "must not be negative"));
             }
@@ -226,7 +277,10 @@ fn check_containers(args: &ServiceArgs, out: &mut Vec<Failure>) {
         }
         for key in c.environment.iter().flatten().map(|(k, _)| k) {
             if key.is_empty() {
-                out.push(Failure::new(at("environment"), "environment variable names must not be empty"));
+                out.push(Failure::new(
+                    at("environment"),
+                    "environment variable names must not be empty",
+                ));
             }
         }
         for (key, value) in c.secrets.iter().flatten() {
@@ -241,10 +295,14 @@ fn check_containers(args: &ServiceArgs, out: &mut Vec<Failure>) {
         for (j, p) in c.port_mappings.iter().flatten().enumerate() {
             let pat = |field: &str| at(&format!("portMappings[{j}].{field}"));
             match p.container_port {
-                None => out.push(Failure::new(pat("containerPort"), "containerPort is required")),
-                Some(port) if !(1..=65535).contains(&port) => {
-                    out.push(Failure::new(pat("containerPort"), format!("{port} is not a port (1-65535)")))
-                }
+                None => out.push(Failure::new(
+                    pat("containerPort"),
+                    "containerPort is required",
+                )),
+                Some(port) if !(1..=65535).contains(&port) => out.push(Failure::new(
+                    pat("containerPort"),
+                    format!("{port} is not a port (1-65535)"),
+                )),
                 Some(port) => {
                     if !ports.insert((port, p.protocol)) {
                         out.push(Failure::new(
@@ -259,7 +317,10 @@ fn check_containers(args: &ServiceArgs, out: &mut Vec<Failure>) {
                                 format!("with {mode} networking hostPort must equal containerPort ({port}) or be omitted"),
                             ));
                         } else if !(0..=65535).contains(&host) {
-                            out.push(Failure::new(pat("hostPort"), format!("{host} is not a port (0-65535)")));
+                            out.push(Failure::new(
+                                pat("hostPort"),
+                                format!("{host} is not a port (0-65535)"),
+                            ));
                         }
                     }
                 }
@@ -288,20 +349,29 @@ fn check_containers(args: &ServiceArgs, out: &mut Vec<Failure>) {
         }
         if let Some(l) = &c.log_configuration {
             if l.log_driver.is_empty() {
-                out.push(Failure::new(at("logConfiguration.logDriver"), "logDriver is required"));
+                out.push(Failure::new(
+                    at("logConfiguration.logDriver"),
+                    "logDriver is required",
+                ));
             }
         }
         for (j, d) in c.depends_on.iter().flatten().enumerate() {
             if d.container_name == c.name || !names.contains(d.container_name.as_str()) {
                 out.push(Failure::new(
                     at(&format!("dependsOn[{j}].containerName")),
-                    format!("{:?} is not another container of this task", d.container_name),
+                    format!(
+                        "{:?} is not another container of this task",
+                        d.container_name
+                    ),
                 ));
             }
         }
     }
     if !essential {
-        out.push(Failure::new("containers", "at least one container must be essential"));
+        out.push(Failure::new(
+            "containers",
+            "at least one container must be essential",
+        ));
     }
 }
 
@@ -309,14 +379,23 @@ fn check_service(args: &ServiceArgs, out: &mut Vec<Failure>) {
     if args.desired_count.is_some_and(|n| n < 0) {
         out.push(Failure::new("desiredCount", "must not be negative"));
     }
-    if args.health_check_grace_period_seconds.is_some_and(|n| n < 0) {
-        out.push(Failure::new("healthCheckGracePeriodSeconds", "must not be negative"));
+    if args
+        .health_check_grace_period_seconds
+        .is_some_and(|n| n < 0)
+    {
+        out.push(Failure::new(
+            "healthCheckGracePeriodSeconds",
+            "must not be negative",
+        ));
     }
     if let Some(d) = &args.deployment_configuration {
         let min = d.minimum_healthy_percent.unwrap_or(100);
         let max = d.maximum_percent.unwrap_or(200);
         if !(0..=100).contains(&min) {
-            out.push(Failure::new("deploymentConfiguration.minimumHealthyPercent", "must be 0-100"));
+            out.push(Failure::new(
+                "deploymentConfiguration.minimumHealthyPercent",
+                "must be 0-100",
+            ));
         }
         if max < 100 || max < min {
             out.push(Failure::new(
@@ -341,7 +420,10 @@ fn check_service(args: &ServiceArgs, out: &mut Vec<Failure>) {
         if !exposed {
             out.push(Failure::new(
                 format!("loadBalancers[{i}].containerPort"),
-                format!("container {:?} has no port mapping for {}", lb.container_name, lb.container_port),
+                format!(
+                    "container {:?} has no port mapping for {}",
+                    lb.container_name, lb.container_port
+                ),
             ));
         }
     }
@@ -353,7 +435,11 @@ fn check_service(args: &ServiceArgs, out: &mut Vec<Failure>) {
 }
 
 fn join(values: &[u32]) -> String {
-    values.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -376,7 +462,10 @@ mod tests {
     #[test]
     fn fargate_tables() {
         assert_eq!(fargate_memory_for(256), Some(vec![512, 1024, 2048]));
-        assert_eq!(fargate_memory_for(4096).map(|v| (v[0], *v.last().unwrap())), Some((8192, 30720)));
+        assert_eq!(
+            fargate_memory_for(4096).map(|v| (v[0], *v.last().unwrap())),
+            Some((8192, 30720))
+        );
         assert_eq!(fargate_memory_for(8192).map(|v| v.len()), Some(12));
         assert_eq!(fargate_memory_for(300), None);
     }

@@ -69,15 +69,18 @@ pub(crate) async fn rollout(
                 return Outcome::Failed {
                     observed,
                     message: format!(
-                        "service {} disappeared (deleted or INACTIVE) while waiting for its deployment",
-                        target.service
-                    ),
+                    "service {} disappeared (deleted or INACTIVE) while waiting for its deployment",
+                    target.service
+                ),
                 }
             }
             Ok(Some(svc)) => {
                 recent = recent_events(&svc);
                 for e in svc.events().iter().rev() {
-                    let key = e.id().map(str::to_string).unwrap_or_else(|| e.message().unwrap_or_default().to_string());
+                    let key = e
+                        .id()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| e.message().unwrap_or_default().to_string());
                     if seen_events.insert(key) {
                         if let Some(m) = e.message() {
                             progress(&format!("ECS: {m}"));
@@ -114,7 +117,11 @@ pub(crate) async fn rollout(
                 target.timeout.as_secs(),
                 target.service,
                 short(target.task_definition),
-                if last_status.is_empty() { "no status" } else { &last_status }
+                if last_status.is_empty() {
+                    "no status"
+                } else {
+                    &last_status
+                }
             );
             return Outcome::Failed {
                 observed,
@@ -130,7 +137,9 @@ pub(crate) async fn rollout(
 }
 
 fn primary(svc: &Service) -> Option<&Deployment> {
-    svc.deployments().iter().find(|d| d.status() == Some("PRIMARY"))
+    svc.deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
 }
 
 fn judge(svc: &Service, expected: &str, saw_expected: &mut bool) -> Verdict {
@@ -159,9 +168,10 @@ fn judge(svc: &Service, expected: &str, saw_expected: &mut bool) -> Verdict {
             )),
         };
     }
-    let failed = deployments
-        .iter()
-        .find(|d| d.task_definition() == Some(expected) && d.rollout_state() == Some(&DeploymentRolloutState::Failed));
+    let failed = deployments.iter().find(|d| {
+        d.task_definition() == Some(expected)
+            && d.rollout_state() == Some(&DeploymentRolloutState::Failed)
+    });
     if let Some(f) = failed {
         return Verdict::Failed(format!(
             "deployment {} of {} failed and was rolled back to {}: {}",
@@ -208,5 +218,8 @@ fn with_events(reason: &str, events: &[String]) -> String {
 
 /// `family:revision` from a task definition ARN.
 pub(crate) fn short(task_definition: &str) -> &str {
-    task_definition.rsplit('/').next().unwrap_or(task_definition)
+    task_definition
+        .rsplit('/')
+        .next()
+        .unwrap_or(task_definition)
 }

@@ -19,7 +19,9 @@ use tokio_util::sync::CancellationToken;
 const APP: &str = "127.0.0.1:5000/app";
 
 async fn pinned(args: &ServiceArgs, resolver: &MapResolver) -> BTreeMap<String, String> {
-    resolve_images(args, resolver).await.expect("resolve images")
+    resolve_images(args, resolver)
+        .await
+        .expect("resolve images")
 }
 
 async fn create(env: &Env, args: &ServiceArgs, resolver: &MapResolver) -> ServiceState {
@@ -48,7 +50,10 @@ async fn create_registers_pins_and_waits_for_the_new_revision() {
     assert_eq!(state.rollout_state.as_deref(), Some("COMPLETED"));
     assert!(state.deployment_id.is_some());
     assert!(state.arn.ends_with("/svc"), "{}", state.arn);
-    assert_eq!(state.registered_revisions, vec![state.task_definition_arn.clone()]);
+    assert_eq!(
+        state.registered_revisions,
+        vec![state.task_definition_arn.clone()]
+    );
     assert_eq!(env.active_revisions("svc").await.len(), 1);
 
     // what ECS stored is the normalised, digest-pinned definition
@@ -59,7 +64,10 @@ async fn create_registers_pins_and_waits_for_the_new_revision() {
         .send()
         .await
         .expect("describe task definition");
-    let c = &td.task_definition().expect("task definition").container_definitions()[0];
+    let c = &td
+        .task_definition()
+        .expect("task definition")
+        .container_definitions()[0];
     assert_eq!(c.image(), Some(format!("{APP}@{}", digest('a')).as_str()));
     let env_names: Vec<_> = c.environment().iter().filter_map(|kv| kv.name()).collect();
     assert_eq!(env_names, vec!["LOG_LEVEL", "MODE"]);
@@ -85,10 +93,21 @@ async fn no_change_makes_no_aws_calls_at_all() {
     let log = Log::default();
     let after = env
         .deployer()
-        .update(&state, &restated, &images, &plan, &log.sink(), &CancellationToken::new())
+        .update(
+            &state,
+            &restated,
+            &images,
+            &plan,
+            &log.sink(),
+            &CancellationToken::new(),
+        )
         .await
         .expect("update");
-    assert!(env.proxy.calls().is_empty(), "calls: {:?}", env.proxy.calls());
+    assert!(
+        env.proxy.calls().is_empty(),
+        "calls: {:?}",
+        env.proxy.calls()
+    );
     assert_eq!(after.task_definition_arn, state.task_definition_arn);
 }
 
@@ -105,16 +124,29 @@ async fn service_only_change_updates_the_service_without_a_new_revision() {
     scaled.desired_count = Some(3);
     let images = pinned(&scaled, &r).await;
     let plan = diff(&state, &scaled, &images);
-    assert!(plan.service_update_needed && !plan.new_revision_needed, "{plan:#?}");
+    assert!(
+        plan.service_update_needed && !plan.new_revision_needed,
+        "{plan:#?}"
+    );
     assert_eq!(plan.reasons, vec!["desiredCount 1 -> 3".to_string()]);
     let log = Log::default();
     let after = env
         .deployer()
-        .update(&state, &scaled, &images, &plan, &log.sink(), &CancellationToken::new())
+        .update(
+            &state,
+            &scaled,
+            &images,
+            &plan,
+            &log.sink(),
+            &CancellationToken::new(),
+        )
         .await
         .expect("update");
     assert_eq!(env.proxy.write_calls(), vec!["UpdateService"]);
-    assert_eq!(env.active_revisions("svc").await, vec![state.task_definition_arn.clone()]);
+    assert_eq!(
+        env.active_revisions("svc").await,
+        vec![state.task_definition_arn.clone()]
+    );
     assert_eq!(after.task_definition_arn, state.task_definition_arn);
     let svc = env
         .direct
@@ -143,28 +175,53 @@ async fn container_change_registers_exactly_one_revision_then_deregisters_the_ol
     assert!(plan.new_revision_needed, "{plan:#?}");
     assert_eq!(
         plan.reasons,
-        vec![format!("container web: {APP}:latest moved {} -> {}", digest('a'), digest('b'))]
+        vec![format!(
+            "container web: {APP}:latest moved {} -> {}",
+            digest('a'),
+            digest('b')
+        )]
     );
     let log = Log::default();
     let after = env
         .deployer()
-        .update(&state, &args, &images, &plan, &log.sink(), &CancellationToken::new())
+        .update(
+            &state,
+            &args,
+            &images,
+            &plan,
+            &log.sink(),
+            &CancellationToken::new(),
+        )
         .await
         .unwrap_or_else(|e| panic!("update: {e}\n{:#?}", log.lines()));
     assert_eq!(
         env.proxy.write_calls(),
-        vec!["RegisterTaskDefinition", "UpdateService", "DeregisterTaskDefinition"]
+        vec![
+            "RegisterTaskDefinition",
+            "UpdateService",
+            "DeregisterTaskDefinition"
+        ]
     );
     // the deregistration came after the wait saw the rollout complete
     let calls = env.proxy.calls();
-    let last_describe = calls.iter().rposition(|c| c.operation == "DescribeServices");
-    let deregister = calls.iter().position(|c| c.operation == "DeregisterTaskDefinition");
+    let last_describe = calls
+        .iter()
+        .rposition(|c| c.operation == "DescribeServices");
+    let deregister = calls
+        .iter()
+        .position(|c| c.operation == "DeregisterTaskDefinition");
     assert!(last_describe < deregister, "{calls:?}");
 
     assert_eq!(after.revision, 2);
     assert_eq!(after.images["web"], format!("{APP}@{}", digest('b')));
-    assert_eq!(env.active_revisions("svc").await, vec![after.task_definition_arn.clone()]);
-    assert_eq!(after.registered_revisions, vec![after.task_definition_arn.clone()]);
+    assert_eq!(
+        env.active_revisions("svc").await,
+        vec![after.task_definition_arn.clone()]
+    );
+    assert_eq!(
+        after.registered_revisions,
+        vec![after.task_definition_arn.clone()]
+    );
 
     // and the next diff with the same inputs is empty
     assert!(!diff(&after, &args, &images).has_changes());
@@ -185,45 +242,94 @@ async fn circuit_breaker_rollback_is_unhealthy_keeps_the_new_revision_and_is_ret
         .insert("LOG_LEVEL".into(), "debug".into());
     let images = pinned(&changed, &r).await;
     let plan = diff(&state, &changed, &images);
-    assert!(plan.changes.iter().any(|c| c.path == "containers[0].environment.LOG_LEVEL"));
+    assert!(plan
+        .changes
+        .iter()
+        .any(|c| c.path == "containers[0].environment.LOG_LEVEL"));
 
     env.proxy.set_rollout(Rollout::RollBack); // fault injection: simulated rollback
     let log = Log::default();
     let err = env
         .deployer()
-        .update(&state, &changed, &images, &plan, &log.sink(), &CancellationToken::new())
+        .update(
+            &state,
+            &changed,
+            &images,
+            &plan,
+            &log.sink(),
+            &CancellationToken::new(),
+        )
         .await
         .expect_err("a rollback must fail the update");
-    let DeployError::Unhealthy { state: failed, message } = err else {
+    let DeployError::Unhealthy {
+        state: failed,
+        message,
+    } = err
+    else {
         panic!("expected Unhealthy, got {err}");
     };
     assert!(message.contains("rolled back"), "{message}");
-    assert!(message.contains("rolling back to deployment"), "events quoted: {message}");
-    assert!(message.contains("deployment failed: tasks failed to start"), "{message}");
+    assert!(
+        message.contains("rolling back to deployment"),
+        "events quoted: {message}"
+    );
+    assert!(
+        message.contains("deployment failed: tasks failed to start"),
+        "{message}"
+    );
     assert_eq!(failed.revision, 2);
     assert!(failed.task_definition_arn.ends_with("svc:2"));
     assert!(failed.deploy_failed);
-    assert_eq!(failed.registered_revisions.len(), 2, "old revision kept: it is what runs");
+    assert_eq!(
+        failed.registered_revisions.len(),
+        2,
+        "old revision kept: it is what runs"
+    );
     assert_eq!(env.active_revisions("svc").await.len(), 2);
-    assert!(log.lines().iter().any(|l| l.contains("rolling back")), "events streamed as progress");
+    assert!(
+        log.lines().iter().any(|l| l.contains("rolling back")),
+        "events streamed as progress"
+    );
 
     // the next up retries the deployment without registering another revision
     let plan = diff(&failed, &changed, &images);
-    assert!(plan.service_update_needed && !plan.new_revision_needed, "{plan:#?}");
-    assert!(plan.reasons.iter().any(|r| r.contains("retried")), "{:?}", plan.reasons);
+    assert!(
+        plan.service_update_needed && !plan.new_revision_needed,
+        "{plan:#?}"
+    );
+    assert!(
+        plan.reasons.iter().any(|r| r.contains("retried")),
+        "{:?}",
+        plan.reasons
+    );
     env.proxy.set_rollout(Rollout::Complete);
     env.proxy.clear_calls();
     let ok = env
         .deployer()
-        .update(&failed, &changed, &images, &plan, &log.sink(), &CancellationToken::new())
+        .update(
+            &failed,
+            &changed,
+            &images,
+            &plan,
+            &log.sink(),
+            &CancellationToken::new(),
+        )
         .await
         .expect("retry succeeds");
     assert_eq!(env.proxy.count("RegisterTaskDefinition"), 0);
-    let update = env.proxy.calls().into_iter().find(|c| c.operation == "UpdateService").expect("UpdateService");
+    let update = env
+        .proxy
+        .calls()
+        .into_iter()
+        .find(|c| c.operation == "UpdateService")
+        .expect("UpdateService");
     assert_eq!(update.request["forceNewDeployment"], true);
     assert!(!ok.deploy_failed);
     assert_eq!(ok.rollout_state.as_deref(), Some("COMPLETED"));
-    assert_eq!(env.active_revisions("svc").await, vec![ok.task_definition_arn.clone()]);
+    assert_eq!(
+        env.active_revisions("svc").await,
+        vec![ok.task_definition_arn.clone()]
+    );
 }
 
 #[tokio::test]
@@ -260,7 +366,10 @@ async fn waiting_times_out_against_a_rollout_that_never_finishes() {
         .await
         .expect_err("timeout");
     let took = started.elapsed();
-    assert!(took >= Duration::from_secs(1) && took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
     assert!(matches!(err, DeployError::Unhealthy { .. }), "{err}");
     assert!(err.to_string().contains("timed out after 1s"), "{err}");
     assert!(err.to_string().contains("IN_PROGRESS"), "{err}");
@@ -274,7 +383,11 @@ async fn wait_disabled_returns_at_once() {
     args.wait.as_mut().unwrap().for_steady_state = Some(false);
     let state = create(&env, &args, &resolver()).await;
     assert_eq!(state.rollout_state.as_deref(), Some("IN_PROGRESS"));
-    assert_eq!(env.proxy.count("DescribeServices"), 1, "only the existence check");
+    assert_eq!(
+        env.proxy.count("DescribeServices"),
+        1,
+        "only the existence check"
+    );
 }
 
 #[tokio::test]
@@ -307,7 +420,12 @@ async fn refresh_reports_drift_and_a_deleted_service_as_gone() {
         .send()
         .await
         .expect("register");
-    let other_arn = other.task_definition().unwrap().task_definition_arn().unwrap().to_string();
+    let other_arn = other
+        .task_definition()
+        .unwrap()
+        .task_definition_arn()
+        .unwrap()
+        .to_string();
     env.direct
         .update_service()
         .cluster(CLUSTER)
@@ -322,13 +440,31 @@ async fn refresh_reports_drift_and_a_deleted_service_as_gone() {
     assert_eq!(drifted.state.args.desired_count, Some(3));
     assert_eq!(drifted.state.task_definition_arn, other_arn);
     assert_eq!(drifted.state.images["web"], "elsewhere/app:1");
-    assert!(drifted.drift.iter().any(|d| d.starts_with("desiredCount 1 -> 3")), "{:?}", drifted.drift);
-    assert!(drifted.drift.iter().any(|d| d.contains("hand-made:1")), "{:?}", drifted.drift);
+    assert!(
+        drifted
+            .drift
+            .iter()
+            .any(|d| d.starts_with("desiredCount 1 -> 3")),
+        "{:?}",
+        drifted.drift
+    );
+    assert!(
+        drifted.drift.iter().any(|d| d.contains("hand-made:1")),
+        "{:?}",
+        drifted.drift
+    );
     // the next diff wants the program's definition back
     let images = pinned(&args, &r).await;
     let plan = diff(&drifted.state, &args, &images);
-    assert!(plan.new_revision_needed && plan.service_update_needed, "{plan:#?}");
-    assert!(plan.reasons.iter().any(|r| r == "desiredCount 3 -> 1"), "{:?}", plan.reasons);
+    assert!(
+        plan.new_revision_needed && plan.service_update_needed,
+        "{plan:#?}"
+    );
+    assert!(
+        plan.reasons.iter().any(|r| r == "desiredCount 3 -> 1"),
+        "{:?}",
+        plan.reasons
+    );
 
     // deleted outside the program
     env.direct
@@ -359,7 +495,12 @@ async fn delete_scales_to_zero_deletes_waits_and_deregisters() {
         env.proxy.write_calls(),
         vec!["UpdateService", "DeleteService", "DeregisterTaskDefinition"]
     );
-    let scale = env.proxy.calls().into_iter().find(|c| c.operation == "UpdateService").unwrap();
+    let scale = env
+        .proxy
+        .calls()
+        .into_iter()
+        .find(|c| c.operation == "UpdateService")
+        .unwrap();
     assert_eq!(scale.request["desiredCount"], 0);
     let svc = env
         .direct
@@ -384,15 +525,39 @@ async fn throttling_and_server_errors_are_retried() {
     let env = Env::start().await;
     env.proxy.set_rollout(Rollout::Complete);
     // fault injection: ECS throttles and fails
-    env.proxy.inject("RegisterTaskDefinition", Fault::Throttling, 2);
+    env.proxy
+        .inject("RegisterTaskDefinition", Fault::Throttling, 2);
     env.proxy.inject("CreateService", Fault::ServerError, 2);
     env.proxy.inject("DescribeServices", Fault::Throttling, 3);
     let args = env.args("svc");
     let state = create(&env, &args, &resolver()).await;
+    // each retry waited (adaptive mode: backoff plus the client rate limiter)
+    let calls = env.proxy.calls();
+    for op in [
+        "RegisterTaskDefinition",
+        "CreateService",
+        "DescribeServices",
+    ] {
+        let at: Vec<Duration> = calls
+            .iter()
+            .filter(|c| c.operation == op)
+            .map(|c| c.at)
+            .collect();
+        for pair in at.windows(2).take(2) {
+            assert!(
+                pair[1] - pair[0] >= Duration::from_millis(100),
+                "{op} retried without backoff: {at:?}"
+            );
+        }
+    }
     assert_eq!(state.rollout_state.as_deref(), Some("COMPLETED"));
     assert_eq!(env.proxy.count("RegisterTaskDefinition"), 3);
     assert_eq!(env.proxy.count("CreateService"), 3);
-    assert_eq!(env.active_revisions("svc").await.len(), 1, "throttled registrations never reached moto");
+    assert_eq!(
+        env.active_revisions("svc").await.len(),
+        1,
+        "throttled registrations never reached moto"
+    );
     assert_eq!(env.service_count().await, 1);
 }
 
@@ -434,7 +599,11 @@ async fn create_refuses_to_take_over_an_existing_service() {
         .await
         .expect_err("exists");
     assert!(matches!(err, DeployError::AlreadyExists { .. }), "{err}");
-    assert!(env.proxy.write_calls().is_empty(), "{:?}", env.proxy.write_calls());
+    assert!(
+        env.proxy.write_calls().is_empty(),
+        "{:?}",
+        env.proxy.write_calls()
+    );
 }
 
 #[tokio::test]

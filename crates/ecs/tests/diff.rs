@@ -73,9 +73,11 @@ fn reorders_and_restated_defaults_are_no_change() {
         v["networkMode"] = "awsvpc".into();
         v["family"] = "web".into();
         v["desiredCount"] = 1.into();
-        v["runtimePlatform"] = serde_json::json!({"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"});
+        v["runtimePlatform"] =
+            serde_json::json!({"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"});
         v["deploymentCircuitBreaker"] = serde_json::json!({"enable": true, "rollback": true});
-        v["deploymentConfiguration"] = serde_json::json!({"minimumHealthyPercent": 100, "maximumPercent": 200});
+        v["deploymentConfiguration"] =
+            serde_json::json!({"minimumHealthyPercent": 100, "maximumPercent": 200});
         v["platformVersion"] = "LATEST".into();
         v["wait"] = serde_json::json!({"timeoutSeconds": 60});
         // containers in another order
@@ -98,22 +100,160 @@ fn each_change_names_its_path_kind_and_consequence() {
         reason: &'static str,
     }
     let cases = [
-        Case { what: "env value", edit: |v| v["containers"][0]["environment"]["LOG_LEVEL"] = "debug".into(), path: "containers[0].environment.LOG_LEVEL", kind: ChangeKind::Update, revision: true, replace: false, reason: "container web: environment.LOG_LEVEL changed" },
-        Case { what: "env added", edit: |v| v["containers"][1]["environment"] = serde_json::json!({"X": "1"}), path: "containers[1].environment", kind: ChangeKind::Add, revision: true, replace: false, reason: "container worker: environment added" },
-        Case { what: "secret removed", edit: |v| v["containers"][0]["secrets"] = serde_json::json!({}), path: "containers[0].secrets", kind: ChangeKind::Delete, revision: true, replace: false, reason: "secrets removed" },
-        Case { what: "log option", edit: |v| v["containers"][0]["logConfiguration"]["options"]["awslogs-group"] = "/ecs/other".into(), path: "containers[0].logConfiguration.options[\"awslogs-group\"]", kind: ChangeKind::Update, revision: true, replace: false, reason: "logConfiguration.options" },
-        Case { what: "health interval", edit: |v| v["containers"][0]["healthCheck"]["interval"] = 10.into(), path: "containers[0].healthCheck.interval", kind: ChangeKind::Update, revision: true, replace: false, reason: "container web: healthCheck.interval 30 -> 10" },
-        Case { what: "port", edit: |v| v["containers"][0]["portMappings"][0]["containerPort"] = 8081.into(), path: "containers[0].portMappings", kind: ChangeKind::Update, revision: true, replace: false, reason: "portMappings changed" },
-        Case { what: "task memory", edit: |v| v["memory"] = 1024.into(), path: "memory", kind: ChangeKind::Update, revision: true, replace: false, reason: "task memory 512 -> 1024" },
-        Case { what: "arm64", edit: |v| v["runtimePlatform"] = serde_json::json!({"cpuArchitecture": "ARM64"}), path: "runtimePlatform.cpuArchitecture", kind: ChangeKind::Add, revision: true, replace: false, reason: "ARM64" },
-        Case { what: "desiredCount", edit: |v| v["desiredCount"] = 3.into(), path: "desiredCount", kind: ChangeKind::Update, revision: false, replace: false, reason: "desiredCount 1 -> 3" },
-        Case { what: "subnets", edit: |v| v["networkConfiguration"]["subnets"] = serde_json::json!(["subnet-c"]), path: "networkConfiguration.subnets", kind: ChangeKind::Update, revision: false, replace: false, reason: "networkConfiguration.subnets [subnet-a, subnet-b] -> [subnet-c]" },
-        Case { what: "circuit breaker", edit: |v| v["deploymentCircuitBreaker"] = serde_json::json!({"rollback": false}), path: "deploymentCircuitBreaker.rollback", kind: ChangeKind::Update, revision: false, replace: false, reason: "true -> false" },
-        Case { what: "tag", edit: |v| v["tags"] = serde_json::json!({"team": "web"}), path: "tags", kind: ChangeKind::Add, revision: false, replace: false, reason: "tags added" },
-        Case { what: "cluster", edit: |v| v["cluster"] = "other".into(), path: "cluster", kind: ChangeKind::Update, revision: false, replace: true, reason: "replaces the service" },
-        Case { what: "name", edit: |v| v["name"] = "web2".into(), path: "name", kind: ChangeKind::Update, revision: false, replace: true, reason: "name web -> web2" },
-        Case { what: "container added", edit: |v| v["containers"].as_array_mut().unwrap().push(serde_json::json!({"name": "extra", "image": format!("{APP}:latest")})), path: "containers[2]", kind: ChangeKind::Add, revision: true, replace: false, reason: "container extra added" },
-        Case { what: "container removed", edit: |v| { v["containers"].as_array_mut().unwrap().pop(); }, path: "containers[1]", kind: ChangeKind::Delete, revision: true, replace: false, reason: "container worker removed" },
+        Case {
+            what: "env value",
+            edit: |v| v["containers"][0]["environment"]["LOG_LEVEL"] = "debug".into(),
+            path: "containers[0].environment.LOG_LEVEL",
+            kind: ChangeKind::Update,
+            revision: true,
+            replace: false,
+            reason: "container web: environment.LOG_LEVEL changed",
+        },
+        Case {
+            what: "env added",
+            edit: |v| v["containers"][1]["environment"] = serde_json::json!({"X": "1"}),
+            path: "containers[1].environment",
+            kind: ChangeKind::Add,
+            revision: true,
+            replace: false,
+            reason: "container worker: environment added",
+        },
+        Case {
+            what: "secret removed",
+            edit: |v| v["containers"][0]["secrets"] = serde_json::json!({}),
+            path: "containers[0].secrets",
+            kind: ChangeKind::Delete,
+            revision: true,
+            replace: false,
+            reason: "secrets removed",
+        },
+        Case {
+            what: "log option",
+            edit: |v| {
+                v["containers"][0]["logConfiguration"]["options"]["awslogs-group"] =
+                    "/ecs/other".into()
+            },
+            path: "containers[0].logConfiguration.options[\"awslogs-group\"]",
+            kind: ChangeKind::Update,
+            revision: true,
+            replace: false,
+            reason: "logConfiguration.options",
+        },
+        Case {
+            what: "health interval",
+            edit: |v| v["containers"][0]["healthCheck"]["interval"] = 10.into(),
+            path: "containers[0].healthCheck.interval",
+            kind: ChangeKind::Update,
+            revision: true,
+            replace: false,
+            reason: "container web: healthCheck.interval 30 -> 10",
+        },
+        Case {
+            what: "port",
+            edit: |v| v["containers"][0]["portMappings"][0]["containerPort"] = 8081.into(),
+            path: "containers[0].portMappings",
+            kind: ChangeKind::Update,
+            revision: true,
+            replace: false,
+            reason: "portMappings changed",
+        },
+        Case {
+            what: "task memory",
+            edit: |v| v["memory"] = 1024.into(),
+            path: "memory",
+            kind: ChangeKind::Update,
+            revision: true,
+            replace: false,
+            reason: "task memory 512 -> 1024",
+        },
+        Case {
+            what: "arm64",
+            edit: |v| v["runtimePlatform"] = serde_json::json!({"cpuArchitecture": "ARM64"}),
+            path: "runtimePlatform.cpuArchitecture",
+            kind: ChangeKind::Add,
+            revision: true,
+            replace: false,
+            reason: "ARM64",
+        },
+        Case {
+            what: "desiredCount",
+            edit: |v| v["desiredCount"] = 3.into(),
+            path: "desiredCount",
+            kind: ChangeKind::Update,
+            revision: false,
+            replace: false,
+            reason: "desiredCount 1 -> 3",
+        },
+        Case {
+            what: "subnets",
+            edit: |v| v["networkConfiguration"]["subnets"] = serde_json::json!(["subnet-c"]),
+            path: "networkConfiguration.subnets",
+            kind: ChangeKind::Update,
+            revision: false,
+            replace: false,
+            reason: "networkConfiguration.subnets [subnet-a, subnet-b] -> [subnet-c]",
+        },
+        Case {
+            what: "circuit breaker",
+            edit: |v| v["deploymentCircuitBreaker"] = serde_json::json!({"rollback": false}),
+            path: "deploymentCircuitBreaker.rollback",
+            kind: ChangeKind::Update,
+            revision: false,
+            replace: false,
+            reason: "true -> false",
+        },
+        Case {
+            what: "tag",
+            edit: |v| v["tags"] = serde_json::json!({"team": "web"}),
+            path: "tags",
+            kind: ChangeKind::Add,
+            revision: false,
+            replace: false,
+            reason: "tags added",
+        },
+        Case {
+            what: "cluster",
+            edit: |v| v["cluster"] = "other".into(),
+            path: "cluster",
+            kind: ChangeKind::Update,
+            revision: false,
+            replace: true,
+            reason: "replaces the service",
+        },
+        Case {
+            what: "name",
+            edit: |v| v["name"] = "web2".into(),
+            path: "name",
+            kind: ChangeKind::Update,
+            revision: false,
+            replace: true,
+            reason: "name web -> web2",
+        },
+        Case {
+            what: "container added",
+            edit: |v| {
+                v["containers"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(serde_json::json!({"name": "extra", "image": format!("{APP}:latest")}))
+            },
+            path: "containers[2]",
+            kind: ChangeKind::Add,
+            revision: true,
+            replace: false,
+            reason: "container extra added",
+        },
+        Case {
+            what: "container removed",
+            edit: |v| {
+                v["containers"].as_array_mut().unwrap().pop();
+            },
+            path: "containers[1]",
+            kind: ChangeKind::Delete,
+            revision: true,
+            replace: false,
+            reason: "container worker removed",
+        },
     ];
     let old = recorded(&args(base_json()), &images(&digest('a')));
     for case in cases {
@@ -126,22 +266,45 @@ fn each_change_names_its_path_kind_and_consequence() {
         assert!(
             change.is_some_and(|c| c.kind == case.kind && c.replace == case.replace),
             "{}: expected {} {:?}, got {:#?}",
-            case.what, case.path, case.kind, d.changes
+            case.what,
+            case.path,
+            case.kind,
+            d.changes
         );
-        assert_eq!(d.new_revision_needed, case.revision, "{}: new revision? {d:#?}", case.what);
-        assert_eq!(d.needs_replace(), case.replace, "{}: replace? {d:#?}", case.what);
         if !case.replace {
-            assert!(d.service_update_needed, "{}: every in-place change updates the service", case.what);
+            assert_eq!(
+                d.new_revision_needed, case.revision,
+                "{}: new revision? {d:#?}",
+                case.what
+            );
+        }
+        assert_eq!(
+            d.needs_replace(),
+            case.replace,
+            "{}: replace? {d:#?}",
+            case.what
+        );
+        if !case.replace {
+            assert!(
+                d.service_update_needed,
+                "{}: every in-place change updates the service",
+                case.what
+            );
         }
         assert!(
             d.reasons.iter().any(|r| r.contains(case.reason)),
             "{}: reason {:?} not in {:?}",
-            case.what, case.reason, d.reasons
+            case.what,
+            case.reason,
+            d.reasons
         );
         assert!(
-            !d.reasons.iter().any(|r| r.contains("debug") || r.contains("secretsmanager")),
+            !d.reasons
+                .iter()
+                .any(|r| r.contains("debug") || r.contains("secretsmanager")),
             "{}: reasons must not show environment or secret values: {:?}",
-            case.what, d.reasons
+            case.what,
+            d.reasons
         );
     }
 }
@@ -175,7 +338,11 @@ async fn tags_are_pinned_and_a_moved_tag_is_a_change_with_its_reason() {
     let d = diff(&old, &a, &moved);
     assert!(d.new_revision_needed);
     assert!(d.changes.iter().any(|c| c.path == "containers[0].image"));
-    let expected = format!("container web: {APP}:latest moved {} -> {}", digest('a'), digest('b'));
+    let expected = format!(
+        "container web: {APP}:latest moved {} -> {}",
+        digest('a'),
+        digest('b')
+    );
     assert!(d.reasons.contains(&expected), "{:?}", d.reasons);
 
     // switching to the digest the tag already names is no change
@@ -183,8 +350,14 @@ async fn tags_are_pinned_and_a_moved_tag_is_a_change_with_its_reason() {
         v["containers"][0]["image"] = format!("{APP}@{}", digest('a')).into();
         v["containers"][1]["image"] = format!("{APP}:v1@{}", digest('a')).into();
     });
-    let pinned = resolve_images(&by_digest, &resolver).await.expect("resolve");
-    assert_eq!(pinned["worker"], format!("{APP}@{}", digest('a')), "tag dropped from a pinned reference");
+    let pinned = resolve_images(&by_digest, &resolver)
+        .await
+        .expect("resolve");
+    assert_eq!(
+        pinned["worker"],
+        format!("{APP}@{}", digest('a')),
+        "tag dropped from a pinned reference"
+    );
     assert!(!diff(&old, &by_digest, &pinned).has_changes());
 }
 
@@ -192,8 +365,19 @@ async fn tags_are_pinned_and_a_moved_tag_is_a_change_with_its_reason() {
 async fn a_digest_missing_from_the_registry_is_an_error_naming_the_container() {
     let resolver = MapResolver::with(&format!("{APP}:latest"), &digest('a'));
     let bad = edited(|v| v["containers"][1]["image"] = format!("{APP}@{}", digest('f')).into());
-    let err = resolve_images(&bad, &resolver).await.expect_err("unknown digest");
+    let err = resolve_images(&bad, &resolver)
+        .await
+        .expect_err("unknown digest");
     assert_eq!(err.property(), "containers[1].image");
-    assert!(matches!(err, ImageError::Resolve { source: ResolveError::NotFound { .. }, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            ImageError::Resolve {
+                source: ResolveError::NotFound { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains(&digest('f')), "{err}");
 }

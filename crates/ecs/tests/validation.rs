@@ -1,10 +1,10 @@
 //! Check: every bad input becomes a failure naming the exact property,
 //! before any AWS call (issue behaviour 8).
 
+use imagedeploy_ecs::args::CapacityProviderStrategyItem;
 use imagedeploy_ecs::args::{
     ContainerArgs, LaunchType, NetworkConfiguration, PortMapping, ServiceArgs,
 };
-use imagedeploy_ecs::args::CapacityProviderStrategyItem;
 use imagedeploy_ecs::validate::{check, prepare};
 
 fn good() -> ServiceArgs {
@@ -46,8 +46,18 @@ fn good_inputs_pass() {
 fn each_bad_input_names_its_property() {
     type Edit = fn(&mut ServiceArgs);
     let table: Vec<(&str, Edit, &str, &str)> = vec![
-        ("no containers", |a| a.containers.clear(), "containers", "at least one container"),
-        ("duplicate names", |a| a.containers[1].name = "web".into(), "containers[1].name", "already used by containers[0]"),
+        (
+            "no containers",
+            |a| a.containers.clear(),
+            "containers",
+            "at least one container",
+        ),
+        (
+            "duplicate names",
+            |a| a.containers[1].name = "web".into(),
+            "containers[1].name",
+            "already used by containers[0]",
+        ),
         (
             "port mapping without containerPort",
             |a| a.containers[0].port_mappings = Some(vec![PortMapping::default()]),
@@ -60,11 +70,36 @@ fn each_bad_input_names_its_property() {
             "containers[0].portMappings[0].hostPort",
             "must equal containerPort",
         ),
-        ("invalid cpu/memory pair", |a| a.memory = Some(4096), "memory", "512, 1024, 2048"),
-        ("unknown Fargate cpu", |a| a.cpu = Some(300), "cpu", "256, 512, 1024, 2048, 4096, 8192, 16384"),
-        ("Fargate without cpu", |a| a.cpu = None, "cpu", "valid values"),
-        ("image is not a reference", |a| a.containers[0].image = "Not A Ref".into(), "containers[0].image", "not a valid image reference"),
-        ("bad digest", |a| a.containers[1].image = "side@sha256:123".into(), "containers[1].image", "sha256"),
+        (
+            "invalid cpu/memory pair",
+            |a| a.memory = Some(4096),
+            "memory",
+            "512, 1024, 2048",
+        ),
+        (
+            "unknown Fargate cpu",
+            |a| a.cpu = Some(300),
+            "cpu",
+            "256, 512, 1024, 2048, 4096, 8192, 16384",
+        ),
+        (
+            "Fargate without cpu",
+            |a| a.cpu = None,
+            "cpu",
+            "valid values",
+        ),
+        (
+            "image is not a reference",
+            |a| a.containers[0].image = "Not A Ref".into(),
+            "containers[0].image",
+            "not a valid image reference",
+        ),
+        (
+            "bad digest",
+            |a| a.containers[1].image = "side@sha256:123".into(),
+            "containers[1].image",
+            "sha256",
+        ),
         (
             "launchType and capacityProviderStrategy",
             |a| {
@@ -77,15 +112,26 @@ fn each_bad_input_names_its_property() {
             "capacityProviderStrategy",
             "cannot both be set",
         ),
-        ("awsvpc without subnets", |a| a.network_configuration = None, "networkConfiguration", "subnet"),
-        ("bad service name", |a| a.name = Some("web app".into()), "name", "letters, digits"),
+        (
+            "awsvpc without subnets",
+            |a| a.network_configuration = None,
+            "networkConfiguration",
+            "subnet",
+        ),
+        (
+            "bad service name",
+            |a| a.name = Some("web app".into()),
+            "name",
+            "letters, digits",
+        ),
         (
             "dependsOn an unknown container",
             |a| {
-                a.containers[0].depends_on = Some(vec![imagedeploy_ecs::args::ContainerDependency {
-                    container_name: "db".into(),
-                    ..Default::default()
-                }])
+                a.containers[0].depends_on =
+                    Some(vec![imagedeploy_ecs::args::ContainerDependency {
+                        container_name: "db".into(),
+                        ..Default::default()
+                    }])
             },
             "containers[0].dependsOn[0].containerName",
             "not another container",
@@ -102,7 +148,12 @@ fn each_bad_input_names_its_property() {
             "loadBalancers[0].containerPort",
             "no port mapping for 9999",
         ),
-        ("negative desiredCount", |a| a.desired_count = Some(-1), "desiredCount", "negative"),
+        (
+            "negative desiredCount",
+            |a| a.desired_count = Some(-1),
+            "desiredCount",
+            "negative",
+        ),
         (
             "no essential container",
             |a| {
@@ -135,9 +186,15 @@ fn prepare_fills_the_autoname_deterministically() {
     let b = prepare(args, "web", b"seed").expect("valid");
     let name = a.name.clone().expect("autoname");
     assert_eq!(a.name, b.name);
-    assert!(name.starts_with("web-") && name.len() == "web-".len() + 7, "{name}");
+    assert!(
+        name.starts_with("web-") && name.len() == "web-".len() + 7,
+        "{name}"
+    );
 
     let mut explicit = good();
     explicit.name = Some("mine".into());
-    assert_eq!(prepare(explicit, "web", b"seed").unwrap().name.as_deref(), Some("mine"));
+    assert_eq!(
+        prepare(explicit, "web", b"seed").unwrap().name.as_deref(),
+        Some("mine")
+    );
 }

@@ -85,12 +85,15 @@ fn hash_one(s: &Selected, cache: &StatCache, started_ns: i64) -> Result<Hashed, 
             read: false,
         }),
         Kind::File => {
-            let meta = std::fs::symlink_metadata(&s.abs).map_err(err)?;
+            let meta = match &s.meta {
+                Some(meta) => meta.clone(),
+                None => std::fs::symlink_metadata(&s.abs).map_err(err)?,
+            };
             let executable = is_executable(&meta);
             let key = StatKey::from_metadata(&meta);
             let (sha256, read) = match cache.lookup(&s.real, &key) {
                 Some(hash) => (hash, false),
-                None => (hash_file(&s.abs).map_err(err)?, true),
+                None => (hash_file(&s.abs, meta.len()).map_err(err)?, true),
             };
             let hashed_at_ns = if read {
                 started_ns
@@ -133,12 +136,30 @@ fn is_executable(_meta: &std::fs::Metadata) -> bool {
     false
 }
 
-/// SHA-256 of a file's contents.
-pub fn hash_file(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
+/// SHA-256 of a file's contents. `expected_len` is the size from `lstat`:
+/// a file that small is read with one call, without a second read to see
+/// end-of-file (a file that changes while being read is re-read on the next
+/// run anyway, since its stat changes).
+pub fn hash_file(path: &std::path::Path, expected_len: u64) -> std::io::Result<[u8; 32]> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     BUFFER.with(|buffer| -> std::io::Result<()> {
         let mut buffer = buffer.borrow_mut();
+        if let Ok(len) = usize::try_from(expected_len) {
+            if len < buffer.len() {
+                let mut filled = 0;
+                while filled < len {
+                    match file.read(&mut buffer[filled..len]) {
+                        Ok(0) => break,
+                        Ok(n) => filled += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                hasher.update(&buffer[..filled]);
+                return Ok(());
+            }
+        }
         loop {
             let n = match file.read(&mut buffer) {
                 Ok(n) => n,

@@ -26,7 +26,7 @@ pub struct SourceSpec<'a> {
 }
 
 /// A context entry the build will read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Selected {
     /// Path as the build sees it, relative to the context root (a top-level
     /// symlink keeps its own name; its target's contents are read).
@@ -36,6 +36,8 @@ pub struct Selected {
     /// Its real context-relative path (stat-cache key).
     pub real: String,
     pub kind: Kind,
+    /// `lstat` taken while walking, when available.
+    pub meta: Option<std::fs::Metadata>,
 }
 
 /// Why a source cannot be resolved.
@@ -299,6 +301,7 @@ impl Ctx<'_, '_> {
                 abs: self.tree.abs(real),
                 real: real.to_string(),
                 kind,
+                meta: None,
             });
             return Ok(());
         }
@@ -318,6 +321,7 @@ impl Ctx<'_, '_> {
             abs: f.abs,
             real: f.context_rel,
             kind: f.kind,
+            meta: f.meta,
         }));
         Ok(())
     }

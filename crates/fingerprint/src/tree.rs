@@ -34,6 +34,9 @@ pub struct Child {
     pub ignored: bool,
     /// Ignore results to pass to this entry's children.
     pub info: MatchInfo,
+    /// `lstat` of regular files, taken through the directory handle while
+    /// walking copied trees (cheaper than a full-path stat later).
+    pub meta: Option<std::fs::Metadata>,
 }
 
 #[derive(Debug)]
@@ -68,6 +71,7 @@ pub struct Found {
     pub context_rel: String,
     pub abs: PathBuf,
     pub kind: Kind,
+    pub meta: Option<std::fs::Metadata>,
 }
 
 /// A path-pattern filter applied relative to the walked directory
@@ -125,7 +129,7 @@ impl<'a> Tree<'a> {
             }
             (parent.abs.join(&child.raw_name), child.info.clone())
         };
-        let listing = Arc::new(self.read_dir(rel, &abs, &info)?);
+        let listing = Arc::new(self.read_dir(rel, &abs, &info, false)?);
         let mut map = self.listings.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(rel.to_string(), listing.clone());
         Ok(Some(listing))
@@ -136,7 +140,13 @@ impl<'a> Tree<'a> {
         map.get(rel).cloned()
     }
 
-    fn read_dir(&self, rel: &str, abs: &Path, info: &MatchInfo) -> Result<Listing, TreeError> {
+    fn read_dir(
+        &self,
+        rel: &str,
+        abs: &Path,
+        info: &MatchInfo,
+        stat_files: bool,
+    ) -> Result<Listing, TreeError> {
         let err = |source| TreeError {
             path: abs.to_path_buf(),
             source,
@@ -165,12 +175,21 @@ impl<'a> Tree<'a> {
             } else {
                 self.ignore.matches_with_parent(&path, info)
             };
+            let meta = if stat_files && kind == Kind::File && !ignored {
+                Some(entry.metadata().map_err(|source| TreeError {
+                    path: entry.path(),
+                    source,
+                })?)
+            } else {
+                None
+            };
             children.push(Child {
                 name,
                 raw_name,
                 kind,
                 ignored,
                 info: child_info,
+                meta,
             });
         }
         children.sort_by(|a, b| a.name.cmp(&b.name));
@@ -291,6 +310,7 @@ impl<'a> Tree<'a> {
                     context_rel: context_rel.clone(),
                     abs: listing.abs.join(&child.raw_name),
                     kind: child.kind,
+                    meta: child.meta.clone(),
                 });
             }
             if child.kind == Kind::Dir && descend_possible {
@@ -302,7 +322,9 @@ impl<'a> Tree<'a> {
             .map(|(child, rel, context_rel, state)| {
                 let abs = listing.abs.join(&child.raw_name);
                 let sub = Listing {
-                    children: self.read_dir(&context_rel, &abs, &child.info)?.children,
+                    children: self
+                        .read_dir(&context_rel, &abs, &child.info, true)?
+                        .children,
                     abs,
                 };
                 let mut found = Vec::new();

@@ -300,7 +300,7 @@ struct ZstdFrames<R: BufRead> {
 
 enum ZstdState<R: BufRead> {
     Between(R),
-    InFrame(ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>),
+    InFrame(Box<ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>>),
     Done,
 }
 
@@ -324,7 +324,7 @@ impl<R: BufRead> Read for ZstdFrames<R> {
                     let decoder = ruzstd::decoding::StreamingDecoder::new(reader).map_err(|e| {
                         io::Error::new(io::ErrorKind::InvalidData, format!("zstd: {e}"))
                     })?;
-                    self.state = ZstdState::InFrame(decoder);
+                    self.state = ZstdState::InFrame(Box::new(decoder));
                 }
                 ZstdState::InFrame(mut decoder) => {
                     let n = decoder.read(buf)?;

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::{Body, Method, StatusCode};
@@ -147,8 +148,18 @@ impl RegistryClient {
             .chain(manifest.layers.iter())
             .collect();
         for repository in repositories {
-            let outcomes: Vec<Option<u64>> = stream::iter(blobs.iter().copied())
-                .map(|blob| self.ensure_blob(&layout, repository, blob, progress))
+            // Build the per-blob futures first and box them: a stream that
+            // maps `&Descriptor`s through a closure makes the whole push
+            // future fail the higher-ranked `Send` check callers need
+            // (`#[async_trait]` methods, spawned tasks).
+            let uploads: Vec<BoxFuture<'_, Result<Option<u64>, RegistryError>>> = blobs
+                .iter()
+                .map(|blob| {
+                    self.ensure_blob(&layout, repository, blob, progress)
+                        .boxed()
+                })
+                .collect();
+            let outcomes: Vec<Option<u64>> = stream::iter(uploads)
                 .buffered(BLOB_UPLOAD_CONCURRENCY)
                 .try_collect()
                 .await?;

@@ -62,13 +62,13 @@ impl Reference {
             None => (name_and_tag, None),
         };
         if let Some(tag) = tag {
-            validate_tag(tag).map_err(|reason| error(reason))?;
+            validate_tag(tag).map_err(&error)?;
         }
         let (registry, repository) = match name.split_once('/') {
             Some((first, rest))
                 if first.contains('.') || first.contains(':') || first == "localhost" =>
             {
-                validate_registry(first).map_err(|reason| error(reason))?;
+                validate_registry(first).map_err(&error)?;
                 (first.to_string(), rest.to_string())
             }
             _ => (DOCKER_HUB.to_string(), name.to_string()),
@@ -86,7 +86,7 @@ impl Reference {
         } else {
             repository
         };
-        validate_repository(&repository).map_err(|reason| error(reason))?;
+        validate_repository(&repository).map_err(&error)?;
         Ok(Self {
             registry,
             repository,

@@ -128,7 +128,7 @@ async fn push_resolve_exists_and_idempotent_second_push() {
 
     let started = Instant::now();
     let second = client
-        .push_layout(dir.path(), &[tag.clone()], &|_| {})
+        .push_layout(dir.path(), std::slice::from_ref(&tag), &|_| {})
         .await
         .expect("second push");
     eprintln!("idempotent second push took {:?}", started.elapsed());
@@ -177,7 +177,7 @@ async fn basic_auth_explicit_and_docker_config_credentials() {
 
     let authed = client().with_credentials(&address, Credentials::basic("alice", password));
     let report = authed
-        .push_layout(dir.path(), &[tag.clone()], &|_| {})
+        .push_layout(dir.path(), std::slice::from_ref(&tag), &|_| {})
         .await
         .expect("push with credentials");
     assert_eq!(report.digest, local);
@@ -202,7 +202,7 @@ async fn basic_auth_explicit_and_docker_config_credentials() {
     let wrong =
         client().with_credentials(&address, Credentials::basic("alice", "wrong-password-123"));
     let error = wrong
-        .push_layout(dir.path(), &[tag.clone()], &|_| {})
+        .push_layout(dir.path(), std::slice::from_ref(&tag), &|_| {})
         .await
         .expect_err("wrong password");
     let text = error.to_string();
@@ -283,7 +283,7 @@ async fn fault_injection_503_and_resets_are_retried() {
         ));
         let lines = Lines::new();
         let report = client()
-            .push_layout(dir.path(), &[tag.clone()], &|l| lines.push(l))
+            .push_layout(dir.path(), std::slice::from_ref(&tag), &|l| lines.push(l))
             .await
             .unwrap_or_else(|e| panic!("push through {fault:?} faults: {e}\n{:?}", lines.all()));
         assert_eq!(report.digest, local);

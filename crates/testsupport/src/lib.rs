@@ -4,10 +4,12 @@
 //! hand-written fakes; this crate is the one place that knows how to start
 //! them, so every test suite finds them the same way.
 
+pub mod base_image;
 mod process;
 mod registry;
 mod moto;
 
+pub use base_image::{push_base_image, BaseImageError, PushedImage};
 pub use moto::Moto;
 pub use process::{free_port, wait_for_port, ServerError};
 pub use registry::Registry;

@@ -31,6 +31,12 @@ impl Registry {
         self.port
     }
 
+    /// The registry's filesystem storage root, for tests that count what was
+    /// written (blobs under `docker/registry/v2/blobs`).
+    pub fn storage_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("storage")
+    }
+
     fn launch(auth: Option<(&str, &str)>) -> Result<Self, ServerError> {
         let program = find_program("docker-registry", &["/usr/bin/docker-registry"]).ok_or_else(|| {
             ServerError::Missing {

@@ -27,7 +27,11 @@ pub fn generate(package: &Package) -> Result<Files, GenError> {
 }
 
 fn header() -> String {
-    GENERATED_NOTICE.iter().map(|l| format!("// {l}\n")).collect::<String>() + "\n"
+    GENERATED_NOTICE
+        .iter()
+        .map(|l| format!("// {l}\n"))
+        .collect::<String>()
+        + "\n"
 }
 
 /// Where a type appears: decides `inputs.X` vs `outputs.X` and Input wrapping.

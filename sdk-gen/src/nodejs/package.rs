@@ -204,7 +204,7 @@ fn index(package: &Package) -> String {
         let _ = writeln!(out, "export * from \"./{m}\";");
     }
     out.push_str("\n// Export sub-modules:\nimport * as types from \"./types\";\n\nexport {\n    types,\n};\n\n");
-    for (token, _) in &package.resources {
+    for token in package.resources.keys() {
         let name = token_name(token);
         let _ = writeln!(out, "import {{ {name} }} from \"./{}\";", lower_camel(name));
     }
@@ -213,7 +213,7 @@ fn index(package: &Package) -> String {
     for token in package.resources.keys() {
         let _ = writeln!(
             out,
-            "            case {}:\n                return new {}(name, <any>undefined, {{ urn });",
+            "            case {}:\n                return new {}(name, <any>undefined, {{ urn }});",
             quote(token),
             token_name(token)
         );

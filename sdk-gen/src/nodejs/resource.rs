@@ -10,7 +10,14 @@ use crate::schema::{token_name, Package, Property, Resource, TypeRef};
 use crate::text::{jsdoc, quote};
 
 /// Members of `pulumi.CustomResource` a property must not shadow.
-const RESERVED: &[&str] = &["id", "urn", "getProvider", "__pulumiType", "isInstance", "get"];
+const RESERVED: &[&str] = &[
+    "id",
+    "urn",
+    "getProvider",
+    "__pulumiType",
+    "isInstance",
+    "get",
+];
 
 fn check_names(resource: &Resource) -> Result<(), GenError> {
     for p in resource.properties.iter().chain(&resource.input_properties) {
@@ -68,8 +75,17 @@ fn args_interface(package: &Package, resource: &Resource, class: &str) -> String
     );
     for p in &resource.input_properties {
         out.push_str(&jsdoc(p.description.as_deref(), "    "));
-        let optional = if resource.is_required_input(&p.name) { "" } else { "?" };
-        let _ = writeln!(out, "    {}{optional}: {};", p.name, input_type(package, &p.ty));
+        let optional = if resource.is_required_input(&p.name) {
+            ""
+        } else {
+            "?"
+        };
+        let _ = writeln!(
+            out,
+            "    {}{optional}: {};",
+            p.name,
+            input_type(package, &p.ty)
+        );
     }
     out.push_str("}\n");
     out
@@ -146,13 +162,21 @@ pub fn resource_file(package: &Package, resource: &Resource) -> Result<String, G
         "    /**\n     * Returns true if the given object is an instance of {class}.  This is designed to work even\n     * when multiple copies of the Pulumi SDK have been loaded into the same process.\n     */\n    public static isInstance(obj: any): obj is {class} {{\n        if (obj === undefined || obj === null) {{\n            return false;\n        }}\n        return obj['__pulumiType'] === {class}.__pulumiType;\n    }}\n"
     );
     out.push_str(&output_fields(package, resource, false));
-    let args_optional = if resource.required_inputs.is_empty() { "?" } else { "" };
+    let args_optional = if resource.required_inputs.is_empty() {
+        "?"
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
         "\n    /**\n     * Create a {class} resource with the given unique name, arguments, and options.\n     *\n     * @param name The _unique_ name of the resource.\n     * @param args The arguments to use to populate this resource's properties.\n     * @param opts A bag of options that control this resource's behavior.\n     */\n    constructor(name: string, args{args_optional}: {class}Args, opts?: pulumi.CustomResourceOptions)\n    constructor(name: string, argsOrState?: {class}Args | {class}State, opts?: pulumi.CustomResourceOptions) {{\n        let resourceInputs: pulumi.Inputs = {{}};\n        opts = opts || {{}};\n        if (opts.id) {{\n            const state = argsOrState as {class}State | undefined;"
     );
     for p in state_properties(resource) {
-        let _ = writeln!(out, "            resourceInputs[\"{0}\"] = state?.{0};", p.name);
+        let _ = writeln!(
+            out,
+            "            resourceInputs[\"{0}\"] = state?.{0};",
+            p.name
+        );
     }
     let _ = writeln!(
         out,
@@ -176,9 +200,15 @@ pub fn resource_file(package: &Package, resource: &Resource) -> Result<String, G
         );
     }
     for p in output_only(resource) {
-        let _ = writeln!(out, "            resourceInputs[\"{}\"] = undefined /*out*/;", p.name);
+        let _ = writeln!(
+            out,
+            "            resourceInputs[\"{}\"] = undefined /*out*/;",
+            p.name
+        );
     }
-    out.push_str("        }\n        opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);\n");
+    out.push_str(
+        "        }\n        opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);\n",
+    );
     let secrets: Vec<String> = resource
         .properties
         .iter()
@@ -231,7 +261,11 @@ pub fn provider_file(package: &Package) -> Result<String, GenError> {
     );
     out.push_str("    /**\n     * Returns true if the given object is an instance of Provider.  This is designed to work even\n     * when multiple copies of the Pulumi SDK have been loaded into the same process.\n     */\n    public static isInstance(obj: any): obj is Provider {\n        if (obj === undefined || obj === null) {\n            return false;\n        }\n        return obj['__pulumiType'] === \"pulumi:providers:\" + Provider.__pulumiType;\n    }\n\n");
     out.push_str(&output_fields(package, &as_outputs, true));
-    let args_optional = if provider.required_inputs.is_empty() { "?" } else { "" };
+    let args_optional = if provider.required_inputs.is_empty() {
+        "?"
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
         "\n    /**\n     * Create a Provider resource with the given unique name, arguments, and options.\n     *\n     * @param name The _unique_ name of the resource.\n     * @param args The arguments to use to populate this resource's properties.\n     * @param opts A bag of options that control this resource's behavior.\n     */\n    constructor(name: string, args{args_optional}: ProviderArgs, opts?: pulumi.ResourceOptions) {{\n        let resourceInputs: pulumi.Inputs = {{}};\n        opts = opts || {{}};\n        {{"
@@ -253,7 +287,9 @@ pub fn provider_file(package: &Package) -> Result<String, GenError> {
             input_expression(package, p, true)
         );
     }
-    out.push_str("        }\n        opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);\n");
+    out.push_str(
+        "        }\n        opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);\n",
+    );
     out.push_str("        super(Provider.__pulumiType, name, resourceInputs, opts);\n    }\n}\n\n");
     out.push_str(&args_interface(package, provider, "Provider"));
     Ok(out)

@@ -38,14 +38,21 @@ fn input_file(package: &Package) -> String {
     );
     let mut out = header() + IMPORTS;
     for token in &tokens {
-        let Some(object) = package.object(token) else { continue };
+        let Some(object) = package.object(token) else {
+            continue;
+        };
         out.push('\n');
         out.push_str(&jsdoc(object.description.as_deref(), ""));
         let _ = writeln!(out, "export interface {} {{", token_name(token));
         for p in &object.properties {
             out.push_str(&jsdoc(p.description.as_deref(), "    "));
             let optional = if object.is_required(&p.name) { "" } else { "?" };
-            let _ = writeln!(out, "    {}{optional}: {};", p.name, input_type(package, &p.ty));
+            let _ = writeln!(
+                out,
+                "    {}{optional}: {};",
+                p.name,
+                input_type(package, &p.ty)
+            );
         }
         out.push_str("}\n");
     }
@@ -53,17 +60,27 @@ fn input_file(package: &Package) -> String {
 }
 
 fn output_file(package: &Package) -> String {
-    let tokens = reachable_types(package, package.resources.values().flat_map(|r| r.properties.iter()));
+    let tokens = reachable_types(
+        package,
+        package.resources.values().flat_map(|r| r.properties.iter()),
+    );
     let mut out = header() + IMPORTS;
     for token in &tokens {
-        let Some(object) = package.object(token) else { continue };
+        let Some(object) = package.object(token) else {
+            continue;
+        };
         out.push('\n');
         out.push_str(&jsdoc(object.description.as_deref(), ""));
         let _ = writeln!(out, "export interface {} {{", token_name(token));
         for p in &object.properties {
             out.push_str(&jsdoc(p.description.as_deref(), "    "));
             let optional = if object.is_required(&p.name) { "" } else { "?" };
-            let _ = writeln!(out, "    {}{optional}: {};", p.name, output_type(package, &p.ty));
+            let _ = writeln!(
+                out,
+                "    {}{optional}: {};",
+                p.name,
+                output_type(package, &p.ty)
+            );
         }
         out.push_str("}\n");
     }
@@ -84,7 +101,10 @@ fn enums_file(package: &Package) -> String {
         }
         out.push_str("} as const;\n\n");
         out.push_str(&jsdoc(e.description.as_deref(), ""));
-        let _ = writeln!(out, "export type {name} = (typeof {name})[keyof typeof {name}];\n");
+        let _ = writeln!(
+            out,
+            "export type {name} = (typeof {name})[keyof typeof {name}];\n"
+        );
     }
     if !any {
         out.push_str("export {};\n");

@@ -24,7 +24,10 @@ pub fn generate(package: &Package) -> Result<Files, GenError> {
             resource::resource_file(package, r)?,
         );
     }
-    files.insert(format!("{module}/provider.py"), resource::provider_file(package)?);
+    files.insert(
+        format!("{module}/provider.py"),
+        resource::provider_file(package)?,
+    );
     for (name, text) in types::type_files(package) {
         files.insert(format!("{module}/{name}"), text);
     }
@@ -44,30 +47,44 @@ fn header() -> String {
 /// Imports every module of the package starts with.
 const IMPORTS: &str = "import builtins\nimport copy\nimport warnings\nimport sys\nimport pulumi\nimport pulumi.runtime\nfrom typing import Any, Mapping, Optional, Sequence, Union, overload\nif sys.version_info >= (3, 11):\n    from typing import NotRequired, TypedDict, TypeAlias\nelse:\n    from typing_extensions import NotRequired, TypedDict, TypeAlias\nfrom . import _utilities\n";
 
-/// Type hint of an input value: `pulumi.Input[...]` all the way down; nested
-/// objects accept the Args class or a plain dict (`...ArgsDict`).
+/// Type hint of an input value: `pulumi.Input[...]` all the way down, nested
+/// objects as their Args class. The runtime reads these hints (on Args
+/// classes) to translate dict keys from Python names to schema names, so they
+/// must name exactly one input type.
 fn input_hint(package: &Package, ty: &TypeRef) -> String {
+    hint(package, ty, false)
+}
+
+/// Like [`input_hint`], but nested objects also accept a plain dict
+/// (`Union['XArgs', 'XArgsDict']`): for resource constructor keyword arguments.
+fn kwarg_hint(package: &Package, ty: &TypeRef) -> String {
+    hint(package, ty, true)
+}
+
+fn hint(package: &Package, ty: &TypeRef, dicts: bool) -> String {
     match ty {
         TypeRef::Any => "Any".into(),
-        other => format!("pulumi.Input[{}]", input_inner(package, other)),
+        other => format!("pulumi.Input[{}]", input_inner(package, other, dicts)),
     }
 }
 
-fn input_inner(package: &Package, ty: &TypeRef) -> String {
+fn input_inner(package: &Package, ty: &TypeRef, dicts: bool) -> String {
     match ty {
         TypeRef::String => "builtins.str".into(),
         TypeRef::Integer => "builtins.int".into(),
         TypeRef::Number => "builtins.float".into(),
         TypeRef::Boolean => "builtins.bool".into(),
         TypeRef::Any => "Any".into(),
-        TypeRef::Array(inner) => format!("Sequence[{}]", input_hint(package, inner)),
-        TypeRef::Map(inner) => format!("Mapping[str, {}]", input_hint(package, inner)),
+        TypeRef::Array(inner) => format!("Sequence[{}]", hint(package, inner, dicts)),
+        TypeRef::Map(inner) => format!("Mapping[str, {}]", hint(package, inner, dicts)),
         TypeRef::Named(token) => {
             let name = token_name(token);
             if package.is_enum(token) {
                 format!("'{name}'")
-            } else {
+            } else if dicts {
                 format!("Union['{name}Args', '{name}ArgsDict']")
+            } else {
+                format!("'{name}Args'")
             }
         }
     }

@@ -206,7 +206,12 @@ fn pyproject(package: &Package, module: &str) -> String {
     let _ = writeln!(
         out,
         "keywords = [{}]",
-        package.keywords.iter().map(|k| quote(k)).collect::<Vec<_>>().join(", ")
+        package
+            .keywords
+            .iter()
+            .map(|k| quote(k))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let _ = writeln!(
         out,
@@ -214,7 +219,7 @@ fn pyproject(package: &Package, module: &str) -> String {
         deps.iter().map(|d| quote(d)).collect::<Vec<_>>().join(", ")
     );
     if let Some(l) = &package.license {
-        let _ = writeln!(out, "license = {{ text = {} }}", quote(l));
+        let _ = writeln!(out, "license = {}", quote(l));
     }
     if package.homepage.is_some() || package.repository.is_some() {
         out.push_str("\n[project.urls]\n");
@@ -227,7 +232,7 @@ fn pyproject(package: &Package, module: &str) -> String {
     }
     let _ = writeln!(
         out,
-        "\n[build-system]\nrequires = [\"setuptools>=61.0\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[tool.setuptools]\npackages = [{m}]\n\n[tool.setuptools.package-data]\n{m} = [\"py.typed\", \"pulumi-plugin.json\"]",
+        "\n[build-system]\nrequires = [\"setuptools>=77.0\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[tool.setuptools]\npackages = [{m}]\n\n[tool.setuptools.package-data]\n{m} = [\"py.typed\", \"pulumi-plugin.json\"]",
         m = quote(module)
     );
     out

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::types::{args_class, param_docs};
-use super::{getter, header, input_hint, output_hint, py_literal, IMPORTS};
+use super::{getter, header, kwarg_hint, output_hint, py_literal, IMPORTS};
 use crate::error::GenError;
 use crate::model::{nested_secret_paths, output_only, replace_on_changes, Step};
 use crate::names::python_name;
@@ -13,7 +13,15 @@ use crate::text::{py_doc_lines, quote};
 
 /// Names a property must not take: members of `pulumi.Resource` and the
 /// constructor's own parameters.
-const RESERVED: &[&str] = &["id", "urn", "get", "opts", "resource_name", "args", "__props__"];
+const RESERVED: &[&str] = &[
+    "id",
+    "urn",
+    "get",
+    "opts",
+    "resource_name",
+    "args",
+    "__props__",
+];
 
 fn check_names(resource: &Resource) -> Result<(), GenError> {
     for p in resource.properties.iter().chain(&resource.input_properties) {
@@ -100,23 +108,29 @@ fn class_body(package: &Package, resource: &Resource, spec: &ClassSpec<'_>) -> S
             out,
             ",\n                 {}: Optional[{}] = None",
             python_name(&p.name),
-            input_hint(package, &p.ty)
+            kwarg_hint(package, &p.ty)
         );
     }
     out.push_str(",\n                 __props__=None):\n");
     let mut params = vec![
-        ("resource_name".to_string(), "str".to_string(), Some("The name of the resource.".to_string())),
+        (
+            "resource_name".to_string(),
+            "str".to_string(),
+            Some("The name of the resource.".to_string()),
+        ),
         (
             "opts".to_string(),
             "pulumi.ResourceOptions".to_string(),
             Some("Options for the resource.".to_string()),
         ),
     ];
-    params.extend(
-        inputs
-            .iter()
-            .map(|p| (python_name(&p.name), input_hint(package, &p.ty), p.description.clone())),
-    );
+    params.extend(inputs.iter().map(|p| {
+        (
+            python_name(&p.name),
+            kwarg_hint(package, &p.ty),
+            p.description.clone(),
+        )
+    }));
     out.push_str(&doc_block(resource.description.as_deref(), &params));
     out.push_str("        ...\n\n");
 
@@ -131,7 +145,11 @@ fn class_body(package: &Package, resource: &Resource, spec: &ClassSpec<'_>) -> S
         "    @overload\n    def __init__(__self__,\n                 resource_name: str,\n                 args: {args_hint},\n                 opts: Optional[pulumi.ResourceOptions] = None):"
     );
     let params = vec![
-        ("resource_name".to_string(), "str".to_string(), Some("The name of the resource.".to_string())),
+        (
+            "resource_name".to_string(),
+            "str".to_string(),
+            Some("The name of the resource.".to_string()),
+        ),
         (
             "args".to_string(),
             format!("{class}Args"),
@@ -157,7 +175,7 @@ fn class_body(package: &Package, resource: &Resource, spec: &ClassSpec<'_>) -> S
             out,
             ",\n                 {}: Optional[{}] = None",
             python_name(&p.name),
-            input_hint(package, &p.ty)
+            kwarg_hint(package, &p.ty)
         );
     }
     out.push_str(",\n                 __props__=None):\n");
@@ -168,7 +186,11 @@ fn class_body(package: &Package, resource: &Resource, spec: &ClassSpec<'_>) -> S
     for p in inputs {
         let py = python_name(&p.name);
         if let Some(default) = &p.default {
-            let _ = writeln!(out, "            if {py} is None:\n                {py} = {}", py_literal(default));
+            let _ = writeln!(
+                out,
+                "            if {py} is None:\n                {py} = {}",
+                py_literal(default)
+            );
         }
         if resource.is_required_input(&p.name) && p.default.is_none() {
             let _ = writeln!(
@@ -184,7 +206,11 @@ fn class_body(package: &Package, resource: &Resource, spec: &ClassSpec<'_>) -> S
     }
     if !spec.provider {
         for p in output_only(resource) {
-            let _ = writeln!(out, "            __props__.__dict__[\"{}\"] = None", python_name(&p.name));
+            let _ = writeln!(
+                out,
+                "            __props__.__dict__[\"{}\"] = None",
+                python_name(&p.name)
+            );
         }
     }
     if inputs.is_empty() && (spec.provider || output_only(resource).next().is_none()) {
@@ -210,7 +236,10 @@ fn class_body(package: &Package, resource: &Resource, spec: &ClassSpec<'_>) -> S
     let replaces: Vec<String> = if spec.provider {
         Vec::new()
     } else {
-        replace_on_changes(package, inputs).iter().map(|p| quote(p)).collect()
+        replace_on_changes(package, inputs)
+            .iter()
+            .map(|p| quote(p))
+            .collect()
     };
     if !replaces.is_empty() {
         let _ = writeln!(
@@ -231,9 +260,16 @@ fn class_body(package: &Package, resource: &Resource, spec: &ClassSpec<'_>) -> S
             "\n    @staticmethod\n    def get(resource_name: str,\n            id: pulumi.Input[str],\n            opts: Optional[pulumi.ResourceOptions] = None) -> '{class}':\n        \"\"\"\n        Get an existing {class} resource's state with the given name and id.\n\n        :param str resource_name: The unique name of the resulting resource.\n        :param pulumi.Input[str] id: The unique provider ID of the resource to look up.\n        :param pulumi.ResourceOptions opts: Options for the resource.\n        \"\"\"\n        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))\n\n        __props__ = {class}Args.__new__({class}Args)\n"
         );
         for p in &resource.properties {
-            let _ = writeln!(out, "        __props__.__dict__[\"{}\"] = None", python_name(&p.name));
+            let _ = writeln!(
+                out,
+                "        __props__.__dict__[\"{}\"] = None",
+                python_name(&p.name)
+            );
         }
-        let _ = writeln!(out, "        return {class}(resource_name, opts=opts, __props__=__props__)");
+        let _ = writeln!(
+            out,
+            "        return {class}(resource_name, opts=opts, __props__=__props__)"
+        );
     }
 
     for p in &spec.outputs {
@@ -249,7 +285,10 @@ fn class_body(package: &Package, resource: &Resource, spec: &ClassSpec<'_>) -> S
             "\n    @property\n    {}\n    def {py}(self) -> pulumi.Output[{hint}]:",
             getter(&p.name, &py)
         );
-        out.push_str(&crate::text::py_docstring(p.description.as_deref(), "        "));
+        out.push_str(&crate::text::py_docstring(
+            p.description.as_deref(),
+            "        ",
+        ));
         let _ = writeln!(out, "        return pulumi.get(self, \"{py}\")");
     }
     out
@@ -258,14 +297,18 @@ fn class_body(package: &Package, resource: &Resource, spec: &ClassSpec<'_>) -> S
 pub fn resource_file(package: &Package, resource: &Resource) -> Result<String, GenError> {
     check_names(resource)?;
     let class = token_name(&resource.token);
-    let mut out = header() + IMPORTS + "from . import outputs\nfrom ._enums import *\nfrom ._inputs import *\n\n";
+    let mut out = header()
+        + IMPORTS
+        + "from . import outputs\nfrom ._enums import *\nfrom ._inputs import *\n\n";
     let _ = writeln!(out, "__all__ = ['{class}Args', '{class}']\n\n");
     let props: Vec<&Property> = resource.input_properties.iter().collect();
     let required = |n: &str| resource.is_required_input(n);
     out.push_str(&args_class(
         package,
         &format!("{class}Args"),
-        Some(&format!("The set of arguments for constructing a {class} resource.")),
+        Some(&format!(
+            "The set of arguments for constructing a {class} resource."
+        )),
         &props,
         &required,
     ));
@@ -286,7 +329,9 @@ pub fn resource_file(package: &Package, resource: &Resource) -> Result<String, G
 pub fn provider_file(package: &Package) -> Result<String, GenError> {
     let provider = &package.provider;
     check_names(provider)?;
-    let mut out = header() + IMPORTS + "from . import outputs\nfrom ._enums import *\nfrom ._inputs import *\n\n";
+    let mut out = header()
+        + IMPORTS
+        + "from . import outputs\nfrom ._enums import *\nfrom ._inputs import *\n\n";
     out.push_str("__all__ = ['ProviderArgs', 'Provider']\n\n\n");
     let props: Vec<&Property> = provider.input_properties.iter().collect();
     let required = |n: &str| provider.is_required_input(n);

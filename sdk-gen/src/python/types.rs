@@ -41,7 +41,11 @@ pub(super) fn args_class(
     props: &[&Property],
     is_required: &dyn Fn(&str) -> bool,
 ) -> String {
-    let mut ordered: Vec<&Property> = props.iter().copied().filter(|p| is_required(&p.name)).collect();
+    let mut ordered: Vec<&Property> = props
+        .iter()
+        .copied()
+        .filter(|p| is_required(&p.name))
+        .collect();
     ordered.extend(props.iter().copied().filter(|p| !is_required(&p.name)));
     let mut out = format!("@pulumi.input_type\nclass {class}:\n");
     if ordered.is_empty() {
@@ -53,7 +57,11 @@ pub(super) fn args_class(
             if is_required(&p.name) {
                 let _ = write!(out, ",\n                 {}: {hint}", python_name(&p.name));
             } else {
-                let _ = write!(out, ",\n                 {}: Optional[{hint}] = None", python_name(&p.name));
+                let _ = write!(
+                    out,
+                    ",\n                 {}: Optional[{hint}] = None",
+                    python_name(&p.name)
+                );
             }
         }
         out.push_str("):\n");
@@ -75,7 +83,13 @@ pub(super) fn args_class(
     }
     let params: Vec<(String, String, Option<String>)> = ordered
         .iter()
-        .map(|p| (python_name(&p.name), input_hint(package, &p.ty), p.description.clone()))
+        .map(|p| {
+            (
+                python_name(&p.name),
+                input_hint(package, &p.ty),
+                p.description.clone(),
+            )
+        })
         .collect();
     out.push_str(&param_docs(&params, "        "));
     out.push_str("        \"\"\"\n");
@@ -96,7 +110,11 @@ pub(super) fn args_class(
     for p in &ordered {
         let py = python_name(&p.name);
         let hint = input_hint(package, &p.ty);
-        let hint = if is_required(&p.name) { hint } else { format!("Optional[{hint}]") };
+        let hint = if is_required(&p.name) {
+            hint
+        } else {
+            format!("Optional[{hint}]")
+        };
         let _ = writeln!(
             out,
             "\n    @property\n    {}\n    def {py}(self) -> {hint}:",
@@ -112,12 +130,22 @@ pub(super) fn args_class(
 }
 
 /// A TypedDict form of an input type: the same fields, by Python name.
-fn dict_class(package: &Package, class: &str, description: Option<&str>, props: &[Property], is_required: &dyn Fn(&str) -> bool) -> String {
+fn dict_class(
+    package: &Package,
+    class: &str,
+    description: Option<&str>,
+    props: &[Property],
+    is_required: &dyn Fn(&str) -> bool,
+) -> String {
     let mut out = format!("class {class}(TypedDict):\n");
     out.push_str(&py_docstring(description, "    "));
     for p in props {
         let hint = dict_hint(package, &p.ty);
-        let hint = if is_required(&p.name) { hint } else { format!("NotRequired[{hint}]") };
+        let hint = if is_required(&p.name) {
+            hint
+        } else {
+            format!("NotRequired[{hint}]")
+        };
         let _ = writeln!(out, "    {}: {hint}", python_name(&p.name));
         out.push_str(&py_docstring(p.description.as_deref(), "    "));
     }
@@ -179,14 +207,24 @@ fn inputs_file(package: &Package) -> String {
 }
 
 fn outputs_file(package: &Package) -> String {
-    let tokens = reachable_types(package, package.resources.values().flat_map(|r| r.properties.iter()));
+    let tokens = reachable_types(
+        package,
+        package.resources.values().flat_map(|r| r.properties.iter()),
+    );
     let objects: Vec<_> = tokens.iter().filter_map(|t| package.object(t)).collect();
-    let names: Vec<String> = objects.iter().map(|o| token_name(&o.token).to_string()).collect();
+    let names: Vec<String> = objects
+        .iter()
+        .map(|o| token_name(&o.token).to_string())
+        .collect();
     let mut out = header() + IMPORTS + "from . import outputs\nfrom ._enums import *\n\n";
     out.push_str(&all_list(&names));
     for o in &objects {
         let name = token_name(&o.token);
-        let mut ordered: Vec<&Property> = o.properties.iter().filter(|p| o.is_required(&p.name)).collect();
+        let mut ordered: Vec<&Property> = o
+            .properties
+            .iter()
+            .filter(|p| o.is_required(&p.name))
+            .collect();
         ordered.extend(o.properties.iter().filter(|p| !o.is_required(&p.name)));
         let _ = writeln!(out, "\n\n@pulumi.output_type\nclass {name}(dict):");
         out.push_str(&py_docstring(o.description.as_deref(), "    "));
@@ -200,13 +238,23 @@ fn outputs_file(package: &Package) -> String {
             if o.is_required(&p.name) {
                 let _ = write!(out, ",\n                 {}: {hint}", python_name(&p.name));
             } else {
-                let _ = write!(out, ",\n                 {}: Optional[{hint}] = None", python_name(&p.name));
+                let _ = write!(
+                    out,
+                    ",\n                 {}: Optional[{hint}] = None",
+                    python_name(&p.name)
+                );
             }
         }
         out.push_str("):\n");
         let params: Vec<(String, String, Option<String>)> = ordered
             .iter()
-            .map(|p| (python_name(&p.name), output_hint(package, &p.ty), p.description.clone()))
+            .map(|p| {
+                (
+                    python_name(&p.name),
+                    output_hint(package, &p.ty),
+                    p.description.clone(),
+                )
+            })
             .collect();
         let docs = param_docs(&params, "        ");
         if !docs.is_empty() {
@@ -228,7 +276,11 @@ fn outputs_file(package: &Package) -> String {
         for p in &ordered {
             let py = python_name(&p.name);
             let hint = output_hint(package, &p.ty);
-            let hint = if o.is_required(&p.name) { hint } else { format!("Optional[{hint}]") };
+            let hint = if o.is_required(&p.name) {
+                hint
+            } else {
+                format!("Optional[{hint}]")
+            };
             let _ = writeln!(
                 out,
                 "\n    @property\n    {}\n    def {py}(self) -> {hint}:",
@@ -250,7 +302,10 @@ fn enums_file(package: &Package) -> String {
             TypeDef::Object(_) => None,
         })
         .collect();
-    let names: Vec<String> = enums.iter().map(|e| token_name(&e.token).to_string()).collect();
+    let names: Vec<String> = enums
+        .iter()
+        .map(|e| token_name(&e.token).to_string())
+        .collect();
     let mut out = header() + "import builtins\nimport pulumi\nfrom enum import Enum\n\n";
     out.push_str(&all_list(&names));
     for e in enums {
@@ -262,7 +317,12 @@ fn enums_file(package: &Package) -> String {
         let _ = writeln!(out, "\n\nclass {}({base}, Enum):", token_name(&e.token));
         out.push_str(&py_docstring(e.description.as_deref(), "    "));
         for v in &e.values {
-            let _ = writeln!(out, "    {} = {}", upper_snake(&v.name), super::py_literal(&v.value));
+            let _ = writeln!(
+                out,
+                "    {} = {}",
+                upper_snake(&v.name),
+                super::py_literal(&v.value)
+            );
             out.push_str(&py_docstring(v.description.as_deref(), "    "));
         }
         if e.values.is_empty() {

@@ -66,6 +66,8 @@ pub struct Call {
     pub request: Value,
     /// Status returned to the client.
     pub status: u16,
+    /// When the request arrived, counted from the proxy's start.
+    pub at: std::time::Duration,
 }
 
 #[derive(Default)]
@@ -79,6 +81,7 @@ struct State {
 
 struct Shared {
     upstream: String,
+    started: std::time::Instant,
     state: Mutex<State>,
 }
 
@@ -103,7 +106,9 @@ impl Drop for FaultProxy {
 
 /// Operations that only read.
 fn is_read(operation: &str) -> bool {
-    ["Describe", "List", "Get"].iter().any(|p| operation.starts_with(p))
+    ["Describe", "List", "Get"]
+        .iter()
+        .any(|p| operation.starts_with(p))
 }
 
 impl FaultProxy {
@@ -114,6 +119,7 @@ impl FaultProxy {
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
             upstream: authority(upstream),
+            started: std::time::Instant::now(),
             state: Mutex::new(State::default()),
         });
         let accept_shared = shared.clone();
@@ -124,7 +130,8 @@ impl FaultProxy {
                 };
                 let shared = accept_shared.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| handle(shared.clone(), req));
+                    let service =
+                        hyper::service::service_fn(move |req| handle(shared.clone(), req));
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -146,7 +153,10 @@ impl FaultProxy {
 
     /// Answers the next `times` calls of `operation` (e.g. `DescribeServices`) with `fault`.
     pub fn inject(&self, operation: &str, fault: Fault, times: usize) {
-        self.shared.lock().faults.push((operation.to_string(), fault, times));
+        self.shared
+            .lock()
+            .faults
+            .push((operation.to_string(), fault, times));
     }
 
     /// Every call seen so far.
@@ -156,7 +166,12 @@ impl FaultProxy {
 
     /// How many calls of `operation` arrived (faulted ones included).
     pub fn count(&self, operation: &str) -> usize {
-        self.shared.lock().calls.iter().filter(|c| c.operation == operation).count()
+        self.shared
+            .lock()
+            .calls
+            .iter()
+            .filter(|c| c.operation == operation)
+            .count()
     }
 
     /// The operations of calls that write (not Describe*/List*/Get*), in order.
@@ -190,9 +205,17 @@ fn error_response(status: StatusCode, kind: &str, message: &str) -> Response<Ful
     resp
 }
 
-async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let at = shared.started.elapsed();
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let operation = parts
         .headers
         .get("x-amz-target")
@@ -247,6 +270,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         operation,
         request,
         status: response.status().as_u16(),
+        at,
     });
     Ok(response)
 }
@@ -257,13 +281,21 @@ async fn forward(
     body: Bytes,
     operation: &str,
 ) -> Response<Full<Bytes>> {
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
     let mut builder = Request::builder().method(parts.method).uri(path);
     for (k, v) in &parts.headers {
         builder = builder.header(k, v);
     }
     let Ok(req) = builder.body(Full::new(body)) else {
-        return error_response(StatusCode::BAD_GATEWAY, "ProxyError", "could not rebuild the request");
+        return error_response(
+            StatusCode::BAD_GATEWAY,
+            "ProxyError",
+            "could not rebuild the request",
+        );
     };
     let resp = match exchange(&shared.upstream, req).await {
         Ok(r) => r,
@@ -301,7 +333,10 @@ fn rewrite_service(svc: &mut Value, rollout: Rollout, completed: &mut HashMap<St
     let moto_primary = svc
         .get("deployments")
         .and_then(Value::as_array)
-        .and_then(|ds| ds.iter().find(|d| d.get("status").and_then(Value::as_str) == Some("PRIMARY")))
+        .and_then(|ds| {
+            ds.iter()
+                .find(|d| d.get("status").and_then(Value::as_str) == Some("PRIMARY"))
+        })
         .cloned()
         .unwrap_or_else(|| json!({"id": "ecs-svc/0", "status": "PRIMARY"}));
     let new_id = format!("ecs-svc/{}", revision_of(&wanted));
@@ -359,10 +394,24 @@ fn rewrite_service(svc: &mut Value, rollout: Rollout, completed: &mut HashMap<St
                 ),
             ];
             if previous == wanted || previous.is_empty() {
-                svc["deployments"] = json!([deployment(&new_id, "PRIMARY", &wanted, "FAILED", 0, "ECS deployment circuit breaker: tasks failed to start.")]);
+                svc["deployments"] = json!([deployment(
+                    &new_id,
+                    "PRIMARY",
+                    &wanted,
+                    "FAILED",
+                    0,
+                    "ECS deployment circuit breaker: tasks failed to start."
+                )]);
             } else {
                 svc["deployments"] = json!([
-                    deployment(&old_id, "PRIMARY", &previous, "COMPLETED", desired, "rolled back"),
+                    deployment(
+                        &old_id,
+                        "PRIMARY",
+                        &previous,
+                        "COMPLETED",
+                        desired,
+                        "rolled back"
+                    ),
                     failed
                 ]);
                 svc["taskDefinition"] = json!(previous);
@@ -391,11 +440,18 @@ fn rewrite_service(svc: &mut Value, rollout: Rollout, completed: &mut HashMap<St
 }
 
 fn str_of(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn revision_of(task_definition: &str) -> String {
-    task_definition.rsplit('/').next().unwrap_or("0").replace(':', "-")
+    task_definition
+        .rsplit('/')
+        .next()
+        .unwrap_or("0")
+        .replace(':', "-")
 }
 
 fn event(service: &str, n: u32, message: &str) -> Value {

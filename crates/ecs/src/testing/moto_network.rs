@@ -29,8 +29,18 @@ pub enum NetworkSetupError {
 
 /// Creates a VPC (10.0.0.0/16), a subnet (10.0.1.0/24) and a security group
 /// in `region` of the moto server at `endpoint` (`http://127.0.0.1:PORT`).
-pub async fn create_network(endpoint: &str, region: &str) -> Result<MotoNetwork, NetworkSetupError> {
-    let vpc_id = call(endpoint, region, "CreateVpc", &[("CidrBlock", "10.0.0.0/16")], "vpcId").await?;
+pub async fn create_network(
+    endpoint: &str,
+    region: &str,
+) -> Result<MotoNetwork, NetworkSetupError> {
+    let vpc_id = call(
+        endpoint,
+        region,
+        "CreateVpc",
+        &[("CidrBlock", "10.0.0.0/16")],
+        "vpcId",
+    )
+    .await?;
     let subnet_id = call(
         endpoint,
         region,
@@ -106,7 +116,9 @@ async fn call(
 fn encode(v: &str) -> String {
     v.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -4,16 +4,22 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
+use aws_sdk_ecs::config::retry::RetryPartition;
 use aws_sdk_ecs::config::{Credentials, Region};
-use imagedeploy_ecs::args::{ContainerArgs, NetworkConfiguration, PortMapping, ServiceArgs, WaitOptions};
+use imagedeploy_ecs::args::{
+    ContainerArgs, NetworkConfiguration, PortMapping, ServiceArgs, WaitOptions,
+};
 use imagedeploy_ecs::testing::{create_network, FaultProxy, MotoNetwork};
-use imagedeploy_ecs::{normalise, Deployer, ImageReference, ImageResolver, ResolveError, ServiceState};
+use imagedeploy_ecs::{
+    normalise, Deployer, ImageReference, ImageResolver, ResolveError, ServiceState,
+};
 use imagedeploy_testsupport::Moto;
 
 pub const REGION: &str = "us-east-1";
@@ -43,7 +49,10 @@ impl MapResolver {
     /// Points `repository:tag` at `digest` (moving the tag).
     pub fn set(&self, tag_ref: &str, digest: &str) {
         let parsed = ImageReference::parse(tag_ref).expect("test tag reference");
-        self.tags.lock().unwrap().insert(tag_ref.to_string(), digest.to_string());
+        self.tags
+            .lock()
+            .unwrap()
+            .insert(tag_ref.to_string(), digest.to_string());
         self.digests
             .lock()
             .unwrap()
@@ -95,8 +104,13 @@ pub struct Env {
     pub direct: aws_sdk_ecs::Client,
 }
 
+/// An ECS client the way the provider builds one (endpoint override,
+/// adaptive retry mode), with test-sized backoff: adaptive mode's client-side
+/// rate limiter otherwise delays each retry after a throttle by up to
+/// `max_backoff` (20 s by default) at low request rates. Each client gets its
+/// own retry partition so parallel tests do not share a rate limiter.
 pub async fn client(endpoint: &str) -> aws_sdk_ecs::Client {
-    // What the provider does: adaptive retry mode, endpoint override.
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
     let conf = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint)
@@ -104,16 +118,22 @@ pub async fn client(endpoint: &str) -> aws_sdk_ecs::Client {
         .retry_config(
             RetryConfig::adaptive()
                 .with_max_attempts(5)
-                .with_initial_backoff(Duration::from_millis(20)),
+                .with_initial_backoff(Duration::from_millis(20))
+                .with_max_backoff(Duration::from_millis(300)),
         )
         .load()
         .await;
-    aws_sdk_ecs::Client::new(&conf)
+    let partition = format!("ecs-test-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    let ecs = aws_sdk_ecs::config::Builder::from(&conf)
+        .retry_partition(RetryPartition::new(partition))
+        .build();
+    aws_sdk_ecs::Client::from_conf(ecs)
 }
 
 impl Env {
     pub async fn start() -> Env {
-        let moto = Moto::start().unwrap_or_else(|e| panic!("moto is required for these tests: {e}"));
+        let moto =
+            Moto::start().unwrap_or_else(|e| panic!("moto is required for these tests: {e}"));
         let proxy = FaultProxy::start(&moto.endpoint())
             .await
             .expect("start the fault-injection proxy");
@@ -211,7 +231,10 @@ pub fn recorded(args: &ServiceArgs, images: &BTreeMap<String, String>) -> Servic
         task_definition_arn: "arn:aws:ecs:us-east-1:123456789012:task-definition/s:1".into(),
         family: "s".into(),
         revision: 1,
-        images: containers.iter().map(|c| (c.name.clone(), c.image.clone())).collect(),
+        images: containers
+            .iter()
+            .map(|c| (c.name.clone(), c.image.clone()))
+            .collect(),
         container_definitions: containers,
         task_settings: normalise::task(args),
         registered_revisions: vec!["arn:aws:ecs:us-east-1:123456789012:task-definition/s:1".into()],
@@ -224,8 +247,9 @@ pub fn recorded(args: &ServiceArgs, images: &BTreeMap<String, String>) -> Servic
 pub struct Log(pub Arc<Mutex<Vec<String>>>);
 
 impl Log {
-    pub fn sink(&self) -> impl Fn(&str) + Send + Sync + '_ {
-        move |line: &str| self.0.lock().unwrap().push(line.to_string())
+    pub fn sink(&self) -> impl Fn(&str) + Send + Sync + 'static {
+        let lines = self.0.clone();
+        move |line: &str| lines.lock().unwrap().push(line.to_string())
     }
     pub fn lines(&self) -> Vec<String> {
         self.0.lock().unwrap().clone()

@@ -8,10 +8,45 @@
 
 use super::pattern::{Pattern, PatternError};
 
-/// Per-pattern results for a directory, handed to its children. Empty means
-/// "no information" (top-level entries).
+/// Per-pattern results for a directory, handed to its children. The default
+/// means "no information" (top-level entries). Up to 64 patterns fit inline,
+/// so walking large trees allocates nothing per entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MatchInfo(Vec<bool>);
+pub struct MatchInfo {
+    known: bool,
+    small: u64,
+    large: Vec<bool>,
+}
+
+impl MatchInfo {
+    fn with_len(len: usize) -> MatchInfo {
+        MatchInfo {
+            known: true,
+            small: 0,
+            large: if len > 64 { vec![false; len] } else { Vec::new() },
+        }
+    }
+
+    fn get(&self, i: usize) -> bool {
+        if !self.known {
+            false
+        } else if self.large.is_empty() {
+            i < 64 && self.small & (1u64 << i) != 0
+        } else {
+            self.large.get(i).copied().unwrap_or(false)
+        }
+    }
+
+    fn set(&mut self, i: usize) {
+        if self.large.is_empty() {
+            if i < 64 {
+                self.small |= 1u64 << i;
+            }
+        } else if let Some(slot) = self.large.get_mut(i) {
+            *slot = true;
+        }
+    }
+}
 
 /// Compiled `.dockerignore` patterns.
 #[derive(Debug, Clone, Default)]
@@ -66,12 +101,11 @@ impl Matcher {
     /// excluded, for `COPY --exclude`), given its parent directory's results.
     /// Returns the results to hand to `path`'s own children.
     pub fn matches_with_parent(&self, path: &str, parent: &MatchInfo) -> (bool, MatchInfo) {
-        let parent_matched = &parent.0;
-        let have_parent = !parent_matched.is_empty();
+        let have_parent = parent.known;
         let mut matched = false;
-        let mut info = vec![false; self.patterns.len()];
+        let mut info = MatchInfo::with_len(self.patterns.len());
         for (i, pattern) in self.patterns.iter().enumerate() {
-            let mut hit = have_parent && parent_matched.get(i).copied().unwrap_or(false);
+            let mut hit = have_parent && parent.get(i);
             if !hit {
                 // Evaluating cannot change the outcome: skip, as Docker does
                 // (and, as Docker does, leave this pattern's result false).
@@ -83,12 +117,12 @@ impl Matcher {
                     hit = any_parent_matches(pattern, path);
                 }
             }
-            info[i] = hit;
             if hit {
+                info.set(i);
                 matched = !pattern.is_exclusion();
             }
         }
-        (matched, MatchInfo(info))
+        (matched, info)
     }
 
     /// Decides a single path with no walk state (patternmatcher's
@@ -127,7 +161,7 @@ impl Matcher {
             if !p.is_exclusion() {
                 return true;
             }
-            if info.0.get(i).copied().unwrap_or(false) {
+            if info.get(i) {
                 return false;
             }
             let prefix = p.literal_prefix();
@@ -144,7 +178,7 @@ impl Matcher {
             if p.is_exclusion() {
                 return false;
             }
-            if info.0.get(i).copied().unwrap_or(false) {
+            if info.get(i) {
                 return true;
             }
             let prefix = p.literal_prefix();
