@@ -96,7 +96,11 @@ impl ProviderContext {
         self.sdk
             .get_or_try_init(|| async {
                 let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(8));
+                    .retry_config(
+                        aws_config::retry::RetryConfig::adaptive()
+                            .with_max_attempts(8)
+                            .with_max_backoff(Duration::from_secs(5)),
+                    );
                 if let Some(region) = &self.config.region {
                     loader = loader.region(aws_config::Region::new(region.clone()));
                 }

@@ -400,3 +400,22 @@ async fn configure_without_credentials_is_fine_aws_clients_are_lazy() {
         Err(e) => panic!("{e}"),
     }
 }
+
+#[tokio::test]
+async fn sigint_alone_stops_an_idle_provider_promptly() {
+    let engine = FakeEngine::start().await.unwrap();
+    let mut plugin = Plugin::start(&options(Some(&engine), true)).await.unwrap();
+    let mut c = calls(&plugin);
+    configure(&mut c, json!({})).await;
+    c.get_schema().await.unwrap();
+    let started = std::time::Instant::now();
+    plugin.interrupt();
+    let status = plugin.wait_exit(Duration::from_secs(5)).await;
+    let took = started.elapsed();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "no clean exit within 5 s of SIGINT (status {status:?}); stderr:\n{}",
+        plugin.stderr()
+    );
+    eprintln!("exited {took:?} after SIGINT");
+}

@@ -1,10 +1,11 @@
-//! Create, update, refresh and delete of one ECS service and the task
-//! definition revisions it registered.
+//! Create and update of one ECS service and the task definition revisions
+//! it registered (refresh and delete live in `refresh` and `teardown`).
 //!
 //! The client is built by the caller from an `SdkConfig` (endpoint override,
 //! credentials, and the retry config: use `RetryConfig::adaptive()` so
 //! throttling and 5xx answers are retried with backoff and client-side rate
-//! limiting). Every write here is one the plan asked for: no change means
+//! limiting; note that after a throttle adaptive mode may delay each retry up
+//! to `max_backoff`, 20 s by default). Every write here is one the plan asked for: no change means
 //! no AWS write at all; a container change means exactly one
 //! RegisterTaskDefinition.
 
@@ -93,11 +94,11 @@ pub struct Refreshed {
 /// Deploys services with one ECS client.
 #[derive(Debug, Clone)]
 pub struct Deployer {
-    client: aws_sdk_ecs::Client,
-    poll_interval: Duration,
+    pub(crate) client: aws_sdk_ecs::Client,
+    pub(crate) poll_interval: Duration,
 }
 
-fn aws_error<E>(operation: &'static str, target: &str, e: SdkError<E>) -> DeployError
+pub(crate) fn aws_error<E>(operation: &'static str, target: &str, e: SdkError<E>) -> DeployError
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
@@ -158,7 +159,7 @@ pub(crate) async fn describe(
         .cloned())
 }
 
-fn is_gone(svc: &Service) -> bool {
+pub(crate) fn is_gone(svc: &Service) -> bool {
     matches!(svc.status(), Some("INACTIVE") | Some("DRAINING"))
 }
 
@@ -337,7 +338,9 @@ impl Deployer {
                 .await
                 .map_err(|e| with_state(e, &rollback_fields(&state, old)))?;
         }
-        if plan.new_revision_needed || service_fields_differ(&old_svc, &svc) || old.deploy_failed {
+        let deploys =
+            plan.new_revision_needed || service_fields_differ(&old_svc, &svc) || old.deploy_failed;
+        if deploys {
             let mut req = self
                 .client
                 .update_service()
@@ -391,194 +394,14 @@ impl Deployer {
             state.task_settings = task;
             state.images = images_of(&containers);
         }
-        if args.waits() {
+        if deploys && args.waits() {
             self.wait_for(&mut state, progress, cancel).await?;
         }
         state.deploy_failed = false;
+        // Without waiting, superseded revisions go right away: ECS keeps
+        // running tasks of an INACTIVE revision.
         self.deregister_superseded(&mut state, progress).await;
         Ok(state)
-    }
-
-    /// Reads the service back. `None` when it was deleted or is INACTIVE
-    /// (or DRAINING: on its way to INACTIVE). Drift in desiredCount,
-    /// network, load balancers, deployment settings, propagateTags and the
-    /// task definition is written into the returned state.
-    pub async fn read(&self, state: &ServiceState) -> Result<Option<Refreshed>, DeployError> {
-        let name = service_name(&state.args)?;
-        let Some(svc) = describe(&self.client, &state.args.cluster, name, true).await? else {
-            return Ok(None);
-        };
-        if is_gone(&svc) {
-            return Ok(None);
-        }
-        let mut new = state.clone();
-        let mut drift = Vec::new();
-        let want = normalise::service(&state.args);
-        let outside = "(changed outside the program)";
-
-        if svc.desired_count() != want.desired_count {
-            drift.push(format!(
-                "desiredCount {} -> {} {outside}",
-                want.desired_count,
-                svc.desired_count()
-            ));
-            new.args.desired_count = Some(svc.desired_count());
-        }
-        if let Some(actual) = svc
-            .network_configuration()
-            .and_then(convert::normal_network)
-        {
-            if want.network_configuration.as_ref() != Some(&actual) {
-                drift.push(format!("networkConfiguration {outside}"));
-                new.args.network_configuration = Some(crate::args::NetworkConfiguration {
-                    subnets: actual.subnets,
-                    security_groups: Some(actual.security_groups).filter(|g| !g.is_empty()),
-                    assign_public_ip: Some(actual.assign_public_ip),
-                });
-            }
-        }
-        let mut lbs: Vec<crate::args::LoadBalancer> = svc
-            .load_balancers()
-            .iter()
-            .map(|l| crate::args::LoadBalancer {
-                target_group_arn: l.target_group_arn().unwrap_or_default().to_string(),
-                container_name: l.container_name().unwrap_or_default().to_string(),
-                container_port: l.container_port().unwrap_or_default(),
-            })
-            .collect();
-        lbs.sort();
-        if lbs != want.load_balancers {
-            drift.push(format!("loadBalancers {outside}"));
-            new.args.load_balancers = Some(lbs).filter(|l| !l.is_empty());
-        }
-        if let Some(g) = svc.health_check_grace_period_seconds() {
-            if g != want.health_check_grace_period_seconds {
-                drift.push(format!(
-                    "healthCheckGracePeriodSeconds {} -> {g} {outside}",
-                    want.health_check_grace_period_seconds
-                ));
-                new.args.health_check_grace_period_seconds = Some(g);
-            }
-        }
-        if let Some(dc) = svc.deployment_configuration() {
-            read_deployment_configuration(dc, &want, &mut new.args, &mut drift);
-        }
-        if let Some(p) = svc.propagate_tags() {
-            if p.as_str() != want.propagate_tags {
-                drift.push(format!(
-                    "propagateTags {} -> {} {outside}",
-                    want.propagate_tags,
-                    p.as_str()
-                ));
-                new.args.propagate_tags =
-                    serde_json::from_value(serde_json::Value::String(p.as_str().to_string())).ok();
-            }
-        }
-        if let Some(p) = svc
-            .deployments()
-            .iter()
-            .find(|d| d.status() == Some("PRIMARY"))
-        {
-            new.deployment_id = p.id().map(str::to_string);
-            new.rollout_state = p.rollout_state().map(|r| r.as_str().to_string());
-        }
-        if let Some(actual) = svc.task_definition() {
-            if actual != state.task_definition_arn {
-                drift.push(format!(
-                    "task definition {} -> {} {outside}",
-                    short(&state.task_definition_arn),
-                    short(actual)
-                ));
-                self.read_task_definition(actual, &mut new).await?;
-            }
-        }
-        Ok(Some(Refreshed { state: new, drift }))
-    }
-
-    /// Scales to zero, deletes the service, waits until it is INACTIVE
-    /// (bounded by `wait.timeoutSeconds`) and deregisters every revision
-    /// this resource registered. A service that is already gone is fine.
-    pub async fn delete(
-        &self,
-        state: &ServiceState,
-        progress: Progress<'_>,
-        cancel: &CancellationToken,
-    ) -> Result<(), DeployError> {
-        let name = service_name(&state.args)?;
-        let cluster = state.args.cluster.as_str();
-        if let Some(svc) = describe(&self.client, cluster, name, false).await? {
-            if svc.status() == Some("ACTIVE") {
-                if svc.desired_count() > 0 {
-                    progress(&format!("scaling service {name} to 0 tasks"));
-                    self.client
-                        .update_service()
-                        .cluster(cluster)
-                        .service(name)
-                        .desired_count(0)
-                        .send()
-                        .await
-                        .map_err(|e| aws_error("UpdateService", name, e))?;
-                }
-                progress(&format!("deleting service {name}"));
-                if let Err(e) = self
-                    .client
-                    .delete_service()
-                    .cluster(cluster)
-                    .service(name)
-                    .send()
-                    .await
-                {
-                    let gone = e.as_service_error().is_some_and(|se| {
-                        se.is_service_not_found_exception()
-                            || se.meta().code() == Some("ServiceNotActiveException")
-                    });
-                    if !gone {
-                        return Err(aws_error("DeleteService", name, e));
-                    }
-                }
-            }
-            self.wait_inactive(cluster, name, state.args.wait_timeout(), progress, cancel)
-                .await?;
-        }
-        for arn in &state.registered_revisions {
-            self.deregister(arn, progress).await;
-        }
-        Ok(())
-    }
-
-    async fn wait_inactive(
-        &self,
-        cluster: &str,
-        name: &str,
-        timeout: Duration,
-        progress: Progress<'_>,
-        cancel: &CancellationToken,
-    ) -> Result<(), DeployError> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut last = String::new();
-        loop {
-            let status = match describe(&self.client, cluster, name, false).await? {
-                None => return Ok(()),
-                Some(s) if s.status() == Some("INACTIVE") => return Ok(()),
-                Some(s) => s.status().unwrap_or("unknown").to_string(),
-            };
-            if status != last {
-                progress(&format!("service {name} is {status}"));
-                last = status.clone();
-            }
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                return Err(DeployError::DeleteTimedOut {
-                    name: name.to_string(),
-                    status,
-                    seconds: timeout.as_secs(),
-                });
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.poll_interval.min(deadline - now)) => {}
-                _ = cancel.cancelled() => return Err(DeployError::Cancelled { state: None, during: format!("waiting for {name} to become INACTIVE") }),
-            }
-        }
     }
 
     async fn wait_for(
@@ -680,36 +503,6 @@ impl Deployer {
         })
     }
 
-    async fn read_task_definition(
-        &self,
-        arn: &str,
-        state: &mut ServiceState,
-    ) -> Result<(), DeployError> {
-        let out = self
-            .client
-            .describe_task_definition()
-            .task_definition(arn)
-            .send()
-            .await
-            .map_err(|e| aws_error("DescribeTaskDefinition", arn, e))?;
-        let Some(td) = out.task_definition() else {
-            return Ok(());
-        };
-        let task = convert::normal_task(td);
-        let containers: Vec<NormalContainer> = td
-            .container_definitions()
-            .iter()
-            .map(|c| convert::normal_container(c, &task.network_mode))
-            .collect();
-        state.task_definition_arn = arn.to_string();
-        state.family = task.family.clone();
-        state.revision = i64::from(td.revision());
-        state.images = images_of(&containers);
-        state.container_definitions = containers;
-        state.task_settings = task;
-        Ok(())
-    }
-
     async fn retag(
         &self,
         arn: &str,
@@ -761,7 +554,7 @@ impl Deployer {
     }
 
     /// Best effort: true when the revision is deregistered (or already was).
-    async fn deregister(&self, arn: &str, progress: Progress<'_>) -> bool {
+    pub(crate) async fn deregister(&self, arn: &str, progress: Progress<'_>) -> bool {
         match self
             .client
             .deregister_task_definition()
@@ -815,42 +608,7 @@ fn service_fields_differ(a: &NormalService, b: &NormalService) -> bool {
     strip(a) != strip(b)
 }
 
-fn read_deployment_configuration(
-    dc: &aws_sdk_ecs::types::DeploymentConfiguration,
-    want: &NormalService,
-    args: &mut ServiceArgs,
-    drift: &mut Vec<String>,
-) {
-    let outside = "(changed outside the program)";
-    if let Some(cb) = dc.deployment_circuit_breaker() {
-        let actual = (cb.enable(), cb.rollback());
-        let wanted = (
-            want.deployment_circuit_breaker.enable,
-            want.deployment_circuit_breaker.rollback,
-        );
-        if actual != wanted {
-            drift.push(format!("deploymentCircuitBreaker {outside}"));
-            args.deployment_circuit_breaker = Some(crate::args::DeploymentCircuitBreaker {
-                enable: Some(actual.0),
-                rollback: Some(actual.1),
-            });
-        }
-    }
-    let min = dc.minimum_healthy_percent();
-    let max = dc.maximum_percent();
-    let wanted = &want.deployment_configuration;
-    let min_differs = min.is_some_and(|m| m != wanted.minimum_healthy_percent);
-    let max_differs = max.is_some_and(|m| m != wanted.maximum_percent);
-    if min_differs || max_differs {
-        drift.push(format!("deploymentConfiguration {outside}"));
-        args.deployment_configuration = Some(crate::args::DeploymentConfiguration {
-            minimum_healthy_percent: Some(min.unwrap_or(wanted.minimum_healthy_percent)),
-            maximum_percent: Some(max.unwrap_or(wanted.maximum_percent)),
-        });
-    }
-}
-
-fn service_name(args: &ServiceArgs) -> Result<&str, DeployError> {
+pub(crate) fn service_name(args: &ServiceArgs) -> Result<&str, DeployError> {
     args.name
         .as_deref()
         .filter(|n| !n.is_empty())
@@ -877,7 +635,7 @@ fn pinned_containers(
     })
 }
 
-fn images_of(containers: &[NormalContainer]) -> BTreeMap<String, String> {
+pub(crate) fn images_of(containers: &[NormalContainer]) -> BTreeMap<String, String> {
     containers
         .iter()
         .map(|c| (c.name.clone(), c.image.clone()))

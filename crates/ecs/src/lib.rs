@@ -17,7 +17,9 @@ pub mod deploy;
 pub mod diff;
 pub mod normalise;
 pub mod reference;
+mod refresh;
 pub mod resolve;
+mod teardown;
 pub mod validate;
 mod wait;
 

@@ -34,6 +34,9 @@ enum Verdict {
     Pending(String),
 }
 
+/// Clock skew tolerated between this machine and ECS event timestamps.
+const EVENT_SKEW_SECONDS: i64 = 30;
+
 /// How many recent service events a failure message quotes.
 const QUOTED_EVENTS: usize = 5;
 
@@ -52,6 +55,11 @@ pub(crate) async fn rollout(
     cancel: &CancellationToken,
 ) -> Outcome {
     let deadline = Instant::now() + target.timeout;
+    // Events older than this wait (minus clock skew) are history, not progress.
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64 - EVENT_SKEW_SECONDS)
+        .unwrap_or(0);
     let mut seen_events: HashSet<String> = HashSet::new();
     let mut saw_expected = false;
     let mut last_status = String::new();
@@ -76,7 +84,12 @@ pub(crate) async fn rollout(
             }
             Ok(Some(svc)) => {
                 recent = recent_events(&svc);
-                for e in svc.events().iter().rev() {
+                let fresh = svc
+                    .events()
+                    .iter()
+                    .rev()
+                    .filter(|e| e.created_at().is_none_or(|t| t.secs() >= since));
+                for e in fresh {
                     let key = e
                         .id()
                         .map(str::to_string)

@@ -60,6 +60,9 @@ pub struct Tree<'a> {
     root: PathBuf,
     ignore: &'a Matcher,
     listings: Mutex<HashMap<String, Arc<Listing>>>,
+    /// Memoised `children` results (deciding whether an ignored directory
+    /// still holds re-included files can mean walking it).
+    visible: Mutex<HashMap<String, Arc<Vec<Child>>>>,
 }
 
 /// A visible entry found under a directory.
@@ -95,6 +98,7 @@ impl<'a> Tree<'a> {
             root: root.to_path_buf(),
             ignore,
             listings: Mutex::new(HashMap::new()),
+            visible: Mutex::new(HashMap::new()),
         }
     }
 
@@ -201,9 +205,15 @@ impl<'a> Tree<'a> {
 
     /// Visible children of a visible directory (ignored entries dropped, but
     /// ignored directories that still hold re-included files kept).
-    pub fn children(&self, rel: &str) -> Result<Vec<Child>, TreeError> {
+    pub fn children(&self, rel: &str) -> Result<Arc<Vec<Child>>, TreeError> {
+        {
+            let memo = self.visible.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(found) = memo.get(rel) {
+                return Ok(found.clone());
+            }
+        }
         let Some(listing) = self.listing(rel)? else {
-            return Ok(Vec::new());
+            return Ok(Arc::new(Vec::new()));
         };
         let mut out = Vec::new();
         for child in &listing.children {
@@ -218,6 +228,9 @@ impl<'a> Tree<'a> {
                 }
             }
         }
+        let out = Arc::new(out);
+        let mut memo = self.visible.lock().unwrap_or_else(|p| p.into_inner());
+        memo.insert(rel.to_string(), out.clone());
         Ok(out)
     }
 
@@ -238,7 +251,7 @@ impl<'a> Tree<'a> {
         }
         Ok(self
             .children(parent)?
-            .into_iter()
+            .iter()
             .find(|c| c.name == name)
             .map_or(Lookup::Missing, |c| Lookup::Found(c.kind)))
     }

@@ -77,6 +77,8 @@ struct State {
     calls: Vec<Call>,
     /// Service ARN -> task definition last reported as a completed PRIMARY.
     completed: HashMap<String, String>,
+    /// Unix time of the simulated events.
+    events_at: u64,
 }
 
 struct Shared {
@@ -147,8 +149,14 @@ impl FaultProxy {
     }
 
     /// Chooses how DescribeServices answers are rewritten from now on.
+    /// Simulated events are dated now.
     pub fn set_rollout(&self, rollout: Rollout) {
-        self.shared.lock().rollout = rollout;
+        let mut st = self.shared.lock();
+        st.rollout = rollout;
+        st.events_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
     }
 
     /// Answers the next `times` calls of `operation` (e.g. `DescribeServices`) with `fault`.
@@ -309,7 +317,8 @@ async fn forward(
                 let mut st = shared.lock();
                 if let Some(services) = doc.get_mut("services").and_then(Value::as_array_mut) {
                     for svc in services {
-                        rewrite_service(svc, rollout, &mut st.completed);
+                        let at = st.events_at;
+                        rewrite_service(svc, rollout, at, &mut st.completed);
                     }
                 }
                 body = Bytes::from(doc.to_string());
@@ -322,7 +331,12 @@ async fn forward(
     Response::from_parts(parts, Full::new(body))
 }
 
-fn rewrite_service(svc: &mut Value, rollout: Rollout, completed: &mut HashMap<String, String>) {
+fn rewrite_service(
+    svc: &mut Value,
+    rollout: Rollout,
+    events_at: u64,
+    completed: &mut HashMap<String, String>,
+) {
     if svc.get("status").and_then(Value::as_str) != Some("ACTIVE") {
         return;
     }
@@ -381,14 +395,16 @@ fn rewrite_service(svc: &mut Value, rollout: Rollout, completed: &mut HashMap<St
                 "ECS deployment circuit breaker: tasks failed to start.",
             );
             let events = vec![
-                event(&name, 3, &format!("(service {name}) rolling back to deployment {old_id}.")),
+                event(&name, events_at, 3, &format!("(service {name}) rolling back to deployment {old_id}.")),
                 event(
                     &name,
+                    events_at,
                     2,
                     &format!("(service {name}) (deployment {new_id}) deployment failed: tasks failed to start."),
                 ),
                 event(
                     &name,
+                    events_at,
                     1,
                     &format!("(service {name}) (task 0f1e2d) failed container health checks (fault injection)."),
                 ),
@@ -431,6 +447,7 @@ fn rewrite_service(svc: &mut Value, rollout: Rollout, completed: &mut HashMap<St
                 svc,
                 vec![event(
                     &name,
+                    events_at,
                     4,
                     &format!("(service {name}) (deployment {new_id}) deployment failed: tasks failed to start (fault injection)."),
                 )],
@@ -454,10 +471,10 @@ fn revision_of(task_definition: &str) -> String {
         .replace(':', "-")
 }
 
-fn event(service: &str, n: u32, message: &str) -> Value {
+fn event(service: &str, at: u64, n: u32, message: &str) -> Value {
     json!({
-        "id": format!("fault-injection-{service}-{n}"),
-        "createdAt": 1_700_000_000 + n,
+        "id": format!("fault-injection-{service}-{at}-{n}"),
+        "createdAt": at + u64::from(n),
         "message": message,
     })
 }

@@ -30,8 +30,18 @@ async fn deployer(ctx: &Ctx) -> Result<ecs::Deployer, BoxError> {
     Ok(deployer)
 }
 
-async fn pin_images(ctx: &Ctx, args: &ServiceArgs) -> Result<BTreeMap<String, String>, ecs::ImageError> {
-    ecs::resolve_images(args, &resolver::Resolver { ctx }).await
+/// Container name -> digest-pinned image. `deploying` is true only right
+/// before AWS writes: then digest references must exist in their registry.
+async fn pin_images(
+    ctx: &Ctx,
+    args: &ServiceArgs,
+    deploying: bool,
+) -> Result<BTreeMap<String, String>, ecs::ImageError> {
+    let resolver = resolver::Resolver {
+        ctx,
+        verify_digests: deploying,
+    };
+    ecs::resolve_images(args, &resolver).await
 }
 
 fn failure(e: DeployError) -> OpError<ServiceState> {
@@ -87,7 +97,7 @@ impl Resource for Service {
     }
 
     async fn diff(&self, ctx: &Ctx, input: DiffInput<ServiceArgs, ServiceState>) -> Result<DiffOutcome, BoxError> {
-        let images = pin_images(ctx, &input.news).await?;
+        let images = pin_images(ctx, &input.news, false).await?;
         let plan = ecs::diff(&input.olds, &input.news, &images);
         let mut changes: Vec<Change> = plan
             .changes
@@ -122,7 +132,7 @@ impl Resource for Service {
         args: ServiceArgs,
         preview: bool,
     ) -> Result<(String, Outputs<ServiceState>), OpError<ServiceState>> {
-        let images = pin_images(ctx, &args).await?;
+        let images = pin_images(ctx, &args, !preview).await?;
         if preview {
             let state = preview_state(args, images);
             let unknown = ["arn", "clusterArn", "taskDefinitionArn", "revision", "deploymentId", "rolloutState"];
@@ -166,7 +176,7 @@ impl Resource for Service {
         news: ServiceArgs,
         preview: bool,
     ) -> Result<Outputs<ServiceState>, OpError<ServiceState>> {
-        let images = pin_images(ctx, &news).await?;
+        let images = pin_images(ctx, &news, !preview).await?;
         let plan = ecs::diff(&olds, &news, &images);
         if preview {
             let mut unknown = Vec::new();

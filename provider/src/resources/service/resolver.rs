@@ -1,5 +1,11 @@
 //! Tag-to-digest lookups for Service containers: ECR's DescribeImages for
 //! ECR repositories, the OCI distribution API for every other registry.
+//!
+//! A reference that already carries a digest is only confirmed to exist when
+//! something is about to be deployed. In Diff and in previews it is taken
+//! as is: an Image in the same program builds during preview and hands its
+//! new `ref` to the Service before pushing it, and that digest must show in
+//! the preview rather than fail it.
 
 use async_trait::async_trait;
 use imagedeploy_ecs::{ImageReference, ImageResolver, ResolveError};
@@ -10,12 +16,17 @@ use crate::resources::image::auth::is_ecr_host;
 
 pub struct Resolver<'a> {
     pub ctx: &'a Ctx,
+    /// Confirm that digest references exist in their registry.
+    pub verify_digests: bool,
 }
 
 #[async_trait]
 impl ImageResolver for Resolver<'_> {
     async fn resolve(&self, reference: &ImageReference) -> Result<String, ResolveError> {
         let written = reference.to_string();
+        if let (Some(digest), false) = (&reference.digest, self.verify_digests) {
+            return Ok(digest.clone());
+        }
         let registry_error = |message: String| ResolveError::Registry {
             reference: written.clone(),
             message,
