@@ -77,7 +77,8 @@ pub struct Typed<R: Resource> {
 }
 
 impl<R: Resource> Typed<R> {
-    pub fn new(resource: R) -> Arc<dyn ErasedResource> {
+    /// The resource behind the wire-level interface.
+    pub fn erase(resource: R) -> Arc<dyn ErasedResource> {
         Arc::new(Typed {
             resource,
             inputs: object_shape_of::<R::Args>(),

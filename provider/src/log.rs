@@ -123,7 +123,8 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Message>, address: Arc<Mutex<Option
             }
             None => false,
         };
-        if !delivered && !(ephemeral && text.trim().is_empty()) {
+        let blank_progress = ephemeral && text.trim().is_empty();
+        if !delivered && !blank_progress {
             eprintln!("[{}] {}: {}", severity.as_str_name(), urn, text);
         }
     }

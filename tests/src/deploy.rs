@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use pulumi_gestalt_proto::pulumi::pulumirpc::{
-    diff_response::DiffChanges, ConfigureRequest, DiffResponse, ProviderHandshakeRequest,
+    diff_response::DiffChanges, ConfigureRequest, DiffResponse, PropertyDiff,
+    ProviderHandshakeRequest,
 };
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
@@ -20,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::engine::FakeEngine;
 use crate::plugin::{provider_bin, LaunchOptions, Plugin};
 use crate::program::{as_output_ref, Program, Resource};
-use crate::report::{inverted_kind, kind_name, kind_replaces, Op, Report, Step};
+use crate::report::{inverted_kind, kind_name, kind_replaces, Op, PropertyChange, Report, Step};
 use crate::rpc::{CallError, Calls};
 use crate::stack::{ProviderState, ResourceState, StackFile, StackState};
 use crate::values::{contains_unknown, get_path, is_secret, secret, unknown, unwrap_secret};
@@ -569,6 +570,7 @@ impl Deployment {
             .collect();
         base.diffs = diff.diffs.clone();
         base.replaces = diff.replaces.clone();
+        base.changes = property_changes(&diff, old, &checked);
         if diff.changes == DiffChanges::DiffUnknown as i32 {
             for k in &decision.changed {
                 base.detailed_diff
@@ -731,6 +733,7 @@ impl Deployment {
                     )
                     .await;
                 out.step.detailed_diff = base.detailed_diff;
+                out.step.changes = base.changes;
                 out.step.diffs = base.diffs;
                 out.step.replaces = base.replaces;
                 out.step.delete_before_replace = dbr;
@@ -1113,6 +1116,37 @@ fn resolve_opt(v: &Json, live: &BTreeMap<String, Live>, preview: bool) -> Option
         )),
         other => Some(other.clone()),
     }
+}
+
+/// Old and new values of the paths in the provider's detailed diff.
+fn property_changes(d: &DiffResponse, old: &ResourceState, news: &Json) -> Vec<PropertyChange> {
+    let mut paths: Vec<(&String, &PropertyDiff)> = d.detailed_diff.iter().collect();
+    paths.sort_by(|a, b| a.0.cmp(b.0));
+    paths
+        .into_iter()
+        .map(|(path, pd)| {
+            let before = if pd.input_diff {
+                &old.inputs
+            } else {
+                &old.outputs
+            };
+            let pick = |root: &Json| {
+                get_path(root, path).map(|(v, was_secret)| {
+                    if was_secret {
+                        secret(v.clone())
+                    } else {
+                        v.clone()
+                    }
+                })
+            };
+            PropertyChange {
+                path: path.clone(),
+                kind: kind_name(pd.kind).to_string(),
+                old: pick(before),
+                new: pick(news),
+            }
+        })
+        .collect()
 }
 
 /// Resources ordered so that dependents come before what they depend on.

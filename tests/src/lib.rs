@@ -30,7 +30,7 @@ pub use deploy::{Deployment, FIXTURE_TYPE, PROVIDER_TYPE};
 pub use engine::{FakeEngine, LogEntry, Severity};
 pub use plugin::{provider_bin, LaunchOptions, Plugin};
 pub use program::{output, Program, Resource};
-pub use report::{Op, Report, Step};
+pub use report::{Op, PropertyChange, Report, Step};
 pub use stack::{ResourceState, StackFile, StackState};
 
 /// A test fixture resource (`imagedeploy:testing:Fixture`) with these inputs.

@@ -262,21 +262,27 @@ impl Drop for Plugin {
 struct ChildGuard(Option<Child>);
 
 impl ChildGuard {
+    /// SIGINT now; a helper thread kills the process if it is still there 5 s
+    /// later. Drop must not block: the provider's graceful stop waits for our
+    /// gRPC connection to close, and that connection is driven by the caller's
+    /// async runtime, which a blocking wait here would stall.
     fn stop(&mut self) {
         if let Some(mut child) = self.0.take() {
             if let Ok(Some(_)) = child.try_wait() {
                 return;
             }
             send_sigint(&child);
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
+            std::thread::spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while Instant::now() < deadline {
+                    if let Ok(Some(_)) = child.try_wait() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
                 }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+                let _ = child.kill();
+                let _ = child.wait();
+            });
         }
     }
 }

@@ -72,6 +72,8 @@ pub struct Step {
     pub delete_before_replace: bool,
     /// Outputs after the step (preview: what dependents would see).
     pub outputs: Json,
+    /// Old and new value per changed path, as `pulumi up --diff` shows them.
+    pub changes: Vec<PropertyChange>,
     /// Refresh found the resource gone.
     pub removed: bool,
     pub error: Option<String>,
@@ -89,6 +91,7 @@ impl Step {
             replaces: Vec::new(),
             delete_before_replace: false,
             outputs: Json::Object(Default::default()),
+            changes: Vec::new(),
             removed: false,
             error: None,
         }
@@ -97,6 +100,41 @@ impl Step {
     /// The changed paths, sorted.
     pub fn changed_paths(&self) -> Vec<&str> {
         self.detailed_diff.keys().map(String::as_str).collect()
+    }
+}
+
+/// One changed property: old value from the old outputs (or old inputs when
+/// the provider marked it an input diff), new value from the new inputs.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PropertyChange {
+    pub path: String,
+    pub kind: String,
+    pub old: Option<Json>,
+    pub new: Option<Json>,
+}
+
+/// A value as the CLI prints it: secrets masked, unknowns as `[unknown]`.
+pub fn display_value(v: &Json) -> String {
+    if crate::values::is_secret(v) {
+        return "[secret]".to_string();
+    }
+    if crate::values::is_unknown(v) {
+        return "[unknown]".to_string();
+    }
+    match v {
+        Json::Object(m) => {
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", display_value(v)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        Json::Array(items) => {
+            let parts: Vec<String> = items.iter().map(display_value).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        other => other.to_string(),
     }
 }
 
@@ -252,6 +290,16 @@ impl Report {
                 word,
                 info
             );
+            for c in &s.changes {
+                let show = |v: &Option<Json>| v.as_ref().map(display_value);
+                let line = match (show(&c.old), show(&c.new)) {
+                    (Some(o), Some(n)) => format!("{o} => {n}"),
+                    (None, Some(n)) => format!("(none) => {n}"),
+                    (Some(o), None) => format!("{o} => (none)"),
+                    (None, None) => String::new(),
+                };
+                let _ = writeln!(out, "        {}{}: {line}", kind_symbol(&c.kind), c.path);
+            }
         }
         let visible: Vec<&LogEntry> = self
             .logs

@@ -44,7 +44,11 @@ async fn reordering_and_restating_defaults_is_no_change_and_the_diff_names_the_f
     assert_eq!(diff_changes(&p), json!(1), "DIFF_NONE");
     let r = w.up_ok(restated.clone()).await;
     assert_eq!(r.op(NAME), Some(Op::Same), "{}", r.render());
-    assert!(w.env.writes().is_empty(), "no AWS write: {:?}", w.env.writes());
+    assert!(
+        w.env.writes().is_empty(),
+        "no AWS write: {:?}",
+        w.env.writes()
+    );
     assert_eq!(w.registered().await, 1);
 
     // One real change: detailedDiff names exactly that field.
@@ -53,10 +57,18 @@ async fn reordering_and_restating_defaults_is_no_change_and_the_diff_names_the_f
     let p = w.preview_ok(changed.clone()).await;
     assert_eq!(p.op(NAME), Some(Op::Update), "{}", p.render());
     let step = p.step(NAME).unwrap();
-    assert_eq!(step.changed_paths(), ["containers[0].environment.LOG_LEVEL"]);
-    assert_eq!(step.detailed_diff["containers[0].environment.LOG_LEVEL"], "UPDATE");
+    assert_eq!(
+        step.changed_paths(),
+        ["containers[0].environment.LOG_LEVEL"]
+    );
+    assert_eq!(
+        step.detailed_diff["containers[0].environment.LOG_LEVEL"],
+        "UPDATE"
+    );
     assert!(
-        messages(&p).iter().any(|m| m.contains("container web: environment.LOG_LEVEL changed")),
+        messages(&p)
+            .iter()
+            .any(|m| m.contains("container web: environment.LOG_LEVEL changed")),
         "{:#?}",
         messages(&p)
     );
@@ -75,7 +87,10 @@ async fn each_kind_of_change_makes_exactly_the_writes_it_needs() {
     let base = w.inputs();
     w.up_ok(base.clone()).await;
     let family = w.family();
-    let td1 = w.state().outputs["taskDefinitionArn"].as_str().unwrap().to_string();
+    let td1 = w.state().outputs["taskDefinitionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(w.registered().await, 1);
 
     // No change: no AWS write at all, in preview or up.
@@ -93,13 +108,21 @@ async fn each_kind_of_change_makes_exactly_the_writes_it_needs() {
     let p = w.preview_ok(scaled.clone()).await;
     assert_eq!(
         p.step(NAME).unwrap().changed_paths(),
-        ["deploymentConfiguration.minimumHealthyPercent", "desiredCount"]
+        [
+            "deploymentConfiguration.minimumHealthyPercent",
+            "desiredCount"
+        ]
     );
     let r = w.up_ok(scaled.clone()).await;
     assert_eq!(r.op(NAME), Some(Op::Update));
     assert_eq!(w.env.writes(), ["UpdateService"]);
     assert_eq!(w.registered().await, 1);
-    let svc = w.env.service(w.state().outputs["name"].as_str().unwrap()).await.unwrap().unwrap();
+    let svc = w
+        .env
+        .service(w.state().outputs["name"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(svc.desired_count(), 2);
     assert_eq!(svc.task_definition(), Some(td1.as_str()));
     assert_eq!(w.state().outputs["taskDefinitionArn"], json!(td1));
@@ -113,10 +136,17 @@ async fn each_kind_of_change_makes_exactly_the_writes_it_needs() {
     assert_eq!(r.op(NAME), Some(Op::Update));
     assert_eq!(
         w.env.writes(),
-        ["RegisterTaskDefinition", "UpdateService", "DeregisterTaskDefinition"]
+        [
+            "RegisterTaskDefinition",
+            "UpdateService",
+            "DeregisterTaskDefinition"
+        ]
     );
     let calls = w.env.proxy.calls();
-    let update = calls.iter().position(|c| c.operation == "UpdateService").unwrap();
+    let update = calls
+        .iter()
+        .position(|c| c.operation == "UpdateService")
+        .unwrap();
     let waited = calls
         .iter()
         .skip(update)
@@ -127,9 +157,15 @@ async fn each_kind_of_change_makes_exactly_the_writes_it_needs() {
                 .any(|c| c.operation == "DeregisterTaskDefinition")
         });
     assert!(waited, "deregistered only after waiting for the rollout");
-    let dereg = calls.iter().find(|c| c.operation == "DeregisterTaskDefinition").unwrap();
+    let dereg = calls
+        .iter()
+        .find(|c| c.operation == "DeregisterTaskDefinition")
+        .unwrap();
     assert_eq!(dereg.request["taskDefinition"], json!(td1));
-    let td2 = w.state().outputs["taskDefinitionArn"].as_str().unwrap().to_string();
+    let td2 = w.state().outputs["taskDefinitionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(w.registered().await, 2);
     assert_eq!(w.env.active_revisions(&family).await.unwrap(), vec![td2]);
     assert_eq!(w.state().outputs["revision"], json!(2));
@@ -143,7 +179,11 @@ async fn each_kind_of_change_makes_exactly_the_writes_it_needs() {
     w.up_ok(bigger.clone()).await;
     assert_eq!(
         w.env.writes(),
-        ["RegisterTaskDefinition", "UpdateService", "DeregisterTaskDefinition"]
+        [
+            "RegisterTaskDefinition",
+            "UpdateService",
+            "DeregisterTaskDefinition"
+        ]
     );
     assert_eq!(w.registered().await, 3);
     assert_eq!(w.env.active_revisions(&family).await.unwrap().len(), 1);
@@ -153,4 +193,53 @@ async fn each_kind_of_change_makes_exactly_the_writes_it_needs() {
     let r = w.up_ok(bigger).await;
     assert_eq!(r.op(NAME), Some(Op::Same));
     assert!(w.env.writes().is_empty(), "{:?}", w.env.writes());
+}
+
+#[tokio::test]
+async fn a_cluster_change_replaces_the_service_create_before_delete() {
+    let w = World::start().await;
+    let base = w.inputs();
+    w.up_ok(base.clone()).await;
+    let old = w.state();
+    let name = old.outputs["name"].as_str().unwrap().to_string();
+    w.env
+        .direct
+        .create_cluster()
+        .cluster_name("e2e-other")
+        .send()
+        .await
+        .unwrap();
+
+    let mut moved = base.clone();
+    moved["cluster"] = json!("e2e-other");
+    let p = w.preview_ok(moved.clone()).await;
+    assert_eq!(p.op(NAME), Some(Op::Replace), "{}", p.render());
+    assert_eq!(p.step(NAME).unwrap().replaces, ["cluster"]);
+    let r = w.up_ok(moved).await;
+    assert_eq!(r.op(NAME), Some(Op::Replace));
+    let new = w.state();
+    assert_ne!(new.id, old.id);
+    assert_eq!(new.outputs["name"], json!(name), "the name is kept");
+    let svc = w
+        .env
+        .direct
+        .describe_services()
+        .cluster("e2e-other")
+        .services(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(svc.services()[0].status(), Some("ACTIVE"));
+    match w.env.service(&name).await.unwrap() {
+        None => {}
+        Some(s) => assert_eq!(s.status(), Some("INACTIVE"), "the old service is deleted"),
+    }
+    assert_eq!(w.registered().await, 2);
+    assert_eq!(
+        w.env.active_revisions(&w.family()).await.unwrap(),
+        vec![new.outputs["taskDefinitionArn"]
+            .as_str()
+            .unwrap()
+            .to_string()]
+    );
 }

@@ -21,7 +21,10 @@ async fn tags_are_pinned_and_a_moved_tag_is_one_new_revision_with_its_reason() {
     assert_eq!(r.op(NAME), Some(Op::Create));
     let st = w.state();
     assert_eq!(st.outputs["images"]["web"], json!(pinned_a));
-    let td1 = st.outputs["taskDefinitionArn"].as_str().unwrap().to_string();
+    let td1 = st.outputs["taskDefinitionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(w.env.images_of(&td1).await.unwrap(), vec![pinned_a.clone()]);
     assert_eq!(w.registered().await, 1);
 
@@ -39,8 +42,14 @@ async fn tags_are_pinned_and_a_moved_tag_is_one_new_revision_with_its_reason() {
     assert_ne!(digest_b, w.first_digest);
     let p = w.preview_ok(w.inputs()).await;
     assert_eq!(p.op(NAME), Some(Op::Update), "{}", p.render());
-    assert_eq!(p.step(NAME).unwrap().changed_paths(), ["containers[0].image"]);
-    let reason = format!("container web: {} moved {} -> {digest_b}", w.app_tag, w.first_digest);
+    assert_eq!(
+        p.step(NAME).unwrap().changed_paths(),
+        ["containers[0].image"]
+    );
+    let reason = format!(
+        "container web: {} moved {} -> {digest_b}",
+        w.app_tag, w.first_digest
+    );
     assert!(
         messages(&p).iter().any(|m| m == &reason),
         "expected the reason {reason:?} in {:#?}",
@@ -54,11 +63,17 @@ async fn tags_are_pinned_and_a_moved_tag_is_one_new_revision_with_its_reason() {
     assert_eq!(r.op(NAME), Some(Op::Update));
     assert_eq!(w.registered().await, 2);
     let st = w.state();
-    let td2 = st.outputs["taskDefinitionArn"].as_str().unwrap().to_string();
+    let td2 = st.outputs["taskDefinitionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_ne!(td2, td1);
     assert_eq!(st.outputs["images"]["web"], json!(pinned_b));
     assert_eq!(w.env.images_of(&td2).await.unwrap(), vec![pinned_b.clone()]);
-    assert_eq!(w.env.active_revisions(&w.family()).await.unwrap(), vec![td2.clone()]);
+    assert_eq!(
+        w.env.active_revisions(&w.family()).await.unwrap(),
+        vec![td2.clone()]
+    );
 
     // Naming the same image by its digest instead of its tag is no change.
     let mut by_digest = w.inputs();
@@ -86,11 +101,57 @@ async fn a_digest_that_is_not_in_the_registry_fails_before_any_aws_write() {
     inputs["containers"][0]["image"] = json!(missing);
     let r = w.stack.up(&w.program(inputs)).await.expect("up runs");
     assert!(!r.ok(), "up must fail: {}", r.render());
-    let error = r.step(NAME).and_then(|s| s.error.clone()).unwrap_or_default();
+    let error = r
+        .step(NAME)
+        .and_then(|s| s.error.clone())
+        .unwrap_or_default();
     assert!(
         error.contains("containers[0].image") && error.contains("does not exist"),
         "the error names the property and says why: {error}"
     );
-    assert!(w.env.writes().is_empty(), "no AWS write: {:?}", w.env.writes());
+    assert!(
+        w.env.writes().is_empty(),
+        "no AWS write: {:?}",
+        w.env.writes()
+    );
     assert!(w.stack.state().unwrap().by_name(NAME).is_none());
+}
+
+/// An Image in the same program builds during preview and hands the Service
+/// a digest it has not pushed yet: the preview shows that digest; only the
+/// up, which would deploy it, insists that the registry has it.
+#[tokio::test]
+async fn a_digest_not_pushed_yet_previews_but_is_verified_before_deploying() {
+    let w = World::start().await;
+    w.up_ok(w.inputs()).await;
+    let before = w.state();
+    let repo = w.app_tag.trim_end_matches(":latest").to_string();
+    let unpushed = format!("{repo}@sha256:{}", "1".repeat(64));
+    let mut inputs = w.inputs();
+    inputs["containers"][0]["image"] = json!(unpushed);
+
+    let p = w.preview_ok(inputs.clone()).await;
+    assert_eq!(p.op(NAME), Some(Op::Update), "{}", p.render());
+    assert_eq!(
+        p.step(NAME).unwrap().outputs["images"]["web"],
+        json!(unpushed)
+    );
+
+    w.env.proxy.clear_calls();
+    let r = w.stack.up(&w.program(inputs)).await.unwrap();
+    assert!(!r.ok());
+    let error = r.step(NAME).unwrap().error.clone().unwrap();
+    assert!(
+        error.contains("containers[0].image") && error.contains("does not exist"),
+        "{error}"
+    );
+    assert!(
+        w.env.writes().is_empty(),
+        "no AWS write: {:?}",
+        w.env.writes()
+    );
+    let after = w.state();
+    assert_eq!(after.outputs, before.outputs, "nothing changed");
+    assert!(!after.init_failed);
+    assert_eq!(w.registered().await, 1);
 }

@@ -33,7 +33,10 @@ fn main() {
     let mb_per_s = total as f64 / best / 1e6;
     if best_cpu < f64::MAX {
         // Comparable with `openssl speed`, which divides by CPU time.
-        println!("sha2 single-core: {:.0} MB/s per CPU-second", total as f64 / best_cpu / 1e6);
+        println!(
+            "sha2 single-core: {:.0} MB/s per CPU-second",
+            total as f64 / best_cpu / 1e6
+        );
     }
     let sha_ni = std::fs::read_to_string("/proc/cpuinfo")
         .map(|c| c.split_whitespace().any(|w| w == "sha_ni"))

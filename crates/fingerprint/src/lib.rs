@@ -212,9 +212,8 @@ pub fn fingerprint(req: &Request) -> Result<Fingerprint, Error> {
             }
         }
     }
-    selected.sort_unstable_by(|a, b| {
-        (&a.display, &a.real, a.kind).cmp(&(&b.display, &b.real, b.kind))
-    });
+    selected
+        .sort_unstable_by(|a, b| (&a.display, &a.real, a.kind).cmp(&(&b.display, &b.real, b.kind)));
     selected.dedup_by(|a, b| a.display == b.display && a.real == b.real && a.kind == b.kind);
 
     let (files, stats) = hash_selection(&context, &selected, &req.cache, started_ns)?;

@@ -263,7 +263,12 @@ impl Ctx<'_, '_> {
             let last = depth + 1 == wild.len();
             let mut next = Vec::new();
             for (display, real) in &frontier {
-                for child in self.tree.children(real).map_err(|e| self.read_err(e))?.iter() {
+                for child in self
+                    .tree
+                    .children(real)
+                    .map_err(|e| self.read_err(e))?
+                    .iter()
+                {
                     if !glob::matches(element, &child.name).unwrap_or(false) {
                         continue;
                     }

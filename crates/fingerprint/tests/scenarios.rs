@@ -663,12 +663,33 @@ fn wildcard_exception_reaches_into_ignored_directories() {
     ctx.write("Dockerfile", "FROM scratch\nCOPY . /app\n");
     let fp = ctx.fp();
     let paths: Vec<&str> = fp.manifest.files.iter().map(|f| f.path.as_str()).collect();
-    assert!(paths.contains(&"node_modules/left-pad/keep.txt"), "{paths:?}");
-    assert!(!paths.iter().any(|p| p.ends_with(".js") && p.starts_with("node_modules")), "{paths:?}");
-    scenario(&ctx, plain, |c| c.append("node_modules/left-pad/file001.js", "//\n"), &[]);
-    scenario(&ctx, plain, |c| c.append("node_modules/left-pad/keep.txt", "more\n"), &["node_modules/left-pad/keep.txt modified"]);
+    assert!(
+        paths.contains(&"node_modules/left-pad/keep.txt"),
+        "{paths:?}"
+    );
+    assert!(
+        !paths
+            .iter()
+            .any(|p| p.ends_with(".js") && p.starts_with("node_modules")),
+        "{paths:?}"
+    );
+    scenario(
+        &ctx,
+        plain,
+        |c| c.append("node_modules/left-pad/file001.js", "//\n"),
+        &[],
+    );
+    scenario(
+        &ctx,
+        plain,
+        |c| c.append("node_modules/left-pad/keep.txt", "more\n"),
+        &["node_modules/left-pad/keep.txt modified"],
+    );
     // The re-included file makes its ignored parent visible to COPY.
-    ctx.write("Dockerfile", "FROM scratch\nCOPY node_modules/left-pad /lp\n");
+    ctx.write(
+        "Dockerfile",
+        "FROM scratch\nCOPY node_modules/left-pad /lp\n",
+    );
     let fp = ctx.fp();
     assert_eq!(fp.manifest.files.len(), 1, "{:?}", fp.manifest.files);
 }
@@ -677,15 +698,26 @@ fn wildcard_exception_reaches_into_ignored_directories() {
 fn named_context_is_hashed_when_referenced() {
     let ctx = go_app();
     let extra = Context::new(&[("tool/bin.sh", "#!/bin/sh\n")]);
-    ctx.write("Dockerfile", "FROM alpine\nCOPY --from=tools /tool/bin.sh /usr/local/bin/\n");
+    ctx.write(
+        "Dockerfile",
+        "FROM alpine\nCOPY --from=tools /tool/bin.sh /usr/local/bin/\n",
+    );
     let with_tools = |c: &Context| {
         let mut req = c.request();
-        req.named_contexts.insert("tools".into(), extra.root().to_path_buf());
+        req.named_contexts
+            .insert("tools".into(), extra.root().to_path_buf());
         req
     };
     let before = fingerprint(&with_tools(&ctx)).expect("fp");
-    assert!(before.manifest.inputs.named_contexts.contains_key("tools"), "{:?}", before.manifest.inputs);
+    assert!(
+        before.manifest.inputs.named_contexts.contains_key("tools"),
+        "{:?}",
+        before.manifest.inputs
+    );
     extra.append("tool/bin.sh", "echo hi\n");
     let after = fingerprint(&with_tools(&ctx)).expect("fp");
-    assert_eq!(explain(&before.manifest, &after.manifest), ["named context tools changed"]);
+    assert_eq!(
+        explain(&before.manifest, &after.manifest),
+        ["named context tools changed"]
+    );
 }

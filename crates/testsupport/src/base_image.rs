@@ -62,6 +62,16 @@ pub fn push_base_image(
     repository_tag: &str,
     variant: &str,
 ) -> Result<PushedImage, BaseImageError> {
+    push_base_image_as(registry, repository_tag, variant, None)
+}
+
+/// [`push_base_image`] to a registry that needs `(user, password)`.
+pub fn push_base_image_as(
+    registry: &Registry,
+    repository_tag: &str,
+    variant: &str,
+    credentials: Option<(&str, &str)>,
+) -> Result<PushedImage, BaseImageError> {
     let buildah = find_program("buildah", &["/usr/bin/buildah"]).ok_or_else(|| {
         BaseImageError::Missing {
             program: "buildah".into(),
@@ -103,14 +113,14 @@ pub fn push_base_image(
     let reference = format!("{}/{repository_tag}", registry.address());
     let digest_file = work.path().join("digest");
     let digest_arg = digest_file.to_string_lossy().into_owned();
-    storage.run(&[
-        "push",
-        "--tls-verify=false",
-        "--digestfile",
-        &digest_arg,
-        local,
-        &format!("docker://{reference}"),
-    ])?;
+    let creds = credentials.map(|(user, password)| format!("{user}:{password}"));
+    let mut push = vec!["push", "--tls-verify=false", "--digestfile", &digest_arg];
+    if let Some(creds) = &creds {
+        push.extend(["--creds", creds.as_str()]);
+    }
+    let destination = format!("docker://{reference}");
+    push.extend([local, destination.as_str()]);
+    storage.run(&push)?;
     let digest = std::fs::read_to_string(&digest_file)
         .map(|d| d.trim().to_string())
         .ok()
@@ -159,8 +169,13 @@ impl Storage {
                 source,
             })?;
         if !output.status.success() {
+            let shown: Vec<&str> = args
+                .iter()
+                .enumerate()
+                .map(|(i, a)| if i > 0 && args[i - 1] == "--creds" { "***" } else { a })
+                .collect();
             return Err(BaseImageError::Buildah {
-                args: args.join(" "),
+                args: shown.join(" "),
                 output: format!(
                     "{}{}",
                     String::from_utf8_lossy(&output.stdout),

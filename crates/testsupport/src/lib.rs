@@ -9,7 +9,7 @@ mod process;
 mod registry;
 mod moto;
 
-pub use base_image::{push_base_image, BaseImageError, PushedImage};
+pub use base_image::{push_base_image, push_base_image_as, BaseImageError, PushedImage};
 pub use moto::Moto;
 pub use process::{free_port, wait_for_port, ServerError};
 pub use registry::Registry;

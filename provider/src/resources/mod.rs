@@ -12,9 +12,9 @@ pub mod service;
 pub const TEST_RESOURCES_ENV: &str = "IMAGEDEPLOY_TEST_RESOURCES";
 
 pub fn all() -> Vec<Arc<dyn ErasedResource>> {
-    let mut resources = vec![Typed::new(image::Image), Typed::new(service::Service)];
+    let mut resources = vec![Typed::erase(image::Image), Typed::erase(service::Service)];
     if std::env::var(TEST_RESOURCES_ENV).is_ok_and(|v| v == "1") {
-        resources.push(Typed::new(fixture::Fixture));
+        resources.push(Typed::erase(fixture::Fixture));
     }
     resources
 }

@@ -71,7 +71,12 @@ fn tar_with(name: &str, content: &[u8]) -> Vec<u8> {
 /// Pushes a tiny image whose only file holds `content` to
 /// `registry/repository:tag` (moving the tag if it exists) and returns the
 /// manifest digest the registry now serves for it.
-pub fn push_tiny_image(registry: &str, repository: &str, tag: &str, content: &str) -> anyhow::Result<String> {
+pub fn push_tiny_image(
+    registry: &str,
+    repository: &str,
+    tag: &str,
+    content: &str,
+) -> anyhow::Result<String> {
     let dir = tempfile::tempdir()?;
     let blobs = dir.path().join("blobs").join("sha256");
     std::fs::create_dir_all(&blobs)?;
@@ -100,12 +105,21 @@ pub fn push_tiny_image(registry: &str, repository: &str, tag: &str, content: &st
         }],
     });
     std::fs::write(dir.path().join("index.json"), index.to_string())?;
-    std::fs::write(dir.path().join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    std::fs::write(
+        dir.path().join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )?;
     let source = format!("oci:{}", dir.path().display());
     let destination = format!("docker://{registry}/{repository}:{tag}");
     run(
         "skopeo",
-        &["copy", "--quiet", "--dest-tls-verify=false", &source, &destination],
+        &[
+            "copy",
+            "--quiet",
+            "--dest-tls-verify=false",
+            &source,
+            &destination,
+        ],
         "apt-get install skopeo",
     )?;
     registry_digest(&format!("{registry}/{repository}:{tag}"))
@@ -115,10 +129,15 @@ pub fn push_tiny_image(registry: &str, repository: &str, tag: &str, content: &st
 pub fn registry_digest(reference: &str) -> anyhow::Result<String> {
     let out = run(
         "skopeo",
-        &["inspect", "--tls-verify=false", &format!("docker://{reference}")],
+        &[
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{reference}"),
+        ],
         "apt-get install skopeo",
     )?;
-    let doc: serde_json::Value = serde_json::from_str(&out).context("skopeo inspect printed no JSON")?;
+    let doc: serde_json::Value =
+        serde_json::from_str(&out).context("skopeo inspect printed no JSON")?;
     doc.get("Digest")
         .and_then(|d| d.as_str())
         .map(str::to_string)
@@ -130,12 +149,17 @@ fn busybox() -> anyhow::Result<PathBuf> {
         .iter()
         .map(PathBuf::from)
         .find(|p| p.is_file())
-        .ok_or_else(|| anyhow!("busybox-static is needed for the test base image (apt-get install busybox-static)"))
+        .ok_or_else(|| {
+            anyhow!(
+                "busybox-static is needed for the test base image (apt-get install busybox-static)"
+            )
+        })
 }
 
 /// Applets the base image provides (enough for small build stages).
 const APPLETS: &[&str] = &[
-    "sh", "cat", "echo", "ls", "mkdir", "sed", "grep", "cp", "chmod", "true", "false", "test", "sleep",
+    "sh", "cat", "echo", "ls", "mkdir", "sed", "grep", "cp", "chmod", "true", "false", "test",
+    "sleep",
 ];
 
 /// Commits a busybox-static image with buildah (from scratch, timestamp 0,
@@ -154,23 +178,49 @@ pub fn push_base_image(registry: &str) -> anyhow::Result<String> {
     let runroot = storage.path().join("run");
     let (root, runroot) = (path_str(&root)?, path_str(&runroot)?);
     let buildah = |args: &[&str]| -> anyhow::Result<String> {
-        let mut all = vec!["--storage-driver", "vfs", "--root", root, "--runroot", runroot];
+        let mut all = vec![
+            "--storage-driver",
+            "vfs",
+            "--root",
+            root,
+            "--runroot",
+            runroot,
+        ];
         all.extend_from_slice(args);
         run("buildah", &all, "apt-get install buildah")
     };
     let container = buildah(&["from", "scratch"])?;
     buildah(&["copy", &container, path_str(rootfs.path())?, "/"])?;
-    buildah(&["config", "--cmd", "/bin/sh", "--env", "PATH=/bin", &container])?;
-    buildah(&["commit", "--timestamp", "0", &container, "localhost/e2e-base:1"])?;
+    buildah(&[
+        "config",
+        "--cmd",
+        "/bin/sh",
+        "--env",
+        "PATH=/bin",
+        &container,
+    ])?;
+    buildah(&[
+        "commit",
+        "--timestamp",
+        "0",
+        &container,
+        "localhost/e2e-base:1",
+    ])?;
     let reference = format!("{registry}/base:1");
-    buildah(&["push", "--tls-verify=false", "localhost/e2e-base:1", &format!("docker://{reference}")])?;
+    buildah(&[
+        "push",
+        "--tls-verify=false",
+        "localhost/e2e-base:1",
+        &format!("docker://{reference}"),
+    ])?;
     // Deleting the buildah storage needs root-owned files gone too; the
     // tempdir does that on drop.
     Ok(reference)
 }
 
 fn path_str(p: &Path) -> anyhow::Result<&str> {
-    p.to_str().ok_or_else(|| anyhow!("path {} is not UTF-8", p.display()))
+    p.to_str()
+        .ok_or_else(|| anyhow!("path {} is not UTF-8", p.display()))
 }
 
 #[cfg(test)]

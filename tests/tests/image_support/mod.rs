@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
-use imagedeploy_testsupport::{push_base_image, PushedImage, Registry};
 use imagedeploy_tests::{Deployment, LogEntry, Report, Resource, Severity};
+use imagedeploy_testsupport::{push_base_image, PushedImage, Registry};
 use serde_json::{json, Value as Json};
 
 pub const IMAGE: &str = "imagedeploy:index:Image";
@@ -96,11 +96,17 @@ impl World {
 }
 
 fn deployment(root: &Path) -> Deployment {
+    // buildah refuses to run when DOCKER_CONFIG names a directory without a
+    // config.json, so the empty config is an empty JSON object.
+    std::fs::write(root.join("docker-config").join("config.json"), "{}").expect("docker config");
     Deployment::new()
         .expect("provider binary must be built (cargo build -p imagedeploy)")
         .with_fixture()
         .with_env("XDG_CACHE_HOME", &root.join("cache").to_string_lossy())
-        .with_env("DOCKER_CONFIG", &root.join("docker-config").to_string_lossy())
+        .with_env(
+            "DOCKER_CONFIG",
+            &root.join("docker-config").to_string_lossy(),
+        )
 }
 
 pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
@@ -156,7 +162,10 @@ impl RegistryFiles {
     pub fn blobs(&self) -> usize {
         self.0
             .keys()
-            .filter(|p| p.file_name().is_some_and(|n| n == "data") && p.to_string_lossy().contains("/blobs/"))
+            .filter(|p| {
+                p.file_name().is_some_and(|n| n == "data")
+                    && p.to_string_lossy().contains("/blobs/")
+            })
             .count()
     }
 
@@ -182,7 +191,10 @@ pub fn registry_digest(reference: &str) -> Option<String> {
         return None;
     }
     use sha2::Digest as _;
-    Some(format!("sha256:{}", hex::encode(sha2::Sha256::digest(&out.stdout))))
+    Some(format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(&out.stdout))
+    ))
 }
 
 /// `skopeo delete`: removes a manifest from the registry.
@@ -203,7 +215,11 @@ pub fn delete_manifest(reference: &str) {
 /// Engine log entries about one resource.
 pub fn logs_for<'a>(report: &'a Report, name: &str) -> Vec<&'a LogEntry> {
     let suffix = format!("::{name}");
-    report.logs.iter().filter(|l| l.urn.ends_with(&suffix)).collect()
+    report
+        .logs
+        .iter()
+        .filter(|l| l.urn.ends_with(&suffix))
+        .collect()
 }
 
 /// Ephemeral progress lines for one resource.
@@ -227,7 +243,12 @@ pub fn messages_for(report: &Report, name: &str) -> Vec<String> {
 /// The response JSON of the one call of `method` for `name`.
 pub fn response<'a>(report: &'a Report, method: &str, name: &str) -> &'a Json {
     let calls = report.calls_for(method, name);
-    assert_eq!(calls.len(), 1, "expected one {method} for {name}, got {}", calls.len());
+    assert_eq!(
+        calls.len(),
+        1,
+        "expected one {method} for {name}, got {}",
+        calls.len()
+    );
     calls[0]
         .response
         .as_ref()
@@ -237,4 +258,38 @@ pub fn response<'a>(report: &'a Report, method: &str, name: &str) -> &'a Json {
 /// A Dockerfile whose final image holds only `/app` copied from `src/`.
 pub fn simple_dockerfile(from: &str) -> String {
     format!("{from}\nCOPY src/ /app/\nCMD [\"/bin/cat\", \"/app/app.ts\"]\n")
+}
+
+/// [`registry_digest`] for a registry that needs credentials.
+pub fn registry_digest_as(reference: &str, user: &str, password: &str) -> Option<String> {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--raw", "--creds"])
+        .arg(format!("{user}:{password}"))
+        .arg(format!("docker://{reference}"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("skopeo is needed (apt-get install skopeo)");
+    if !out.status.success() {
+        return None;
+    }
+    use sha2::Digest as _;
+    Some(format!("sha256:{}", hex::encode(sha2::Sha256::digest(&out.stdout))))
+}
+
+/// Standard base64 with padding (for Docker config `auth` entries).
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }

@@ -26,8 +26,8 @@ pub struct World {
 impl World {
     pub async fn start() -> World {
         let env = EcsEnv::start().await.unwrap_or_else(|e| panic!("{e:#}"));
-        let registry =
-            Registry::start().unwrap_or_else(|e| panic!("the registry is required for these tests: {e}"));
+        let registry = Registry::start()
+            .unwrap_or_else(|e| panic!("the registry is required for these tests: {e}"));
         let first_digest = push_tiny_image(&registry.address(), "app", "latest", "version one")
             .unwrap_or_else(|e| panic!("{e:#}"));
         let stack = env
@@ -85,7 +85,11 @@ impl World {
     }
 
     pub async fn preview_ok(&self, inputs: Json) -> Report {
-        let r = self.stack.preview(&self.program(inputs)).await.expect("preview runs");
+        let r = self
+            .stack
+            .preview(&self.program(inputs))
+            .await
+            .expect("preview runs");
         r.assert_ok();
         r
     }

@@ -13,7 +13,11 @@ fuzz_target!(|data: &[u8]| {
         let mut info = MatchInfo::default();
         let mut prefix = String::new();
         for part in path.split('/') {
-            prefix = if prefix.is_empty() { part.to_string() } else { format!("{prefix}/{part}") };
+            prefix = if prefix.is_empty() {
+                part.to_string()
+            } else {
+                format!("{prefix}/{part}")
+            };
             let (_, next) = matcher.matches_with_parent(&prefix, &info);
             let _ = matcher.can_skip_matched_dir(&prefix, &next);
             let _ = matcher.could_match_under(&prefix, &next);

@@ -23,7 +23,11 @@ impl MatchInfo {
         MatchInfo {
             known: true,
             small: 0,
-            large: if len > 64 { vec![false; len] } else { Vec::new() },
+            large: if len > 64 {
+                vec![false; len]
+            } else {
+                Vec::new()
+            },
         }
     }
 

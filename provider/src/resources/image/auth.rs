@@ -2,6 +2,10 @@
 //! from GetAuthorizationToken for ECR hosts, then the Docker config file and
 //! anonymous access (the registry client's own fallbacks).
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
 use base64::Engine as _;
 use imagedeploy_registry::{ClientOptions, Credentials, Reference, RegistryClient};
 
@@ -40,42 +44,104 @@ pub async fn client_for(ctx: &Ctx, args: &ImageArgs, refs: &[Reference]) -> Resu
         .collect();
     ecr_hosts.sort_unstable();
     ecr_hosts.dedup();
-    if !ecr_hosts.is_empty() {
-        let credentials = ecr_credentials(ctx).await?;
-        for host in ecr_hosts {
-            client.set_credentials(host, credentials.clone());
-        }
+    for host in ecr_hosts {
+        let Some((account, region)) = ecr_account_and_region(host) else { continue };
+        let credentials = ecr_credentials_for(ctx, account, region).await?;
+        ctx.progress(&format!(
+            "using ECR credentials for {host} from GetAuthorizationToken (account {account}, region {region})"
+        ));
+        client.set_credentials(host, credentials);
     }
     Ok(client)
 }
 
-/// Basic credentials from ECR's GetAuthorizationToken (honours `endpoints.ecr`).
+/// Account id and region of an ECR host.
+fn ecr_account_and_region(host: &str) -> Option<(&str, &str)> {
+    let host = host.split(':').next().unwrap_or(host);
+    let mut parts = host.split('.');
+    let account = parts.next()?;
+    let region = parts.nth(2)?;
+    Some((account, region))
+}
+
+/// Credentials for the caller's default ECR registry in the provider's region.
 pub async fn ecr_credentials(ctx: &Ctx) -> Result<Credentials, ImageError> {
     let ecr = ctx.provider.ecr().await.map_err(|e| ImageError::EcrAuth(e.to_string()))?;
-    let response = ecr
-        .get_authorization_token()
+    token(ecr.get_authorization_token()).await.map_err(ImageError::EcrAuth)
+}
+
+/// Sends GetAuthorizationToken and decodes its `user:password` token.
+async fn token(
+    request: aws_sdk_ecr::operation::get_authorization_token::builders::GetAuthorizationTokenFluentBuilder,
+) -> Result<Credentials, String> {
+    let response = request
         .send()
         .await
-        .map_err(|e| ImageError::EcrAuth(aws_sdk_ecr::error::DisplayErrorContext(&e).to_string()))?;
+        .map_err(|e| format!("GetAuthorizationToken: {}", aws_sdk_ecr::error::DisplayErrorContext(&e)))?;
     let token = response
         .authorization_data()
         .first()
         .and_then(|d| d.authorization_token())
-        .ok_or_else(|| ImageError::EcrAuth("GetAuthorizationToken returned no token".into()))?;
+        .ok_or("GetAuthorizationToken returned no token")?;
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(token)
-        .map_err(|_| ImageError::EcrAuth("GetAuthorizationToken returned a token that is not base64".into()))?;
-    let text = String::from_utf8(decoded)
-        .map_err(|_| ImageError::EcrAuth("GetAuthorizationToken returned a token that is not text".into()))?;
+        .map_err(|_| "GetAuthorizationToken returned a token that is not base64")?;
+    let text = String::from_utf8(decoded).map_err(|_| "GetAuthorizationToken returned a token that is not text")?;
     let (user, password) = text
         .split_once(':')
-        .ok_or_else(|| ImageError::EcrAuth("GetAuthorizationToken returned a token without a user name".into()))?;
+        .ok_or("GetAuthorizationToken returned a token without a user name")?;
     Ok(Credentials::basic(user, password))
+}
+
+/// Tokens are valid for 12 hours; reuse one for an hour within a process so
+/// a stack of many images asks ECR once, not once per image and call.
+const TOKEN_REUSE: Duration = Duration::from_secs(3600);
+
+type TokenCache = Mutex<HashMap<(String, String), (Instant, Credentials)>>;
+
+fn token_cache() -> &'static TokenCache {
+    static CACHE: OnceLock<TokenCache> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Basic credentials from ECR's GetAuthorizationToken for `account`'s
+/// registry in `region` (tokens are regional), honouring `endpoints.ecr`.
+pub async fn ecr_credentials_for(ctx: &Ctx, account: &str, region: &str) -> Result<Credentials, ImageError> {
+    let key = (account.to_string(), region.to_string());
+    if let Ok(cache) = token_cache().lock() {
+        if let Some((at, credentials)) = cache.get(&key) {
+            if at.elapsed() < TOKEN_REUSE {
+                return Ok(credentials.clone());
+            }
+        }
+    }
+    let base = ctx.provider.ecr().await.map_err(|e| ImageError::EcrAuth(e.to_string()))?;
+    let config = base
+        .config()
+        .to_builder()
+        .region(aws_sdk_ecr::config::Region::new(region.to_string()))
+        .build();
+    let ecr = aws_sdk_ecr::Client::from_conf(config);
+    let credentials = token(ecr.get_authorization_token().registry_ids(account))
+        .await
+        .map_err(|e| ImageError::EcrAuth(format!("account {account} in {region}: {e}")))?;
+    if let Ok(mut cache) = token_cache().lock() {
+        cache.insert(key, (Instant::now(), credentials.clone()));
+    }
+    Ok(credentials)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_ecr_host;
+    use super::{ecr_account_and_region, is_ecr_host};
+
+    #[test]
+    fn reads_account_and_region() {
+        assert_eq!(
+            ecr_account_and_region("123456789012.dkr.ecr.eu-west-3.amazonaws.com"),
+            Some(("123456789012", "eu-west-3"))
+        );
+    }
 
     #[test]
     fn recognises_ecr_hosts() {

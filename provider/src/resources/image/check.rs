@@ -126,6 +126,9 @@ fn check_dockerfile(args: &ImageArgs, input: &DockerfileInput, failures: &mut Ve
             }
         }
     };
+    // A defaulted Dockerfile that cannot be read is the context's fault; one
+    // that does not parse is the Dockerfile's, even when it was not named.
+    let property = if args.dockerfile.is_none() { "dockerfile" } else { property };
     let parsed = match dockerfile::parse(&text) {
         Ok(parsed) => parsed,
         Err(e) => {

@@ -26,11 +26,14 @@ pub fn diff(old: &ImageState, old_manifest: Option<&Manifest>, new: &ImageArgs, 
         match (old_manifest, observed.manifest) {
             (Some(before), Some(after)) => {
                 for reason in explain(before, after) {
-                    changes.push(Change {
-                        path: context_path(&reason),
-                        kind: kind_of(&reason),
-                        replace: false,
-                    });
+                    let (path, kind) = classify(&reason);
+                    if !changes.iter().any(|c: &Change| c.path == path) {
+                        changes.push(Change {
+                            path,
+                            kind,
+                            replace: false,
+                        });
+                    }
                     reasons.push(reason);
                 }
             }
@@ -91,38 +94,54 @@ pub fn diff(old: &ImageState, old_manifest: Option<&Manifest>, new: &ImageArgs, 
     }
 }
 
-/// "src/app.ts modified" -> `context["src/app.ts"]`; other reasons map to
-/// the input they concern.
-fn context_path(reason: &str) -> String {
-    for suffix in [" modified", " added", " removed", " became executable", " is no longer executable", " type changed", " link target changed"] {
-        if let Some(path) = reason.strip_suffix(suffix) {
-            return format!("context[{}]", quoted(path));
-        }
+/// Where a fingerprint reason shows in detailedDiff, and how: file reasons
+/// ("src/app.ts modified") under `context["src/app.ts"]`, Dockerfile and
+/// `FROM` reasons under `dockerfile`, build args under `buildArgs["NAME"]`.
+/// Instruction reasons are matched first: "Dockerfile line 4 added" is about
+/// the Dockerfile, not about a context file named "Dockerfile line 4".
+fn classify(reason: &str) -> (String, ChangeKind) {
+    let update = |path: &str| (path.to_string(), ChangeKind::Update);
+    if reason.starts_with("Dockerfile line ")
+        || reason.starts_with("FROM ")
+        || reason.starts_with("unhashable input ")
+    {
+        return update("dockerfile");
+    }
+    if reason.starts_with("target changed") {
+        return update("target");
+    }
+    if reason.starts_with("platforms changed") {
+        return update("platforms");
     }
     if let Some(rest) = reason.strip_prefix("build arg ") {
-        let name = rest.split_whitespace().next().unwrap_or(rest);
-        return format!("buildArgs[{}]", quoted(name));
+        for (suffix, kind) in [(" set", ChangeKind::Add), (" unset", ChangeKind::Delete), (" changed", ChangeKind::Update)] {
+            if let Some(name) = rest.strip_suffix(suffix) {
+                return (format!("buildArgs[{}]", quoted(name)), kind);
+            }
+        }
+        return update("buildArgs");
     }
-    if reason.starts_with("Dockerfile") {
-        return "dockerfile".into();
+    if reason.starts_with("named context ") || reason.starts_with("fingerprint ") {
+        return update("contextHash");
     }
-    if reason.starts_with("target") {
-        return "target".into();
+    let file = |path: &str| format!("context[{}]", quoted(path.trim_end_matches('/')));
+    for (suffix, kind) in [
+        (" added", ChangeKind::Add),
+        (" removed", ChangeKind::Delete),
+        (" modified", ChangeKind::Update),
+        (" became executable", ChangeKind::Update),
+        (" is no longer executable", ChangeKind::Update),
+    ] {
+        if let Some(path) = reason.strip_suffix(suffix) {
+            return (file(path), kind);
+        }
     }
-    if reason.starts_with("platform") {
-        return "platforms".into();
+    for infix in [" changed from ", " symlink target changed: "] {
+        if let Some((path, _)) = reason.split_once(infix) {
+            return (file(path), ChangeKind::Update);
+        }
     }
-    "contextHash".into()
-}
-
-fn kind_of(reason: &str) -> ChangeKind {
-    if reason.ends_with(" added") || reason.contains(" added") && reason.starts_with("Dockerfile") {
-        ChangeKind::Add
-    } else if reason.ends_with(" removed") {
-        ChangeKind::Delete
-    } else {
-        ChangeKind::Update
-    }
+    update("contextHash")
 }
 
 fn quoted(s: &str) -> String {
@@ -132,4 +151,39 @@ fn quoted(s: &str) -> String {
 fn short(digest: &str) -> String {
     let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
     format!("sha256:{}", &hex[..hex.len().min(12)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(reason: &str) -> (String, ChangeKind) {
+        classify(reason)
+    }
+
+    #[test]
+    fn file_reasons_go_under_context() {
+        assert_eq!(at("src/app.ts modified"), (r#"context["src/app.ts"]"#.into(), ChangeKind::Update));
+        assert_eq!(at("src/new file.ts added"), (r#"context["src/new file.ts"]"#.into(), ChangeKind::Add));
+        assert_eq!(at("assets/ removed"), (r#"context["assets"]"#.into(), ChangeKind::Delete));
+        assert_eq!(at("run.sh became executable").0, r#"context["run.sh"]"#);
+        assert_eq!(at("lib changed from a file to a symlink").0, r#"context["lib"]"#);
+        assert_eq!(at("lib symlink target changed: a -> b").0, r#"context["lib"]"#);
+        // A context file that happens to be called Dockerfile.
+        assert_eq!(at("Dockerfile modified").0, r#"context["Dockerfile"]"#);
+    }
+
+    #[test]
+    fn instruction_reasons_go_under_their_input() {
+        assert_eq!(at("Dockerfile line 4 added"), ("dockerfile".into(), ChangeKind::Update));
+        assert_eq!(at("Dockerfile line 2 removed (old line number)").0, "dockerfile");
+        assert_eq!(at("FROM a:1 changed to a:2").0, "dockerfile");
+        assert_eq!(at("unhashable input added at Dockerfile line 3: ADD http://x (remote)").0, "dockerfile");
+        assert_eq!(at("build arg NOTE set"), (r#"buildArgs["NOTE"]"#.into(), ChangeKind::Add));
+        assert_eq!(at("build arg NOTE unset"), (r#"buildArgs["NOTE"]"#.into(), ChangeKind::Delete));
+        assert_eq!(at("build arg NOTE changed"), (r#"buildArgs["NOTE"]"#.into(), ChangeKind::Update));
+        assert_eq!(at("target changed: a -> b").0, "target");
+        assert_eq!(at("platforms changed: [] -> [linux/arm64]").0, "platforms");
+        assert_eq!(at("fingerprint format changed (1 -> 2)").0, "contextHash");
+    }
 }

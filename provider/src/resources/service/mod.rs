@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use imagedeploy_ecs::{self as ecs, DeployError, ServiceArgs, ServiceState};
 
 use crate::resource::{
-    BoxError, Change, ChangeKind, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError, Outputs, Resource,
+    BoxError, Change, ChangeKind, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError,
+    Outputs, Resource,
 };
 
 mod resolver;
@@ -24,7 +25,10 @@ const POLL_ENV: &str = "IMAGEDEPLOY_ECS_POLL_INTERVAL_MS";
 async fn deployer(ctx: &Ctx) -> Result<ecs::Deployer, BoxError> {
     let client = ctx.provider.ecs().await?;
     let mut deployer = ecs::Deployer::new(client);
-    if let Some(ms) = std::env::var(POLL_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
+    if let Some(ms) = std::env::var(POLL_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
         deployer = deployer.with_poll_interval(Duration::from_millis(ms.max(10)));
     }
     Ok(deployer)
@@ -72,7 +76,11 @@ impl Resource for Service {
         DESCRIPTION
     }
 
-    async fn check(&self, ctx: &Ctx, input: CheckInput<ServiceArgs>) -> Result<ServiceArgs, Vec<Failure>> {
+    async fn check(
+        &self,
+        ctx: &Ctx,
+        input: CheckInput<ServiceArgs>,
+    ) -> Result<ServiceArgs, Vec<Failure>> {
         let mut args = input.news;
         if args.name.is_none() {
             // Keep the name the service already has; else the engine's
@@ -96,7 +104,11 @@ impl Resource for Service {
         }
     }
 
-    async fn diff(&self, ctx: &Ctx, input: DiffInput<ServiceArgs, ServiceState>) -> Result<DiffOutcome, BoxError> {
+    async fn diff(
+        &self,
+        ctx: &Ctx,
+        input: DiffInput<ServiceArgs, ServiceState>,
+    ) -> Result<DiffOutcome, BoxError> {
         let images = pin_images(ctx, &input.news, false).await?;
         let plan = ecs::diff(&input.olds, &input.news, &images);
         let mut changes: Vec<Change> = plan
@@ -113,16 +125,13 @@ impl Resource for Service {
             })
             .collect();
         if changes.is_empty() && input.olds.deploy_failed {
+            // The plan's reasons already say the deployment is retried.
             changes.push(Change::update("rolloutState"));
-        }
-        let mut reasons = plan.reasons.clone();
-        if input.olds.deploy_failed {
-            reasons.push("the last deployment did not complete; it will be retried".into());
         }
         Ok(DiffOutcome {
             changes,
             delete_before_replace: plan.delete_before_replace,
-            reasons,
+            reasons: plan.reasons,
         })
     }
 
@@ -135,7 +144,14 @@ impl Resource for Service {
         let images = pin_images(ctx, &args, !preview).await?;
         if preview {
             let state = preview_state(args, images);
-            let unknown = ["arn", "clusterArn", "taskDefinitionArn", "revision", "deploymentId", "rolloutState"];
+            let unknown = [
+                "arn",
+                "clusterArn",
+                "taskDefinitionArn",
+                "revision",
+                "deploymentId",
+                "rolloutState",
+            ];
             return Ok((
                 String::new(),
                 Outputs {
@@ -152,7 +168,12 @@ impl Resource for Service {
         Ok((state.arn.clone(), Outputs::known(state)))
     }
 
-    async fn read(&self, ctx: &Ctx, _id: &str, state: ServiceState) -> Result<Option<ServiceState>, BoxError> {
+    async fn read(
+        &self,
+        ctx: &Ctx,
+        _id: &str,
+        state: ServiceState,
+    ) -> Result<Option<ServiceState>, BoxError> {
         let deployer = deployer(ctx).await?;
         match deployer.read(&state).await? {
             None => {
@@ -189,6 +210,10 @@ impl Resource for Service {
             let mut state = olds;
             state.args = news;
             state.images = images;
+            if plan.new_revision_needed {
+                // The exact new value: dependents must not see the old one.
+                state.family = ecs::normalise::task(&state.args).family;
+            }
             return Ok(Outputs {
                 state,
                 unknown: unknown.iter().map(|s| s.to_string()).collect(),
@@ -211,11 +236,7 @@ impl Resource for Service {
 
 /// Outputs a preview can already state: inputs and the pinned images.
 fn preview_state(args: ServiceArgs, images: BTreeMap<String, String>) -> ServiceState {
-    let family = args
-        .family
-        .clone()
-        .or_else(|| args.name.clone())
-        .unwrap_or_default();
+    let family = ecs::normalise::task(&args).family;
     ServiceState {
         args,
         arn: String::new(),

@@ -32,12 +32,17 @@ impl ImageResolver for Resolver<'_> {
             message,
         };
         if reference.domain.as_deref().is_some_and(is_ecr_host) {
-            return self.from_ecr(reference).await.map_err(registry_error)?.ok_or(ResolveError::NotFound {
-                reference: written.clone(),
-            });
+            return self
+                .digest_from_ecr(reference)
+                .await
+                .map_err(registry_error)?
+                .ok_or(ResolveError::NotFound {
+                    reference: written.clone(),
+                });
         }
         let parsed = Reference::parse(&written).map_err(|e| registry_error(e.to_string()))?;
-        let mut client = RegistryClient::new(ClientOptions::default()).map_err(|e| registry_error(e.to_string()))?;
+        let mut client = RegistryClient::new(ClientOptions::default())
+            .map_err(|e| registry_error(e.to_string()))?;
         if is_ecr_host(parsed.registry()) {
             let credentials = crate::resources::image::auth::ecr_credentials(self.ctx)
                 .await
@@ -53,7 +58,7 @@ impl ImageResolver for Resolver<'_> {
 }
 
 impl Resolver<'_> {
-    async fn from_ecr(&self, reference: &ImageReference) -> Result<Option<String>, String> {
+    async fn digest_from_ecr(&self, reference: &ImageReference) -> Result<Option<String>, String> {
         let ecr = self.ctx.provider.ecr().await.map_err(|e| e.to_string())?;
         let mut id = aws_sdk_ecr::types::ImageIdentifier::builder();
         if let Some(digest) = &reference.digest {
@@ -75,10 +80,17 @@ impl Resolver<'_> {
             .send()
             .await;
         match result {
-            Ok(out) => Ok(out.image_details().first().and_then(|d| d.image_digest().map(str::to_owned))),
+            Ok(out) => Ok(out
+                .image_details()
+                .first()
+                .and_then(|d| d.image_digest().map(str::to_owned))),
             Err(e) => {
                 use aws_sdk_ecr::error::ProvideErrorMetadata;
-                let code = e.as_service_error().and_then(|s| s.code()).unwrap_or_default().to_string();
+                let code = e
+                    .as_service_error()
+                    .and_then(|s| s.code())
+                    .unwrap_or_default()
+                    .to_string();
                 if code == "ImageNotFoundException" || code == "RepositoryNotFoundException" {
                     Ok(None)
                 } else {

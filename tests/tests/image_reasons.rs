@@ -1,0 +1,227 @@
+//! Why an Image changes, as preview shows it: a moved base image tag
+//! (rule 5, and `pinned` ignoring it) and the fingerprint's own words in
+//! detailedDiff and the engine log (rule 6).
+
+mod image_support;
+
+use image_support::*;
+use imagedeploy_tests::{Op, Program};
+use imagedeploy_testsupport::push_base_image;
+use serde_json::json;
+
+const DIFF_NONE: i64 = 1;
+
+fn diff_changes(report: &imagedeploy_tests::Report, name: &str) -> i64 {
+    response(report, "Diff", name)["changes"]
+        .as_i64()
+        .unwrap_or(0)
+}
+
+/// Rule 5: a moved `FROM` tag is a reason in preview and a rebuild in up;
+/// `baseImages: pinned` keeps the recorded digest until switched back.
+#[tokio::test]
+async fn moved_base_tag_is_a_reason_and_a_rebuild_pinned_ignores_it() {
+    let w = World::start();
+    let dockerfile = simple_dockerfile(&w.from_line());
+    let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
+    let follow = Program::new().resource(w.image("app", &ctx, json!({})));
+    w.stack.up(&follow).await.unwrap().assert_ok();
+    let old = w.stack.state().unwrap().by_name("app").unwrap().clone();
+    let a = w.base.digest.clone();
+    assert_eq!(old.outputs["baseImageDigests"][&w.base.reference], json!(a));
+
+    let moved = push_base_image(&w.registry, "base:1", "two").expect("move base:1");
+    let b = moved.digest.clone();
+    assert_ne!(a, b);
+
+    let preview = w.stack.preview(&follow).await.unwrap();
+    preview.assert_ok();
+    assert_eq!(preview.op("app"), Some(Op::Update));
+    let path = format!("baseImageDigests[{}]", json!(w.base.reference));
+    assert_eq!(
+        preview
+            .step("app")
+            .unwrap()
+            .detailed_diff
+            .get(&path)
+            .map(String::as_str),
+        Some("UPDATE"),
+        "detailedDiff: {:?}",
+        preview.step("app").unwrap().detailed_diff
+    );
+    let reason = format!("FROM {} moved {a} -> {b}", w.base.reference);
+    assert!(
+        messages_for(&preview, "app").contains(&reason),
+        "preview says {reason:?}: {:?}",
+        messages_for(&preview, "app")
+    );
+    let planned = &preview.step("app").unwrap().outputs;
+    assert_ne!(
+        planned["digest"], old.outputs["digest"],
+        "a new base means new content"
+    );
+
+    let up = w.stack.up(&follow).await.unwrap();
+    up.assert_ok();
+    assert!(
+        progress_for(&up, "app").iter().any(|l| l.contains(&b)),
+        "rebuilt FROM the new digest"
+    );
+    let rebuilt = w.stack.state().unwrap().by_name("app").unwrap().clone();
+    assert_eq!(
+        rebuilt.outputs["baseImageDigests"][&w.base.reference],
+        json!(b)
+    );
+    assert_eq!(rebuilt.outputs["digest"], planned["digest"]);
+    assert_eq!(
+        registry_digest(&w.tag("app")),
+        rebuilt.outputs["digest"].as_str().map(String::from)
+    );
+
+    // pinned: switching the policy changes nothing; a moved tag is ignored.
+    let pinned = Program::new().resource(w.image("app", &ctx, json!({ "baseImages": "pinned" })));
+    let switched = w.stack.up(&pinned).await.unwrap();
+    switched.assert_ok();
+    assert_eq!(switched.op("app"), Some(Op::Same));
+    let c = push_base_image(&w.registry, "base:1", "three")
+        .expect("move base:1 again")
+        .digest;
+    let files = w.registry_files();
+    for run in ["preview", "up"] {
+        let r = if run == "preview" {
+            w.stack.preview(&pinned).await
+        } else {
+            w.stack.up(&pinned).await
+        }
+        .unwrap();
+        r.assert_ok();
+        assert_eq!(
+            diff_changes(&r, "app"),
+            DIFF_NONE,
+            "{run}: pinned ignores the moved tag"
+        );
+        assert!(
+            progress_for(&r, "app").iter().all(|l| !l.contains("STEP")),
+            "{run}: no build"
+        );
+    }
+    assert_eq!(w.registry_files(), files);
+    let kept = w.stack.state().unwrap().by_name("app").unwrap().clone();
+    assert_eq!(
+        kept.outputs["baseImageDigests"][&w.base.reference],
+        json!(b)
+    );
+
+    // A pinned image that is rebuilt for another reason still builds FROM the pinned digest.
+    write_files(&ctx, &[("src/app.ts", "y\n")]);
+    let up = w.stack.up(&pinned).await.unwrap();
+    up.assert_ok();
+    assert!(
+        progress_for(&up, "app").iter().any(|l| l.contains(&b)),
+        "builds FROM the pinned digest {b}"
+    );
+    assert!(!progress_for(&up, "app").iter().any(|l| l.contains(&c)));
+
+    // Back to follow: the move shows again.
+    let preview = w.stack.preview(&follow).await.unwrap();
+    preview.assert_ok();
+    let reason = format!("FROM {} moved {b} -> {c}", w.base.reference);
+    assert!(
+        messages_for(&preview, "app").contains(&reason),
+        "{:?}",
+        messages_for(&preview, "app")
+    );
+}
+
+/// Rule 6: detailedDiff and the engine log name the file, in the
+/// fingerprint's words, not just "contextHash changed".
+#[tokio::test]
+async fn detailed_diff_and_log_name_the_changed_file() {
+    let w = World::start();
+    let dockerfile = simple_dockerfile(&w.from_line());
+    let ctx = w.context(
+        "app",
+        &[
+            ("Dockerfile", &dockerfile),
+            ("src/app.ts", "a\n"),
+            ("src/util.ts", "u\n"),
+        ],
+    );
+    let p = Program::new().resource(w.image("app", &ctx, json!({})));
+    w.stack.up(&p).await.unwrap().assert_ok();
+
+    write_files(&ctx, &[("src/app.ts", "b\n"), ("src/new.ts", "n\n")]);
+    std::fs::remove_file(ctx.join("src/util.ts")).unwrap();
+    let preview = w.stack.preview(&p).await.unwrap();
+    preview.assert_ok();
+    let step = preview.step("app").unwrap();
+    let dd = &step.detailed_diff;
+    assert_eq!(
+        dd.get(r#"context["src/app.ts"]"#).map(String::as_str),
+        Some("UPDATE"),
+        "{dd:?}"
+    );
+    assert_eq!(
+        dd.get(r#"context["src/new.ts"]"#).map(String::as_str),
+        Some("ADD"),
+        "{dd:?}"
+    );
+    assert_eq!(
+        dd.get(r#"context["src/util.ts"]"#).map(String::as_str),
+        Some("DELETE"),
+        "{dd:?}"
+    );
+    assert!(
+        !dd.contains_key("contextHash"),
+        "the fingerprint's words, not contextHash: {dd:?}"
+    );
+    assert_eq!(
+        step.diffs,
+        vec!["context".to_string()],
+        "every detailedDiff path has its top-level key"
+    );
+    let messages = messages_for(&preview, "app");
+    for expected in [
+        "src/app.ts modified",
+        "src/new.ts added",
+        "src/util.ts removed",
+    ] {
+        assert!(
+            messages.iter().any(|m| m == expected),
+            "log says {expected:?}: {messages:?}"
+        );
+    }
+
+    // The explanation survives a lost local cache: the state carries the file list.
+    let cache = w.dir.path().join("cache");
+    std::fs::remove_dir_all(&cache).unwrap();
+    std::fs::create_dir_all(&cache).unwrap();
+    let preview = w.stack.preview(&p).await.unwrap();
+    preview.assert_ok();
+    assert!(messages_for(&preview, "app")
+        .iter()
+        .any(|m| m == "src/app.ts modified"));
+
+    // A Dockerfile edit is named as such.
+    w.stack.up(&p).await.unwrap().assert_ok();
+    write_files(
+        &ctx,
+        &[("Dockerfile", &format!("{dockerfile}ENV MODE=prod\n"))],
+    );
+    let preview = w.stack.preview(&p).await.unwrap();
+    preview.assert_ok();
+    let messages = messages_for(&preview, "app");
+    assert!(
+        messages.iter().any(|m| m.starts_with("Dockerfile")),
+        "{messages:?}"
+    );
+    assert!(
+        preview
+            .step("app")
+            .unwrap()
+            .detailed_diff
+            .contains_key("dockerfile"),
+        "{:?} {messages:?}",
+        preview.step("app").unwrap().detailed_diff
+    );
+}
