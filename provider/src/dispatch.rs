@@ -101,6 +101,18 @@ impl<R: Resource> Typed<R> {
     fn encode_outputs(&self, state: &R::State, unknown: &[String], ann: &Annotations) -> Result<PropertyMap, String> {
         let json = to_json(state)?;
         let mut map = encode(&json, &self.outputs, ann);
+        if !ann.secret.is_empty() {
+            // Internal outputs (not in the schema) may hold copies of inputs
+            // in another shape, e.g. normalised container definitions; when
+            // any input was secret, keep them all secret rather than trace
+            // every copy.
+            for (name, value) in map.iter_mut() {
+                if self.outputs.property(name).is_none() {
+                    let plain = std::mem::replace(value, Value::Null);
+                    *value = plain.into_secret();
+                }
+            }
+        }
         for name in unknown {
             map.insert(name.clone(), Value::Unknown);
         }

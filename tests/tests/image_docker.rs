@@ -8,8 +8,8 @@ mod image_support;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use imagedeploy_tests::{fixture, output, Op, Program};
 use image_support::*;
+use imagedeploy_tests::{fixture, output, Op, Program};
 use serde_json::json;
 
 /// dockerd in temporary directories, never touching the host network
@@ -25,9 +25,13 @@ impl DockerEngine {
         if Command::new("dockerd").arg("--version").output().is_err() {
             return Err("dockerd is not installed (apt-get install docker.io)".into());
         }
-        let dir = tempfile::Builder::new().prefix("dkr").tempdir().map_err(|e| e.to_string())?;
+        let dir = tempfile::Builder::new()
+            .prefix("dkr")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
         let socket = dir.path().join("docker.sock");
-        let log = std::fs::File::create(dir.path().join("dockerd.log")).map_err(|e| e.to_string())?;
+        let log =
+            std::fs::File::create(dir.path().join("dockerd.log")).map_err(|e| e.to_string())?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
         let child = Command::new("dockerd")
             .arg("--data-root")
@@ -53,7 +57,10 @@ impl DockerEngine {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = engine.child.try_wait() {
-                return Err(format!("dockerd exited early ({status}): {}", engine.log_tail()));
+                return Err(format!(
+                    "dockerd exited early ({status}): {}",
+                    engine.log_tail()
+                ));
             }
             let answered = Command::new("docker")
                 .args(["version", "--format", "{{.Server.Version}}"])
@@ -66,7 +73,10 @@ impl DockerEngine {
             }
             std::thread::sleep(Duration::from_millis(250));
         }
-        Err(format!("dockerd did not answer within 30s: {}", engine.log_tail()))
+        Err(format!(
+            "dockerd did not answer within 30s: {}",
+            engine.log_tail()
+        ))
     }
 
     fn log_tail(&self) -> String {
@@ -108,7 +118,10 @@ async fn docker_builds_same_content_keeps_digest() {
             return;
         }
     };
-    let dockerfile = format!("{}\nARG NOTE\nCOPY src/ /app/\nCMD [\"/bin/cat\", \"/app/app.ts\"]\n", w.from_line());
+    let dockerfile = format!(
+        "{}\nARG NOTE\nCOPY src/ /app/\nCMD [\"/bin/cat\", \"/app/app.ts\"]\n",
+        w.from_line()
+    );
     let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
     let p = |note: &str| {
         Program::new()
@@ -127,13 +140,19 @@ async fn docker_builds_same_content_keeps_digest() {
         progress_for(&up, "app")
     );
     let old = w.stack.state().unwrap().by_name("app").unwrap().clone();
-    assert_eq!(registry_digest(&w.tag("app")), old.outputs["digest"].as_str().map(String::from));
+    assert_eq!(
+        registry_digest(&w.tag("app")),
+        old.outputs["digest"].as_str().map(String::from)
+    );
     let files = w.registry_files();
 
     let preview = w.stack.preview(&p("b")).await.unwrap();
     preview.assert_ok();
     assert_eq!(preview.op("app"), Some(Op::Update), "the fingerprint moved");
-    assert_eq!(preview.step("app").unwrap().outputs["digest"], old.outputs["digest"]);
+    assert_eq!(
+        preview.step("app").unwrap().outputs["digest"],
+        old.outputs["digest"]
+    );
     assert_eq!(preview.op("uses"), Some(Op::Same));
     let up = w.stack.up(&p("b")).await.unwrap();
     up.assert_ok();
@@ -150,6 +169,9 @@ async fn docker_builds_same_content_keeps_digest() {
     up.assert_ok();
     let changed = w.stack.state().unwrap().by_name("app").unwrap().clone();
     assert_ne!(changed.outputs["digest"], old.outputs["digest"]);
-    assert_eq!(registry_digest(&w.tag("app")), changed.outputs["digest"].as_str().map(String::from));
+    assert_eq!(
+        registry_digest(&w.tag("app")),
+        changed.outputs["digest"].as_str().map(String::from)
+    );
     drop(engine);
 }

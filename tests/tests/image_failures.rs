@@ -5,8 +5,8 @@
 
 mod image_support;
 
-use imagedeploy_tests::{Op, Program, Report, Severity};
 use image_support::*;
+use imagedeploy_tests::{Op, Program, Report, Severity};
 use serde_json::{json, Value as Json};
 
 fn failures(report: &Report, name: &str) -> Vec<(String, String)> {
@@ -49,15 +49,34 @@ async fn build_progress_is_ephemeral_and_failures_name_the_line() {
     );
     write_files(&ctx, &[("Dockerfile", &bad)]);
     for run in ["preview", "up"] {
-        let r = if run == "preview" { w.stack.preview(&p).await } else { w.stack.up(&p).await }.unwrap();
+        let r = if run == "preview" {
+            w.stack.preview(&p).await
+        } else {
+            w.stack.up(&p).await
+        }
+        .unwrap();
         assert!(!r.ok(), "{run} must fail");
         let error = r.step("app").unwrap().error.clone().unwrap_or_default();
-        assert!(error.contains("line 3"), "{run}: names the Dockerfile line: {error}");
-        assert!(error.contains("RUN echo about-to-fail"), "{run}: quotes the instruction: {error}");
-        assert!(error.contains("second-line"), "{run}: shows the builder's last lines: {error}");
-        assert!(error.contains(&ctx.join("Dockerfile").display().to_string()), "{run}: names the file: {error}");
         assert!(
-            progress_for(&r, "app").iter().any(|l| l.contains("about-to-fail")),
+            error.contains("line 3"),
+            "{run}: names the Dockerfile line: {error}"
+        );
+        assert!(
+            error.contains("RUN echo about-to-fail"),
+            "{run}: quotes the instruction: {error}"
+        );
+        assert!(
+            error.contains("second-line"),
+            "{run}: shows the builder's last lines: {error}"
+        );
+        assert!(
+            error.contains(&ctx.join("Dockerfile").display().to_string()),
+            "{run}: names the file: {error}"
+        );
+        assert!(
+            progress_for(&r, "app")
+                .iter()
+                .any(|l| l.contains("about-to-fail")),
             "{run}: the output streamed as it happened"
         );
     }
@@ -78,9 +97,16 @@ async fn hung_build_fails_after_build_timeout() {
     let started = std::time::Instant::now();
     let r = w.stack.up(&p).await.unwrap();
     assert!(!r.ok());
-    assert!(started.elapsed().as_secs() < 60, "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "took {:?}",
+        started.elapsed()
+    );
     let error = r.step("slow").unwrap().error.clone().unwrap_or_default();
-    assert!(error.contains("timed out after 3s") && error.contains("buildTimeoutSeconds"), "{error}");
+    assert!(
+        error.contains("timed out after 3s") && error.contains("buildTimeoutSeconds"),
+        "{error}"
+    );
 }
 
 /// Rule 10: each bad input is a CheckFailure on its property during preview;
@@ -90,7 +116,13 @@ async fn bad_inputs_fail_check_on_the_right_property_at_preview() {
     let w = World::start();
     let good = simple_dockerfile(&w.from_line());
     let ctx = w.context("app", &[("Dockerfile", &good), ("src/app.ts", "x\n")]);
-    let broken = w.context("broken", &[("Dockerfile", "FROM\nCOPY --from= . /\n"), ("src/app.ts", "x\n")]);
+    let broken = w.context(
+        "broken",
+        &[
+            ("Dockerfile", "FROM\nCOPY --from= . /\n"),
+            ("src/app.ts", "x\n"),
+        ],
+    );
     let missing = w.dir.path().join("no-such-dir");
     let tag = w.tag("app");
 
@@ -119,8 +151,18 @@ async fn bad_inputs_fail_check_on_the_right_property_at_preview() {
             "tags[1]",
             "not an image reference",
         ),
-        ("push without tags", json!({ "tags": null }), "tags", "no `tags`"),
-        ("push without tags (empty list)", json!({ "tags": [] }), "tags", "no `tags`"),
+        (
+            "push without tags",
+            json!({ "tags": null }),
+            "tags",
+            "no `tags`",
+        ),
+        (
+            "push without tags (empty list)",
+            json!({ "tags": [] }),
+            "tags",
+            "no `tags`",
+        ),
         (
             "unknown build target",
             json!({ "target": "nope" }),
@@ -140,11 +182,15 @@ async fn bad_inputs_fail_check_on_the_right_property_at_preview() {
         assert!(!r.ok(), "{what}: preview must fail");
         let fs = failures(&r, "app");
         assert!(
-            fs.iter().any(|(p, reason)| p == property && reason.contains(words)),
+            fs.iter()
+                .any(|(p, reason)| p == property && reason.contains(words)),
             "{what}: expected a failure on {property} mentioning {words:?}, got {fs:?}"
         );
         assert!(r.calls("Create").is_empty(), "{what}: nothing is built");
-        assert!(progress_for(&r, "app").is_empty(), "{what}: no build output");
+        assert!(
+            progress_for(&r, "app").is_empty(),
+            "{what}: no build output"
+        );
     }
 
     // Not pushing needs no tags.
@@ -154,7 +200,15 @@ async fn bad_inputs_fail_check_on_the_right_property_at_preview() {
     assert_eq!(r.op("app"), Some(Op::Create));
     let state = w.stack.state().unwrap();
     let outputs = &state.by_name("app").unwrap().outputs;
-    assert!(outputs["digest"].as_str().is_some_and(|d| d.starts_with("sha256:")), "{outputs}");
+    assert!(
+        outputs["digest"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("sha256:")),
+        "{outputs}"
+    );
     assert_eq!(outputs["ref"], json!(""), "no tag, no ref");
-    assert!(w.registry_files().manifests("app") == 0, "push: false pushes nothing");
+    assert!(
+        w.registry_files().manifests("app") == 0,
+        "push: false pushes nothing"
+    );
 }

@@ -10,17 +10,18 @@
 
 mod image_support;
 
-use imagedeploy_testsupport::{push_base_image_as, Moto, Registry};
+use image_support::*;
 use imagedeploy_tests::values::{is_secret, secret};
 use imagedeploy_tests::{Op, Program};
-use image_support::*;
+use imagedeploy_testsupport::{push_base_image_as, Moto, Registry};
 use serde_json::json;
 
 const USER: &str = "deployer";
 const PASSWORD: &str = "correct-h0rse-battery";
 
 fn private() -> Registry {
-    Registry::start_with_auth(USER, PASSWORD).unwrap_or_else(|e| panic!("registry with htpasswd auth: {e}"))
+    Registry::start_with_auth(USER, PASSWORD)
+        .unwrap_or_else(|e| panic!("registry with htpasswd auth: {e}"))
 }
 
 fn creds(address: &str, password: &str) -> serde_json::Value {
@@ -48,9 +49,19 @@ async fn htpasswd_registry_via_registries_and_docker_config() {
     let state = w.stack.state().unwrap();
     let app = state.by_name("app").unwrap();
     let digest = app.outputs["digest"].as_str().unwrap().to_string();
-    assert_eq!(registry_digest_as(&tag, USER, PASSWORD), Some(digest.clone()));
-    assert_eq!(registry_digest(&tag), None, "the registry really demands credentials");
-    assert!(is_secret(&app.outputs["registries"][0]["password"]) || is_secret(&app.outputs["registries"]));
+    assert_eq!(
+        registry_digest_as(&tag, USER, PASSWORD),
+        Some(digest.clone())
+    );
+    assert_eq!(
+        registry_digest(&tag),
+        None,
+        "the registry really demands credentials"
+    );
+    assert!(
+        is_secret(&app.outputs["registries"][0]["password"])
+            || is_secret(&app.outputs["registries"])
+    );
 
     // Wrong password: the error names the registry and the credential source, never the password.
     write_files(&ctx, &[("src/app.ts", "y\n")]);
@@ -58,11 +69,20 @@ async fn htpasswd_registry_via_registries_and_docker_config() {
     let up = w.stack.up(&p(wrong)).await.unwrap();
     assert!(!up.ok());
     let error = up.step("app").unwrap().error.clone().unwrap_or_default();
-    assert!(error.contains(&private.address()), "names the registry: {error}");
-    assert!(error.contains("explicitly configured credentials") && error.contains(USER), "names the source: {error}");
+    assert!(
+        error.contains(&private.address()),
+        "names the registry: {error}"
+    );
+    assert!(
+        error.contains("explicitly configured credentials") && error.contains(USER),
+        "names the source: {error}"
+    );
     for r in [&up] {
         for text in r.logs.iter().map(|l| &l.message).chain([&r.stderr, &error]) {
-            assert!(!text.contains(wrong) && !text.contains(PASSWORD), "a password reached the log: {text}");
+            assert!(
+                !text.contains(wrong) && !text.contains(PASSWORD),
+                "a password reached the log: {text}"
+            );
         }
     }
 
@@ -72,18 +92,33 @@ async fn htpasswd_registry_via_registries_and_docker_config() {
     let up = anonymous.up(&p_anon).await.unwrap();
     assert!(!up.ok());
     let error = up.step("app").unwrap().error.clone().unwrap_or_default();
-    assert!(error.contains(&private.address()) && error.contains("anonymous"), "{error}");
+    assert!(
+        error.contains(&private.address()) && error.contains("anonymous"),
+        "{error}"
+    );
 
     // The Docker config file's credentials are the fallback.
     let docker = w.another_stack("docker");
-    let config = w.dir.path().join("docker").join("docker-config").join("config.json");
+    let config = w
+        .dir
+        .path()
+        .join("docker")
+        .join("docker-config")
+        .join("config.json");
     let auth = base64(format!("{USER}:{PASSWORD}").as_bytes());
-    std::fs::write(&config, json!({ "auths": { private.address(): { "auth": auth } } }).to_string()).unwrap();
+    std::fs::write(
+        &config,
+        json!({ "auths": { private.address(): { "auth": auth } } }).to_string(),
+    )
+    .unwrap();
     let up = docker.up(&p_anon).await.unwrap();
     up.assert_ok();
     assert_eq!(up.op("app"), Some(Op::Create));
     let pushed = docker.state().unwrap().by_name("app").unwrap().outputs["digest"].clone();
-    assert_eq!(registry_digest_as(&tag, USER, PASSWORD), pushed.as_str().map(String::from));
+    assert_eq!(
+        registry_digest_as(&tag, USER, PASSWORD),
+        pushed.as_str().map(String::from)
+    );
 }
 
 /// A `FROM` image in a registry that needs the `registries` credentials:
@@ -108,7 +143,10 @@ async fn private_base_image_with_registries_credentials() {
     let up = w.stack.up(&p).await.unwrap();
     up.assert_ok();
     let app = w.stack.state().unwrap().by_name("app").unwrap().clone();
-    assert_eq!(app.outputs["baseImageDigests"][&base.reference], json!(base.digest));
+    assert_eq!(
+        app.outputs["baseImageDigests"][&base.reference],
+        json!(base.digest)
+    );
 }
 
 /// ECR: tags on an ECR host get credentials from GetAuthorizationToken at
@@ -143,26 +181,52 @@ async fn ecr_credentials_come_from_get_authorization_token() {
         messages_for(&preview, "app")
             .iter()
             .chain(progress_for(&preview, "app").iter())
-            .any(|m| m.contains("GetAuthorizationToken") && m.contains("123456789012.dkr.ecr.us-east-1.amazonaws.com")),
+            .any(|m| m.contains("GetAuthorizationToken")
+                && m.contains("123456789012.dkr.ecr.us-east-1.amazonaws.com")),
         "the provider says where the ECR credentials came from: {:?}",
         preview.logs
     );
     let planned = &preview.step("app").unwrap().outputs;
-    let digest = planned["digest"].as_str().expect("preview built the image").to_string();
-    assert_eq!(planned["ref"], json!(format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/app@{digest}")));
+    let digest = planned["digest"]
+        .as_str()
+        .expect("preview built the image")
+        .to_string();
+    assert_eq!(
+        planned["ref"],
+        json!(format!(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@{digest}"
+        ))
+    );
 
     // A dead ECR endpoint: the token cannot be fetched, and the error says so.
     let dead = format!("http://127.0.0.1:{}", imagedeploy_testsupport::free_port());
-    let preview = aws(w.another_stack("ecr-dead")).preview(&program(&dead)).await.unwrap();
+    let preview = aws(w.another_stack("ecr-dead"))
+        .preview(&program(&dead))
+        .await
+        .unwrap();
     assert!(!preview.ok());
-    let error = preview.step("app").unwrap().error.clone().unwrap_or_default();
+    let error = preview
+        .step("app")
+        .unwrap()
+        .error
+        .clone()
+        .unwrap_or_default();
     assert!(error.contains("ECR credentials"), "{error}");
 
     // up gets the token, builds, and fails only at the push to the (unreachable) ECR host.
     let up = stack.up(&program(&moto.endpoint())).await.unwrap();
     assert!(!up.ok());
     let error = up.step("app").unwrap().error.clone().unwrap_or_default();
-    assert!(error.contains("123456789012.dkr.ecr.us-east-1.amazonaws.com"), "{error}");
-    assert!(!error.contains("ECR credentials"), "the token was fetched: {error}");
-    assert!(!error.contains("123456789012-auth-token"), "the token never shows: {error}");
+    assert!(
+        error.contains("123456789012.dkr.ecr.us-east-1.amazonaws.com"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("ECR credentials"),
+        "the token was fetched: {error}"
+    );
+    assert!(
+        !error.contains("123456789012-auth-token"),
+        "the token never shows: {error}"
+    );
 }

@@ -72,7 +72,8 @@ async fn create_then_unchanged_up_is_a_same_step_that_keeps_id_and_outputs() {
 #[tokio::test]
 async fn check_gets_old_inputs_and_diff_and_update_get_old_outputs() {
     let d = stack();
-    d.up(&one("one")).await.unwrap().assert_ok();
+    let first = d.up(&one("one")).await.unwrap();
+    first.assert_ok();
     let before = state(&d).by_name("a").unwrap().clone();
 
     let r = d.up(&one("two")).await.unwrap();
@@ -85,6 +86,11 @@ async fn check_gets_old_inputs_and_diff_and_update_get_old_outputs() {
         check[0].req("olds"),
         &before.inputs,
         "Check olds = old INPUTS"
+    );
+    assert_eq!(
+        check[0].req("randomSeed"),
+        first.calls_for("Check", "a")[0].req("randomSeed"),
+        "the random seed is stable per resource"
     );
     assert_eq!(check[0].req("news")["value"], json!("two"));
 

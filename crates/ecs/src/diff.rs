@@ -264,6 +264,10 @@ fn image_reason(
         Some(o) if o == new_input => {
             format!("container {container}: {new_input} moved {od} -> {nd}")
         }
+        // A reference that already names its digest says it all.
+        Some(o) if digest_of(o).is_some() && digest_of(new_input).is_some() => {
+            format!("container {container}: image {o} -> {new_input}")
+        }
         Some(o) => format!("container {container}: image {o} ({od}) -> {new_input} ({nd})"),
         None => format!("container {container}: image {old_pinned} -> {new_pinned}"),
     }

@@ -1,72 +1,48 @@
-//! A small stack taken through preview, up, preview and destroy, printed the
-//! way the Pulumi CLI would show it. Proves the plugin loads and behaves under
-//! the engine's rules without needing the Pulumi CLI.
+//! The demo deployment: an Image built from a small app and pushed to a
+//! local registry, feeding an ECS Service on the AWS emulator, taken through
+//! the edits that used to redeploy services for nothing and one that really
+//! changes the image. Prints what the Pulumi CLI would show, then a summary,
+//! then destroys the stack. Exits non-zero if the promise did not hold.
 
-use imagedeploy_tests::{output, Deployment, Program, Report, Resource, FIXTURE_TYPE};
-use serde_json::json;
+use imagedeploy_tests::promise::{self, Stage};
+use imagedeploy_tests::Op;
 
-fn show(title: &str, report: &Report) {
-    println!("=== {title} ===");
-    print!("{}", report.render());
-    println!();
+fn op_word(op: Option<Op>) -> &'static str {
+    op.map_or("-", Op::word)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let stack = Deployment::new()?.with_fixture();
-    println!("provider binary: {}", stack.bin().display());
-    println!("stack file:      {}\n", stack.stack_file().path().display());
+    let stage = Stage::start().await?;
+    let outcome = promise::run_on(&stage, &mut |text| println!("{text}")).await?;
 
-    let v1 = Program::new()
-        .config(json!({"region": "us-east-1"}))
-        .resource(Resource::new(
-            FIXTURE_TYPE,
-            "base",
-            json!({"value": "v1", "tags": {"team": "platform"}}),
-        ))
-        .resource(Resource::new(
-            FIXTURE_TYPE,
-            "app",
-            json!({"value": output("base", "result"), "replaceKey": "blue"}),
-        ));
-
-    let mut failed = false;
-    let mut run = |title: &str, r: Report| {
-        show(title, &r);
-        if !r.ok() {
-            failed = true;
-        }
-    };
-
-    run("pulumi preview", stack.preview(&v1).await?);
-    run("pulumi up", stack.up(&v1).await?);
-    run(
-        "pulumi preview (nothing changed)",
-        stack.preview(&v1).await?,
+    println!("=== summary: what each edit did to the ECS service ===");
+    println!(
+        "{:<34} {:<10} {:<10} {:>13}  image the service runs",
+        "edit", "preview", "up", "new revisions"
     );
-
-    let v2 = Program::new()
-        .config(json!({"region": "us-east-1"}))
-        .resource(Resource::new(
-            FIXTURE_TYPE,
-            "base",
-            json!({"value": "v2", "tags": {"team": "platform"}}),
-        ))
-        .resource(Resource::new(
-            FIXTURE_TYPE,
-            "app",
-            json!({"value": output("base", "result"), "replaceKey": "green"}),
-        ));
-    run(
-        "pulumi preview (base.value and app.replaceKey changed)",
-        stack.preview(&v2).await?,
-    );
-    run("pulumi up", stack.up(&v2).await?);
-    run("pulumi destroy", stack.destroy().await?);
-
-    if failed {
-        anyhow::bail!("some runs failed (see the diagnostics above)");
+    for e in &outcome.edits {
+        println!(
+            "{:<34} {:<10} {:<10} {:>13}  {}",
+            e.label,
+            op_word(e.preview_op),
+            op_word(e.up_op),
+            e.new_revisions,
+            e.deployed_image
+        );
     }
-    println!("demo finished: every run behaved as the engine expects");
-    Ok(())
+
+    let destroy = stage.stack.destroy().await?;
+    println!("\n=== pulumi destroy ===\n{}", destroy.render());
+
+    let violations = outcome.violations();
+    if violations.is_empty() && destroy.ok() {
+        println!("The promise held: the task definition changed only when the image content did.");
+        Ok(())
+    } else {
+        for v in &violations {
+            eprintln!("promise broken: {v}");
+        }
+        anyhow::bail!("the demo did not behave as promised")
+    }
 }

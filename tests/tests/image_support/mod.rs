@@ -273,7 +273,10 @@ pub fn registry_digest_as(reference: &str, user: &str, password: &str) -> Option
         return None;
     }
     use sha2::Digest as _;
-    Some(format!("sha256:{}", hex::encode(sha2::Sha256::digest(&out.stdout))))
+    Some(format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(&out.stdout))
+    ))
 }
 
 /// Standard base64 with padding (for Docker config `auth` entries).
@@ -281,7 +284,11 @@ pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

@@ -1,0 +1,117 @@
+//! Image benchmarks (run by scripts/bench-image, ignored in normal test runs):
+//! (a) a no-op preview of a stack of 20 Images: total time, builds, registry
+//! writes; (b) a one-file change (build + push) through the provider against
+//! buildah alone doing the same build and push.
+
+mod image_support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use imagedeploy_tests::Program;
+use image_support::*;
+use serde_json::json;
+
+const IMAGES: usize = 20;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::test]
+#[ignore = "benchmark: run with scripts/bench-image"]
+async fn bench_noop_preview_of_20_images() {
+    let w = World::start();
+    let mut p = Program::new();
+    for i in 0..IMAGES {
+        let name = format!("img{i:02}");
+        let dockerfile = simple_dockerfile(&w.from_line());
+        let app = format!("console.log({i})\n");
+        let ctx = w.context(&name, &[("Dockerfile", &dockerfile), ("src/app.ts", &app), ("src/util.ts", "export {}\n")]);
+        p = p.resource(w.image(&name, &ctx, json!({})));
+    }
+    let started = Instant::now();
+    w.stack.up(&p).await.unwrap().assert_ok();
+    println!("initial up of {IMAGES} images (build + push each): {}", ms(started.elapsed()));
+
+    let files = w.registry_files();
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let r = w.stack.preview(&p).await.unwrap();
+        times.push(started.elapsed());
+        r.assert_ok();
+        let builds = r
+            .logs
+            .iter()
+            .filter(|l| l.message.starts_with("building") || l.message.starts_with("STEP"))
+            .count();
+        assert_eq!(builds, 0, "a no-op preview builds nothing");
+        assert!(r.calls("Update").is_empty() && r.calls("Create").is_empty());
+        assert_eq!(w.registry_files(), files, "a no-op preview writes nothing to the registry");
+    }
+    let best = *times.iter().min().unwrap();
+    println!(
+        "BENCH no-op preview, {IMAGES} images (new provider process, Check+Diff each): median {} (best {}, runs {:?}); builds 0; registry writes 0",
+        ms(median(times.clone())),
+        ms(best),
+        times.iter().map(|t| ms(*t)).collect::<Vec<_>>()
+    );
+}
+
+fn buildah(args: &[&str]) -> Duration {
+    let started = Instant::now();
+    let out = Command::new("buildah")
+        .arg("--storage-driver")
+        .arg("vfs")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("buildah is needed");
+    assert!(out.status.success(), "buildah {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    started.elapsed()
+}
+
+#[tokio::test]
+#[ignore = "benchmark: run with scripts/bench-image"]
+async fn bench_one_file_change_against_buildah_alone() {
+    let w = World::start();
+    let dockerfile = simple_dockerfile(&w.from_line());
+    let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "v0\n")]);
+    let p = Program::new().resource(w.image("app", &ctx, json!({})));
+    w.stack.up(&p).await.unwrap().assert_ok();
+
+    let mut provider = Vec::new();
+    let mut alone = Vec::new();
+    for i in 1..=3 {
+        write_files(&ctx, &[("src/app.ts", &format!("provider {i}\n"))]);
+        let started = Instant::now();
+        w.stack.up(&p).await.unwrap().assert_ok();
+        provider.push(started.elapsed());
+
+        // buildah alone, same flags the provider uses, same registry, warm cache.
+        write_files(&ctx, &[("src/app.ts", &format!("alone {i}\n"))]);
+        let tag = format!("localhost/bench-alone:{i}");
+        let ctx_arg = ctx.to_string_lossy().into_owned();
+        let dockerfile_arg = ctx.join("Dockerfile").to_string_lossy().into_owned();
+        let build = buildah(&[
+            "bud", "--isolation", "chroot", "--format", "oci", "--timestamp", "0", "--identity-label=false", "--layers",
+            "-f", &dockerfile_arg, "-t", &tag, &ctx_arg,
+        ]);
+        let push = buildah(&["push", "--tls-verify=false", &tag, &format!("docker://{}", w.tag("alone"))]);
+        alone.push(build + push);
+        let _ = buildah(&["rmi", &tag]);
+    }
+    println!(
+        "BENCH one-file change: provider up (new process: Check, Diff with fingerprint, build, content digest, push) median {} {:?}; buildah bud + push alone median {} {:?}",
+        ms(median(provider.clone())),
+        provider.iter().map(|t| ms(*t)).collect::<Vec<_>>(),
+        ms(median(alone.clone())),
+        alone.iter().map(|t| ms(*t)).collect::<Vec<_>>()
+    );
+}
