@@ -8,8 +8,8 @@ mod image_support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use imagedeploy_tests::Program;
 use image_support::*;
+use imagedeploy_tests::Program;
 use serde_json::json;
 
 const IMAGES: usize = 20;
@@ -30,14 +30,24 @@ async fn bench_noop_preview_of_20_images() {
     let mut p = Program::new();
     for i in 0..IMAGES {
         let name = format!("img{i:02}");
-        let dockerfile = simple_dockerfile(&w.from_line());
+        let dockerfile = simple_dockerfile(&w.base_from());
         let app = format!("console.log({i})\n");
-        let ctx = w.context(&name, &[("Dockerfile", &dockerfile), ("src/app.ts", &app), ("src/util.ts", "export {}\n")]);
+        let ctx = w.context(
+            &name,
+            &[
+                ("Dockerfile", &dockerfile),
+                ("src/app.ts", &app),
+                ("src/util.ts", "export {}\n"),
+            ],
+        );
         p = p.resource(w.image(&name, &ctx, json!({})));
     }
     let started = Instant::now();
     w.stack.up(&p).await.unwrap().assert_ok();
-    println!("initial up of {IMAGES} images (build + push each): {}", ms(started.elapsed()));
+    println!(
+        "initial up of {IMAGES} images (build + push each): {}",
+        ms(started.elapsed())
+    );
 
     let files = w.registry_files();
     let mut times = Vec::new();
@@ -53,7 +63,11 @@ async fn bench_noop_preview_of_20_images() {
             .count();
         assert_eq!(builds, 0, "a no-op preview builds nothing");
         assert!(r.calls("Update").is_empty() && r.calls("Create").is_empty());
-        assert_eq!(w.registry_files(), files, "a no-op preview writes nothing to the registry");
+        assert_eq!(
+            w.registry_files(),
+            files,
+            "a no-op preview writes nothing to the registry"
+        );
     }
     let best = *times.iter().min().unwrap();
     println!(
@@ -64,16 +78,21 @@ async fn bench_noop_preview_of_20_images() {
     );
 }
 
-fn buildah(args: &[&str]) -> Duration {
+fn buildah(registries_conf: &std::path::Path, args: &[&str]) -> Duration {
     let started = Instant::now();
     let out = Command::new("buildah")
+        .env("CONTAINERS_REGISTRIES_CONF", registries_conf)
         .arg("--storage-driver")
         .arg("vfs")
         .args(args)
         .stdin(Stdio::null())
         .output()
         .expect("buildah is needed");
-    assert!(out.status.success(), "buildah {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "buildah {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     started.elapsed()
 }
 
@@ -81,11 +100,24 @@ fn buildah(args: &[&str]) -> Duration {
 #[ignore = "benchmark: run with scripts/bench-image"]
 async fn bench_one_file_change_against_buildah_alone() {
     let w = World::start();
-    let dockerfile = simple_dockerfile(&w.from_line());
-    let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "v0\n")]);
+    let dockerfile = simple_dockerfile(&w.base_from());
+    let ctx = w.context(
+        "app",
+        &[("Dockerfile", &dockerfile), ("src/app.ts", "v0\n")],
+    );
     let p = Program::new().resource(w.image("app", &ctx, json!({})));
     w.stack.up(&p).await.unwrap().assert_ok();
 
+    // The test registry is plain HTTP, as the provider tells buildah too.
+    let conf = w.dir.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            w.registry.address()
+        ),
+    )
+    .unwrap();
     let mut provider = Vec::new();
     let mut alone = Vec::new();
     for i in 1..=3 {
@@ -99,13 +131,36 @@ async fn bench_one_file_change_against_buildah_alone() {
         let tag = format!("localhost/bench-alone:{i}");
         let ctx_arg = ctx.to_string_lossy().into_owned();
         let dockerfile_arg = ctx.join("Dockerfile").to_string_lossy().into_owned();
-        let build = buildah(&[
-            "bud", "--isolation", "chroot", "--format", "oci", "--timestamp", "0", "--identity-label=false", "--layers",
-            "-f", &dockerfile_arg, "-t", &tag, &ctx_arg,
-        ]);
-        let push = buildah(&["push", "--tls-verify=false", &tag, &format!("docker://{}", w.tag("alone"))]);
+        let build = buildah(
+            &conf,
+            &[
+                "bud",
+                "--isolation",
+                "chroot",
+                "--format",
+                "oci",
+                "--timestamp",
+                "0",
+                "--identity-label=false",
+                "--layers",
+                "-f",
+                &dockerfile_arg,
+                "-t",
+                &tag,
+                &ctx_arg,
+            ],
+        );
+        let push = buildah(
+            &conf,
+            &[
+                "push",
+                "--tls-verify=false",
+                &tag,
+                &format!("docker://{}", w.tag("alone")),
+            ],
+        );
         alone.push(build + push);
-        let _ = buildah(&["rmi", &tag]);
+        let _ = buildah(&conf, &["rmi", &tag]);
     }
     println!(
         "BENCH one-file change: provider up (new process: Check, Diff with fingerprint, build, content digest, push) median {} {:?}; buildah bud + push alone median {} {:?}",

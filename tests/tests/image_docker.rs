@@ -120,7 +120,7 @@ async fn docker_builds_same_content_keeps_digest() {
     };
     let dockerfile = format!(
         "{}\nARG NOTE\nCOPY src/ /app/\nCMD [\"/bin/cat\", \"/app/app.ts\"]\n",
-        w.from_line()
+        w.base_from()
     );
     let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
     let p = |note: &str| {

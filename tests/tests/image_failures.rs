@@ -31,7 +31,7 @@ fn failures(report: &Report, name: &str) -> Vec<(String, String)> {
 #[tokio::test]
 async fn build_progress_is_ephemeral_and_failures_name_the_line() {
     let w = World::start();
-    let good = simple_dockerfile(&w.from_line());
+    let good = simple_dockerfile(&w.base_from());
     let ctx = w.context("app", &[("Dockerfile", &good), ("src/app.ts", "x\n")]);
     let p = Program::new().resource(w.image("app", &ctx, json!({})));
     let up = w.stack.up(&p).await.unwrap();
@@ -45,7 +45,7 @@ async fn build_progress_is_ephemeral_and_failures_name_the_line() {
 
     let bad = format!(
         "{}\nCOPY src/ /app/\nRUN echo about-to-fail && echo second-line && false\nCMD [\"/bin/sh\"]\n",
-        w.from_line()
+        w.base_from()
     );
     write_files(&ctx, &[("Dockerfile", &bad)]);
     for run in ["preview", "up"] {
@@ -91,7 +91,7 @@ async fn build_progress_is_ephemeral_and_failures_name_the_line() {
 #[tokio::test]
 async fn hung_build_fails_after_build_timeout() {
     let w = World::start();
-    let dockerfile = format!("{}\nRUN sleep 120\n", w.from_line());
+    let dockerfile = format!("{}\nRUN sleep 120\n", w.base_from());
     let ctx = w.context("slow", &[("Dockerfile", &dockerfile)]);
     let p = Program::new().resource(w.image("slow", &ctx, json!({ "buildTimeoutSeconds": 3 })));
     let started = std::time::Instant::now();
@@ -114,7 +114,7 @@ async fn hung_build_fails_after_build_timeout() {
 #[tokio::test]
 async fn bad_inputs_fail_check_on_the_right_property_at_preview() {
     let w = World::start();
-    let good = simple_dockerfile(&w.from_line());
+    let good = simple_dockerfile(&w.base_from());
     let ctx = w.context("app", &[("Dockerfile", &good), ("src/app.ts", "x\n")]);
     let broken = w.context(
         "broken",

@@ -42,7 +42,7 @@ fn program(w: &World, context: &std::path::Path, extra: Json) -> Program {
 #[tokio::test]
 async fn unchanged_inputs_diff_none_no_build_no_push() {
     let w = World::start();
-    let ctx = context_of(&w, "app", &app_files(&w.from_line(), "console.log(1)\n"));
+    let ctx = context_of(&w, "app", &app_files(&w.base_from(), "console.log(1)\n"));
     let p = program(&w, &ctx, json!({}));
 
     let created = w.stack.up(&p).await.unwrap();
@@ -217,7 +217,7 @@ async fn changed_fingerprint_same_content_keeps_digest_and_ref() {
          {from}\nARG NOTE\nCOPY --from=build /out/ /app/\n\
          RUN --mount=type=secret,id=token test -s /run/secrets/token\n\
          CMD [\"/bin/cat\", \"/app/app.js\"]\n",
-        from = w.from_line()
+        from = w.base_from()
     );
     let ctx = |comment: &str| {
         w.context(
@@ -286,7 +286,7 @@ async fn changed_fingerprint_same_content_keeps_digest_and_ref() {
 #[tokio::test]
 async fn changed_content_preview_shows_exact_digest_up_pushes_it() {
     let w = World::start();
-    let from = w.from_line();
+    let from = w.base_from();
     let ctx = context_of(&w, "app", &app_files(&from, "console.log(1)\n"));
     let p = program(&w, &ctx, json!({}));
     w.stack.up(&p).await.unwrap().assert_ok();
@@ -380,7 +380,7 @@ async fn changed_content_preview_shows_exact_digest_up_pushes_it() {
 #[tokio::test]
 async fn same_context_from_two_directories_and_empty_cache_same_digest() {
     let w = World::start();
-    let files = app_files(&w.from_line(), "console.log('same')\n");
+    let files = app_files(&w.base_from(), "console.log('same')\n");
     let a = context_of(&w, "a", &files);
     let b = context_of(&w, "b", &files);
     let no_cache = json!({ "noCache": true });

@@ -22,7 +22,7 @@ fn diff_changes(report: &imagedeploy_tests::Report, name: &str) -> i64 {
 #[tokio::test]
 async fn moved_base_tag_is_a_reason_and_a_rebuild_pinned_ignores_it() {
     let w = World::start();
-    let dockerfile = simple_dockerfile(&w.from_line());
+    let dockerfile = simple_dockerfile(&w.base_from());
     let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
     let follow = Program::new().resource(w.image("app", &ctx, json!({})));
     w.stack.up(&follow).await.unwrap().assert_ok();
@@ -138,7 +138,7 @@ async fn moved_base_tag_is_a_reason_and_a_rebuild_pinned_ignores_it() {
 #[tokio::test]
 async fn detailed_diff_and_log_name_the_changed_file() {
     let w = World::start();
-    let dockerfile = simple_dockerfile(&w.from_line());
+    let dockerfile = simple_dockerfile(&w.base_from());
     let ctx = w.context(
         "app",
         &[

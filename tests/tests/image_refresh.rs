@@ -14,7 +14,7 @@ use serde_json::{json, Value as Json};
 #[tokio::test]
 async fn refresh_checks_ref_exists_and_delete_leaves_the_image() {
     let w = World::start();
-    let dockerfile = simple_dockerfile(&w.from_line());
+    let dockerfile = simple_dockerfile(&w.base_from());
     let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
     let p = Program::new().resource(w.image("app", &ctx, json!({})));
     w.stack.up(&p).await.unwrap().assert_ok();

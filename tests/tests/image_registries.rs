@@ -32,7 +32,7 @@ fn creds(address: &str, password: &str) -> serde_json::Value {
 async fn htpasswd_registry_via_registries_and_docker_config() {
     let w = World::start();
     let private = private();
-    let dockerfile = simple_dockerfile(&w.from_line());
+    let dockerfile = simple_dockerfile(&w.base_from());
     let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
     let tag = format!("{}/app:latest", private.address());
 
@@ -165,7 +165,7 @@ async fn ecr_credentials_come_from_get_authorization_token() {
             .with_env("AWS_REGION", "us-east-1")
             .with_env("AWS_EC2_METADATA_DISABLED", "true")
     };
-    let dockerfile = simple_dockerfile(&w.from_line());
+    let dockerfile = simple_dockerfile(&w.base_from());
     let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
     let ecr_tag = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:latest";
     let program = |endpoint: &str| {

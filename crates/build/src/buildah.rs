@@ -9,6 +9,7 @@ use imagedeploy_registry::Reference;
 use crate::error::BuildError;
 use crate::job::{find_on_path, unique_name, Job};
 use crate::process::Invocation;
+use crate::storage_lock::StorageLock;
 
 pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
     let program = find_on_path("buildah").ok_or_else(|| BuildError::BuilderMissing {
@@ -31,6 +32,15 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
         invocation
     };
     let tag = format!("localhost/imagedeploy-build:{}", unique_name());
+    let seconds = request.timeout.as_secs();
+    let _storage = StorageLock::acquire(
+        request.buildah_storage.as_deref(),
+        job.deadline,
+        seconds,
+        &job.cancel,
+        job.progress,
+    )
+    .await?;
 
     let mut bud = base();
     bud.args([
@@ -83,7 +93,8 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
         Err(error) => Err(error),
     };
     let mut remove = base();
-    remove.args(["rmi", "--force"]).arg(&tag);
+    // Untag only: an identical concurrent build may share the image.
+    remove.args(["rmi"]).arg(&tag);
     job.cleanup(&remove).await;
     result
 }

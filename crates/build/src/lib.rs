@@ -13,6 +13,7 @@ mod job;
 mod process;
 mod request;
 mod secrets;
+mod storage_lock;
 
 use std::sync::Mutex;
 use std::time::Instant;

@@ -382,3 +382,27 @@ async fn bad_inputs_are_reported_with_their_paths() {
     );
     assert!(error.to_string().contains("Dockerfile"));
 }
+
+/// Pulumi runs resource operations in parallel: two identical builds on one
+/// storage end up as the same image, and one's clean-up must not pull it
+/// from under the other ("layer not known").
+#[tokio::test(flavor = "multi_thread")]
+async fn identical_builds_at_the_same_time_on_one_storage_both_succeed() {
+    let base = BaseImage::create().await;
+    let dockerfile = app_dockerfile(&base.reference);
+    let files = [("Dockerfile", dockerfile.as_str()), ("app.txt", "same\n")];
+    let dir_a = context(&files);
+    let dir_b = context(&files);
+    let storage = tempfile::tempdir().expect("tempdir");
+    let request_a = app_request(&base, dir_a.path(), storage.path());
+    let request_b = app_request(&base, dir_b.path(), storage.path());
+    for round in 0..2 {
+        let (a, b) = tokio::join!(
+            build(&request_a, &|_| {}, CancellationToken::new()),
+            build(&request_b, &|_| {}, CancellationToken::new()),
+        );
+        let a = a.unwrap_or_else(|e| panic!("round {round}, build a: {e}"));
+        let b = b.unwrap_or_else(|e| panic!("round {round}, build b: {e}"));
+        assert_eq!(a.manifest_digest, b.manifest_digest, "round {round}");
+    }
+}

@@ -14,8 +14,26 @@ use crate::registry::Registry;
 
 /// Applets linked to busybox in the image, enough for typical `RUN` lines.
 const APPLETS: &[&str] = &[
-    "sh", "cat", "cp", "echo", "ls", "mkdir", "rm", "sleep", "test", "true", "false", "date",
-    "chmod", "sed", "grep", "touch", "wc", "head", "tail", "sha256sum",
+    "sh",
+    "cat",
+    "cp",
+    "echo",
+    "ls",
+    "mkdir",
+    "rm",
+    "sleep",
+    "test",
+    "true",
+    "false",
+    "date",
+    "chmod",
+    "sed",
+    "grep",
+    "touch",
+    "wc",
+    "head",
+    "tail",
+    "sha256sum",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -72,12 +90,11 @@ pub fn push_base_image_as(
     variant: &str,
     credentials: Option<(&str, &str)>,
 ) -> Result<PushedImage, BaseImageError> {
-    let buildah = find_program("buildah", &["/usr/bin/buildah"]).ok_or_else(|| {
-        BaseImageError::Missing {
+    let buildah =
+        find_program("buildah", &["/usr/bin/buildah"]).ok_or_else(|| BaseImageError::Missing {
             program: "buildah".into(),
             hint: "apt-get install buildah".into(),
-        }
-    })?;
+        })?;
     let busybox = ["/bin/busybox", "/usr/bin/busybox"]
         .iter()
         .map(PathBuf::from)
@@ -107,7 +124,14 @@ pub fn push_base_image_as(
     let rootfs_arg = rootfs.to_string_lossy().into_owned();
     storage.run(&["copy", &container, &rootfs_arg, "/"])?;
     storage.run(&[
-        "config", "--cmd", "/bin/sh", "--env", "PATH=/bin", "--os", "linux", &container,
+        "config",
+        "--cmd",
+        "/bin/sh",
+        "--env",
+        "PATH=/bin",
+        "--os",
+        "linux",
+        &container,
     ])?;
     storage.run(&["commit", "--timestamp", "0", &container, local])?;
     let reference = format!("{}/{repository_tag}", registry.address());
@@ -172,7 +196,13 @@ impl Storage {
             let shown: Vec<&str> = args
                 .iter()
                 .enumerate()
-                .map(|(i, a)| if i > 0 && args[i - 1] == "--creds" { "***" } else { a })
+                .map(|(i, a)| {
+                    if i > 0 && args[i - 1] == "--creds" {
+                        "***"
+                    } else {
+                        a
+                    }
+                })
                 .collect();
             return Err(BaseImageError::Buildah {
                 args: shown.join(" "),

@@ -5,9 +5,9 @@
 //! them, so every test suite finds them the same way.
 
 pub mod base_image;
+mod moto;
 mod process;
 mod registry;
-mod moto;
 
 pub use base_image::{push_base_image, push_base_image_as, BaseImageError, PushedImage};
 pub use moto::Moto;

@@ -38,12 +38,13 @@ impl Registry {
     }
 
     fn launch(auth: Option<(&str, &str)>) -> Result<Self, ServerError> {
-        let program = find_program("docker-registry", &["/usr/bin/docker-registry"]).ok_or_else(|| {
-            ServerError::Missing {
-                program: "docker-registry".into(),
-                hint: "apt-get install docker-registry".into(),
-            }
-        })?;
+        let program =
+            find_program("docker-registry", &["/usr/bin/docker-registry"]).ok_or_else(|| {
+                ServerError::Missing {
+                    program: "docker-registry".into(),
+                    hint: "apt-get install docker-registry".into(),
+                }
+            })?;
         let dir = tempfile::tempdir().map_err(|source| ServerError::Setup {
             what: "registry directory".into(),
             source,

@@ -90,7 +90,7 @@ impl World {
     }
 
     /// `FROM` line for the base image.
-    pub fn from_line(&self) -> String {
+    pub fn base_from(&self) -> String {
         format!("FROM {}", self.base.reference)
     }
 }

@@ -27,7 +27,11 @@ pub fn is_ecr_host(host: &str) -> bool {
 }
 
 /// A client with every credential this image's registries need.
-pub async fn client_for(ctx: &Ctx, args: &ImageArgs, refs: &[Reference]) -> Result<RegistryClient, ImageError> {
+pub async fn client_for(
+    ctx: &Ctx,
+    args: &ImageArgs,
+    refs: &[Reference],
+) -> Result<RegistryClient, ImageError> {
     let mut client = RegistryClient::new(ClientOptions::default()).map_err(ImageError::Registry)?;
     let mut explicit = Vec::new();
     for r in args.registries.iter().flatten() {
@@ -45,7 +49,9 @@ pub async fn client_for(ctx: &Ctx, args: &ImageArgs, refs: &[Reference]) -> Resu
     ecr_hosts.sort_unstable();
     ecr_hosts.dedup();
     for host in ecr_hosts {
-        let Some((account, region)) = ecr_account_and_region(host) else { continue };
+        let Some((account, region)) = ecr_account_and_region(host) else {
+            continue;
+        };
         let credentials = ecr_credentials_for(ctx, account, region).await?;
         ctx.progress(&format!(
             "using ECR credentials for {host} from GetAuthorizationToken (account {account}, region {region})"
@@ -66,18 +72,26 @@ fn ecr_account_and_region(host: &str) -> Option<(&str, &str)> {
 
 /// Credentials for the caller's default ECR registry in the provider's region.
 pub async fn ecr_credentials(ctx: &Ctx) -> Result<Credentials, ImageError> {
-    let ecr = ctx.provider.ecr().await.map_err(|e| ImageError::EcrAuth(e.to_string()))?;
-    token(ecr.get_authorization_token()).await.map_err(ImageError::EcrAuth)
+    let ecr = ctx
+        .provider
+        .ecr()
+        .await
+        .map_err(|e| ImageError::EcrAuth(e.to_string()))?;
+    token(ecr.get_authorization_token())
+        .await
+        .map_err(ImageError::EcrAuth)
 }
 
 /// Sends GetAuthorizationToken and decodes its `user:password` token.
 async fn token(
     request: aws_sdk_ecr::operation::get_authorization_token::builders::GetAuthorizationTokenFluentBuilder,
 ) -> Result<Credentials, String> {
-    let response = request
-        .send()
-        .await
-        .map_err(|e| format!("GetAuthorizationToken: {}", aws_sdk_ecr::error::DisplayErrorContext(&e)))?;
+    let response = request.send().await.map_err(|e| {
+        format!(
+            "GetAuthorizationToken: {}",
+            aws_sdk_ecr::error::DisplayErrorContext(&e)
+        )
+    })?;
     let token = response
         .authorization_data()
         .first()
@@ -86,7 +100,8 @@ async fn token(
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(token)
         .map_err(|_| "GetAuthorizationToken returned a token that is not base64")?;
-    let text = String::from_utf8(decoded).map_err(|_| "GetAuthorizationToken returned a token that is not text")?;
+    let text = String::from_utf8(decoded)
+        .map_err(|_| "GetAuthorizationToken returned a token that is not text")?;
     let (user, password) = text
         .split_once(':')
         .ok_or("GetAuthorizationToken returned a token without a user name")?;
@@ -97,17 +112,22 @@ async fn token(
 /// a stack of many images asks ECR once, not once per image and call.
 const TOKEN_REUSE: Duration = Duration::from_secs(3600);
 
-type TokenCache = Mutex<HashMap<(String, String), (Instant, Credentials)>>;
+type TokenCache = Mutex<HashMap<String, (Instant, Credentials)>>;
 
 fn token_cache() -> &'static TokenCache {
     static CACHE: OnceLock<TokenCache> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-/// Basic credentials from ECR's GetAuthorizationToken for `account`'s
-/// registry in `region` (tokens are regional), honouring `endpoints.ecr`.
-pub async fn ecr_credentials_for(ctx: &Ctx, account: &str, region: &str) -> Result<Credentials, ImageError> {
-    let key = (account.to_string(), region.to_string());
+/// Basic credentials from ECR's GetAuthorizationToken in `region` (tokens
+/// are regional; one serves every registry the caller may use there),
+/// honouring `endpoints.ecr`.
+pub async fn ecr_credentials_for(
+    ctx: &Ctx,
+    account: &str,
+    region: &str,
+) -> Result<Credentials, ImageError> {
+    let key = region.to_string();
     if let Ok(cache) = token_cache().lock() {
         if let Some((at, credentials)) = cache.get(&key) {
             if at.elapsed() < TOKEN_REUSE {
@@ -115,14 +135,18 @@ pub async fn ecr_credentials_for(ctx: &Ctx, account: &str, region: &str) -> Resu
             }
         }
     }
-    let base = ctx.provider.ecr().await.map_err(|e| ImageError::EcrAuth(e.to_string()))?;
+    let base = ctx
+        .provider
+        .ecr()
+        .await
+        .map_err(|e| ImageError::EcrAuth(e.to_string()))?;
     let config = base
         .config()
         .to_builder()
         .region(aws_sdk_ecr::config::Region::new(region.to_string()))
         .build();
     let ecr = aws_sdk_ecr::Client::from_conf(config);
-    let credentials = token(ecr.get_authorization_token().registry_ids(account))
+    let credentials = token(ecr.get_authorization_token())
         .await
         .map_err(|e| ImageError::EcrAuth(format!("account {account} in {region}: {e}")))?;
     if let Ok(mut cache) = token_cache().lock() {
@@ -146,8 +170,12 @@ mod tests {
     #[test]
     fn recognises_ecr_hosts() {
         assert!(is_ecr_host("123456789012.dkr.ecr.us-east-1.amazonaws.com"));
-        assert!(is_ecr_host("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com"));
-        assert!(is_ecr_host("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"));
+        assert!(is_ecr_host(
+            "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com"
+        ));
+        assert!(is_ecr_host(
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"
+        ));
         assert!(!is_ecr_host("ghcr.io"));
         assert!(!is_ecr_host("127.0.0.1:5000"));
         assert!(!is_ecr_host("12345.dkr.ecr.us-east-1.amazonaws.com"));

@@ -87,7 +87,10 @@ pub fn check(ctx: &Ctx, args: &ImageArgs) -> Vec<Failure> {
     if let Some(registries) = &args.registries {
         for (i, r) in registries.iter().enumerate() {
             if !ctx.is_unknown("registries") && r.address.trim().is_empty() {
-                failures.push(Failure::new(format!("registries[{i}].address"), "must not be empty"));
+                failures.push(Failure::new(
+                    format!("registries[{i}].address"),
+                    "must not be empty",
+                ));
             }
             if r.password.is_some() && r.username.is_none() {
                 failures.push(Failure::new(
@@ -113,7 +116,11 @@ fn check_dockerfile(args: &ImageArgs, input: &DockerfileInput, failures: &mut Ve
     let (property, text) = match input {
         DockerfileInput::Inline(text) => ("dockerfile.inline", text.clone()),
         DockerfileInput::Path(path) => {
-            let property = if args.dockerfile.is_some() { "dockerfile.location" } else { "context.location" };
+            let property = if args.dockerfile.is_some() {
+                "dockerfile.location"
+            } else {
+                "context.location"
+            };
             match std::fs::read_to_string(path) {
                 Ok(text) => (property, text),
                 Err(e) => {
@@ -128,18 +135,28 @@ fn check_dockerfile(args: &ImageArgs, input: &DockerfileInput, failures: &mut Ve
     };
     // A defaulted Dockerfile that cannot be read is the context's fault; one
     // that does not parse is the Dockerfile's, even when it was not named.
-    let property = if args.dockerfile.is_none() { "dockerfile" } else { property };
+    let property = if args.dockerfile.is_none() {
+        "dockerfile"
+    } else {
+        property
+    };
     let parsed = match dockerfile::parse(&text) {
         Ok(parsed) => parsed,
         Err(e) => {
-            failures.push(Failure::new(property, format!("Dockerfile syntax error: {e}")));
+            failures.push(Failure::new(
+                property,
+                format!("Dockerfile syntax error: {e}"),
+            ));
             return;
         }
     };
     let build_args = args.build_args.clone().unwrap_or_default();
     if let Err(e) = dockerfile::plan(&parsed, args.target.as_deref(), &build_args) {
-        let property = if args.target.is_some() { "target" } else { property };
+        let property = if args.target.is_some() {
+            "target"
+        } else {
+            property
+        };
         failures.push(Failure::new(property, e.to_string()));
     }
 }
-

@@ -18,26 +18,28 @@ pub struct Observed<'a> {
     pub base_image_digests: &'a BTreeMap<String, String>,
 }
 
-pub fn diff(old: &ImageState, old_manifest: Option<&Manifest>, new: &ImageArgs, observed: &Observed<'_>) -> DiffOutcome {
+pub fn diff(
+    old: &ImageState,
+    old_manifest: Option<&Manifest>,
+    new: &ImageArgs,
+    observed: &Observed<'_>,
+) -> DiffOutcome {
     let mut changes = Vec::new();
     let mut reasons = Vec::new();
 
     if old.context_hash != observed.context_hash {
-        match (old_manifest, observed.manifest) {
-            (Some(before), Some(after)) => {
-                for reason in explain(before, after) {
-                    let (path, kind) = classify(&reason);
-                    if !changes.iter().any(|c: &Change| c.path == path) {
-                        changes.push(Change {
-                            path,
-                            kind,
-                            replace: false,
-                        });
-                    }
-                    reasons.push(reason);
+        if let (Some(before), Some(after)) = (old_manifest, observed.manifest) {
+            for reason in explain(before, after) {
+                let (path, kind) = classify(&reason);
+                if !changes.iter().any(|c: &Change| c.path == path) {
+                    changes.push(Change {
+                        path,
+                        kind,
+                        replace: false,
+                    });
                 }
+                reasons.push(reason);
             }
-            _ => {}
         }
         if reasons.is_empty() {
             changes.push(Change::update("contextHash"));
@@ -52,7 +54,10 @@ pub fn diff(old: &ImageState, old_manifest: Option<&Manifest>, new: &ImageArgs, 
     for (reference, digest) in observed.base_image_digests {
         match old.base_image_digests.get(reference) {
             Some(before) if before != digest => {
-                changes.push(Change::update(format!("baseImageDigests[{}]", quoted(reference))));
+                changes.push(Change::update(format!(
+                    "baseImageDigests[{}]",
+                    quoted(reference)
+                )));
                 reasons.push(format!("FROM {reference} moved {before} -> {digest}"));
             }
             None if !old.base_image_digests.is_empty() || !old.context_hash.is_empty() => {
@@ -71,9 +76,16 @@ pub fn diff(old: &ImageState, old_manifest: Option<&Manifest>, new: &ImageArgs, 
     let simple: [(&str, bool); 6] = [
         ("labels", before.labels != new.labels),
         ("tags", before.tags != new.tags),
-        ("push", before.push.unwrap_or(true) != new.push.unwrap_or(true)),
+        (
+            "push",
+            before.push.unwrap_or(true) != new.push.unwrap_or(true),
+        ),
         ("platforms", before.platforms != new.platforms),
-        ("builder", before.builder.as_ref().and_then(|b| b.kind) != new.builder.as_ref().and_then(|b| b.kind)),
+        (
+            "builder",
+            before.builder.as_ref().and_then(|b| b.kind)
+                != new.builder.as_ref().and_then(|b| b.kind),
+        ),
         ("target", before.target != new.target),
     ];
     for (name, changed) in simple {
@@ -114,7 +126,11 @@ fn classify(reason: &str) -> (String, ChangeKind) {
         return update("platforms");
     }
     if let Some(rest) = reason.strip_prefix("build arg ") {
-        for (suffix, kind) in [(" set", ChangeKind::Add), (" unset", ChangeKind::Delete), (" changed", ChangeKind::Update)] {
+        for (suffix, kind) in [
+            (" set", ChangeKind::Add),
+            (" unset", ChangeKind::Delete),
+            (" changed", ChangeKind::Update),
+        ] {
             if let Some(name) = rest.strip_suffix(suffix) {
                 return (format!("buildArgs[{}]", quoted(name)), kind);
             }
@@ -163,25 +179,58 @@ mod tests {
 
     #[test]
     fn file_reasons_go_under_context() {
-        assert_eq!(at("src/app.ts modified"), (r#"context["src/app.ts"]"#.into(), ChangeKind::Update));
-        assert_eq!(at("src/new file.ts added"), (r#"context["src/new file.ts"]"#.into(), ChangeKind::Add));
-        assert_eq!(at("assets/ removed"), (r#"context["assets"]"#.into(), ChangeKind::Delete));
+        assert_eq!(
+            at("src/app.ts modified"),
+            (r#"context["src/app.ts"]"#.into(), ChangeKind::Update)
+        );
+        assert_eq!(
+            at("src/new file.ts added"),
+            (r#"context["src/new file.ts"]"#.into(), ChangeKind::Add)
+        );
+        assert_eq!(
+            at("assets/ removed"),
+            (r#"context["assets"]"#.into(), ChangeKind::Delete)
+        );
         assert_eq!(at("run.sh became executable").0, r#"context["run.sh"]"#);
-        assert_eq!(at("lib changed from a file to a symlink").0, r#"context["lib"]"#);
-        assert_eq!(at("lib symlink target changed: a -> b").0, r#"context["lib"]"#);
+        assert_eq!(
+            at("lib changed from a file to a symlink").0,
+            r#"context["lib"]"#
+        );
+        assert_eq!(
+            at("lib symlink target changed: a -> b").0,
+            r#"context["lib"]"#
+        );
         // A context file that happens to be called Dockerfile.
         assert_eq!(at("Dockerfile modified").0, r#"context["Dockerfile"]"#);
     }
 
     #[test]
     fn instruction_reasons_go_under_their_input() {
-        assert_eq!(at("Dockerfile line 4 added"), ("dockerfile".into(), ChangeKind::Update));
-        assert_eq!(at("Dockerfile line 2 removed (old line number)").0, "dockerfile");
+        assert_eq!(
+            at("Dockerfile line 4 added"),
+            ("dockerfile".into(), ChangeKind::Update)
+        );
+        assert_eq!(
+            at("Dockerfile line 2 removed (old line number)").0,
+            "dockerfile"
+        );
         assert_eq!(at("FROM a:1 changed to a:2").0, "dockerfile");
-        assert_eq!(at("unhashable input added at Dockerfile line 3: ADD http://x (remote)").0, "dockerfile");
-        assert_eq!(at("build arg NOTE set"), (r#"buildArgs["NOTE"]"#.into(), ChangeKind::Add));
-        assert_eq!(at("build arg NOTE unset"), (r#"buildArgs["NOTE"]"#.into(), ChangeKind::Delete));
-        assert_eq!(at("build arg NOTE changed"), (r#"buildArgs["NOTE"]"#.into(), ChangeKind::Update));
+        assert_eq!(
+            at("unhashable input added at Dockerfile line 3: ADD http://x (remote)").0,
+            "dockerfile"
+        );
+        assert_eq!(
+            at("build arg NOTE set"),
+            (r#"buildArgs["NOTE"]"#.into(), ChangeKind::Add)
+        );
+        assert_eq!(
+            at("build arg NOTE unset"),
+            (r#"buildArgs["NOTE"]"#.into(), ChangeKind::Delete)
+        );
+        assert_eq!(
+            at("build arg NOTE changed"),
+            (r#"buildArgs["NOTE"]"#.into(), ChangeKind::Update)
+        );
         assert_eq!(at("target changed: a -> b").0, "target");
         assert_eq!(at("platforms changed: [] -> [linux/arm64]").0, "platforms");
         assert_eq!(at("fingerprint format changed (1 -> 2)").0, "contextHash");

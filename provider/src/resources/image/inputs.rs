@@ -46,8 +46,12 @@ pub fn absolute(path: &str) -> PathBuf {
 pub fn resolve(args: &ImageArgs) -> Resolved {
     let context = absolute(&args.context.location);
     let dockerfile = match &args.dockerfile {
-        Some(d) if d.inline.is_some() => DockerfileInput::Inline(d.inline.clone().unwrap_or_default()),
-        Some(d) if d.location.is_some() => DockerfileInput::Path(absolute(d.location.as_deref().unwrap_or_default())),
+        Some(d) if d.inline.is_some() => {
+            DockerfileInput::Inline(d.inline.clone().unwrap_or_default())
+        }
+        Some(d) if d.location.is_some() => {
+            DockerfileInput::Path(absolute(d.location.as_deref().unwrap_or_default()))
+        }
         _ => DockerfileInput::Path(context.join("Dockerfile")),
     };
     let timeout = args
@@ -62,7 +66,11 @@ pub fn resolve(args: &ImageArgs) -> Resolved {
         push: args.push.unwrap_or(true),
         build_on_preview: args.build_on_preview.unwrap_or(true),
         timeout: Duration::from_secs(u64::try_from(timeout).unwrap_or(1800)),
-        builder: args.builder.as_ref().and_then(|b| b.kind).unwrap_or(BuilderKind::Auto),
+        builder: args
+            .builder
+            .as_ref()
+            .and_then(|b| b.kind)
+            .unwrap_or(BuilderKind::Auto),
         builder_host: args.builder.as_ref().and_then(|b| b.host.clone()),
         policy: args.base_images.unwrap_or(BaseImagePolicy::Follow),
     }

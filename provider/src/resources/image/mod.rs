@@ -13,7 +13,9 @@ use imagedeploy_build as build;
 use imagedeploy_fingerprint as fingerprint;
 use imagedeploy_registry::{Reference, RegistryClient};
 
-use crate::resource::{BoxError, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError, Outputs, Resource};
+use crate::resource::{
+    BoxError, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError, Outputs, Resource,
+};
 
 pub mod args;
 pub(crate) mod auth;
@@ -73,12 +75,21 @@ fn parse_tags(args: &ImageArgs) -> Result<Vec<Reference>, ImageError> {
     args.tags
         .iter()
         .flatten()
-        .map(|t| Reference::parse(t).map_err(|source| ImageError::Tag { tag: t.clone(), source }))
+        .map(|t| {
+            Reference::parse(t).map_err(|source| ImageError::Tag {
+                tag: t.clone(),
+                source,
+            })
+        })
         .collect()
 }
 
 /// Fingerprints the context and resolves base images per the policy.
-async fn observe(ctx: &Ctx, args: &ImageArgs, old: Option<&ImageState>) -> Result<Observation, ImageError> {
+async fn observe(
+    ctx: &Ctx,
+    args: &ImageArgs,
+    old: Option<&ImageState>,
+) -> Result<Observation, ImageError> {
     let resolved = resolve(args);
     let request = resolved.fingerprint_request(args.target.clone());
     let fingerprint = tokio::task::spawn_blocking(move || fingerprint::fingerprint(&request))
@@ -114,10 +125,13 @@ async fn observe(ctx: &Ctx, args: &ImageArgs, old: Option<&ImageState>) -> Resul
                 continue;
             }
         }
-        let digest = client
-            .resolve(reference)
-            .await?
-            .ok_or_else(|| ImageError::BaseImageMissing { reference: written.clone() })?;
+        let digest =
+            client
+                .resolve(reference)
+                .await?
+                .ok_or_else(|| ImageError::BaseImageMissing {
+                    reference: written.clone(),
+                })?;
         base_image_digests.insert(written.clone(), digest.to_string());
     }
     Ok(Observation {
@@ -155,7 +169,15 @@ fn build_request(args: &ImageArgs, obs: &Observation) -> build::BuildRequest {
         .iter()
         .filter_map(|(written, digest)| {
             let reference = Reference::parse(written).ok()?;
-            Some((written.clone(), format!("{}/{}@{}", reference.registry(), reference.repository(), digest)))
+            Some((
+                written.clone(),
+                format!(
+                    "{}/{}@{}",
+                    reference.registry(),
+                    reference.repository(),
+                    digest
+                ),
+            ))
         })
         .collect();
     request
@@ -195,7 +217,14 @@ async fn build_and_push(
         context_manifest: manifest_for_state(&obs.fingerprint.manifest),
     };
     if preview && !obs.resolved.build_on_preview {
-        let unknown = ["digest", "ref", "contentDigest", "sizeBytes", "layers", "platform"];
+        let unknown = [
+            "digest",
+            "ref",
+            "contentDigest",
+            "sizeBytes",
+            "layers",
+            "platform",
+        ];
         return Ok(Outputs {
             state: skeleton,
             unknown: unknown.iter().map(|s| s.to_string()).collect(),
@@ -203,18 +232,27 @@ async fn build_and_push(
     }
 
     let request = build_request(&args, &obs);
-    ctx.progress(if preview { "building (preview: nothing will be pushed)" } else { "building" });
+    ctx.progress(if preview {
+        "building (preview: nothing will be pushed)"
+    } else {
+        "building"
+    });
     let progress_ctx = ctx.clone();
     let progress = move |line: &str| progress_ctx.progress(line);
     let built = build::build(&request, &progress, ctx.cancel.clone()).await?;
     let layout = built.layout_dir().to_path_buf();
-    let content = tokio::task::spawn_blocking(move || imagedeploy_registry::content_digest(&layout))
-        .await
-        .map_err(|e| ImageError::Internal(e.to_string()))??;
+    let content =
+        tokio::task::spawn_blocking(move || imagedeploy_registry::content_digest(&layout))
+            .await
+            .map_err(|e| ImageError::Internal(e.to_string()))??;
     let content_digest = content.content_digest.to_string();
 
-    let same_destination = old.is_some_and(|o| o.args.tags == args.tags && o.args.push.unwrap_or(true) == obs.resolved.push);
-    if let Some(old) = old.filter(|o| o.content_digest == content_digest && same_destination && !o.digest.is_empty()) {
+    let same_destination = old.is_some_and(|o| {
+        o.args.tags == args.tags && o.args.push.unwrap_or(true) == obs.resolved.push
+    });
+    if let Some(old) = old
+        .filter(|o| o.content_digest == content_digest && same_destination && !o.digest.is_empty())
+    {
         ctx.info(&format!(
             "the rebuilt image has the same content as {}; nothing to push, dependents keep {}",
             short(&content_digest),
@@ -308,7 +346,9 @@ mod fingerprint_cache {
     }
 
     pub fn store(manifest: &Manifest) {
-        let Some(path) = file(&manifest.fingerprint) else { return };
+        let Some(path) = file(&manifest.fingerprint) else {
+            return;
+        };
         if path.exists() {
             return;
         }
@@ -340,7 +380,11 @@ impl Resource for Image {
         DESCRIPTION
     }
 
-    async fn check(&self, ctx: &Ctx, input: CheckInput<ImageArgs>) -> Result<ImageArgs, Vec<Failure>> {
+    async fn check(
+        &self,
+        ctx: &Ctx,
+        input: CheckInput<ImageArgs>,
+    ) -> Result<ImageArgs, Vec<Failure>> {
         let failures = check::check(ctx, &input.news);
         if failures.is_empty() {
             Ok(input.news)
@@ -349,7 +393,11 @@ impl Resource for Image {
         }
     }
 
-    async fn diff(&self, ctx: &Ctx, input: DiffInput<ImageArgs, ImageState>) -> Result<DiffOutcome, BoxError> {
+    async fn diff(
+        &self,
+        ctx: &Ctx,
+        input: DiffInput<ImageArgs, ImageState>,
+    ) -> Result<DiffOutcome, BoxError> {
         let obs = observe(ctx, &input.news, Some(&input.olds)).await?;
         fingerprint_cache::store(&obs.fingerprint.manifest);
         let old_manifest = input
@@ -362,7 +410,12 @@ impl Resource for Image {
             manifest: Some(&obs.fingerprint.manifest),
             base_image_digests: &obs.base_image_digests,
         };
-        Ok(diff::diff(&input.olds, old_manifest.as_ref(), &input.news, &observed))
+        Ok(diff::diff(
+            &input.olds,
+            old_manifest.as_ref(),
+            &input.news,
+            &observed,
+        ))
     }
 
     async fn create(
@@ -377,7 +430,12 @@ impl Resource for Image {
         Ok((id, outputs))
     }
 
-    async fn read(&self, ctx: &Ctx, _id: &str, state: ImageState) -> Result<Option<ImageState>, BoxError> {
+    async fn read(
+        &self,
+        ctx: &Ctx,
+        _id: &str,
+        state: ImageState,
+    ) -> Result<Option<ImageState>, BoxError> {
         if !state.args.push.unwrap_or(true) || state.reference.is_empty() {
             return Ok(Some(state));
         }
@@ -399,7 +457,9 @@ impl Resource for Image {
         news: ImageArgs,
         preview: bool,
     ) -> Result<Outputs<ImageState>, OpError<ImageState>> {
-        build_and_push(ctx, news, Some(&olds), preview).await.map_err(op)
+        build_and_push(ctx, news, Some(&olds), preview)
+            .await
+            .map_err(op)
     }
 
     async fn delete(&self, ctx: &Ctx, _id: &str, state: ImageState) -> Result<(), BoxError> {
