@@ -122,12 +122,9 @@ async fn htpasswd_registry_via_registries_and_docker_config() {
 }
 
 /// A `FROM` image in a registry that needs the `registries` credentials:
-/// the provider resolves it and the builder pulls it with the same credentials.
-/// Known gap: the build crate gives the builder no credentials (buildah
-/// `--authfile`, docker's DOCKER_CONFIG), so only the provider's own resolve
-/// uses them and buildah's pull gets "unauthorized".
+/// the provider resolves it and the builder pulls it with the same credentials
+/// (a private auth file: buildah `--authfile`, docker's DOCKER_CONFIG).
 #[tokio::test]
-#[ignore = "known gap: `registries`/ECR credentials do not reach the builder's base image pull (imagedeploy-build has no auth-file input)"]
 async fn private_base_image_with_registries_credentials() {
     let private = private();
     let base = push_base_image_as(&private, "base:1", "private", Some((USER, PASSWORD)))

@@ -53,6 +53,7 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
         "0",
     ]);
     bud.args(["--identity-label=false", "--layers"]);
+    bud.arg("--authfile").arg(&job.auth_file);
     bud.arg("-f").arg(&job.dockerfile).arg("-t").arg(&tag);
     if let Some(ignore) = &job.ignore_file {
         bud.arg("--ignorefile").arg(ignore);
@@ -83,6 +84,8 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
             let digest_file = job.work.join("digest");
             let mut push = base();
             push.arg("push")
+                .arg("--authfile")
+                .arg(&job.auth_file)
                 .arg("--digestfile")
                 .arg(&digest_file)
                 .arg(&tag);

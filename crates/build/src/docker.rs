@@ -110,6 +110,11 @@ pub(crate) async fn build(job: &Job<'_>, kind: BuilderKind, out: &Path) -> Resul
         if let Some(host) = &host {
             invocation.env("DOCKER_HOST", host);
         }
+        if !job.request.registry_auth.is_empty() {
+            if let Some(dir) = job.auth_file.parent().and_then(|d| d.to_str()) {
+                invocation.env("DOCKER_CONFIG", dir);
+            }
+        }
         invocation
     };
     // BuildKit looks for <Dockerfile>.dockerignore next to the Dockerfile it is given.

@@ -28,6 +28,8 @@ pub(crate) struct Job<'a> {
     /// `<Dockerfile>.dockerignore` next to the user's Dockerfile, if any.
     pub ignore_file: Option<PathBuf>,
     pub secrets: SecretFiles,
+    /// Docker-format auth file for the builder's pulls (see `authfile`).
+    pub auth_file: PathBuf,
     pub deadline: Instant,
     pub cancel: CancellationToken,
     pub progress: &'a (dyn Fn(&str) + Send + Sync),

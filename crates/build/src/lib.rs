@@ -4,6 +4,7 @@
 //! provider can compute the content digest and the exact manifest digest a
 //! push will produce before pushing anything (preview shows the real digest).
 
+mod authfile;
 mod buildah;
 mod docker;
 pub mod dockerfile;
@@ -106,6 +107,7 @@ pub async fn build(
         dockerfile_label: label,
         ignore_file,
         secrets: SecretFiles::write(&request.secrets)?,
+        auth_file: authfile::write(work.path(), &request.registry_auth)?,
         deadline,
         cancel,
         progress,

@@ -50,6 +50,9 @@ pub struct BuildRequest {
     /// Registries (`host[:port]`) reached over plain HTTP. Loopback
     /// registries always are.
     pub insecure_registries: Vec<String>,
+    /// Credentials the builder needs to pull base images, by registry host
+    /// (as written in references). Written to a private auth file.
+    pub registry_auth: BTreeMap<String, imagedeploy_registry::Credentials>,
     /// buildah only: a private storage directory instead of the system's
     /// (`--root`/`--runroot`). Mostly for tests and isolated CI jobs.
     pub buildah_storage: Option<PathBuf>,
@@ -71,6 +74,7 @@ impl BuildRequest {
             builder: Builder::Auto,
             base_image_overrides: BTreeMap::new(),
             insecure_registries: Vec::new(),
+            registry_auth: BTreeMap::new(),
             buildah_storage: None,
         }
     }

@@ -6,7 +6,6 @@
 //! that uses them sees no change.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use imagedeploy_build as build;
@@ -68,7 +67,7 @@ struct Observation {
     fingerprint: fingerprint::Fingerprint,
     base_image_digests: BTreeMap<String, String>,
     tags: Vec<Reference>,
-    client: Arc<RegistryClient>,
+    client: RegistryClient,
 }
 
 fn parse_tags(args: &ImageArgs) -> Result<Vec<Reference>, ImageError> {
@@ -110,7 +109,7 @@ async fn observe(
         .filter_map(|b| Reference::parse(b).ok().map(|r| (b.clone(), r)))
         .collect();
     refs.extend(bases.iter().map(|(_, r)| r.clone()));
-    let client = Arc::new(auth::client_for(ctx, args, &refs).await?);
+    let client = auth::client_for(ctx, args, &refs).await?;
 
     let pinned = resolved.policy == args::BaseImagePolicy::Pinned;
     let mut base_image_digests = BTreeMap::new();
@@ -180,6 +179,17 @@ fn build_request(args: &ImageArgs, obs: &Observation) -> build::BuildRequest {
             ))
         })
         .collect();
+    // The builder pulls the base images itself: give it the same credentials
+    // that resolved them (`registries` input, ECR token, Docker config).
+    for written in obs.base_image_digests.keys() {
+        let Ok(reference) = Reference::parse(written) else { continue };
+        let registry = reference.registry().to_string();
+        if let Ok((credentials @ imagedeploy_registry::Credentials::Basic { .. }, _)) =
+            obs.client.credentials_for(&registry)
+        {
+            request.registry_auth.insert(registry, credentials);
+        }
+    }
     request
 }
 
@@ -292,25 +302,13 @@ async fn build_and_push(
     Ok(Outputs::known(state))
 }
 
-/// Pushes on a blocking thread: the push future is not `Send`, and the
-/// resource trait's futures must be.
 async fn push(
     ctx: &Ctx,
     obs: &Observation,
     layout: &std::path::Path,
 ) -> Result<imagedeploy_registry::PushReport, ImageError> {
-    let client = obs.client.clone();
-    let tags = obs.tags.clone();
-    let layout = layout.to_path_buf();
-    let progress_ctx = ctx.clone();
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let progress = move |line: &str| progress_ctx.progress(line);
-        handle.block_on(client.push_layout(&layout, &tags, &progress))
-    })
-    .await
-    .map_err(|e| ImageError::Internal(e.to_string()))?
-    .map_err(ImageError::from)
+    let progress = |line: &str| ctx.progress(line);
+    Ok(obs.client.push_layout(layout, &obs.tags, &progress).await?)
 }
 
 fn short(digest: &str) -> String {
