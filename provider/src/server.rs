@@ -131,7 +131,10 @@ fn failures_to_rpc(failures: Vec<Failure>) -> Vec<rpc::CheckFailure> {
         .collect()
 }
 
-fn diff_response(outcome: &DiffOutcome) -> rpc::DiffResponse {
+/// `inputs` decides `inputDiff`: a path under an input property is shown
+/// against the old inputs, any other (e.g. `baseImageDigests[...]`) against
+/// the old outputs.
+fn diff_response(outcome: &DiffOutcome, inputs: &ObjectShape) -> rpc::DiffResponse {
     use rpc::property_diff::Kind;
     if outcome.changes.is_empty() {
         return rpc::DiffResponse {
@@ -152,14 +155,14 @@ fn diff_response(outcome: &DiffOutcome) -> rpc::DiffResponse {
             (ChangeKind::Update, false) => Kind::Update,
             (ChangeKind::Update, true) => Kind::UpdateReplace,
         };
+        let top = top_level_key(&change.path);
         detailed.insert(
             change.path.clone(),
             rpc::PropertyDiff {
                 kind: kind as i32,
-                input_diff: true,
+                input_diff: inputs.property(&top).is_some(),
             },
         );
-        let top = top_level_key(&change.path);
         if !diffs.contains(&top) {
             diffs.push(top.clone());
         }
@@ -254,7 +257,7 @@ impl ResourceProvider for Provider {
                 outcome.changes.push(crate::resource::Change::update(name.clone()));
             }
         }
-        Ok(Response::new(diff_response(&outcome)))
+        Ok(Response::new(diff_response(&outcome, &self.config_shape)))
     }
 
     async fn configure(
@@ -361,7 +364,8 @@ impl ResourceProvider for Provider {
                 ctx.info(reason);
             }
         }
-        let result = outcome.map(|o| diff_response(&o));
+        let inputs = resource.input_shape();
+        let result = outcome.map(|o| diff_response(&o, &inputs));
         self.finish(result).await
     }
 
@@ -482,3 +486,31 @@ impl ResourceProvider for Provider {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::Change;
+
+    #[test]
+    fn input_diff_is_set_only_for_paths_under_input_properties() {
+        let inputs = object_shape_of::<crate::resources::image::ImageArgs>();
+        let outcome = DiffOutcome {
+            changes: vec![
+                Change::update("context[\"src/app.ts\"]"),
+                Change::update("baseImageDigests[\"base:1\"]"),
+                Change::replace("tags"),
+            ],
+            delete_before_replace: false,
+            reasons: Vec::new(),
+        };
+        let response = diff_response(&outcome, &inputs);
+        let detail = |p: &str| response.detailed_diff.get(p).copied().expect(p);
+        assert!(detail("context[\"src/app.ts\"]").input_diff);
+        assert!(!detail("baseImageDigests[\"base:1\"]").input_diff);
+        assert_eq!(response.replaces, vec!["tags".to_string()]);
+        let mut diffs = response.diffs.clone();
+        diffs.sort();
+        assert_eq!(diffs, vec!["baseImageDigests", "context", "tags"]);
+    }
+}
