@@ -51,18 +51,29 @@ impl ProviderConfig {
         if let Some(endpoints) = &self.endpoints {
             for (name, url) in [("ecs", &endpoints.ecs), ("ecr", &endpoints.ecr)] {
                 if let Some(url) = url {
-                    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+                    if !(url.starts_with("http://") || url.starts_with("https://"))
+                        || url.len() < 10
+                    {
                         failures.push(Failure::new(
                             format!("endpoints.{name}"),
-                            format!("\"{url}\" is not an http(s) URL; example: http://127.0.0.1:5000"),
+                            format!(
+                                "\"{url}\" is not an http(s) URL; example: http://127.0.0.1:5000"
+                            ),
                         ));
                     }
                 }
             }
         }
         if let Some(region) = &self.region {
-            if region.is_empty() || !region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-                failures.push(Failure::new("region", format!("\"{region}\" is not an AWS region name; example: us-east-1")));
+            if region.is_empty()
+                || !region
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
+                failures.push(Failure::new(
+                    "region",
+                    format!("\"{region}\" is not an AWS region name; example: us-east-1"),
+                ));
             }
         }
         failures
@@ -71,7 +82,9 @@ impl ProviderConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AwsSetupError {
-    #[error("no AWS region is set: set the provider's `region` (imagedeploy:region) or AWS_REGION")]
+    #[error(
+        "no AWS region is set: set the provider's `region` (imagedeploy:region) or AWS_REGION"
+    )]
     NoRegion,
     #[error("no AWS credentials were found ({0}); set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or set the provider's `skipCredentialsValidation` to true")]
     NoCredentials(String),
@@ -140,12 +153,14 @@ impl ProviderContext {
 
 async fn validate_credentials(sdk: &aws_config::SdkConfig) -> Result<(), AwsSetupError> {
     use aws_credential_types::provider::ProvideCredentials;
-    let provider = sdk
-        .credentials_provider()
-        .ok_or_else(|| AwsSetupError::NoCredentials("no credentials provider is configured".into()))?;
+    let provider = sdk.credentials_provider().ok_or_else(|| {
+        AwsSetupError::NoCredentials("no credentials provider is configured".into())
+    })?;
     match tokio::time::timeout(Duration::from_secs(15), provider.provide_credentials()).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(AwsSetupError::NoCredentials(e.to_string())),
-        Err(_) => Err(AwsSetupError::NoCredentials("timed out looking for credentials".into())),
+        Err(_) => Err(AwsSetupError::NoCredentials(
+            "timed out looking for credentials".into(),
+        )),
     }
 }

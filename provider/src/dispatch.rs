@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 
 use crate::resource::{
-    BoxError, Change, ChangeKind, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError, Resource,
+    BoxError, Change, ChangeKind, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError,
+    Resource,
 };
 use crate::schema::{object_shape_of, ObjectShape};
 use crate::wire::typed::{decode, encode, from_json, to_json, Annotations};
@@ -56,8 +57,18 @@ pub trait ErasedResource: Send + Sync {
     fn output_shape(&self) -> Arc<ObjectShape>;
     async fn check(&self, ctx: Ctx, req: CheckRequest) -> (PropertyMap, Vec<Failure>);
     async fn diff(&self, ctx: Ctx, req: DiffRequest) -> Result<DiffOutcome, String>;
-    async fn create(&self, ctx: Ctx, news: PropertyMap, preview: bool) -> Result<(String, PropertyMap), OpFailure>;
-    async fn read(&self, ctx: Ctx, id: String, state: PropertyMap) -> Result<Option<(PropertyMap, PropertyMap)>, String>;
+    async fn create(
+        &self,
+        ctx: Ctx,
+        news: PropertyMap,
+        preview: bool,
+    ) -> Result<(String, PropertyMap), OpFailure>;
+    async fn read(
+        &self,
+        ctx: Ctx,
+        id: String,
+        state: PropertyMap,
+    ) -> Result<Option<(PropertyMap, PropertyMap)>, String>;
     async fn update(
         &self,
         ctx: Ctx,
@@ -88,7 +99,9 @@ impl<R: Resource> Typed<R> {
 
     fn args(&self, map: &PropertyMap) -> Result<(R::Args, Annotations), String> {
         let (json, ann) = decode(map, &self.inputs);
-        from_json(json).map(|a| (a, ann)).map_err(|e| format!("invalid inputs: {e}"))
+        from_json(json)
+            .map(|a| (a, ann))
+            .map_err(|e| format!("invalid inputs: {e}"))
     }
 
     fn state(&self, map: &PropertyMap) -> Result<(R::State, Annotations), String> {
@@ -98,7 +111,12 @@ impl<R: Resource> Typed<R> {
             .map_err(|e| format!("the recorded state of this resource cannot be read ({e}); run `pulumi refresh` or re-create the resource"))
     }
 
-    fn encode_outputs(&self, state: &R::State, unknown: &[String], ann: &Annotations) -> Result<PropertyMap, String> {
+    fn encode_outputs(
+        &self,
+        state: &R::State,
+        unknown: &[String],
+        ann: &Annotations,
+    ) -> Result<PropertyMap, String> {
         let json = to_json(state)?;
         let mut map = encode(&json, &self.outputs, ann);
         if !ann.secret.is_empty() {
@@ -134,16 +152,30 @@ impl<R: Resource> Typed<R> {
     fn failure(&self, err: OpError<R::State>, ann: &Annotations) -> OpFailure {
         match err {
             OpError::Failed(e) => OpFailure::Error(e.to_string()),
-            OpError::Partial { id, state, reasons } => match self.encode_outputs(&state, &[], ann) {
-                Ok(outputs) => OpFailure::Partial { id, outputs, reasons },
-                Err(e) => OpFailure::Error(format!("{}; and its state could not be recorded: {e}", reasons.join("; "))),
-            },
+            OpError::Partial { id, state, reasons } => {
+                match self.encode_outputs(&state, &[], ann) {
+                    Ok(outputs) => OpFailure::Partial {
+                        id,
+                        outputs,
+                        reasons,
+                    },
+                    Err(e) => OpFailure::Error(format!(
+                        "{}; and its state could not be recorded: {e}",
+                        reasons.join("; ")
+                    )),
+                }
+            }
         }
     }
 
     /// Diff decided without the resource: a property whose new value is
     /// unknown, or whose plain value differs from the old input, changes.
-    fn generic_diff(&self, old_inputs: &PropertyMap, news: &PropertyMap, news_ann: &Annotations) -> DiffOutcome {
+    fn generic_diff(
+        &self,
+        old_inputs: &PropertyMap,
+        news: &PropertyMap,
+        news_ann: &Annotations,
+    ) -> DiffOutcome {
         let mut changes = Vec::new();
         for (name, prop) in &self.inputs.properties {
             let old = old_inputs.get(name).map(plain).filter(|v| !v.is_null());
@@ -271,17 +303,26 @@ impl<R: Resource> ErasedResource for Typed<R> {
             };
             self.resource.diff(&ctx, input).await.map_err(err_text)?
         };
-        outcome.changes.retain(|c| !ignored(&c.path, &req.ignore_changes));
+        outcome
+            .changes
+            .retain(|c| !ignored(&c.path, &req.ignore_changes));
         Ok(outcome)
     }
 
-    async fn create(&self, ctx: Ctx, news: PropertyMap, preview: bool) -> Result<(String, PropertyMap), OpFailure> {
+    async fn create(
+        &self,
+        ctx: Ctx,
+        news: PropertyMap,
+        preview: bool,
+    ) -> Result<(String, PropertyMap), OpFailure> {
         let (args, ann) = self.args(&news).map_err(OpFailure::Error)?;
         if ann.has_unknowns() {
             if preview {
                 return Ok((String::new(), self.preview_with_unknowns(&news)));
             }
-            return Err(OpFailure::Error("inputs are still unknown outside of preview".into()));
+            return Err(OpFailure::Error(
+                "inputs are still unknown outside of preview".into(),
+            ));
         }
         let (id, outputs) = self
             .resource
@@ -294,9 +335,19 @@ impl<R: Resource> ErasedResource for Typed<R> {
         Ok((id, map))
     }
 
-    async fn read(&self, ctx: Ctx, id: String, state: PropertyMap) -> Result<Option<(PropertyMap, PropertyMap)>, String> {
+    async fn read(
+        &self,
+        ctx: Ctx,
+        id: String,
+        state: PropertyMap,
+    ) -> Result<Option<(PropertyMap, PropertyMap)>, String> {
         let (typed, ann) = self.state(&state)?;
-        match self.resource.read(&ctx, &id, typed).await.map_err(err_text)? {
+        match self
+            .resource
+            .read(&ctx, &id, typed)
+            .await
+            .map_err(err_text)?
+        {
             None => Ok(None),
             Some(fresh) => {
                 let outputs = self.encode_outputs(&fresh, &[], &ann)?;
@@ -323,7 +374,9 @@ impl<R: Resource> ErasedResource for Typed<R> {
             if preview {
                 return Ok(self.preview_with_unknowns(&news));
             }
-            return Err(OpFailure::Error("inputs are still unknown outside of preview".into()));
+            return Err(OpFailure::Error(
+                "inputs are still unknown outside of preview".into(),
+            ));
         }
         let (old_state, _) = self.state(&olds).map_err(OpFailure::Error)?;
         let outputs = self
@@ -337,6 +390,9 @@ impl<R: Resource> ErasedResource for Typed<R> {
 
     async fn delete(&self, ctx: Ctx, id: String, state: PropertyMap) -> Result<(), String> {
         let (typed, _) = self.state(&state)?;
-        self.resource.delete(&ctx, &id, typed).await.map_err(err_text)
+        self.resource
+            .delete(&ctx, &id, typed)
+            .await
+            .map_err(err_text)
     }
 }

@@ -60,7 +60,11 @@ pub async fn serve(launch: Launch) -> Result<(), LaunchError> {
         logger.connect(address);
     }
     let cancel = CancellationToken::new();
-    let provider = Arc::new(Provider::new(crate::resources::all(), logger, cancel.clone()));
+    let provider = Arc::new(Provider::new(
+        crate::resources::all(),
+        logger,
+        cancel.clone(),
+    ));
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -123,10 +127,19 @@ mod tests {
 
     #[test]
     fn engine_address_is_the_last_positional_argument() {
-        let l = Launch::parse(&args(&["--logtostderr", "-v=9", "--tracing", "http://t:1", "127.0.0.1:4000"]));
+        let l = Launch::parse(&args(&[
+            "--logtostderr",
+            "-v=9",
+            "--tracing",
+            "http://t:1",
+            "127.0.0.1:4000",
+        ]));
         assert_eq!(l.engine_address.as_deref(), Some("127.0.0.1:4000"));
         let l = Launch::parse(&args(&["-v", "3", "127.0.0.1:5"]));
         assert_eq!(l.engine_address.as_deref(), Some("127.0.0.1:5"));
-        assert_eq!(Launch::parse(&args(&["--logtostderr"])).engine_address, None);
+        assert_eq!(
+            Launch::parse(&args(&["--logtostderr"])).engine_address,
+            None
+        );
     }
 }

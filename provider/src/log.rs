@@ -8,7 +8,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pulumi_gestalt_proto::pulumi::pulumirpc::{engine_client::EngineClient, LogRequest, LogSeverity};
+use pulumi_gestalt_proto::pulumi::pulumirpc::{
+    engine_client::EngineClient, LogRequest, LogSeverity,
+};
 use tokio::sync::{mpsc, oneshot};
 
 enum Message {

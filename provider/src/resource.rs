@@ -193,10 +193,18 @@ pub trait Resource: Send + Sync + 'static {
 
     /// Semantic checks and defaults, after the inputs' types were validated.
     /// Values that are unknown (see `Ctx::is_unknown`) hold placeholders.
-    async fn check(&self, ctx: &Ctx, input: CheckInput<Self::Args>) -> Result<Self::Args, Vec<Failure>>;
+    async fn check(
+        &self,
+        ctx: &Ctx,
+        input: CheckInput<Self::Args>,
+    ) -> Result<Self::Args, Vec<Failure>>;
 
     /// Called only with fully known new inputs.
-    async fn diff(&self, ctx: &Ctx, input: DiffInput<Self::Args, Self::State>) -> Result<DiffOutcome, BoxError>;
+    async fn diff(
+        &self,
+        ctx: &Ctx,
+        input: DiffInput<Self::Args, Self::State>,
+    ) -> Result<DiffOutcome, BoxError>;
 
     /// Returns the new id and outputs. Called only with fully known inputs.
     async fn create(
@@ -207,7 +215,12 @@ pub trait Resource: Send + Sync + 'static {
     ) -> Result<(String, Outputs<Self::State>), OpError<Self::State>>;
 
     /// Current state of `id`; `None` when it no longer exists.
-    async fn read(&self, ctx: &Ctx, id: &str, state: Self::State) -> Result<Option<Self::State>, BoxError>;
+    async fn read(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        state: Self::State,
+    ) -> Result<Option<Self::State>, BoxError>;
 
     async fn update(
         &self,

@@ -17,9 +17,9 @@ use crate::dispatch::{self, ErasedResource, OpFailure, PropertyMap};
 use crate::log::Logger;
 use crate::resource::{ChangeKind, Ctx, DiffOutcome, Failure};
 use crate::schema::{object_shape_of, package, ObjectShape};
+use crate::wire::status;
 use crate::wire::typed::{decode, from_json, to_json, Annotations};
 use crate::wire::value::{to_struct, Value};
-use crate::wire::status;
 
 /// The engine raises gRPC message limits to 400 MiB; so do we.
 pub const MAX_MESSAGE: usize = 400 * 1024 * 1024;
@@ -33,7 +33,11 @@ pub struct Provider {
 }
 
 impl Provider {
-    pub fn new(resources: Vec<Arc<dyn ErasedResource>>, logger: Logger, cancel: CancellationToken) -> Self {
+    pub fn new(
+        resources: Vec<Arc<dyn ErasedResource>>,
+        logger: Logger,
+        cancel: CancellationToken,
+    ) -> Self {
         Provider {
             resources: resources.into_iter().map(|r| (r.token(), r)).collect(),
             config_shape: object_shape_of::<ProviderConfig>(),
@@ -54,21 +58,25 @@ impl Provider {
     }
 
     fn resource(&self, type_token: &str, urn: &str) -> Result<Arc<dyn ErasedResource>, Status> {
-        let token = if type_token.is_empty() { type_from_urn(urn) } else { type_token };
+        let token = if type_token.is_empty() {
+            type_from_urn(urn)
+        } else {
+            type_token
+        };
         self.resources.get(token).cloned().ok_or_else(|| {
             Status::invalid_argument(format!(
                 "unknown resource type \"{token}\" ({urn}); this provider has: {}",
-                self.resources.keys().cloned().collect::<Vec<_>>().join(", ")
+                self.resources
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })
     }
 
     fn ctx(&self, urn: &str, name: &str, timeout_seconds: f64) -> Ctx {
-        let provider = self
-            .context
-            .read()
-            .map(|c| c.clone())
-            .unwrap_or_default();
+        let provider = self.context.read().map(|c| c.clone()).unwrap_or_default();
         Ctx {
             urn: urn.to_string(),
             name: name.to_string(),
@@ -188,12 +196,27 @@ fn top_level_key(path: &str) -> String {
     path.split(['.', '[']).next().unwrap_or(path).to_string()
 }
 
-fn op_status(resource: &str, urn: &str, verb: &str, failure: OpFailure, inputs: &PropertyMap) -> Status {
+fn op_status(
+    resource: &str,
+    urn: &str,
+    verb: &str,
+    failure: OpFailure,
+    inputs: &PropertyMap,
+) -> Status {
     let name = name_from_urn(urn);
     match failure {
-        OpFailure::Error(message) => Status::unknown(format!("{resource} \"{name}\": {verb} failed: {message}")),
-        OpFailure::Partial { id, outputs, reasons } => {
-            let message = format!("{resource} \"{name}\": {verb} did not complete: {}", reasons.join("; "));
+        OpFailure::Error(message) => {
+            Status::unknown(format!("{resource} \"{name}\": {verb} failed: {message}"))
+        }
+        OpFailure::Partial {
+            id,
+            outputs,
+            reasons,
+        } => {
+            let message = format!(
+                "{resource} \"{name}\": {verb} did not complete: {}",
+                reasons.join("; ")
+            );
             status::init_failed(&message, &id, &outputs, inputs, reasons)
         }
     }
@@ -218,7 +241,9 @@ impl ResourceProvider for Provider {
         &self,
         _request: Request<rpc::ParameterizeRequest>,
     ) -> Result<Response<rpc::ParameterizeResponse>, Status> {
-        Err(Status::unimplemented("imagedeploy is not a parameterized provider"))
+        Err(Status::unimplemented(
+            "imagedeploy is not a parameterized provider",
+        ))
     }
 
     async fn get_schema(
@@ -228,10 +253,15 @@ impl ResourceProvider for Provider {
         if !request.get_ref().subpackage_name.is_empty() {
             return Err(Status::invalid_argument("imagedeploy has no sub-packages"));
         }
-        Ok(Response::new(rpc::GetSchemaResponse { schema: self.schema() }))
+        Ok(Response::new(rpc::GetSchemaResponse {
+            schema: self.schema(),
+        }))
     }
 
-    async fn check_config(&self, request: Request<rpc::CheckRequest>) -> Result<Response<rpc::CheckResponse>, Status> {
+    async fn check_config(
+        &self,
+        request: Request<rpc::CheckRequest>,
+    ) -> Result<Response<rpc::CheckResponse>, Status> {
         let req = request.into_inner();
         let news = props(req.news.as_ref());
         let (_, failures) = self.decode_config(news.clone());
@@ -241,20 +271,31 @@ impl ResourceProvider for Provider {
         }))
     }
 
-    async fn diff_config(&self, request: Request<rpc::DiffRequest>) -> Result<Response<rpc::DiffResponse>, Status> {
+    async fn diff_config(
+        &self,
+        request: Request<rpc::DiffRequest>,
+    ) -> Result<Response<rpc::DiffResponse>, Status> {
         let req = request.into_inner();
         let old_inputs = req.old_inputs.as_ref().or(req.olds.as_ref());
         let (old, _) = self.decode_config(props(old_inputs));
         let news = props(req.news.as_ref());
         let any_unknown = news.values().any(Value::contains_unknown);
         let (new, _) = self.decode_config(news);
-        let old_json = old.as_ref().and_then(|c| to_json(c).ok()).unwrap_or_default();
-        let new_json = new.as_ref().and_then(|c| to_json(c).ok()).unwrap_or_default();
+        let old_json = old
+            .as_ref()
+            .and_then(|c| to_json(c).ok())
+            .unwrap_or_default();
+        let new_json = new
+            .as_ref()
+            .and_then(|c| to_json(c).ok())
+            .unwrap_or_default();
         let mut outcome = DiffOutcome::default();
         for (name, _) in &self.config_shape.properties {
             let changed = old_json.get(name) != new_json.get(name);
             if changed || (any_unknown && new.is_none()) {
-                outcome.changes.push(crate::resource::Change::update(name.clone()));
+                outcome
+                    .changes
+                    .push(crate::resource::Change::update(name.clone()));
             }
         }
         Ok(Response::new(diff_response(&outcome, &self.config_shape)))
@@ -280,7 +321,10 @@ impl ResourceProvider for Provider {
         let config = match (config, failures.is_empty()) {
             (Some(config), true) => config,
             (_, _) => {
-                let text: Vec<String> = failures.iter().map(|f| format!("{}: {}", f.property, f.reason)).collect();
+                let text: Vec<String> = failures
+                    .iter()
+                    .map(|f| format!("{}: {}", f.property, f.reason))
+                    .collect();
                 return Err(Status::invalid_argument(format!(
                     "invalid imagedeploy provider configuration: {}",
                     text.join("; ")
@@ -299,24 +343,37 @@ impl ResourceProvider for Provider {
         }))
     }
 
-    async fn invoke(&self, request: Request<rpc::InvokeRequest>) -> Result<Response<rpc::InvokeResponse>, Status> {
+    async fn invoke(
+        &self,
+        request: Request<rpc::InvokeRequest>,
+    ) -> Result<Response<rpc::InvokeResponse>, Status> {
         Err(Status::unimplemented(format!(
             "imagedeploy has no function \"{}\"",
             request.get_ref().tok
         )))
     }
 
-    async fn call(&self, request: Request<rpc::CallRequest>) -> Result<Response<rpc::CallResponse>, Status> {
+    async fn call(
+        &self,
+        request: Request<rpc::CallRequest>,
+    ) -> Result<Response<rpc::CallResponse>, Status> {
         Err(Status::unimplemented(format!(
             "imagedeploy has no method \"{}\"",
             request.get_ref().tok
         )))
     }
 
-    async fn check(&self, request: Request<rpc::CheckRequest>) -> Result<Response<rpc::CheckResponse>, Status> {
+    async fn check(
+        &self,
+        request: Request<rpc::CheckRequest>,
+    ) -> Result<Response<rpc::CheckResponse>, Status> {
         let req = request.into_inner();
         let resource = self.resource(&req.r#type, &req.urn)?;
-        let name = if req.name.is_empty() { name_from_urn(&req.urn).to_string() } else { req.name.clone() };
+        let name = if req.name.is_empty() {
+            name_from_urn(&req.urn).to_string()
+        } else {
+            req.name.clone()
+        };
         let ctx = self.ctx(&req.urn, &name, 0.0);
         let olds = req.olds.as_ref().map(|s| props(Some(s)));
         let proposed_name = req
@@ -342,7 +399,10 @@ impl ResourceProvider for Provider {
         .await
     }
 
-    async fn diff(&self, request: Request<rpc::DiffRequest>) -> Result<Response<rpc::DiffResponse>, Status> {
+    async fn diff(
+        &self,
+        request: Request<rpc::DiffRequest>,
+    ) -> Result<Response<rpc::DiffResponse>, Status> {
         let req = request.into_inner();
         let resource = self.resource(&req.r#type, &req.urn)?;
         let ctx = self.ctx(&req.urn, name_from_urn(&req.urn), 0.0);
@@ -358,7 +418,13 @@ impl ResourceProvider for Provider {
                 },
             )
             .await
-            .map_err(|e| Status::unknown(format!("{} \"{}\": diff failed: {e}", resource.token(), name_from_urn(&req.urn))));
+            .map_err(|e| {
+                Status::unknown(format!(
+                    "{} \"{}\": diff failed: {e}",
+                    resource.token(),
+                    name_from_urn(&req.urn)
+                ))
+            });
         if let Ok(outcome) = &outcome {
             for reason in &outcome.reasons {
                 ctx.info(reason);
@@ -369,7 +435,10 @@ impl ResourceProvider for Provider {
         self.finish(result).await
     }
 
-    async fn create(&self, request: Request<rpc::CreateRequest>) -> Result<Response<rpc::CreateResponse>, Status> {
+    async fn create(
+        &self,
+        request: Request<rpc::CreateRequest>,
+    ) -> Result<Response<rpc::CreateResponse>, Status> {
         let req = request.into_inner();
         let resource = self.resource(&req.r#type, &req.urn)?;
         let ctx = self.ctx(&req.urn, name_from_urn(&req.urn), req.timeout);
@@ -386,11 +455,17 @@ impl ResourceProvider for Provider {
         self.finish(result).await
     }
 
-    async fn read(&self, request: Request<rpc::ReadRequest>) -> Result<Response<rpc::ReadResponse>, Status> {
+    async fn read(
+        &self,
+        request: Request<rpc::ReadRequest>,
+    ) -> Result<Response<rpc::ReadResponse>, Status> {
         let req = request.into_inner();
         let resource = self.resource(&req.r#type, &req.urn)?;
         let ctx = self.ctx(&req.urn, name_from_urn(&req.urn), 0.0);
-        let result = match resource.read(ctx, req.id.clone(), props(req.properties.as_ref())).await {
+        let result = match resource
+            .read(ctx, req.id.clone(), props(req.properties.as_ref()))
+            .await
+        {
             Ok(Some((outputs, inputs))) => {
                 // Keep the user's inputs as they were where the engine sent them.
                 let inputs = match req.inputs.as_ref() {
@@ -414,13 +489,22 @@ impl ResourceProvider for Provider {
         self.finish(result).await
     }
 
-    async fn update(&self, request: Request<rpc::UpdateRequest>) -> Result<Response<rpc::UpdateResponse>, Status> {
+    async fn update(
+        &self,
+        request: Request<rpc::UpdateRequest>,
+    ) -> Result<Response<rpc::UpdateResponse>, Status> {
         let req = request.into_inner();
         let resource = self.resource(&req.r#type, &req.urn)?;
         let ctx = self.ctx(&req.urn, name_from_urn(&req.urn), req.timeout);
         let news = props(req.news.as_ref());
         let result = resource
-            .update(ctx, req.id, props(req.olds.as_ref()), news.clone(), req.preview)
+            .update(
+                ctx,
+                req.id,
+                props(req.olds.as_ref()),
+                news.clone(),
+                req.preview,
+            )
             .await
             .map(|outputs| rpc::UpdateResponse {
                 properties: Some(to_struct(&outputs)),
@@ -451,7 +535,9 @@ impl ResourceProvider for Provider {
         &self,
         _request: Request<rpc::ConstructRequest>,
     ) -> Result<Response<rpc::ConstructResponse>, Status> {
-        Err(Status::unimplemented("imagedeploy has no component resources"))
+        Err(Status::unimplemented(
+            "imagedeploy has no component resources",
+        ))
     }
 
     async fn cancel(&self, _request: Request<()>) -> Result<Response<()>, Status> {
@@ -460,7 +546,10 @@ impl ResourceProvider for Provider {
         Ok(Response::new(()))
     }
 
-    async fn get_plugin_info(&self, _request: Request<()>) -> Result<Response<rpc::PluginInfo>, Status> {
+    async fn get_plugin_info(
+        &self,
+        _request: Request<()>,
+    ) -> Result<Response<rpc::PluginInfo>, Status> {
         Ok(Response::new(rpc::PluginInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
         }))
@@ -485,7 +574,6 @@ impl ResourceProvider for Provider {
         Err(Status::unimplemented("imagedeploy has no mappings"))
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -19,13 +19,21 @@ fn schema_json_matches_the_provider_definitions() {
 
 #[test]
 fn schema_marks_secrets_and_replacements() {
-    let schema: serde_json::Value = serde_json::from_str(&imagedeploy::package_schema()).expect("valid JSON");
+    let schema: serde_json::Value =
+        serde_json::from_str(&imagedeploy::package_schema()).expect("valid JSON");
     let image = &schema["resources"]["imagedeploy:index:Image"];
     assert_eq!(image["inputProperties"]["secrets"]["secret"], true);
     assert_eq!(image["requiredInputs"], serde_json::json!(["context"]));
-    assert!(image["properties"]["digest"]["description"].as_str().is_some_and(|d| !d.is_empty()));
+    assert!(image["properties"]["digest"]["description"]
+        .as_str()
+        .is_some_and(|d| !d.is_empty()));
     let registry = &schema["types"]["imagedeploy:index:RegistryAuth"];
     assert_eq!(registry["properties"]["password"]["secret"], true);
-    assert_eq!(schema["config"]["variables"]["endpoints"]["$ref"], "#/types/imagedeploy:index:Endpoints");
-    assert!(schema["resources"].get("imagedeploy:testing:Fixture").is_none());
+    assert_eq!(
+        schema["config"]["variables"]["endpoints"]["$ref"],
+        "#/types/imagedeploy:index:Endpoints"
+    );
+    assert!(schema["resources"]
+        .get("imagedeploy:testing:Fixture")
+        .is_none());
 }

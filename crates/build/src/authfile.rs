@@ -18,7 +18,10 @@ use imagedeploy_registry::Credentials;
 use crate::error::BuildError;
 
 /// Writes `<work>/auth/config.json` and returns its path.
-pub(crate) fn write(work: &Path, auth: &BTreeMap<String, Credentials>) -> Result<PathBuf, BuildError> {
+pub(crate) fn write(
+    work: &Path,
+    auth: &BTreeMap<String, Credentials>,
+) -> Result<PathBuf, BuildError> {
     let io = |what: &str| {
         let what = what.to_string();
         move |source| BuildError::Io { what, source }
@@ -28,7 +31,8 @@ pub(crate) fn write(work: &Path, auth: &BTreeMap<String, Credentials>) -> Result
     let mut auths = serde_json::Map::new();
     for (registry, credentials) in auth {
         if let Credentials::Basic { username, password } = credentials {
-            let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{}", password.expose()));
+            let token = base64::engine::general_purpose::STANDARD
+                .encode(format!("{username}:{}", password.expose()));
             auths.insert(registry.clone(), serde_json::json!({ "auth": token }));
         }
     }
@@ -53,11 +57,19 @@ mod tests {
     #[test]
     fn writes_docker_format_with_private_permissions() {
         let work = tempfile::tempdir().expect("tempdir");
-        let auth = BTreeMap::from([("127.0.0.1:5000".to_string(), Credentials::basic("u", "p@ss"))]);
+        let auth = BTreeMap::from([(
+            "127.0.0.1:5000".to_string(),
+            Credentials::basic("u", "p@ss"),
+        )]);
         let path = write(work.path(), &auth).expect("written");
-        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
         assert_eq!(json["auths"]["127.0.0.1:5000"]["auth"], "dTpwQHNz");
-        let mode = std::fs::metadata(&path).expect("metadata").permissions().mode() & 0o777;
+        let mode = std::fs::metadata(&path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o600);
     }
 }

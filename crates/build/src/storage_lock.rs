@@ -70,7 +70,9 @@ impl StorageLock {
             if Instant::now() >= deadline {
                 return Err(BuildError::TimedOut {
                     seconds: timeout_seconds,
-                    tail: vec!["still waiting for another build that uses the same buildah storage".into()],
+                    tail: vec![
+                        "still waiting for another build that uses the same buildah storage".into(),
+                    ],
                 });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -93,7 +95,10 @@ mod tests {
             .expect("first lock");
         let soon = Instant::now() + Duration::from_millis(300);
         let blocked = StorageLock::acquire(Some(dir.path()), soon, 1, &never, &quiet).await;
-        assert!(matches!(blocked, Err(BuildError::TimedOut { .. })), "second holder must wait");
+        assert!(
+            matches!(blocked, Err(BuildError::TimedOut { .. })),
+            "second holder must wait"
+        );
         drop(first);
         StorageLock::acquire(Some(dir.path()), far, 10, &never, &quiet)
             .await

@@ -11,7 +11,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::resource::{
-    BoxError, Change, ChangeKind, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError, Outputs, Resource,
+    BoxError, Change, ChangeKind, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError,
+    Outputs, Resource,
 };
 
 pub struct Fixture;
@@ -72,11 +73,19 @@ impl Resource for Fixture {
         "A side-effect-free resource for testing the provider protocol."
     }
 
-    async fn check(&self, _ctx: &Ctx, input: CheckInput<FixtureArgs>) -> Result<FixtureArgs, Vec<Failure>> {
+    async fn check(
+        &self,
+        _ctx: &Ctx,
+        input: CheckInput<FixtureArgs>,
+    ) -> Result<FixtureArgs, Vec<Failure>> {
         Ok(input.news)
     }
 
-    async fn diff(&self, _ctx: &Ctx, input: DiffInput<FixtureArgs, FixtureState>) -> Result<DiffOutcome, BoxError> {
+    async fn diff(
+        &self,
+        _ctx: &Ctx,
+        input: DiffInput<FixtureArgs, FixtureState>,
+    ) -> Result<DiffOutcome, BoxError> {
         let old = serde_json::to_value(&input.olds.args)?;
         let new = serde_json::to_value(&input.news)?;
         let mut changes = Vec::new();
@@ -99,7 +108,10 @@ impl Resource for Fixture {
                 replace: key == "replaceKey",
             });
         }
-        let reasons = changes.iter().map(|c| format!("{} changed", c.path)).collect();
+        let reasons = changes
+            .iter()
+            .map(|c| format!("{} changed", c.path))
+            .collect();
         Ok(DiffOutcome {
             changes,
             delete_before_replace: false,
@@ -114,7 +126,9 @@ impl Resource for Fixture {
         preview: bool,
     ) -> Result<(String, Outputs<FixtureState>), OpError<FixtureState>> {
         if args.create_error == Some(true) {
-            return Err(OpError::msg("the fixture was asked to fail (createError: true)"));
+            return Err(OpError::msg(
+                "the fixture was asked to fail (createError: true)",
+            ));
         }
         let state = FixtureState {
             result: format!("value={}", args.value),
@@ -136,7 +150,12 @@ impl Resource for Fixture {
         Ok((id, Outputs::known(state)))
     }
 
-    async fn read(&self, _ctx: &Ctx, _id: &str, state: FixtureState) -> Result<Option<FixtureState>, BoxError> {
+    async fn read(
+        &self,
+        _ctx: &Ctx,
+        _id: &str,
+        state: FixtureState,
+    ) -> Result<Option<FixtureState>, BoxError> {
         Ok(Some(state))
     }
 

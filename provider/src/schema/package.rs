@@ -144,7 +144,9 @@ fn type_ref(shape: &Shape) -> Json {
         Shape::Map(inner) => json!({ "type": "object", "additionalProperties": type_ref(inner) }),
         Shape::Object(o) => match &o.name {
             Some(name) => json!({ "$ref": format!("#/types/{}", type_token(name)) }),
-            None => json!({ "type": "object", "additionalProperties": { "$ref": "pulumi.json#/Any" } }),
+            None => {
+                json!({ "type": "object", "additionalProperties": { "$ref": "pulumi.json#/Any" } })
+            }
         },
         Shape::Enum(e) => match &e.name {
             Some(name) => json!({ "$ref": format!("#/types/{}", type_token(name)) }),

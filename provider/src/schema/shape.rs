@@ -166,7 +166,12 @@ impl Reducer {
         }
     }
 
-    fn object(&self, obj: &Map<String, Json>, props: &Map<String, Json>, name: Option<&str>) -> ObjectShape {
+    fn object(
+        &self,
+        obj: &Map<String, Json>,
+        props: &Map<String, Json>,
+        name: Option<&str>,
+    ) -> ObjectShape {
         let required: Vec<&str> = obj
             .get("required")
             .and_then(Json::as_array)

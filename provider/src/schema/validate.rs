@@ -59,7 +59,10 @@ fn check_object(
         if prop.required && !present {
             out.push(Failure::new(
                 at.key(name).to_string(),
-                format!("missing required property \"{name}\" ({})", prop.shape.describe()),
+                format!(
+                    "missing required property \"{name}\" ({})",
+                    prop.shape.describe()
+                ),
             ));
         }
     }
@@ -69,7 +72,11 @@ fn check_value(value: &Value, shape: &Shape, at: &Path, out: &mut Vec<Failure>) 
     let mismatch = |out: &mut Vec<Failure>| {
         out.push(Failure::new(
             at.to_string(),
-            format!("expected {}, got {}", shape.describe(), describe_value(value)),
+            format!(
+                "expected {}, got {}",
+                shape.describe(),
+                describe_value(value)
+            ),
         ))
     };
     match (value, shape) {

@@ -68,7 +68,11 @@ mod tests {
 
     #[test]
     fn renders_engine_notation() {
-        let p = Path::root().key("containers").index(0).key("environment").key("LOG_LEVEL");
+        let p = Path::root()
+            .key("containers")
+            .index(0)
+            .key("environment")
+            .key("LOG_LEVEL");
         assert_eq!(p.to_string(), "containers[0].environment.LOG_LEVEL");
         let p = Path::root().key("labels").key("a.b");
         assert_eq!(p.to_string(), "labels[\"a.b\"]");

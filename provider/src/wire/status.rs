@@ -68,7 +68,13 @@ mod tests {
     fn partial_failure_round_trips_through_status_details() {
         let mut outputs = BTreeMap::new();
         outputs.insert("arn".to_string(), Value::String("arn:x".into()));
-        let status = init_failed("rollout failed", "svc-1", &outputs, &BTreeMap::new(), vec!["rolled back".into()]);
+        let status = init_failed(
+            "rollout failed",
+            "svc-1",
+            &outputs,
+            &BTreeMap::new(),
+            vec!["rolled back".into()],
+        );
         let parsed = parse_init_failed(&status).expect("details present");
         assert_eq!(parsed.id, "svc-1");
         assert_eq!(parsed.reasons, vec!["rolled back".to_string()]);

@@ -22,13 +22,15 @@ fn arb_value() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(4, 40, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::btree_map("[a-zA-Z_.]{1,8}", inner.clone(), 0..5).prop_map(Value::Object),
+            prop::collection::btree_map("[a-zA-Z_.]{1,8}", inner.clone(), 0..5)
+                .prop_map(Value::Object),
             inner.clone().prop_map(|v| Value::Secret(Box::new(v))),
-            ("urn:[a-z:]{1,10}", prop::option::of("[a-z0-9-]{1,10}"))
-                .prop_map(|(urn, id)| Value::ResourceRef {
+            ("urn:[a-z:]{1,10}", prop::option::of("[a-z0-9-]{1,10}")).prop_map(|(urn, id)| {
+                Value::ResourceRef {
                     urn,
                     id: id.map(|i| Box::new(Value::String(i))),
-                }),
+                }
+            }),
         ]
     })
 }
@@ -81,7 +83,10 @@ struct Item {
 }
 
 fn map(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 fn s(text: &str) -> Value {
@@ -92,13 +97,27 @@ fn s(text: &str) -> Value {
 fn secrets_are_unwrapped_for_resources_and_wrapped_again_on_the_way_out() {
     let shape = object_shape_of::<Sample>();
     let tags = Value::Object(map(&[("team", Value::Secret(Box::new(s("core"))))]));
-    let input = map(&[("name", Value::Secret(Box::new(s("web")))), ("tags", tags), ("password", s("hunter2"))]);
+    let input = map(&[
+        ("name", Value::Secret(Box::new(s("web")))),
+        ("tags", tags),
+        ("password", s("hunter2")),
+    ]);
     let (json, ann) = decode(&input, &shape);
     let typed: Sample = from_json(json).expect("decodes");
     assert_eq!(typed.name, "web");
-    assert_eq!(typed.tags.as_ref().and_then(|t| t.get("team")).map(String::as_str), Some("core"));
+    assert_eq!(
+        typed
+            .tags
+            .as_ref()
+            .and_then(|t| t.get("team"))
+            .map(String::as_str),
+        Some("core")
+    );
     let out = encode(&to_json(&typed).expect("json"), &shape, &ann);
-    assert!(matches!(out.get("name"), Some(Value::Secret(_))), "secret input stays secret");
+    assert!(
+        matches!(out.get("name"), Some(Value::Secret(_))),
+        "secret input stays secret"
+    );
     match out.get("tags") {
         Some(Value::Object(t)) => assert!(matches!(t.get("team"), Some(Value::Secret(_)))),
         other => panic!("tags: {other:?}"),
@@ -111,12 +130,18 @@ fn secrets_are_unwrapped_for_resources_and_wrapped_again_on_the_way_out() {
 fn unknowns_decode_to_placeholders_and_come_back_as_unknowns() {
     let shape = object_shape_of::<Sample>();
     let items = Value::Array(vec![Value::Object(map(&[("port", Value::Unknown)]))]);
-    let input = map(&[("name", Value::Unknown), ("count", Value::Unknown), ("items", items)]);
+    let input = map(&[
+        ("name", Value::Unknown),
+        ("count", Value::Unknown),
+        ("items", items),
+    ]);
     let (json, ann) = decode(&input, &shape);
     let typed: Sample = from_json(json).expect("placeholders decode");
     assert_eq!(typed.name, "");
     assert!(ann.is_unknown("name") && ann.is_unknown("count") && ann.is_unknown("items"));
-    assert!(ann.unknown.contains(&Path::root().key("items").index(0).key("port")));
+    assert!(ann
+        .unknown
+        .contains(&Path::root().key("items").index(0).key("port")));
     let out = encode(&to_json(&typed).expect("json"), &shape, &ann);
     assert_eq!(out.get("name"), Some(&Value::Unknown));
     match out.get("items") {
@@ -148,11 +173,25 @@ fn resource_references_become_their_id_or_urn() {
 #[test]
 fn numbers_are_checked_for_integers() {
     let shape = object_shape_of::<Sample>();
-    let failures = validate(&map(&[("name", s("a")), ("count", Value::Number(1.5))]), &shape);
+    let failures = validate(
+        &map(&[("name", s("a")), ("count", Value::Number(1.5))]),
+        &shape,
+    );
     assert_eq!(failures.len(), 1);
     assert_eq!(failures[0].property, "count");
-    assert!(failures[0].reason.contains("integer"), "{}", failures[0].reason);
-    let (json, _) = decode(&map(&[("name", s("a")), ("count", Value::Number(3.0)), ("ratio", Value::Number(2.0))]), &shape);
+    assert!(
+        failures[0].reason.contains("integer"),
+        "{}",
+        failures[0].reason
+    );
+    let (json, _) = decode(
+        &map(&[
+            ("name", s("a")),
+            ("count", Value::Number(3.0)),
+            ("ratio", Value::Number(2.0)),
+        ]),
+        &shape,
+    );
     let typed: Sample = from_json(json).expect("decodes");
     assert_eq!((typed.count, typed.ratio), (Some(3), Some(2.0)));
 }
@@ -160,13 +199,31 @@ fn numbers_are_checked_for_integers() {
 #[test]
 fn validation_names_every_bad_property() {
     let shape = object_shape_of::<Sample>();
-    let items = Value::Array(vec![Value::Object(map(&[("protocol", Value::Number(6.0))]))]);
-    let input = map(&[("count", s("many")), ("colour", s("red")), ("items", items), ("tags", Value::Array(vec![]))]);
-    let mut props: Vec<String> = validate(&input, &shape).into_iter().map(|f| f.property).collect();
+    let items = Value::Array(vec![Value::Object(map(&[(
+        "protocol",
+        Value::Number(6.0),
+    )]))]);
+    let input = map(&[
+        ("count", s("many")),
+        ("colour", s("red")),
+        ("items", items),
+        ("tags", Value::Array(vec![])),
+    ]);
+    let mut props: Vec<String> = validate(&input, &shape)
+        .into_iter()
+        .map(|f| f.property)
+        .collect();
     props.sort();
     assert_eq!(
         props,
-        vec!["colour", "count", "items[0].port", "items[0].protocol", "name", "tags"]
+        vec![
+            "colour",
+            "count",
+            "items[0].port",
+            "items[0].protocol",
+            "name",
+            "tags"
+        ]
     );
 }
 
@@ -190,7 +247,10 @@ fn json_encoded_config_strings_are_accepted() {
     let (json, _) = decode(&input, &shape);
     let config: crate::config::ProviderConfig = from_json(json).expect("decodes");
     assert_eq!(config.skip_credentials_validation, Some(true));
-    assert_eq!(config.endpoints.and_then(|e| e.ecs).as_deref(), Some("http://127.0.0.1:5000"));
+    assert_eq!(
+        config.endpoints.and_then(|e| e.ecs).as_deref(),
+        Some("http://127.0.0.1:5000")
+    );
 }
 
 proptest! {

@@ -191,8 +191,12 @@ fn wrap_declared_secrets(map: &mut BTreeMap<String, Value>, shape: &ObjectShape)
 fn wrap_nested(value: &mut Value, shape: &Shape) {
     match (value, shape) {
         (Value::Object(map), Shape::Object(o)) => wrap_declared_secrets(map, o),
-        (Value::Object(map), Shape::Map(inner)) => map.values_mut().for_each(|v| wrap_nested(v, inner)),
-        (Value::Array(items), Shape::Array(inner)) => items.iter_mut().for_each(|v| wrap_nested(v, inner)),
+        (Value::Object(map), Shape::Map(inner)) => {
+            map.values_mut().for_each(|v| wrap_nested(v, inner))
+        }
+        (Value::Array(items), Shape::Array(inner)) => {
+            items.iter_mut().for_each(|v| wrap_nested(v, inner))
+        }
         (Value::Secret(v), shape) => wrap_nested(v, shape),
         _ => {}
     }

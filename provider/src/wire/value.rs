@@ -44,7 +44,10 @@ pub enum Value {
     /// A secret wrapping its plain value.
     Secret(Box<Value>),
     /// A reference to another resource; providers see it as its id (or urn).
-    ResourceRef { urn: String, id: Option<Box<Value>> },
+    ResourceRef {
+        urn: String,
+        id: Option<Box<Value>>,
+    },
     /// An output value with known-ness, secretness and dependencies.
     Output {
         value: Option<Box<Value>>,
@@ -120,7 +123,9 @@ impl Value {
             Some(Kind::NumberValue(n)) => Value::Number(*n),
             Some(Kind::StringValue(s)) if UNKNOWN_SENTINELS.contains(&s.as_str()) => Value::Unknown,
             Some(Kind::StringValue(s)) => Value::String(s.clone()),
-            Some(Kind::ListValue(l)) => Value::Array(l.values.iter().map(Value::from_proto).collect()),
+            Some(Kind::ListValue(l)) => {
+                Value::Array(l.values.iter().map(Value::from_proto).collect())
+            }
             Some(Kind::StructValue(s)) => Value::from_special(s),
         }
     }
@@ -134,7 +139,9 @@ impl Value {
         match sig {
             Some(SECRET_SIG) => Value::Secret(Box::new(field("value").unwrap_or(Value::Null))),
             Some(RESOURCE_REF_SIG) => Value::ResourceRef {
-                urn: field("urn").and_then(|u| u.as_str().map(str::to_owned)).unwrap_or_default(),
+                urn: field("urn")
+                    .and_then(|u| u.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
                 id: field("id").map(Box::new),
             },
             Some(OUTPUT_SIG) => {
@@ -192,8 +199,10 @@ fn special<'a>(
     fields: impl Iterator<Item = (&'a str, prost_types::Value)>,
 ) -> prost_types::Struct {
     let mut out = prost_types::Struct::default();
-    out.fields
-        .insert(SIG_KEY.to_string(), Value::String(sig.to_string()).to_proto());
+    out.fields.insert(
+        SIG_KEY.to_string(),
+        Value::String(sig.to_string()).to_proto(),
+    );
     for (k, v) in fields {
         out.fields.insert(k.to_string(), v);
     }

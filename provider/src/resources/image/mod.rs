@@ -182,7 +182,9 @@ fn build_request(args: &ImageArgs, obs: &Observation) -> build::BuildRequest {
     // The builder pulls the base images itself: give it the same credentials
     // that resolved them (`registries` input, ECR token, Docker config).
     for written in obs.base_image_digests.keys() {
-        let Ok(reference) = Reference::parse(written) else { continue };
+        let Ok(reference) = Reference::parse(written) else {
+            continue;
+        };
         let registry = reference.registry().to_string();
         if let Ok((credentials @ imagedeploy_registry::Credentials::Basic { .. }, _)) =
             obs.client.credentials_for(&registry)
