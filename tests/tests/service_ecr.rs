@@ -37,6 +37,22 @@ fn manifest(seed: u8) -> String {
     .to_string()
 }
 
+/// moto's ECR with an empty repository `app`.
+async fn repository(w: &World) -> aws_sdk_ecr::Client {
+    let ecr = ecr_client(&w.env.moto.endpoint());
+    ecr.create_repository()
+        .repository_name("app")
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "CreateRepository: {}",
+                aws_sdk_ecr::error::DisplayErrorContext(&e)
+            )
+        });
+    ecr
+}
+
 async fn put(ecr: &aws_sdk_ecr::Client, seed: u8) -> String {
     let out = ecr
         .put_image()
@@ -56,17 +72,7 @@ async fn put(ecr: &aws_sdk_ecr::Client, seed: u8) -> String {
 #[tokio::test]
 async fn ecr_tags_are_pinned_through_describe_images() {
     let w = World::start().await;
-    let ecr = ecr_client(&w.env.moto.endpoint());
-    ecr.create_repository()
-        .repository_name("app")
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "CreateRepository: {}",
-                aws_sdk_ecr::error::DisplayErrorContext(&e)
-            )
-        });
+    let ecr = repository(&w).await;
     let first = put(&ecr, 0x11).await;
     let tag = format!("{ECR_HOST}/app:v1");
     let inputs = w.env.service_inputs(&json!(tag));
@@ -108,17 +114,7 @@ async fn ecr_tags_are_pinned_through_describe_images() {
 #[tokio::test]
 async fn an_ecr_tag_that_does_not_exist_fails_before_any_aws_write() {
     let w = World::start().await;
-    let ecr = ecr_client(&w.env.moto.endpoint());
-    ecr.create_repository()
-        .repository_name("app")
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "CreateRepository: {}",
-                aws_sdk_ecr::error::DisplayErrorContext(&e)
-            )
-        });
+    repository(&w).await;
     let inputs = w
         .env
         .service_inputs(&json!(format!("{ECR_HOST}/app:missing")));

@@ -7,9 +7,10 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use common::{context, registry_client, BaseImage, DockerEngine, Lines};
+use common::{context, registry_client, BaseImage, Lines};
 use imagedeploy_build::{build, BuildError, BuildRequest, Builder, BuilderKind, CancellationToken};
 use imagedeploy_registry::{content_digest, Reference};
+use imagedeploy_testsupport::DockerEngine;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn docker_engine_builds_export_push_and_keep_content_identity() {

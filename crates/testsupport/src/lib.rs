@@ -1,15 +1,17 @@
 //! Real servers for tests, on free loopback ports, stopped when dropped.
 //!
-//! Tests run against a CNCF distribution registry and moto rather than
+//! Tests run against a CNCF distribution registry, moto and dockerd rather than
 //! hand-written fakes; this crate is the one place that knows how to start
 //! them, so every test suite finds them the same way.
 
 pub mod base_image;
+mod docker_engine;
 mod moto;
 mod process;
 mod registry;
 
 pub use base_image::{push_base_image, push_base_image_as, BaseImageError, PushedImage};
+pub use docker_engine::DockerEngine;
 pub use moto::Moto;
 pub use process::{free_port, wait_for_port, ServerError};
 pub use registry::Registry;
