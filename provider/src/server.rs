@@ -16,7 +16,7 @@ use crate::config::{ProviderConfig, ProviderContext};
 use crate::dispatch::{self, ErasedResource, OpFailure, PropertyMap};
 use crate::log::Logger;
 use crate::resource::{ChangeKind, Ctx, DiffOutcome, Failure};
-use crate::schema::{object_shape_of, package, ObjectShape};
+use crate::schema::{object_shape_of, ObjectShape};
 use crate::wire::status;
 use crate::wire::typed::{decode, from_json, to_json, Annotations};
 use crate::wire::value::{to_struct, Value};
@@ -45,16 +45,6 @@ impl Provider {
             logger,
             cancel,
         }
-    }
-
-    /// The package schema as served by GetSchema and written to schema.json.
-    pub fn schema(&self) -> String {
-        let resources: Vec<_> = self.resources.values().cloned().collect();
-        package::render(&package::PackageSpec {
-            version: env!("CARGO_PKG_VERSION"),
-            config: self.config_shape.clone(),
-            resources: &resources,
-        })
     }
 
     fn resource(&self, type_token: &str, urn: &str) -> Result<Arc<dyn ErasedResource>, Status> {
@@ -254,7 +244,7 @@ impl ResourceProvider for Provider {
             return Err(Status::invalid_argument("imagedeploy has no sub-packages"));
         }
         Ok(Response::new(rpc::GetSchemaResponse {
-            schema: self.schema(),
+            schema: crate::package_schema(),
         }))
     }
 
