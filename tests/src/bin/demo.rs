@@ -18,12 +18,12 @@ async fn main() -> anyhow::Result<()> {
 
     println!("=== summary: what each edit did to the ECS service ===");
     println!(
-        "{:<34} {:<10} {:<10} {:>13}  image the service runs",
+        "{:<42} {:<8} {:<8} {:>13}  image the service runs",
         "edit", "preview", "up", "new revisions"
     );
     for e in &outcome.edits {
         println!(
-            "{:<34} {:<10} {:<10} {:>13}  {}",
+            "{:<42} {:<8} {:<8} {:>13}  {}",
             e.label,
             op_word(e.preview_op),
             op_word(e.up_op),
