@@ -6,7 +6,7 @@ use imagedeploy_fingerprint::dockerfile;
 use imagedeploy_registry::Reference;
 
 use super::args::ImageArgs;
-use super::inputs::{resolve, DockerfileInput};
+use super::inputs::{resolve, DockerfileSource};
 use crate::resource::{Ctx, Failure};
 
 pub fn check(ctx: &Ctx, args: &ImageArgs) -> Vec<Failure> {
@@ -112,10 +112,10 @@ pub fn check(ctx: &Ctx, args: &ImageArgs) -> Vec<Failure> {
     failures
 }
 
-fn check_dockerfile(args: &ImageArgs, input: &DockerfileInput, failures: &mut Vec<Failure>) {
+fn check_dockerfile(args: &ImageArgs, input: &DockerfileSource, failures: &mut Vec<Failure>) {
     let (property, text) = match input {
-        DockerfileInput::Inline(text) => ("dockerfile.inline", text.clone()),
-        DockerfileInput::Path(path) => {
+        DockerfileSource::Inline(text) => ("dockerfile.inline", text.clone()),
+        DockerfileSource::Path(path) => {
             let property = if args.dockerfile.is_some() {
                 "dockerfile.location"
             } else {

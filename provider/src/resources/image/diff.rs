@@ -164,7 +164,8 @@ fn quoted(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()
 }
 
-fn short(digest: &str) -> String {
+/// `sha256:` and the first 12 hex digits, for messages.
+pub(super) fn short(digest: &str) -> String {
     let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
     format!("sha256:{}", &hex[..hex.len().min(12)])
 }

@@ -6,24 +6,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use imagedeploy_fingerprint as fingerprint;
+pub use imagedeploy_fingerprint::DockerfileSource;
 
 use super::args::{BaseImagePolicy, BuilderKind, ImageArgs};
 
 pub const DEFAULT_BUILD_TIMEOUT_SECONDS: i64 = 1800;
-
-/// The Dockerfile as the build will read it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DockerfileInput {
-    Path(PathBuf),
-    Inline(String),
-}
 
 /// Defaults applied, paths made absolute (relative to the program directory,
 /// which is the provider's working directory).
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub context: PathBuf,
-    pub dockerfile: DockerfileInput,
+    pub dockerfile: DockerfileSource,
     pub build_args: BTreeMap<String, String>,
     pub platforms: Vec<String>,
     pub push: bool,
@@ -47,12 +41,12 @@ pub fn resolve(args: &ImageArgs) -> Resolved {
     let context = absolute(&args.context.location);
     let dockerfile = match &args.dockerfile {
         Some(d) if d.inline.is_some() => {
-            DockerfileInput::Inline(d.inline.clone().unwrap_or_default())
+            DockerfileSource::Inline(d.inline.clone().unwrap_or_default())
         }
         Some(d) if d.location.is_some() => {
-            DockerfileInput::Path(absolute(d.location.as_deref().unwrap_or_default()))
+            DockerfileSource::Path(absolute(d.location.as_deref().unwrap_or_default()))
         }
-        _ => DockerfileInput::Path(context.join("Dockerfile")),
+        _ => DockerfileSource::Path(context.join("Dockerfile")),
     };
     let timeout = args
         .build_timeout_seconds
@@ -80,10 +74,7 @@ impl Resolved {
     pub fn fingerprint_request(&self, target: Option<String>) -> fingerprint::Request {
         fingerprint::Request {
             context: self.context.clone(),
-            dockerfile: match &self.dockerfile {
-                DockerfileInput::Path(p) => fingerprint::DockerfileSource::Path(p.clone()),
-                DockerfileInput::Inline(t) => fingerprint::DockerfileSource::Inline(t.clone()),
-            },
+            dockerfile: self.dockerfile.clone(),
             target,
             build_args: self.build_args.clone(),
             platforms: self.platforms.clone(),

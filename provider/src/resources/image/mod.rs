@@ -23,7 +23,8 @@ mod diff;
 mod inputs;
 
 pub use args::{ImageArgs, ImageState};
-use inputs::{resolve, DockerfileInput, Resolved};
+use diff::short;
+use inputs::{resolve, DockerfileSource, Resolved};
 
 pub struct Image;
 
@@ -146,8 +147,8 @@ fn build_request(args: &ImageArgs, obs: &Observation) -> build::BuildRequest {
     let r = &obs.resolved;
     let mut request = build::BuildRequest::new(r.context.clone());
     request.dockerfile = match &r.dockerfile {
-        DockerfileInput::Path(p) => build::DockerfileSource::Path(p.clone()),
-        DockerfileInput::Inline(t) => build::DockerfileSource::Inline(t.clone()),
+        DockerfileSource::Path(p) => build::DockerfileSource::Path(p.clone()),
+        DockerfileSource::Inline(t) => build::DockerfileSource::Inline(t.clone()),
     };
     request.build_args = r.build_args.clone();
     request.target = args.target.clone();
@@ -311,11 +312,6 @@ async fn push(
 ) -> Result<imagedeploy_registry::PushReport, ImageError> {
     let progress = |line: &str| ctx.progress(line);
     Ok(obs.client.push_layout(layout, &obs.tags, &progress).await?)
-}
-
-fn short(digest: &str) -> String {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    format!("sha256:{}", &hex[..hex.len().min(12)])
 }
 
 fn op<S>(e: ImageError) -> OpError<S> {
