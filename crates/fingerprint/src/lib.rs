@@ -13,6 +13,7 @@ mod hash;
 pub mod ignore;
 pub mod manifest;
 mod pathclean;
+pub mod sha256;
 mod sources;
 pub mod statcache;
 mod tree;
@@ -180,7 +181,8 @@ pub fn fingerprint(req: &Request) -> Result<Fingerprint, Error> {
     })?;
 
     let rules = ignore::load(&context, dockerfile_path.as_deref())?;
-    let tree = Tree::new(&context, &rules.matcher);
+    let cache = LoadedCache::load(&context, &req.cache);
+    let tree = Tree::new(&context, &rules.matcher, !cache.old.is_empty());
     let mut selected = Vec::new();
     let mut unhashable: Vec<UnhashableInput> = plan
         .unhashable
@@ -216,7 +218,7 @@ pub fn fingerprint(req: &Request) -> Result<Fingerprint, Error> {
         .sort_unstable_by(|a, b| (&a.display, &a.real, a.kind).cmp(&(&b.display, &b.real, b.kind)));
     selected.dedup_by(|a, b| a.display == b.display && a.real == b.real && a.kind == b.kind);
 
-    let (files, stats) = hash_selection(&context, &selected, &req.cache, started_ns)?;
+    let (files, stats) = hash_selection(&selected, &cache, started_ns)?;
 
     let mut named_contexts = BTreeMap::new();
     for (name, dir) in &req.named_contexts {
@@ -322,42 +324,58 @@ fn unreachable_plan() -> dockerfile::PlanError {
     }
 }
 
+/// A context's stat cache as loaded before walking it.
+struct LoadedCache {
+    file: Option<PathBuf>,
+    old: statcache::StatCache,
+}
+
+impl LoadedCache {
+    fn load(context: &Path, mode: &CacheMode) -> LoadedCache {
+        let file = match mode {
+            CacheMode::Disabled => None,
+            CacheMode::Default => {
+                statcache::default_root().map(|r| statcache::file_for(&r, context))
+            }
+            CacheMode::Dir(root) => Some(statcache::file_for(root, context)),
+        };
+        let old = file
+            .as_deref()
+            .map(statcache::StatCache::load)
+            .unwrap_or_default();
+        LoadedCache { file, old }
+    }
+}
+
 /// Hashes the selection with the stat cache; returns manifest entries.
 fn hash_selection(
-    context: &Path,
     selected: &[sources::Selected],
-    mode: &CacheMode,
+    cache: &LoadedCache,
     started_ns: i64,
 ) -> Result<(Vec<FileEntry>, Stats), Error> {
-    let cache_file = match mode {
-        CacheMode::Disabled => None,
-        CacheMode::Default => statcache::default_root().map(|r| statcache::file_for(&r, context)),
-        CacheMode::Dir(root) => Some(statcache::file_for(root, context)),
-    };
-    let old = cache_file
-        .as_deref()
-        .map(statcache::StatCache::load)
-        .unwrap_or_default();
-    let hashed = hash::hash_all(selected, &old, started_ns)?;
+    let LoadedCache {
+        file: cache_file,
+        old,
+    } = cache;
+    let hashed = hash::hash_all(selected, old, started_ns)?;
 
     let mut stats = Stats::default();
-    let mut new_cache = statcache::StatCache::default();
-    let mut changed = false;
     for h in &hashed {
-        if let Some((path, entry)) = &h.cache {
+        if let Some((_, entry)) = &h.cache {
             stats.files += 1;
             stats.bytes += entry.key.size;
-            if h.read {
-                stats.files_read += 1;
-            }
-            if old.entry(path) != Some(entry) {
-                changed = true;
-            }
-            new_cache.insert(path.clone(), *entry);
+            stats.files_read += usize::from(h.read);
         }
     }
-    if changed || new_cache.len() != old.len() {
-        if let Some(file) = &cache_file {
+    if let Some(file) = &cache_file {
+        let new_cache: statcache::StatCache =
+            hashed.iter().filter_map(|h| h.cache.clone()).collect();
+        let changed = new_cache.len() != old.len()
+            || hashed
+                .iter()
+                .filter_map(|h| h.cache.as_ref())
+                .any(|(path, entry)| old.entry(path) != Some(entry));
+        if changed {
             // A cache we cannot write only costs speed next time.
             let _ = new_cache.save(file);
         }
@@ -375,11 +393,16 @@ fn hash_selection(
             }
         }
     }
-    let files = hashed
+    let implied: Vec<bool> = hashed
         .iter()
-        .filter(|h| !(h.kind == Kind::Dir && parents.contains(h.path.as_str())))
-        .map(|h| FileEntry {
-            path: h.path.clone(),
+        .map(|h| h.kind == Kind::Dir && parents.contains(h.path.as_str()))
+        .collect();
+    drop(parents);
+    let files = hashed
+        .into_iter()
+        .zip(implied)
+        .filter(|(_, implied)| !implied)
+        .map(|(h, _)| FileEntry {
             sha256: hex::encode(h.sha256),
             executable: h.executable,
             kind: match h.kind {
@@ -388,7 +411,8 @@ fn hash_selection(
                 Kind::Dir => EntryType::Dir,
                 Kind::Other => EntryType::Other,
             },
-            symlink: h.symlink.clone(),
+            path: h.path,
+            symlink: h.symlink,
         })
         .collect();
     Ok((files, stats))
@@ -401,7 +425,8 @@ fn named_context_digest(dir: &Path, mode: &CacheMode, started_ns: i64) -> Result
         source,
     })?;
     let rules = ignore::load(&root, None)?;
-    let tree = Tree::new(&root, &rules.matcher);
+    let cache = LoadedCache::load(&root, mode);
+    let tree = Tree::new(&root, &rules.matcher, !cache.old.is_empty());
     let everything = [".".to_string()];
     let spec = sources::SourceSpec {
         line: 0,
@@ -411,7 +436,7 @@ fn named_context_digest(dir: &Path, mode: &CacheMode, started_ns: i64) -> Result
         parents: false,
     };
     let selected = sources::resolve(&tree, &spec)?;
-    let (mut files, _) = hash_selection(&root, &selected, mode, started_ns)?;
+    let (mut files, _) = hash_selection(&selected, &cache, started_ns)?;
     files.sort();
     let bytes = serde_json::to_vec(&files).unwrap_or_default();
     Ok(manifest::sha256_ref(&bytes))

@@ -37,7 +37,7 @@ pub struct Selected {
     pub real: String,
     pub kind: Kind,
     /// `lstat` taken while walking, when available.
-    pub meta: Option<std::fs::Metadata>,
+    pub meta: Option<crate::statcache::FileStat>,
 }
 
 /// Why a source cannot be resolved.

@@ -18,7 +18,7 @@ const MAGIC: &[u8; 8] = b"IDFPSC02";
 pub const RACY_MARGIN_NS: i64 = 2_000_000_000;
 
 /// The stat fields that must be unchanged for a cached hash to be reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StatKey {
     pub size: u64,
     pub mtime_ns: i64,
@@ -54,6 +54,34 @@ impl StatKey {
     }
 }
 
+/// What the fingerprint needs from a regular file's `lstat`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileStat {
+    pub key: StatKey,
+    /// Executable by anyone (the one permission bit that counts).
+    pub executable: bool,
+}
+
+impl FileStat {
+    pub fn from_metadata(meta: &std::fs::Metadata) -> FileStat {
+        FileStat {
+            key: StatKey::from_metadata(meta),
+            executable: is_executable(meta),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_meta: &std::fs::Metadata) -> bool {
+    false
+}
+
 /// One cached hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
@@ -79,6 +107,14 @@ impl Entry {
 #[derive(Debug, Clone, Default)]
 pub struct StatCache {
     entries: HashMap<String, Entry>,
+}
+
+impl FromIterator<(String, Entry)> for StatCache {
+    fn from_iter<I: IntoIterator<Item = (String, Entry)>>(iter: I) -> StatCache {
+        StatCache {
+            entries: iter.into_iter().collect(),
+        }
+    }
 }
 
 impl StatCache {

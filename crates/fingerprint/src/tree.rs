@@ -8,6 +8,7 @@
 
 use crate::ignore::{MatchInfo, Matcher};
 use crate::pathclean;
+use crate::statcache::FileStat;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -36,7 +37,7 @@ pub struct Child {
     pub info: MatchInfo,
     /// `lstat` of regular files, taken through the directory handle while
     /// walking copied trees (cheaper than a full-path stat later).
-    pub meta: Option<std::fs::Metadata>,
+    pub meta: Option<FileStat>,
 }
 
 #[derive(Debug)]
@@ -59,6 +60,9 @@ pub struct TreeError {
 pub struct Tree<'a> {
     root: PathBuf,
     ignore: &'a Matcher,
+    /// `lstat` files while walking copied trees (worth it only when a stat
+    /// cache may spare reading them).
+    stat_files: bool,
     listings: Mutex<HashMap<String, Arc<Listing>>>,
     /// Memoised `children` results (deciding whether an ignored directory
     /// still holds re-included files can mean walking it).
@@ -74,7 +78,7 @@ pub struct Found {
     pub context_rel: String,
     pub abs: PathBuf,
     pub kind: Kind,
-    pub meta: Option<std::fs::Metadata>,
+    pub meta: Option<FileStat>,
 }
 
 /// A path-pattern filter applied relative to the walked directory
@@ -93,10 +97,11 @@ pub enum Lookup {
 }
 
 impl<'a> Tree<'a> {
-    pub fn new(root: &Path, ignore: &'a Matcher) -> Tree<'a> {
+    pub fn new(root: &Path, ignore: &'a Matcher, stat_files: bool) -> Tree<'a> {
         Tree {
             root: root.to_path_buf(),
             ignore,
+            stat_files,
             listings: Mutex::new(HashMap::new()),
             visible: Mutex::new(HashMap::new()),
         }
@@ -180,10 +185,12 @@ impl<'a> Tree<'a> {
                 self.ignore.matches_with_parent(&path, info)
             };
             let meta = if stat_files && kind == Kind::File && !ignored {
-                Some(entry.metadata().map_err(|source| TreeError {
-                    path: entry.path(),
-                    source,
-                })?)
+                Some(FileStat::from_metadata(&entry.metadata().map_err(
+                    |source| TreeError {
+                        path: entry.path(),
+                        source,
+                    },
+                )?))
             } else {
                 None
             };
@@ -266,9 +273,16 @@ impl<'a> Tree<'a> {
         let state = WalkState {
             filter_infos: vec![MatchInfo::default(); filters.len()],
         };
-        let mut out = Vec::new();
-        self.walk_listing(&listing, rel, "", filters, &state, &mut out)?;
-        Ok(out)
+        // Each directory hands over its own entries once, moved, so deep
+        // trees are not copied level by level.
+        let sink = Mutex::new(Vec::new());
+        self.walk_listing(&listing, rel, "", filters, &state, &sink)?;
+        Ok(sink
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     fn walk_listing(
@@ -278,8 +292,9 @@ impl<'a> Tree<'a> {
         rel_dir: &str,
         filters: &[Filter<'_>],
         parent: &WalkState,
-        out: &mut Vec<Found>,
+        sink: &Mutex<Vec<Vec<Found>>>,
     ) -> Result<(), TreeError> {
+        let mut out = Vec::new();
         let mut subdirs = Vec::new();
         for child in &listing.children {
             let rel = pathclean::join(rel_dir, &child.name);
@@ -323,32 +338,26 @@ impl<'a> Tree<'a> {
                     context_rel: context_rel.clone(),
                     abs: listing.abs.join(&child.raw_name),
                     kind: child.kind,
-                    meta: child.meta.clone(),
+                    meta: child.meta,
                 });
             }
             if child.kind == Kind::Dir && descend_possible {
                 subdirs.push((child, rel, context_rel, WalkState { filter_infos }));
             }
         }
-        let nested: Vec<Result<Vec<Found>, TreeError>> = subdirs
+        sink.lock().unwrap_or_else(|p| p.into_inner()).push(out);
+        subdirs
             .into_par_iter()
-            .map(|(child, rel, context_rel, state)| {
+            .try_for_each(|(child, rel, context_rel, state)| {
                 let abs = listing.abs.join(&child.raw_name);
                 let sub = Listing {
                     children: self
-                        .read_dir(&context_rel, &abs, &child.info, true)?
+                        .read_dir(&context_rel, &abs, &child.info, self.stat_files)?
                         .children,
                     abs,
                 };
-                let mut found = Vec::new();
-                self.walk_listing(&sub, &context_rel, &rel, filters, &state, &mut found)?;
-                Ok(found)
+                self.walk_listing(&sub, &context_rel, &rel, filters, &state, sink)
             })
-            .collect();
-        for found in nested {
-            out.extend(found?);
-        }
-        Ok(())
     }
 }
 
