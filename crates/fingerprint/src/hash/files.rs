@@ -17,7 +17,8 @@ use std::sync::Mutex;
 /// Bytes read per call (whole blocks).
 const CHUNK: usize = 256 * 1024;
 
-/// Files this large are mapped instead of read (Linux).
+/// Files this large are mapped instead of read (Linux). From 256 KiB up it
+/// makes no measurable difference; below, mapping costs more than copying.
 const MAP_AT_LEAST: u64 = 1024 * 1024;
 
 #[cfg(target_os = "linux")]
@@ -40,7 +41,8 @@ impl Mapping {
     }
 }
 
-/// A file to hash, with its `lstat` when the walk took one.
+/// A file to hash, with its `lstat` when the walk took one (used to start
+/// the largest files first; the stat recorded is taken from the open file).
 pub struct Job<'a> {
     pub path: &'a Path,
     pub stat: Option<FileStat>,
@@ -212,10 +214,15 @@ impl Lane {
 
     fn start_job(&mut self, job: usize, spec: &Job<'_>) -> std::io::Result<()> {
         let file = open_no_follow(spec.path)?;
-        let stat = match spec.stat {
-            Some(stat) => stat,
-            None => FileStat::from_metadata(&file.metadata()?),
-        };
+        // The stat of what was opened (the walk's may be older; a file
+        // swapped for a FIFO or device since must not be read).
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(std::io::Error::other(
+                "no longer a regular file (replaced while hashing)",
+            ));
+        }
+        let stat = FileStat::from_metadata(&meta);
         self.job = Some(job);
         self.stat = stat;
         self.state = State::default();
@@ -243,12 +250,15 @@ impl Lane {
     /// The digest when the file was read whole; starts over with `read`
     /// when it shrank under its mapping.
     fn finish(&mut self) -> std::io::Result<Option<Content>> {
-        if self.map.as_ref().is_some_and(Mapping::truncated) {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("no open file"))?;
+        // A file that shrank within its last page raises no fault (the page
+        // reads as zeros past the new end): the size tells.
+        let shrank = self.map.is_some() && file.metadata()?.len() < self.len;
+        if shrank || self.map.as_ref().is_some_and(Mapping::truncated) {
             self.map = None;
-            let file = self
-                .file
-                .as_mut()
-                .ok_or_else(|| std::io::Error::other("no open file"))?;
             file.seek(SeekFrom::Start(0))?;
             self.state = State::default();
             self.read = 0;
@@ -318,11 +328,16 @@ impl Lane {
     }
 }
 
+/// Opens without following a final symlink and without waiting on a FIFO
+/// (both can only appear if the entry changed since the walk).
 fn open_no_follow(path: &Path) -> std::io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(target_os = "linux")]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        libc::O_NOFOLLOW | libc::O_NONBLOCK,
+    );
     options.open(path)
 }
 
@@ -355,6 +370,8 @@ mod tests {
             CHUNK,
             CHUNK + 1,
             3 * CHUNK + 77,
+            MAP_AT_LEAST as usize + 77,
+            MAP_AT_LEAST as usize * 2,
             10,
             1000,
         ];
@@ -368,8 +385,8 @@ mod tests {
                 (p, bytes)
             })
             .collect();
-        // Half with a stat from the walk, half stat-ed when opened; sizes
-        // above MAP_AT_LEAST go through a mapping.
+        // Half with a stat from the walk, half without; sizes from
+        // MAP_AT_LEAST up go through a mapping, paired with read lanes.
         let jobs: Vec<Job<'_>> = paths
             .iter()
             .enumerate()
@@ -407,7 +424,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_stop_at_the_stat_size_and_a_shrunk_file_hashes_what_is_left() {
+    fn a_stale_walk_stat_is_only_a_hint() {
         let dir = tempfile::tempdir().unwrap();
         let grown = dir.path().join("grown");
         std::fs::write(&grown, b"abcdef").unwrap();
@@ -428,14 +445,15 @@ mod tests {
                 stat: sized(&shrunk, 10),
             },
         ]);
-        assert_eq!(got[0].as_ref().unwrap().sha256, sha(b"abc"));
+        // Contents and stat are those of the opened file.
+        assert_eq!(got[0].as_ref().unwrap().sha256, sha(b"abcdef"));
+        assert_eq!(got[0].as_ref().unwrap().stat, stat(&grown));
         assert_eq!(got[1].as_ref().unwrap().sha256, sha(b"ab"));
     }
 
     #[test]
-    fn a_mapped_file_truncated_before_hashing_is_read_again() {
-        // The stat says 1 MiB (mapped), the file now holds 10 bytes: the
-        // pages past the end fault, and the file is re-read.
+    fn a_file_that_shrank_since_the_walk_hashes_what_it_holds_now() {
+        // The walk saw 1 MiB (would be mapped); the file now holds 10 bytes.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big");
         std::fs::write(&path, vec![1u8; 1 << 20]).unwrap();
@@ -446,6 +464,43 @@ mod tests {
             stat: Some(before),
         }]);
         assert_eq!(got[0].as_ref().unwrap().sha256, sha(b"0123456789"));
+    }
+
+    #[test]
+    fn a_mapped_file_hashes_and_records_the_stat_of_what_was_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        let long = vec![3u8; MAP_AT_LEAST as usize + 4000];
+        std::fs::write(&path, &long).unwrap();
+        let before = stat(&path);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(MAP_AT_LEAST + 100)
+            .unwrap();
+        let got = hash_files(&[Job {
+            path: &path,
+            stat: Some(before),
+        }]);
+        let content = got[0].as_ref().unwrap();
+        assert_eq!(content.sha256, sha(&long[..MAP_AT_LEAST as usize + 100]));
+        assert_eq!(content.stat, stat(&path));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_fifo_in_place_of_a_file_is_an_error_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fifo");
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let got = hash_files(&[Job {
+            path: &path,
+            stat: None,
+        }]);
+        assert!(got[0].is_err(), "{:?}", got[0]);
     }
 
     #[cfg(target_os = "linux")]

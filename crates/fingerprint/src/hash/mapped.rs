@@ -81,6 +81,9 @@ impl Mapping {
     /// Whether the file shrank under the mapping (its bytes are not the
     /// file's contents).
     pub fn truncated(&self) -> bool {
+        // The flag is written by the signal handler on this thread; keep the
+        // compiler from reusing an earlier read.
+        std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
         FAULTED.with(|f| f[self.slot].get())
     }
 }
@@ -147,9 +150,17 @@ extern "C" fn on_sigbus(
     }
     // Not ours: put the previous action back; returning re-runs the faulting
     // instruction under it.
-    if let Some(Some(previous)) = PREVIOUS.get() {
-        // SAFETY: sigaction is async-signal-safe.
-        unsafe { libc::sigaction(libc::SIGBUS, previous, std::ptr::null_mut()) };
+    // SAFETY: sigaction and signal are async-signal-safe.
+    unsafe {
+        match PREVIOUS.get() {
+            Some(Some(previous)) => {
+                libc::sigaction(libc::SIGBUS, previous, std::ptr::null_mut());
+            }
+            // Still installing: the default action.
+            _ => {
+                libc::signal(libc::SIGBUS, libc::SIG_DFL);
+            }
+        }
     }
 }
 
