@@ -41,11 +41,11 @@ impl Mapping {
     }
 }
 
-/// A file to hash, with its `lstat` when the walk took one (used to start
-/// the largest files first; the stat recorded is taken from the open file).
+/// A file to hash. `size_hint` (the walk's `lstat` size, 0 if unknown)
+/// only orders the queue; the stat recorded is taken from the open file.
 pub struct Job<'a> {
     pub path: &'a Path,
-    pub stat: Option<FileStat>,
+    pub size_hint: u64,
 }
 
 /// A hashed file and the stat its hash belongs to.
@@ -57,16 +57,15 @@ pub struct Content {
 
 type Outcome = std::io::Result<Content>;
 
-/// The contents of each job, in job order. Jobs without a stat are
-/// stat-ed through the opened file (cheaper than by path when nothing is
-/// cached); the last path component is never followed if it is a symlink.
+/// The contents of each job, in job order, with the stat of the opened file
+/// (a final symlink is never followed).
 ///
-/// Reading stops at the stat's size: a file that changes while it is read
+/// Reading stops at that stat's size: a file that changes while it is read
 /// gets a new stat, so the stat cache re-reads it next time.
 pub fn hash_files(jobs: &[Job<'_>]) -> Vec<Outcome> {
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     // Largest known sizes first; unknown sizes keep the walk's order.
-    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].stat.map_or(0, |s| s.key.size)));
+    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].size_hint));
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
     let workers = std::thread::available_parallelism()
@@ -129,9 +128,8 @@ struct Lane {
     /// Whether `start..end` is in `map` (else in `buf`).
     in_map: bool,
     state: State,
-    /// Bytes read so far and the size to read.
+    /// Bytes read so far (the size to read is `stat.key.size`).
     read: u64,
-    len: u64,
     /// Blocks ready to hash are `start..end` of `map` or `buf`; once
     /// `padded`, the file's last blocks (padding included) are there.
     buf: Vec<u8>,
@@ -151,7 +149,6 @@ impl Lane {
             in_map: false,
             state: State::default(),
             read: 0,
-            len: 0,
             buf: vec![0u8; CHUNK + MAX_PADDING_OUTPUT],
             start: 0,
             end: 0,
@@ -227,13 +224,12 @@ impl Lane {
         self.stat = stat;
         self.state = State::default();
         self.read = 0;
-        self.len = stat.key.size;
         self.start = 0;
         self.end = 0;
         self.padded = false;
         self.in_map = false;
-        if self.len >= MAP_AT_LEAST {
-            let map = usize::try_from(self.len)
+        if self.stat.key.size >= MAP_AT_LEAST {
+            let map = usize::try_from(self.stat.key.size)
                 .ok()
                 .and_then(|n| Mapping::new(&file, n, self.slot).ok());
             if let Some(map) = map {
@@ -256,7 +252,7 @@ impl Lane {
             .ok_or_else(|| std::io::Error::other("no open file"))?;
         // A file that shrank within its last page raises no fault (the page
         // reads as zeros past the new end): the size tells.
-        let shrank = self.map.is_some() && file.metadata()?.len() < self.len;
+        let shrank = self.map.is_some() && file.metadata()?.len() < self.stat.key.size;
         if shrank || self.map.as_ref().is_some_and(Mapping::truncated) {
             self.map = None;
             file.seek(SeekFrom::Start(0))?;
@@ -300,7 +296,8 @@ impl Lane {
             .file
             .as_mut()
             .ok_or_else(|| std::io::Error::other("no open file"))?;
-        let want = usize::try_from(self.len - self.read).map_or(CHUNK, |left| left.min(CHUNK));
+        let want =
+            usize::try_from(self.stat.key.size - self.read).map_or(CHUNK, |left| left.min(CHUNK));
         let mut got = 0;
         let mut eof = false;
         while got < want {
@@ -318,7 +315,7 @@ impl Lane {
         let whole = got / BLOCK * BLOCK;
         self.start = 0;
         self.end = whole;
-        if eof || self.read >= self.len {
+        if eof || self.read >= self.stat.key.size {
             let mut tail = [0u8; BLOCK];
             tail[..got - whole].copy_from_slice(&self.buf[whole..got]);
             self.end = whole + sha256::pad(&tail[..got - whole], self.read, &mut self.buf[whole..]);
@@ -392,7 +389,7 @@ mod tests {
             .enumerate()
             .map(|(i, (p, _))| Job {
                 path: p,
-                stat: (i % 2 == 0).then(|| stat(p)),
+                size_hint: if i % 2 == 0 { stat(p).key.size } else { 0 },
             })
             .collect();
         let got = hash_files(&jobs);
@@ -412,11 +409,11 @@ mod tests {
         let got = hash_files(&[
             Job {
                 path: &missing,
-                stat: None,
+                size_hint: 0,
             },
             Job {
                 path: &ok,
-                stat: None,
+                size_hint: 0,
             },
         ]);
         assert_eq!(got[0].as_ref().unwrap_err().kind(), ErrorKind::NotFound);
@@ -430,19 +427,14 @@ mod tests {
         std::fs::write(&grown, b"abcdef").unwrap();
         let shrunk = dir.path().join("shrunk");
         std::fs::write(&shrunk, b"ab").unwrap();
-        let sized = |path: &Path, size: u64| {
-            let mut s = stat(path);
-            s.key.size = size;
-            Some(s)
-        };
         let got = hash_files(&[
             Job {
                 path: &grown,
-                stat: sized(&grown, 3),
+                size_hint: 3,
             },
             Job {
                 path: &shrunk,
-                stat: sized(&shrunk, 10),
+                size_hint: 10,
             },
         ]);
         // Contents and stat are those of the opened file.
@@ -461,7 +453,7 @@ mod tests {
         std::fs::write(&path, b"0123456789").unwrap();
         let got = hash_files(&[Job {
             path: &path,
-            stat: Some(before),
+            size_hint: before.key.size,
         }]);
         assert_eq!(got[0].as_ref().unwrap().sha256, sha(b"0123456789"));
     }
@@ -481,7 +473,7 @@ mod tests {
             .unwrap();
         let got = hash_files(&[Job {
             path: &path,
-            stat: Some(before),
+            size_hint: before.key.size,
         }]);
         let content = got[0].as_ref().unwrap();
         assert_eq!(content.sha256, sha(&long[..MAP_AT_LEAST as usize + 100]));
@@ -498,7 +490,7 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         let got = hash_files(&[Job {
             path: &path,
-            stat: None,
+            size_hint: 0,
         }]);
         assert!(got[0].is_err(), "{:?}", got[0]);
     }
@@ -513,7 +505,7 @@ mod tests {
         std::os::unix::fs::symlink(&outside, &link).unwrap();
         let got = hash_files(&[Job {
             path: &link,
-            stat: None,
+            size_hint: 0,
         }]);
         assert!(got[0].is_err(), "{:?}", got[0]);
     }

@@ -13,7 +13,7 @@ mod mapped;
 
 use crate::sha256;
 use crate::sources::Selected;
-use crate::statcache::{Entry, FileStat, StatCache, StatKey};
+use crate::statcache::{Entry, FileStat, StatCache};
 use crate::tree::Kind;
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -50,13 +50,11 @@ pub fn hash_all(
 ) -> Result<Vec<Hashed>, HashError> {
     // Everything but file contents first (stat, cache lookups, links), then
     // the contents the cache could not vouch for, all at once.
-    let (mut hashed, stats): (Vec<Hashed>, Vec<Option<FileStat>>) = selected
+    let mut hashed: Vec<Hashed> = selected
         .par_iter()
         .with_min_len(64)
         .map(|s| describe(s, cache, started_ns))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .unzip();
+        .collect::<Result<_, _>>()?;
     let unread: Vec<usize> = (0..hashed.len())
         .filter(|&i| hashed[i].kind == Kind::File && hashed[i].read)
         .collect();
@@ -64,7 +62,7 @@ pub fn hash_all(
         .iter()
         .map(|&i| files::Job {
             path: &selected[i].abs,
-            stat: stats[i],
+            size_hint: hashed[i].cache.as_ref().map_or(0, |(_, e)| e.key.size),
         })
         .collect();
     for (&i, result) in unread.iter().zip(files::hash_files(&jobs)) {
@@ -84,13 +82,8 @@ pub fn hash_all(
 }
 
 /// An entry with everything but unread file contents; those are marked
-/// `read` and get their hash (and, when the walk took no stat and nothing
-/// is cached, their stat) from `files::hash_files`.
-fn describe(
-    s: &Selected,
-    cache: &StatCache,
-    started_ns: i64,
-) -> Result<(Hashed, Option<FileStat>), HashError> {
+/// `read` and get their hash and stat from `files::hash_files`.
+fn describe(s: &Selected, cache: &StatCache, started_ns: i64) -> Result<Hashed, HashError> {
     let err = |source| HashError {
         path: s.abs.clone(),
         source,
@@ -99,46 +92,38 @@ fn describe(
         Kind::Symlink => {
             let target = std::fs::read_link(&s.abs).map_err(err)?;
             let target = target.to_string_lossy().into_owned();
-            Ok((
-                Hashed {
-                    path: s.display.clone(),
-                    kind: Kind::Symlink,
-                    sha256: sha256::digest(target.as_bytes()),
-                    executable: false,
-                    symlink: Some(target),
-                    cache: None,
-                    read: false,
-                },
-                None,
-            ))
-        }
-        Kind::Dir | Kind::Other => Ok((
-            Hashed {
+            Ok(Hashed {
                 path: s.display.clone(),
-                kind: s.kind,
-                sha256: sha256::digest(b""),
+                kind: Kind::Symlink,
+                sha256: sha256::digest(target.as_bytes()),
                 executable: false,
-                symlink: None,
+                symlink: Some(target),
                 cache: None,
                 read: false,
-            },
-            None,
-        )),
+            })
+        }
+        Kind::Dir | Kind::Other => Ok(Hashed {
+            path: s.display.clone(),
+            kind: s.kind,
+            sha256: sha256::digest(b""),
+            executable: false,
+            symlink: None,
+            cache: None,
+            read: false,
+        }),
         Kind::File => {
             let stat = match s.meta {
                 Some(stat) => stat,
                 // Nothing cached: the opened file gives the stat.
-                None if cache.is_empty() => return Ok((unread_file(s, started_ns), None)),
+                None if cache.is_empty() => return Ok(unread_file(s, started_ns, None)),
                 None => FileStat::from_metadata(&std::fs::symlink_metadata(&s.abs).map_err(err)?),
             };
             let Some(sha256) = cache.lookup(&s.real, &stat.key) else {
-                let mut h = unread_file(s, started_ns);
-                h.executable = stat.executable;
-                return Ok((h, Some(stat)));
+                return Ok(unread_file(s, started_ns, Some(stat)));
             };
             // Reused entries keep the date of the original read.
             let hashed_at_ns = cache_date(cache, &s.real).unwrap_or(started_ns);
-            let hashed = Hashed {
+            Ok(Hashed {
                 path: s.display.clone(),
                 kind: Kind::File,
                 sha256,
@@ -153,14 +138,14 @@ fn describe(
                     },
                 )),
                 read: false,
-            };
-            Ok((hashed, Some(stat)))
+            })
         }
     }
 }
 
-/// A regular file whose contents (and maybe stat) are still to be read.
-fn unread_file(s: &Selected, started_ns: i64) -> Hashed {
+/// A regular file whose contents and stat are still to be read; `walked`
+/// (the walk's stat, if any) only sizes its place in the queue.
+fn unread_file(s: &Selected, started_ns: i64, walked: Option<FileStat>) -> Hashed {
     Hashed {
         path: s.display.clone(),
         kind: Kind::File,
@@ -170,7 +155,7 @@ fn unread_file(s: &Selected, started_ns: i64) -> Hashed {
         cache: Some((
             s.real.clone(),
             Entry {
-                key: StatKey::default(),
+                key: walked.map(|w| w.key).unwrap_or_default(),
                 sha256: [0; 32],
                 hashed_at_ns: started_ns,
             },
