@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::normalise::{NormalContainer, NormalTask};
+pub use crate::settings::types::*;
 
 /// Inputs of `imagedeploy:index:Service`: an ECS service and the task
 /// definition revisions behind it, with images pinned by digest.
@@ -121,6 +122,72 @@ pub struct ServiceArgs {
     /// 900 seconds for steady state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait: Option<WaitOptions>,
+
+    /// Data volumes the containers can mount (`mountPoints`): EFS file
+    /// systems, bind mounts and Docker volumes, e.g. `[{name: "data",
+    /// efsVolumeConfiguration: {fileSystemId: "fs-0123abcd"}}]`. Default
+    /// none. Order does not matter. Changing it registers a new task
+    /// definition revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<Vec<Volume>>,
+
+    /// Ephemeral storage of each Fargate task, e.g. `{sizeInGiB: 50}`.
+    /// Default 20 GiB. Fargate only. Changing it registers a new task
+    /// definition revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage: Option<EphemeralStorage>,
+
+    /// Service Connect: short names for this service's ports within a Cloud
+    /// Map namespace, e.g. `{namespace: "internal", services: [{portName:
+    /// "http", clientAliases: [{port: 80}]}]}`. Default: off. Needs `awsvpc`
+    /// or `bridge` networking. Changing it updates the service in place
+    /// (UpdateService, which starts a new deployment); no new revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connect_configuration: Option<ServiceConnectConfiguration>,
+
+    /// Cloud Map service discovery registry, e.g. `[{registryArn:
+    /// "arn:aws:servicediscovery:...:service/srv-abc"}]`. At most one.
+    /// Default none. Changing it updates the service in place
+    /// (UpdateService, which starts a new deployment); no new revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_registries: Option<Vec<ServiceRegistry>>,
+
+    /// Rules every task placement must satisfy (EC2 and EXTERNAL only, up to
+    /// 10), e.g. `[{type: "distinctInstance"}]`. Default none. Order does not
+    /// matter. Changing it updates the service in place (UpdateService, no
+    /// new deployment); no new revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement_constraints: Option<Vec<PlacementConstraint>>,
+
+    /// How tasks are placed on instances, applied in order (EC2 and EXTERNAL
+    /// only, up to 5), e.g. `[{type: "spread", field:
+    /// "attribute:ecs.availability-zone"}, {type: "binpack", field:
+    /// "memory"}]`. Default: ECS's (spread over Availability Zones). Changing
+    /// it updates the service in place (UpdateService, no new deployment);
+    /// no new revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement_strategy: Option<Vec<PlacementStrategy>>,
+
+    /// The deployment controller, e.g. `{type: "ECS"}`. Default `ECS`. Only
+    /// `ECS` is accepted for now (this resource runs rolling deployments
+    /// itself). Changing it replaces the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("replaceOnChanges" = true))]
+    pub deployment_controller: Option<DeploymentController>,
+
+    /// Rebalance tasks across Availability Zones after an imbalance:
+    /// `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new
+    /// services). Changing it updates the service in place (UpdateService,
+    /// no new deployment); no new revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone_rebalancing: Option<Toggle>,
+
+    /// Let ECS tag the tasks with `aws:ecs:clusterName` and
+    /// `aws:ecs:serviceName`. Default false. Changing it updates the service
+    /// in place (UpdateService, no new deployment; tasks started afterwards
+    /// get the tags); no new revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_ecs_managed_tags: Option<bool>,
 }
 
 /// One container of the task.
@@ -201,6 +268,71 @@ pub struct ContainerArgs {
     /// Seconds between SIGTERM and SIGKILL when the task stops. Default 30.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<i32>,
+
+    /// Task volumes mounted into this container, e.g. `[{sourceVolume:
+    /// "data", containerPath: "/var/lib/app"}]`. Default none. Order does not
+    /// matter. Changing it registers a new task definition revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount_points: Option<Vec<MountPoint>>,
+
+    /// Mount all volumes of other containers of the task, e.g.
+    /// `[{sourceContainer: "sidecar", readOnly: true}]`. Default none. Order
+    /// does not matter. Changing it registers a new task definition revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volumes_from: Option<Vec<VolumeFrom>>,
+
+    /// Credentials for a private registry that is not ECR, e.g.
+    /// `{credentialsParameter: "arn:aws:secretsmanager:...:secret:registry-AbCdEf"}`.
+    /// Needs `executionRoleArn`. Default: none (anonymous, or ECR through
+    /// the execution role). Changing it registers a new task definition revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_credentials: Option<RepositoryCredentials>,
+
+    /// Docker labels of the container, e.g. `{"com.example.team": "web"}`.
+    /// Default none. Order does not matter. Changing it registers a new task
+    /// definition revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_labels: Option<BTreeMap<String, String>>,
+
+    /// Resource limits, e.g. `[{name: "nofile", softLimit: 65535,
+    /// hardLimit: 65535}]`. Default: the platform's. Order does not matter.
+    /// Changing it registers a new task definition revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ulimits: Option<Vec<Ulimit>>,
+
+    /// Linux options: init process, kernel capabilities, shared memory,
+    /// tmpfs, swap, e.g. `{initProcessEnabled: true, capabilities: {add:
+    /// ["SYS_PTRACE"]}}`. Default: none of them. Changing it registers a new
+    /// task definition revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linux_parameters: Option<LinuxParameters>,
+
+    /// Namespaced kernel parameters, e.g. `[{namespace:
+    /// "net.core.somaxconn", value: "1024"}]`. Default none. Order does not
+    /// matter. Changing it registers a new task definition revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_controls: Option<Vec<SystemControl>>,
+
+    /// Extra `/etc/hosts` entries, e.g. `[{hostname: "db.internal",
+    /// ipAddress: "10.0.0.5"}]`. Not with `awsvpc` networking (so not on
+    /// Fargate). Default none. Order does not matter. Changing it registers
+    /// a new task definition revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_hosts: Option<Vec<HostEntry>>,
+
+    /// Makes this container the task's FireLens log router (at most one per
+    /// task), e.g. `{type: "fluentbit"}`; other containers then log with
+    /// `logDriver: "awsfirelens"`. Default: not a log router. Changing it
+    /// registers a new task definition revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firelens_configuration: Option<FirelensConfiguration>,
+
+    /// Seconds to wait for this container's `dependsOn` conditions before
+    /// giving up, e.g. `120`. At least 2; at most 120 on Fargate. Default:
+    /// the ECS agent's (3 minutes on EC2). Changing it registers a new task
+    /// definition revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_timeout: Option<i32>,
 }
 
 /// A port the container listens on.
@@ -380,6 +512,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum!(
     /// Where tasks run.

@@ -79,6 +79,7 @@ pub(crate) fn container_definition(
     if c.readonly_root_filesystem {
         b = b.readonly_root_filesystem(true);
     }
+    b = crate::settings::convert::container(b, &c.settings)?;
     Ok(b.build())
 }
 
@@ -160,6 +161,7 @@ pub(crate) fn normal_container(
         depends_on,
         readonly_root_filesystem: c.readonly_root_filesystem().unwrap_or(false),
         stop_timeout: c.stop_timeout(),
+        settings: crate::settings::convert::read_container(c),
     }
 }
 
@@ -192,6 +194,7 @@ pub(crate) fn normal_task(td: &ecs::TaskDefinition) -> NormalTask {
         cpu_architecture: arch,
         operating_system_family: os,
         requires_compatibilities: compat,
+        settings: crate::settings::convert::read_task(td),
     }
 }
 

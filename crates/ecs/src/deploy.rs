@@ -21,6 +21,7 @@ use crate::args::{ServiceArgs, ServiceState};
 use crate::convert;
 use crate::diff::ServiceDiff;
 use crate::normalise::{self, NormalContainer, NormalService, NormalTask};
+use crate::settings;
 use crate::wait::{self, short, Outcome, Target};
 
 /// Receives progress lines for the engine log (never contains secret values).
@@ -240,6 +241,7 @@ impl Deployer {
                 .set_load_balancers(Some(convert::load_balancers(&svc)))
                 .health_check_grace_period_seconds(svc.health_check_grace_period_seconds);
         }
+        req = settings::deploy::create_request(req, args, &svc)?;
         progress(&format!(
             "creating service {name} in {cluster} with {}",
             short(&reg.arn)
@@ -368,6 +370,7 @@ impl Deployer {
             if !svc.load_balancers.is_empty() {
                 req = req.health_check_grace_period_seconds(svc.health_check_grace_period_seconds);
             }
+            req = settings::deploy::update_request(req, args, &old_svc, &svc)?;
             progress(&format!(
                 "updating service {name} to {}",
                 short(&task_definition)
@@ -480,6 +483,10 @@ impl Deployer {
             .set_execution_role_arn(task.execution_role_arn.clone())
             .set_task_role_arn(task.task_role_arn.clone())
             .set_runtime_platform(convert::runtime_platform(task))
+            .set_volumes(
+                settings::convert::volumes(&task.settings).map_err(|e| invalid("volumes", e))?,
+            )
+            .set_ephemeral_storage(settings::convert::ephemeral_storage(&task.settings))
             .set_tags(convert::tags(&svc.tags));
         for c in &task.requires_compatibilities {
             req = req.requires_compatibilities(c.as_str().into());
@@ -642,7 +649,7 @@ pub(crate) fn images_of(containers: &[NormalContainer]) -> BTreeMap<String, Stri
         .collect()
 }
 
-fn invalid(property: &str, e: impl std::fmt::Display) -> DeployError {
+pub(crate) fn invalid(property: &str, e: impl std::fmt::Display) -> DeployError {
     DeployError::Invalid {
         property: property.to_string(),
         reason: e.to_string(),

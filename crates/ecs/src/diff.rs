@@ -140,6 +140,20 @@ fn replacements(old: &ServiceState, new: &ServiceArgs, d: &mut ServiceDiff) {
             d.delete_before_replace = true;
         }
     }
+    let (old_dc, new_dc) = (
+        crate::settings::normal::deployment_controller(&old.args),
+        crate::settings::normal::deployment_controller(new),
+    );
+    if old_dc != new_dc {
+        replace(
+            d,
+            "deploymentController.type",
+            format!("deployment controller {old_dc} -> {new_dc} (replaces the service)"),
+        );
+        if same_identity {
+            d.delete_before_replace = true;
+        }
+    }
 }
 
 fn replace(d: &mut ServiceDiff, path: &str, reason: String) {
@@ -287,6 +301,8 @@ const TASK_PATHS: &[(&str, &str)] = &[
         "runtimePlatform.operatingSystemFamily",
     ),
     ("requiresCompatibilities", "capacityProviderStrategy"),
+    ("volumes", "volumes"),
+    ("ephemeralStorage", "ephemeralStorage.sizeInGiB"),
 ];
 
 fn task(old: &ServiceState, new: &ServiceArgs, d: &mut ServiceDiff) {
@@ -399,6 +415,9 @@ const HIDDEN: &[&str] = &[
     "entryPoint",
     "options",
     "tags",
+    "dockerLabels",
+    "driverOpts",
+    "labels",
 ];
 
 fn describe(path: &str, kind: ChangeKind, old: Option<&Value>, new: Option<&Value>) -> String {

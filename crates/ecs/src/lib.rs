@@ -19,6 +19,7 @@ pub mod normalise;
 pub mod reference;
 mod refresh;
 pub mod resolve;
+pub mod settings;
 mod teardown;
 pub mod validate;
 mod wait;

@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::args::{
     CapacityProviderStrategyItem, ContainerArgs, LoadBalancer, NetworkMode, ServiceArgs,
 };
+use crate::settings::normal::{
+    self as settings, NormalContainerSettings, NormalServiceSettings, NormalTaskSettings,
+};
 
 /// A container definition as ECS stores it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -55,6 +58,9 @@ pub struct NormalContainer {
     pub readonly_root_filesystem: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<i32>,
+    /// Volumes, labels, ulimits, Linux parameters, ... (see `settings`).
+    #[serde(flatten, default)]
+    pub settings: NormalContainerSettings,
 }
 
 #[derive(
@@ -122,6 +128,9 @@ pub struct NormalTask {
     /// `FARGATE`, `EC2` or `EXTERNAL` (sorted).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires_compatibilities: Vec<String>,
+    /// Volumes and ephemeral storage (see `settings`).
+    #[serde(flatten, default)]
+    pub settings: NormalTaskSettings,
 }
 
 /// Service-level settings (the ones UpdateService can change), normalised.
@@ -144,6 +153,9 @@ pub struct NormalService {
     pub propagate_tags: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// Service Connect, registries, placement, ... (see `settings`).
+    #[serde(flatten)]
+    pub settings: NormalServiceSettings,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -263,6 +275,7 @@ pub fn container(c: &ContainerArgs, image: &str, mode: NetworkMode) -> NormalCon
         depends_on,
         readonly_root_filesystem: c.readonly_root_filesystem.unwrap_or(false),
         stop_timeout: c.stop_timeout,
+        settings: settings::container(c),
     }
 }
 
@@ -297,6 +310,7 @@ pub fn task(args: &ServiceArgs) -> NormalTask {
         cpu_architecture: arch,
         operating_system_family: os,
         requires_compatibilities: compat,
+        settings: settings::task(args),
     }
 }
 
@@ -356,6 +370,7 @@ pub fn service(args: &ServiceArgs) -> NormalService {
             .unwrap_or("NONE")
             .to_string(),
         tags: args.tags.clone().unwrap_or_default(),
+        settings: settings::service(args),
     }
 }
 

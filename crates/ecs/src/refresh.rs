@@ -89,6 +89,7 @@ impl Deployer {
                     serde_json::from_value(serde_json::Value::String(p.as_str().to_string())).ok();
             }
         }
+        crate::settings::refresh::read(&svc, &want, &mut new.args, &mut drift);
         if let Some(p) = svc
             .deployments()
             .iter()

@@ -132,6 +132,9 @@ pub fn check(args: &ServiceArgs) -> Vec<Failure> {
     check_task_size(args, &mut out);
     check_containers(args, &mut out);
     check_service(args, &mut out);
+    crate::settings::check::task(args, &mut out);
+    crate::settings::check::containers(args, &mut out);
+    crate::settings::check::service(args, &mut out);
     out
 }
 
