@@ -381,3 +381,382 @@ async fn a_digest_missing_from_the_registry_is_an_error_naming_the_container() {
     );
     assert!(err.to_string().contains(&digest('f')), "{err}");
 }
+
+/// Inputs using every production setting (task, container and service level).
+fn settings_json() -> serde_json::Value {
+    let mut v = base_json();
+    v["executionRoleArn"] = "arn:aws:iam::123456789012:role/exec".into();
+    v["volumes"] = serde_json::json!([
+        {"name": "shared"},
+        {"name": "data", "efsVolumeConfiguration": {
+            "fileSystemId": "fs-0123abcd", "transitEncryption": "ENABLED",
+            "authorizationConfig": {"accessPointId": "fsap-1", "iam": "ENABLED"}}},
+        {"name": "cache", "dockerVolumeConfiguration": {"driver": "local", "driverOpts": {"type": "tmpfs"}}}
+    ]);
+    let web = &mut v["containers"][0];
+    web["portMappings"][0]["name"] = "http".into();
+    web["mountPoints"] = serde_json::json!([
+        {"sourceVolume": "data", "containerPath": "/data"},
+        {"sourceVolume": "shared", "containerPath": "/shared", "readOnly": true}
+    ]);
+    web["repositoryCredentials"] = serde_json::json!({"credentialsParameter": "arn:aws:secretsmanager:us-east-1:123456789012:secret:reg-AbC"});
+    web["dockerLabels"] =
+        serde_json::json!({"com.example.team": "web", "com.example.tier": "front"});
+    web["ulimits"] = serde_json::json!([
+        {"name": "nofile", "softLimit": 65535, "hardLimit": 65535},
+        {"name": "core", "softLimit": 0, "hardLimit": 0}
+    ]);
+    web["linuxParameters"] = serde_json::json!({"initProcessEnabled": true, "capabilities": {"add": ["SYS_PTRACE"], "drop": ["NET_RAW", "MKNOD"]}});
+    web["systemControls"] = serde_json::json!([
+        {"namespace": "net.core.somaxconn", "value": "1024"},
+        {"namespace": "kernel.shmmax", "value": "65536"}
+    ]);
+    web["extraHosts"] = serde_json::json!([
+        {"hostname": "db.internal", "ipAddress": "10.0.0.5"},
+        {"hostname": "cache.internal", "ipAddress": "10.0.0.6"}
+    ]);
+    web["startTimeout"] = 60.into();
+    let worker = &mut v["containers"][1];
+    worker["volumesFrom"] = serde_json::json!([{"sourceContainer": "web"}]);
+    worker["firelensConfiguration"] = serde_json::json!({"type": "fluentbit", "options": {"config-file-type": "file", "config-file-value": "/extra.conf"}});
+    v["serviceConnectConfiguration"] = serde_json::json!({
+        "namespace": "internal",
+        "services": [
+            {"portName": "http", "clientAliases": [{"port": 80, "dnsName": "web"}, {"port": 8080}]},
+            {"portName": "admin", "discoveryName": "web-admin"}
+        ]
+    });
+    v["serviceRegistries"] = serde_json::json!([{"registryArn": "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-1"}]);
+    v["placementConstraints"] = serde_json::json!([
+        {"type": "memberOf", "expression": "attribute:ecs.instance-type =~ t3.*"},
+        {"type": "distinctInstance"}
+    ]);
+    v["placementStrategy"] = serde_json::json!([
+        {"type": "spread", "field": "attribute:ecs.availability-zone"},
+        {"type": "binpack", "field": "memory"}
+    ]);
+    v
+}
+
+fn settings_edited(edit: impl FnOnce(&mut serde_json::Value)) -> ServiceArgs {
+    let mut v = settings_json();
+    edit(&mut v);
+    args(v)
+}
+
+#[test]
+fn production_settings_reordered_or_restated_as_defaults_are_no_change() {
+    let old = recorded(&args(settings_json()), &images(&digest('a')));
+    let same = settings_edited(|v| {
+        // order-insensitive lists reordered, maps in another JSON order
+        v["volumes"].as_array_mut().unwrap().reverse();
+        let web = &mut v["containers"][0];
+        web["mountPoints"].as_array_mut().unwrap().reverse();
+        web["dockerLabels"] =
+            serde_json::json!({"com.example.tier": "front", "com.example.team": "web"});
+        web["ulimits"].as_array_mut().unwrap().reverse();
+        web["linuxParameters"]["capabilities"]["drop"] = serde_json::json!(["MKNOD", "NET_RAW"]);
+        web["systemControls"].as_array_mut().unwrap().reverse();
+        web["extraHosts"].as_array_mut().unwrap().reverse();
+        v["serviceConnectConfiguration"]["services"]
+            .as_array_mut()
+            .unwrap()
+            .reverse();
+        v["placementConstraints"].as_array_mut().unwrap().reverse();
+        // ECS defaults stated
+        v["volumes"][0]["dockerVolumeConfiguration"]["scope"] = "task".into();
+        v["volumes"][0]["dockerVolumeConfiguration"]["autoprovision"] = false.into();
+        v["volumes"][1]["efsVolumeConfiguration"]["rootDirectory"] = "/".into();
+        v["volumes"][2]["host"] = serde_json::json!({});
+        v["ephemeralStorage"] = serde_json::json!({"sizeInGiB": 20});
+        let web = &mut v["containers"][0];
+        web["mountPoints"][1]["readOnly"] = false.into();
+        web["linuxParameters"]["swappiness"] = 60.into();
+        web["linuxParameters"]["capabilities"]["add"] =
+            serde_json::json!(["SYS_PTRACE", "SYS_PTRACE"]);
+        let worker = &mut v["containers"][1];
+        worker["volumesFrom"][0]["readOnly"] = false.into();
+        worker["firelensConfiguration"]["options"]["enable-ecs-log-metadata"] = "true".into();
+        worker["linuxParameters"] =
+            serde_json::json!({"initProcessEnabled": false, "capabilities": {"add": []}});
+        worker["ulimits"] = serde_json::json!([]);
+        v["serviceConnectConfiguration"]["enabled"] = true.into();
+        v["serviceConnectConfiguration"]["services"][1]["discoveryName"] = "http".into();
+        v["placementStrategy"][1]["field"] = "MEMORY".into();
+        v["deploymentController"] = serde_json::json!({"type": "ECS"});
+        v["availabilityZoneRebalancing"] = "ENABLED".into();
+        v["enableEcsManagedTags"] = false.into();
+    });
+    let d = diff(&old, &same, &images(&digest('a')));
+    assert!(!d.has_changes(), "expected no change, got {d:#?}");
+
+    // Service Connect switched off equals no Service Connect at all.
+    let off = recorded(
+        &settings_edited(|v| {
+            v["serviceConnectConfiguration"] = serde_json::Value::Null;
+        }),
+        &images(&digest('a')),
+    );
+    let disabled = settings_edited(|v| {
+        v["serviceConnectConfiguration"]["enabled"] = false.into();
+    });
+    let d = diff(&off, &disabled, &images(&digest('a')));
+    assert!(!d.has_changes(), "enabled: false is off: {d:#?}");
+}
+
+#[test]
+fn each_production_setting_change_names_its_path_and_what_it_costs() {
+    // (what, edit, path, kind, new revision, replace, part of the reason)
+    type Edit = fn(&mut serde_json::Value);
+    let cases: Vec<(&str, Edit, &str, ChangeKind, bool, bool, &str)> = vec![
+        (
+            "efs file system",
+            |v| v["volumes"][1]["efsVolumeConfiguration"]["fileSystemId"] = "fs-9".into(),
+            "volumes",
+            ChangeKind::Update,
+            true,
+            false,
+            "task volumes changed",
+        ),
+        (
+            "ephemeral storage",
+            |v| v["ephemeralStorage"] = serde_json::json!({"sizeInGiB": 50}),
+            "ephemeralStorage.sizeInGiB",
+            ChangeKind::Add,
+            true,
+            false,
+            "task ephemeralStorage.sizeInGiB added (50)",
+        ),
+        (
+            "mount read-only",
+            |v| v["containers"][0]["mountPoints"][0]["readOnly"] = true.into(),
+            "containers[0].mountPoints",
+            ChangeKind::Update,
+            true,
+            false,
+            "container web: mountPoints changed",
+        ),
+        (
+            "volumes from removed",
+            |v| v["containers"][1]["volumesFrom"] = serde_json::json!([]),
+            "containers[1].volumesFrom",
+            ChangeKind::Delete,
+            true,
+            false,
+            "container worker: volumesFrom removed",
+        ),
+        (
+            "registry credentials",
+            |v| {
+                v["containers"][0]["repositoryCredentials"]["credentialsParameter"] =
+                    "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-XyZ".into()
+            },
+            "containers[0].repositoryCredentials.credentialsParameter",
+            ChangeKind::Update,
+            true,
+            false,
+            "secret:other-XyZ",
+        ),
+        (
+            "docker label value",
+            |v| v["containers"][0]["dockerLabels"]["com.example.team"] = "debug".into(),
+            "containers[0].dockerLabels[\"com.example.team\"]",
+            ChangeKind::Update,
+            true,
+            false,
+            "container web: dockerLabels[\"com.example.team\"] changed",
+        ),
+        (
+            "ulimit",
+            |v| v["containers"][0]["ulimits"][0]["softLimit"] = 1024.into(),
+            "containers[0].ulimits",
+            ChangeKind::Update,
+            true,
+            false,
+            "ulimits changed",
+        ),
+        (
+            "init process",
+            |v| v["containers"][0]["linuxParameters"]["initProcessEnabled"] = false.into(),
+            "containers[0].linuxParameters.initProcessEnabled",
+            ChangeKind::Delete,
+            true,
+            false,
+            "linuxParameters.initProcessEnabled removed (was true)",
+        ),
+        (
+            "capability added",
+            |v| {
+                v["containers"][0]["linuxParameters"]["capabilities"]["add"] =
+                    serde_json::json!(["SYS_PTRACE", "NET_ADMIN"])
+            },
+            "containers[0].linuxParameters.capabilities.add",
+            ChangeKind::Update,
+            true,
+            false,
+            "[SYS_PTRACE] -> [NET_ADMIN, SYS_PTRACE]",
+        ),
+        (
+            "sysctl",
+            |v| v["containers"][0]["systemControls"][0]["value"] = "4096".into(),
+            "containers[0].systemControls",
+            ChangeKind::Update,
+            true,
+            false,
+            "systemControls changed",
+        ),
+        (
+            "extra host",
+            |v| v["containers"][0]["extraHosts"][0]["ipAddress"] = "10.0.0.9".into(),
+            "containers[0].extraHosts",
+            ChangeKind::Update,
+            true,
+            false,
+            "extraHosts changed",
+        ),
+        (
+            "firelens option",
+            |v| {
+                v["containers"][1]["firelensConfiguration"]["options"]["config-file-value"] =
+                    "/other.conf".into()
+            },
+            "containers[1].firelensConfiguration.options[\"config-file-value\"]",
+            ChangeKind::Update,
+            true,
+            false,
+            "container worker: firelensConfiguration.options",
+        ),
+        (
+            "start timeout",
+            |v| v["containers"][0]["startTimeout"] = 90.into(),
+            "containers[0].startTimeout",
+            ChangeKind::Update,
+            true,
+            false,
+            "startTimeout 60 -> 90",
+        ),
+        (
+            "service connect namespace",
+            |v| v["serviceConnectConfiguration"]["namespace"] = "other".into(),
+            "serviceConnectConfiguration.namespace",
+            ChangeKind::Update,
+            false,
+            false,
+            "serviceConnectConfiguration.namespace internal -> other",
+        ),
+        (
+            "service connect off",
+            |v| v["serviceConnectConfiguration"]["enabled"] = false.into(),
+            "serviceConnectConfiguration",
+            ChangeKind::Delete,
+            false,
+            false,
+            "serviceConnectConfiguration removed",
+        ),
+        (
+            "service registry removed",
+            |v| v["serviceRegistries"] = serde_json::json!([]),
+            "serviceRegistries",
+            ChangeKind::Delete,
+            false,
+            false,
+            "serviceRegistries removed",
+        ),
+        (
+            "placement constraint",
+            |v| {
+                v["placementConstraints"]
+                    .as_array_mut()
+                    .unwrap()
+                    .pop()
+                    .map(drop)
+                    .unwrap_or(())
+            },
+            "placementConstraints",
+            ChangeKind::Update,
+            false,
+            false,
+            "placementConstraints changed",
+        ),
+        (
+            "placement strategy order (ECS applies rules in order)",
+            |v| v["placementStrategy"].as_array_mut().unwrap().reverse(),
+            "placementStrategy",
+            ChangeKind::Update,
+            false,
+            false,
+            "placementStrategy changed",
+        ),
+        (
+            "AZ rebalancing",
+            |v| v["availabilityZoneRebalancing"] = "DISABLED".into(),
+            "availabilityZoneRebalancing",
+            ChangeKind::Update,
+            false,
+            false,
+            "availabilityZoneRebalancing ENABLED -> DISABLED",
+        ),
+        (
+            "managed tags",
+            |v| v["enableEcsManagedTags"] = true.into(),
+            "enableEcsManagedTags",
+            ChangeKind::Update,
+            false,
+            false,
+            "enableEcsManagedTags false -> true",
+        ),
+        (
+            "deployment controller",
+            |v| v["deploymentController"] = serde_json::json!({"type": "CODE_DEPLOY"}),
+            "deploymentController.type",
+            ChangeKind::Update,
+            false,
+            true,
+            "deployment controller ECS -> CODE_DEPLOY (replaces the service)",
+        ),
+    ];
+    let old = recorded(&args(settings_json()), &images(&digest('a')));
+    for (what, edit, path, kind, revision, replace, reason) in cases {
+        let new = settings_edited(edit);
+        let d = diff(&old, &new, &images(&digest('a')));
+        let paths: Vec<&str> = d.changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, vec![path], "{what}: exactly one change: {d:#?}");
+        assert_eq!(d.changes[0].kind, kind, "{what}");
+        assert_eq!(d.changes[0].replace, replace, "{what}");
+        assert_eq!(d.needs_replace(), replace, "{what}");
+        if !replace {
+            assert_eq!(d.new_revision_needed, revision, "{what}: new revision?");
+            assert!(d.service_update_needed, "{what}: updates the service");
+        } else {
+            assert!(
+                d.delete_before_replace,
+                "{what}: same name, so delete first"
+            );
+        }
+        assert!(
+            d.reasons.iter().any(|r| r.contains(reason)),
+            "{what}: reason {reason:?} not in {:?}",
+            d.reasons
+        );
+        assert!(
+            !d.reasons.iter().any(|r| r.contains("debug")),
+            "{what}: label values are not shown: {:?}",
+            d.reasons
+        );
+    }
+}
+
+#[test]
+fn a_state_recorded_before_the_production_settings_existed_is_no_change() {
+    // What an earlier version wrote: no settings keys at all.
+    let a = args(base_json());
+    let current = serde_json::to_value(recorded(&a, &images(&digest('a')))).unwrap();
+    for key in ["volumes", "ephemeralStorage", "mountPoints", "dockerLabels"] {
+        assert!(
+            !current.to_string().contains(&format!("\"{key}\"")),
+            "unset settings are not written: {current}"
+        );
+    }
+    let old: imagedeploy_ecs::ServiceState = serde_json::from_value(current).unwrap();
+    assert!(!diff(&old, &a, &images(&digest('a'))).has_changes());
+}
