@@ -625,3 +625,278 @@ async fn cancellation_while_waiting_keeps_the_created_service() {
     assert!(matches!(err, DeployError::Cancelled { .. }), "{err}");
     assert!(err.partial_state().is_some_and(|s| s.arn.ends_with("/svc")));
 }
+
+/// `env.args` plus every production setting moto accepts on Fargate.
+fn with_settings(env: &Env, name: &str) -> ServiceArgs {
+    let mut v = serde_json::to_value(env.args(name)).unwrap();
+    v["executionRoleArn"] = "arn:aws:iam::123456789012:role/exec".into();
+    v["volumes"] = serde_json::json!([
+        {"name": "scratch"},
+        {"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-0123abcd", "transitEncryption": "ENABLED",
+            "authorizationConfig": {"accessPointId": "fsap-0123", "iam": "ENABLED"}}}
+    ]);
+    v["ephemeralStorage"] = serde_json::json!({"sizeInGiB": 50});
+    let web = &mut v["containers"][0];
+    web["portMappings"][0]["name"] = "http".into();
+    web["mountPoints"] = serde_json::json!([
+        {"sourceVolume": "scratch", "containerPath": "/scratch"},
+        {"sourceVolume": "data", "containerPath": "/data", "readOnly": true}
+    ]);
+    web["repositoryCredentials"] = serde_json::json!({"credentialsParameter": "arn:aws:secretsmanager:us-east-1:123456789012:secret:reg-AbC"});
+    web["dockerLabels"] =
+        serde_json::json!({"com.example.team": "web", "com.example.tier": "front"});
+    web["ulimits"] = serde_json::json!([{"name": "nofile", "softLimit": 4096, "hardLimit": 65535}]);
+    web["linuxParameters"] = serde_json::json!({"initProcessEnabled": true, "capabilities": {"add": ["SYS_PTRACE"], "drop": ["NET_RAW", "MKNOD"]}});
+    web["systemControls"] =
+        serde_json::json!([{"namespace": "net.core.somaxconn", "value": "1024"}]);
+    web["startTimeout"] = 30.into();
+    web["logConfiguration"] =
+        serde_json::json!({"logDriver": "awsfirelens", "options": {"Name": "cloudwatch"}});
+    v["containers"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "name": "router",
+            "image": format!("{APP}:latest"),
+            "essential": false,
+            "volumesFrom": [{"sourceContainer": "web", "readOnly": true}],
+            "firelensConfiguration": {"type": "fluentbit", "options": {"enable-ecs-log-metadata": "true"}}
+        }));
+    v["serviceConnectConfiguration"] = serde_json::json!({"namespace": "internal", "services": [{"portName": "http", "clientAliases": [{"port": 80, "dnsName": "web"}]}]});
+    v["serviceRegistries"] = serde_json::json!([{"registryArn": "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-1", "port": 8080}]);
+    v["availabilityZoneRebalancing"] = "DISABLED".into();
+    v["enableEcsManagedTags"] = true.into();
+    v["deploymentController"] = serde_json::json!({"type": "ECS"});
+    serde_json::from_value(v).expect("args JSON")
+}
+
+#[tokio::test]
+async fn production_settings_reach_ecs_and_read_back_as_registered() {
+    let env = Env::start().await;
+    env.proxy.set_rollout(Rollout::Complete);
+    let r = resolver();
+    let args = with_settings(&env, "svc");
+    assert_eq!(imagedeploy_ecs::check(&args), vec![], "valid inputs");
+    let state = create(&env, &args, &r).await;
+
+    // CreateService carried the service-level settings.
+    let calls = env.proxy.calls();
+    let create_req = &calls
+        .iter()
+        .find(|c| c.operation == "CreateService")
+        .expect("CreateService")
+        .request;
+    assert_eq!(
+        create_req["serviceConnectConfiguration"],
+        serde_json::json!({"enabled": true, "namespace": "internal", "services": [
+            {"portName": "http", "discoveryName": "http", "clientAliases": [{"port": 80, "dnsName": "web"}]}
+        ]})
+    );
+    assert_eq!(create_req["enableECSManagedTags"], true);
+    assert_eq!(create_req["availabilityZoneRebalancing"], "DISABLED");
+    assert_eq!(
+        create_req["deploymentController"],
+        serde_json::json!({"type": "ECS"})
+    );
+    // and moto echoes what it models of them
+    let svc = env
+        .direct
+        .describe_services()
+        .cluster(CLUSTER)
+        .services("svc")
+        .send()
+        .await
+        .expect("describe");
+    let svc = &svc.services()[0];
+    assert_eq!(svc.service_registries()[0].port(), Some(8080));
+    assert_eq!(
+        svc.deployment_controller().map(|d| d.r#type().as_str()),
+        Some("ECS")
+    );
+
+    // The registered task definition, as ECS (moto) stores it.
+    let td = env
+        .direct
+        .describe_task_definition()
+        .task_definition(&state.task_definition_arn)
+        .send()
+        .await
+        .expect("describe task definition");
+    let td = td.task_definition().expect("task definition");
+    assert_eq!(td.ephemeral_storage().map(|e| e.size_in_gib()), Some(50));
+    let volumes: Vec<_> = td.volumes().iter().filter_map(|v| v.name()).collect();
+    assert_eq!(volumes, ["data", "scratch"]);
+    let efs = td.volumes()[0].efs_volume_configuration().expect("efs");
+    assert_eq!(efs.file_system_id(), "fs-0123abcd");
+    assert_eq!(efs.root_directory(), Some("/"));
+    assert_eq!(
+        efs.authorization_config().and_then(|a| a.access_point_id()),
+        Some("fsap-0123")
+    );
+    let web = &td.container_definitions()[0];
+    let mounts: Vec<_> = web
+        .mount_points()
+        .iter()
+        .map(|m| (m.container_path().unwrap(), m.read_only()))
+        .collect();
+    assert_eq!(mounts, [("/data", Some(true)), ("/scratch", Some(false))]);
+    assert_eq!(
+        web.repository_credentials()
+            .map(|r| r.credentials_parameter()),
+        Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:reg-AbC")
+    );
+    assert_eq!(
+        web.docker_labels().and_then(|l| l.get("com.example.team")),
+        Some(&"web".to_string())
+    );
+    assert_eq!(web.ulimits()[0].soft_limit(), 4096);
+    let linux = web.linux_parameters().expect("linuxParameters");
+    assert_eq!(linux.init_process_enabled(), Some(true));
+    assert_eq!(
+        linux.capabilities().map(|c| c.drop().to_vec()),
+        Some(vec!["MKNOD".to_string(), "NET_RAW".to_string()])
+    );
+    assert_eq!(web.system_controls()[0].value(), Some("1024"));
+    assert_eq!(web.start_timeout(), Some(30));
+    let router = &td.container_definitions()[1];
+    assert_eq!(router.volumes_from()[0].source_container(), Some("web"));
+    assert_eq!(
+        router.firelens_configuration().map(|f| f.r#type().as_str()),
+        Some("fluentbit")
+    );
+
+    // Refresh reads the task definition back into exactly the recorded form.
+    let mut stale = state.clone();
+    stale.task_definition_arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/other:9".into();
+    stale.container_definitions.clear();
+    stale.task_settings = Default::default();
+    let refreshed = env
+        .deployer()
+        .read(&stale)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        refreshed.state.container_definitions,
+        state.container_definitions
+    );
+    assert_eq!(refreshed.state.task_settings, state.task_settings);
+    // Nothing else drifted: the service-level settings moto reports match.
+    assert_eq!(refreshed.drift.len(), 1, "{:?}", refreshed.drift);
+
+    // The same inputs are no change.
+    let images = pinned(&args, &r).await;
+    assert!(!diff(&state, &args, &images).has_changes());
+}
+
+#[tokio::test]
+async fn service_level_settings_change_with_update_service_only_and_switch_off_explicitly() {
+    let env = Env::start().await;
+    env.proxy.set_rollout(Rollout::Complete);
+    let r = resolver();
+    let args = with_settings(&env, "svc");
+    let state = create(&env, &args, &r).await;
+    env.proxy.clear_calls();
+
+    let mut changed = args.clone();
+    changed.service_connect_configuration = None;
+    changed.service_registries = None;
+    changed.enable_ecs_managed_tags = None;
+    changed.availability_zone_rebalancing = None;
+    let images = pinned(&changed, &r).await;
+    let plan = diff(&state, &changed, &images);
+    assert!(
+        plan.service_update_needed && !plan.new_revision_needed,
+        "{plan:#?}"
+    );
+    let mut paths: Vec<&str> = plan.changes.iter().map(|c| c.path.as_str()).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "availabilityZoneRebalancing",
+            "enableEcsManagedTags",
+            "serviceConnectConfiguration",
+            "serviceRegistries"
+        ]
+    );
+    let log = Log::default();
+    let after = env
+        .deployer()
+        .update(
+            &state,
+            &changed,
+            &images,
+            &plan,
+            &log.sink(),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("update: {e}\n{:#?}", log.lines()));
+    assert_eq!(env.proxy.write_calls(), vec!["UpdateService"]);
+    let update = env
+        .proxy
+        .calls()
+        .into_iter()
+        .find(|c| c.operation == "UpdateService")
+        .expect("UpdateService");
+    // UpdateService keeps what a request leaves out: removals are explicit.
+    assert_eq!(
+        update.request["serviceConnectConfiguration"],
+        serde_json::json!({"enabled": false})
+    );
+    assert_eq!(update.request["serviceRegistries"], serde_json::json!([]));
+    assert_eq!(update.request["enableECSManagedTags"], false);
+    assert_eq!(update.request["availabilityZoneRebalancing"], "ENABLED");
+    assert_eq!(after.task_definition_arn, state.task_definition_arn);
+    let svc = env
+        .direct
+        .describe_services()
+        .cluster(CLUSTER)
+        .services("svc")
+        .send()
+        .await
+        .expect("describe");
+    assert!(
+        svc.services()[0].service_registries().is_empty(),
+        "moto applied the removal"
+    );
+
+    // A container setting (a label) is one new revision.
+    let mut labelled = changed.clone();
+    labelled.containers[0]
+        .docker_labels
+        .get_or_insert_with(BTreeMap::new)
+        .insert("com.example.team".into(), "api".into());
+    env.proxy.clear_calls();
+    let plan = diff(&after, &labelled, &images);
+    assert_eq!(
+        plan.changes
+            .iter()
+            .map(|c| c.path.as_str())
+            .collect::<Vec<_>>(),
+        ["containers[0].dockerLabels[\"com.example.team\"]"]
+    );
+    let last = env
+        .deployer()
+        .update(
+            &after,
+            &labelled,
+            &images,
+            &plan,
+            &log.sink(),
+            &CancellationToken::new(),
+        )
+        .await
+        .expect("update");
+    assert_eq!(
+        env.proxy.write_calls(),
+        [
+            "RegisterTaskDefinition",
+            "UpdateService",
+            "DeregisterTaskDefinition"
+        ]
+    );
+    assert_eq!(last.revision, 2);
+    assert!(!diff(&last, &labelled, &images).has_changes());
+}
