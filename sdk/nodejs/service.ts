@@ -133,6 +133,42 @@ export class Service extends pulumi.CustomResource {
      */
     public readonly wait!: pulumi.Output<outputs.WaitOptions | undefined>;
     /**
+     * Data volumes the containers can mount (`mountPoints`): EFS file systems, bind mounts and Docker volumes, e.g. `[{name: "data", efsVolumeConfiguration: {fileSystemId: "fs-0123abcd"}}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+     */
+    public readonly volumes!: pulumi.Output<outputs.Volume[] | undefined>;
+    /**
+     * Ephemeral storage of each Fargate task, e.g. `{sizeInGiB: 50}`. Default 20 GiB. Fargate only. Changing it registers a new task definition revision.
+     */
+    public readonly ephemeralStorage!: pulumi.Output<outputs.EphemeralStorage | undefined>;
+    /**
+     * Service Connect: short names for this service's ports within a Cloud Map namespace, e.g. `{namespace: "internal", services: [{portName: "http", clientAliases: [{port: 80}]}]}`. Default: off. Needs `awsvpc` or `bridge` networking. Changing it updates the service in place (UpdateService, which starts a new deployment); no new revision.
+     */
+    public readonly serviceConnectConfiguration!: pulumi.Output<outputs.ServiceConnectConfiguration | undefined>;
+    /**
+     * Cloud Map service discovery registry, e.g. `[{registryArn: "arn:aws:servicediscovery:...:service/srv-abc"}]`. At most one. Default none. Changing it updates the service in place (UpdateService, which starts a new deployment); no new revision.
+     */
+    public readonly serviceRegistries!: pulumi.Output<outputs.ServiceRegistry[] | undefined>;
+    /**
+     * Rules every task placement must satisfy (EC2 and EXTERNAL only, up to 10), e.g. `[{type: "distinctInstance"}]`. Default none. Order does not matter. Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+     */
+    public readonly placementConstraints!: pulumi.Output<outputs.PlacementConstraint[] | undefined>;
+    /**
+     * How tasks are placed on instances, applied in order (EC2 and EXTERNAL only, up to 5), e.g. `[{type: "spread", field: "attribute:ecs.availability-zone"}, {type: "binpack", field: "memory"}]`. Default: ECS's (spread over Availability Zones). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+     */
+    public readonly placementStrategy!: pulumi.Output<outputs.PlacementStrategy[] | undefined>;
+    /**
+     * The deployment controller, e.g. `{type: "ECS"}`. Default `ECS`. Only `ECS` is accepted for now (this resource runs rolling deployments itself). Changing it replaces the service.
+     */
+    public readonly deploymentController!: pulumi.Output<outputs.DeploymentController | undefined>;
+    /**
+     * Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+     */
+    public readonly availabilityZoneRebalancing!: pulumi.Output<enums.Toggle | undefined>;
+    /**
+     * Let ECS tag the tasks with `aws:ecs:clusterName` and `aws:ecs:serviceName`. Default false. Changing it updates the service in place (UpdateService, no new deployment; tasks started afterwards get the tags); no new revision.
+     */
+    public readonly enableEcsManagedTags!: pulumi.Output<boolean | undefined>;
+    /**
      * ARN of the service.
      */
     public readonly arn!: pulumi.Output<string>;
@@ -197,6 +233,15 @@ export class Service extends pulumi.CustomResource {
             resourceInputs["propagateTags"] = state?.propagateTags;
             resourceInputs["tags"] = state?.tags;
             resourceInputs["wait"] = state?.wait;
+            resourceInputs["volumes"] = state?.volumes;
+            resourceInputs["ephemeralStorage"] = state?.ephemeralStorage;
+            resourceInputs["serviceConnectConfiguration"] = state?.serviceConnectConfiguration;
+            resourceInputs["serviceRegistries"] = state?.serviceRegistries;
+            resourceInputs["placementConstraints"] = state?.placementConstraints;
+            resourceInputs["placementStrategy"] = state?.placementStrategy;
+            resourceInputs["deploymentController"] = state?.deploymentController;
+            resourceInputs["availabilityZoneRebalancing"] = state?.availabilityZoneRebalancing;
+            resourceInputs["enableEcsManagedTags"] = state?.enableEcsManagedTags;
             resourceInputs["arn"] = state?.arn;
             resourceInputs["clusterArn"] = state?.clusterArn;
             resourceInputs["taskDefinitionArn"] = state?.taskDefinitionArn;
@@ -235,6 +280,15 @@ export class Service extends pulumi.CustomResource {
             resourceInputs["propagateTags"] = args?.propagateTags;
             resourceInputs["tags"] = args?.tags;
             resourceInputs["wait"] = args?.wait;
+            resourceInputs["volumes"] = args?.volumes;
+            resourceInputs["ephemeralStorage"] = args?.ephemeralStorage;
+            resourceInputs["serviceConnectConfiguration"] = args?.serviceConnectConfiguration;
+            resourceInputs["serviceRegistries"] = args?.serviceRegistries;
+            resourceInputs["placementConstraints"] = args?.placementConstraints;
+            resourceInputs["placementStrategy"] = args?.placementStrategy;
+            resourceInputs["deploymentController"] = args?.deploymentController;
+            resourceInputs["availabilityZoneRebalancing"] = args?.availabilityZoneRebalancing;
+            resourceInputs["enableEcsManagedTags"] = args?.enableEcsManagedTags;
             resourceInputs["arn"] = undefined /*out*/;
             resourceInputs["clusterArn"] = undefined /*out*/;
             resourceInputs["taskDefinitionArn"] = undefined /*out*/;
@@ -244,7 +298,7 @@ export class Service extends pulumi.CustomResource {
             resourceInputs["rolloutState"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
-        const replaceOnChanges = { replaceOnChanges: ["cluster", "name"] };
+        const replaceOnChanges = { replaceOnChanges: ["cluster", "name", "deploymentController"] };
         opts = pulumi.mergeOptions(opts, replaceOnChanges);
         super(Service.__pulumiType, name, resourceInputs, opts);
     }
@@ -346,6 +400,42 @@ export interface ServiceArgs {
      * How long `up` waits for a deployment to finish. Default: wait up to 900 seconds for steady state.
      */
     wait?: pulumi.Input<inputs.WaitOptions>;
+    /**
+     * Data volumes the containers can mount (`mountPoints`): EFS file systems, bind mounts and Docker volumes, e.g. `[{name: "data", efsVolumeConfiguration: {fileSystemId: "fs-0123abcd"}}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+     */
+    volumes?: pulumi.Input<pulumi.Input<inputs.Volume>[]>;
+    /**
+     * Ephemeral storage of each Fargate task, e.g. `{sizeInGiB: 50}`. Default 20 GiB. Fargate only. Changing it registers a new task definition revision.
+     */
+    ephemeralStorage?: pulumi.Input<inputs.EphemeralStorage>;
+    /**
+     * Service Connect: short names for this service's ports within a Cloud Map namespace, e.g. `{namespace: "internal", services: [{portName: "http", clientAliases: [{port: 80}]}]}`. Default: off. Needs `awsvpc` or `bridge` networking. Changing it updates the service in place (UpdateService, which starts a new deployment); no new revision.
+     */
+    serviceConnectConfiguration?: pulumi.Input<inputs.ServiceConnectConfiguration>;
+    /**
+     * Cloud Map service discovery registry, e.g. `[{registryArn: "arn:aws:servicediscovery:...:service/srv-abc"}]`. At most one. Default none. Changing it updates the service in place (UpdateService, which starts a new deployment); no new revision.
+     */
+    serviceRegistries?: pulumi.Input<pulumi.Input<inputs.ServiceRegistry>[]>;
+    /**
+     * Rules every task placement must satisfy (EC2 and EXTERNAL only, up to 10), e.g. `[{type: "distinctInstance"}]`. Default none. Order does not matter. Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+     */
+    placementConstraints?: pulumi.Input<pulumi.Input<inputs.PlacementConstraint>[]>;
+    /**
+     * How tasks are placed on instances, applied in order (EC2 and EXTERNAL only, up to 5), e.g. `[{type: "spread", field: "attribute:ecs.availability-zone"}, {type: "binpack", field: "memory"}]`. Default: ECS's (spread over Availability Zones). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+     */
+    placementStrategy?: pulumi.Input<pulumi.Input<inputs.PlacementStrategy>[]>;
+    /**
+     * The deployment controller, e.g. `{type: "ECS"}`. Default `ECS`. Only `ECS` is accepted for now (this resource runs rolling deployments itself). Changing it replaces the service.
+     */
+    deploymentController?: pulumi.Input<inputs.DeploymentController>;
+    /**
+     * Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+     */
+    availabilityZoneRebalancing?: pulumi.Input<enums.Toggle>;
+    /**
+     * Let ECS tag the tasks with `aws:ecs:clusterName` and `aws:ecs:serviceName`. Default false. Changing it updates the service in place (UpdateService, no new deployment; tasks started afterwards get the tags); no new revision.
+     */
+    enableEcsManagedTags?: pulumi.Input<boolean>;
 }
 
 /**
@@ -444,6 +534,42 @@ export interface ServiceState {
      * How long `up` waits for a deployment to finish. Default: wait up to 900 seconds for steady state.
      */
     wait?: pulumi.Input<inputs.WaitOptions>;
+    /**
+     * Data volumes the containers can mount (`mountPoints`): EFS file systems, bind mounts and Docker volumes, e.g. `[{name: "data", efsVolumeConfiguration: {fileSystemId: "fs-0123abcd"}}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+     */
+    volumes?: pulumi.Input<pulumi.Input<inputs.Volume>[]>;
+    /**
+     * Ephemeral storage of each Fargate task, e.g. `{sizeInGiB: 50}`. Default 20 GiB. Fargate only. Changing it registers a new task definition revision.
+     */
+    ephemeralStorage?: pulumi.Input<inputs.EphemeralStorage>;
+    /**
+     * Service Connect: short names for this service's ports within a Cloud Map namespace, e.g. `{namespace: "internal", services: [{portName: "http", clientAliases: [{port: 80}]}]}`. Default: off. Needs `awsvpc` or `bridge` networking. Changing it updates the service in place (UpdateService, which starts a new deployment); no new revision.
+     */
+    serviceConnectConfiguration?: pulumi.Input<inputs.ServiceConnectConfiguration>;
+    /**
+     * Cloud Map service discovery registry, e.g. `[{registryArn: "arn:aws:servicediscovery:...:service/srv-abc"}]`. At most one. Default none. Changing it updates the service in place (UpdateService, which starts a new deployment); no new revision.
+     */
+    serviceRegistries?: pulumi.Input<pulumi.Input<inputs.ServiceRegistry>[]>;
+    /**
+     * Rules every task placement must satisfy (EC2 and EXTERNAL only, up to 10), e.g. `[{type: "distinctInstance"}]`. Default none. Order does not matter. Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+     */
+    placementConstraints?: pulumi.Input<pulumi.Input<inputs.PlacementConstraint>[]>;
+    /**
+     * How tasks are placed on instances, applied in order (EC2 and EXTERNAL only, up to 5), e.g. `[{type: "spread", field: "attribute:ecs.availability-zone"}, {type: "binpack", field: "memory"}]`. Default: ECS's (spread over Availability Zones). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+     */
+    placementStrategy?: pulumi.Input<pulumi.Input<inputs.PlacementStrategy>[]>;
+    /**
+     * The deployment controller, e.g. `{type: "ECS"}`. Default `ECS`. Only `ECS` is accepted for now (this resource runs rolling deployments itself). Changing it replaces the service.
+     */
+    deploymentController?: pulumi.Input<inputs.DeploymentController>;
+    /**
+     * Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+     */
+    availabilityZoneRebalancing?: pulumi.Input<enums.Toggle>;
+    /**
+     * Let ECS tag the tasks with `aws:ecs:clusterName` and `aws:ecs:serviceName`. Default false. Changing it updates the service in place (UpdateService, no new deployment; tasks started afterwards get the tags); no new revision.
+     */
+    enableEcsManagedTags?: pulumi.Input<boolean>;
     /**
      * ARN of the service.
      */

@@ -124,6 +124,46 @@ export interface Container {
      * Seconds between SIGTERM and SIGKILL when the task stops. Default 30.
      */
     stopTimeout?: number;
+    /**
+     * Task volumes mounted into this container, e.g. `[{sourceVolume: "data", containerPath: "/var/lib/app"}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+     */
+    mountPoints?: outputs.MountPoint[];
+    /**
+     * Mount all volumes of other containers of the task, e.g. `[{sourceContainer: "sidecar", readOnly: true}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+     */
+    volumesFrom?: outputs.VolumeFrom[];
+    /**
+     * Credentials for a private registry that is not ECR, e.g. `{credentialsParameter: "arn:aws:secretsmanager:...:secret:registry-AbCdEf"}`. Needs `executionRoleArn`. Default: none (anonymous, or ECR through the execution role). Changing it registers a new task definition revision.
+     */
+    repositoryCredentials?: outputs.RepositoryCredentials;
+    /**
+     * Docker labels of the container, e.g. `{"com.example.team": "web"}`. Default none. Order does not matter. Changing it registers a new task definition revision.
+     */
+    dockerLabels?: {[key: string]: string};
+    /**
+     * Resource limits, e.g. `[{name: "nofile", softLimit: 65535, hardLimit: 65535}]`. Default: the platform's. Order does not matter. Changing it registers a new task definition revision.
+     */
+    ulimits?: outputs.Ulimit[];
+    /**
+     * Linux options: init process, kernel capabilities, shared memory, tmpfs, swap, e.g. `{initProcessEnabled: true, capabilities: {add: ["SYS_PTRACE"]}}`. Default: none of them. Changing it registers a new task definition revision.
+     */
+    linuxParameters?: outputs.LinuxParameters;
+    /**
+     * Namespaced kernel parameters, e.g. `[{namespace: "net.core.somaxconn", value: "1024"}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+     */
+    systemControls?: outputs.SystemControl[];
+    /**
+     * Extra `/etc/hosts` entries, e.g. `[{hostname: "db.internal", ipAddress: "10.0.0.5"}]`. Not with `awsvpc` networking (so not on Fargate). Default none. Order does not matter. Changing it registers a new task definition revision.
+     */
+    extraHosts?: outputs.HostEntry[];
+    /**
+     * Makes this container the task's FireLens log router (at most one per task), e.g. `{type: "fluentbit"}`; other containers then log with `logDriver: "awsfirelens"`. Default: not a log router. Changing it registers a new task definition revision.
+     */
+    firelensConfiguration?: outputs.FirelensConfiguration;
+    /**
+     * Seconds to wait for this container's `dependsOn` conditions before giving up, e.g. `120`. At least 2; at most 120 on Fargate. Default: the ECS agent's (3 minutes on EC2). Changing it registers a new task definition revision.
+     */
+    startTimeout?: number;
 }
 
 /**
@@ -169,6 +209,42 @@ export interface DeploymentConfiguration {
 }
 
 /**
+ * Which deployment controller runs the service's deployments.
+ */
+export interface DeploymentController {
+    /**
+     * `ECS` (rolling deployments, the default), `CODE_DEPLOY` or `EXTERNAL`. This resource deploys its revisions with ECS rolling deployments, so only `ECS` is accepted for now.
+     */
+    type: enums.DeploymentControllerType;
+}
+
+/**
+ * A Docker volume managed by a volume driver.
+ */
+export interface DockerVolumeConfiguration {
+    /**
+     * `task` (created and removed with the task) or `shared` (outlives the task). Default `task`.
+     */
+    scope?: enums.DockerVolumeScope;
+    /**
+     * Create the volume when it does not exist yet. Only with `scope: "shared"`. Default false.
+     */
+    autoprovision?: boolean;
+    /**
+     * Volume driver, e.g. `"local"`. Default: Docker's default driver.
+     */
+    driver?: string;
+    /**
+     * Driver options, e.g. `{type: "tmpfs", device: "tmpfs"}`. Order does not matter.
+     */
+    driverOpts?: {[key: string]: string};
+    /**
+     * Docker labels of the volume, e.g. `{team: "web"}`. Order does not matter.
+     */
+    labels?: {[key: string]: string};
+}
+
+/**
  * Where the Dockerfile comes from: exactly one of `location` or `inline`.
  */
 export interface Dockerfile {
@@ -180,6 +256,70 @@ export interface Dockerfile {
      * The Dockerfile's text.
      */
     inline?: string;
+}
+
+/**
+ * How the task authenticates to EFS.
+ */
+export interface EfsAuthorizationConfig {
+    /**
+     * EFS access point ID, e.g. `"fsap-0123abcd"`. Default: none.
+     */
+    accessPointId?: string;
+    /**
+     * Mount with the task role's IAM identity: `ENABLED` or `DISABLED`. Default `DISABLED`.
+     */
+    iam?: enums.Toggle;
+}
+
+/**
+ * An Amazon EFS file system mounted as a volume.
+ */
+export interface EfsVolumeConfiguration {
+    /**
+     * The file system ID, e.g. `"fs-0123abcd"`. Required.
+     */
+    fileSystemId: string;
+    /**
+     * Directory of the file system to mount as the root, e.g. `"/app"`. Default `"/"`. Must be omitted or `"/"` with an access point.
+     */
+    rootDirectory?: string;
+    /**
+     * Encrypt data in transit: `ENABLED` or `DISABLED`. Default `DISABLED`. Required `ENABLED` with IAM authorization or an access point.
+     */
+    transitEncryption?: enums.Toggle;
+    /**
+     * Port for encrypted traffic, 1-65535, e.g. `2999`. Default: chosen by the EFS mount helper.
+     */
+    transitEncryptionPort?: number;
+    /**
+     * Access point and IAM authorization, e.g. `{accessPointId: "fsap-0123abcd", iam: "ENABLED"}`.
+     */
+    authorizationConfig?: outputs.EfsAuthorizationConfig;
+}
+
+/**
+ * Extra ephemeral storage of a Fargate task.
+ */
+export interface EphemeralStorage {
+    /**
+     * Total ephemeral storage in GiB, 20-200, e.g. `50`. Default 20 (stating 20 is the same as omitting it).
+     */
+    sizeInGiB: number;
+}
+
+/**
+ * Makes this container the FireLens log router of the task.
+ */
+export interface FirelensConfiguration {
+    /**
+     * The log router: `fluentbit` or `fluentd`.
+     */
+    type: enums.FirelensType;
+    /**
+     * Router options, e.g. `{"enable-ecs-log-metadata": "true", "config-file-type": "file", "config-file-value": "/extra.conf"}`. `enable-ecs-log-metadata` defaults to `"true"`; `config-file-type` is `s3` (not on Fargate) or `file` and needs `config-file-value`.
+     */
+    options?: {[key: string]: string};
 }
 
 /**
@@ -206,6 +346,74 @@ export interface HealthCheck {
      * Seconds of grace after start during which failures do not count. Default 0.
      */
     startPeriod?: number;
+}
+
+/**
+ * An `/etc/hosts` entry of the container.
+ */
+export interface HostEntry {
+    /**
+     * Host name, e.g. `"db.internal"`.
+     */
+    hostname: string;
+    /**
+     * IPv4 or IPv6 address, e.g. `"10.0.0.5"`.
+     */
+    ipAddress: string;
+}
+
+/**
+ * A bind mount of a host path.
+ */
+export interface HostVolume {
+    /**
+     * Absolute path on the host, e.g. `"/var/log/app"`. Default: none (a bind mount that lives as long as the task; the only form Fargate accepts).
+     */
+    sourcePath?: string;
+}
+
+/**
+ * Capabilities added to or dropped from Docker's default set.
+ */
+export interface KernelCapabilities {
+    /**
+     * Capabilities to add, e.g. `["SYS_PTRACE"]`. Default none.
+     */
+    add?: string[];
+    /**
+     * Capabilities to drop, e.g. `["NET_RAW"]`. Default none.
+     */
+    drop?: string[];
+}
+
+/**
+ * Linux-specific options of the container.
+ */
+export interface LinuxParameters {
+    /**
+     * Run an init process (PID 1) that forwards signals and reaps zombies. Default false.
+     */
+    initProcessEnabled?: boolean;
+    /**
+     * Kernel capabilities to add to or drop from Docker's default set, e.g. `{add: ["SYS_PTRACE"], drop: ["NET_RAW"]}`. Fargate can add only `SYS_PTRACE`. Order does not matter.
+     */
+    capabilities?: outputs.KernelCapabilities;
+    /**
+     * Size of `/dev/shm` in MiB, e.g. `256`. Not on Fargate. Default: Docker's (64 MiB).
+     */
+    sharedMemorySize?: number;
+    /**
+     * tmpfs mounts, e.g. `[{containerPath: "/tmp", size: 128}]`. Not on Fargate. Order does not matter.
+     */
+    tmpfs?: outputs.Tmpfs[];
+    /**
+     * Swap the container may use, in MiB (0: none). Not on Fargate. Default: no swap setting.
+     */
+    maxSwap?: number;
+    /**
+     * How eagerly memory is swapped, 0-100, used only with `maxSwap`. Default 60 (stating 60 is the same as omitting it). Not on Fargate.
+     */
+    swappiness?: number;
 }
 
 /**
@@ -241,6 +449,24 @@ export interface LogConfiguration {
 }
 
 /**
+ * A task volume mounted into the container.
+ */
+export interface MountPoint {
+    /**
+     * Name of a task volume (`volumes[].name`), e.g. `"data"`.
+     */
+    sourceVolume: string;
+    /**
+     * Absolute path in the container, e.g. `"/var/lib/app"`.
+     */
+    containerPath: string;
+    /**
+     * Mount read-only. Default false.
+     */
+    readOnly?: boolean;
+}
+
+/**
  * Subnets and security groups of `awsvpc` tasks.
  */
 export interface NetworkConfiguration {
@@ -256,6 +482,34 @@ export interface NetworkConfiguration {
      * Give each task a public IP. Default false.
      */
     assignPublicIp?: boolean;
+}
+
+/**
+ * A rule every placement must satisfy (EC2 and EXTERNAL only).
+ */
+export interface PlacementConstraint {
+    /**
+     * `distinctInstance` (one task per instance) or `memberOf`.
+     */
+    type: enums.PlacementConstraintType;
+    /**
+     * Cluster query language expression, required with `memberOf` and not allowed with `distinctInstance`, e.g. `"attribute:ecs.instance-type =~ t3.*"`.
+     */
+    expression?: string;
+}
+
+/**
+ * One rule of how tasks are spread over instances (EC2 and EXTERNAL only).
+ */
+export interface PlacementStrategy {
+    /**
+     * `random`, `spread` or `binpack`.
+     */
+    type: enums.PlacementStrategyType;
+    /**
+     * What to spread over or pack by: with `spread` e.g. `"instanceId"` (same as `"host"`) or `"attribute:ecs.availability-zone"`; with `binpack` `"cpu"` or `"memory"`; none with `random`.
+     */
+    field?: string;
 }
 
 /**
@@ -299,6 +553,16 @@ export interface RegistryAuth {
 }
 
 /**
+ * Credentials for pulling the image from a private registry that is not ECR.
+ */
+export interface RepositoryCredentials {
+    /**
+     * ARN of the Secrets Manager secret holding the registry username and password (an ARN, not the secret itself), e.g. `"arn:aws:secretsmanager:eu-west-1:123456789012:secret:registry-AbCdEf"`. The task's `executionRoleArn` must be allowed to read it.
+     */
+    credentialsParameter: string;
+}
+
+/**
  * CPU architecture and operating system of the tasks.
  */
 export interface RuntimePlatform {
@@ -310,6 +574,172 @@ export interface RuntimePlatform {
      * e.g. `LINUX` (default) or `WINDOWS_SERVER_2022_CORE`.
      */
     operatingSystemFamily?: string;
+}
+
+/**
+ * A name and port clients in the namespace use.
+ */
+export interface ServiceConnectClientAlias {
+    /**
+     * Port, 1-65535, e.g. `80`.
+     */
+    port: number;
+    /**
+     * DNS name, e.g. `"web"`. Default: `discoveryName.namespace`.
+     */
+    dnsName?: string;
+}
+
+/**
+ * Service Connect: this service's ports reachable by short names in a Cloud Map namespace, and short names of other services reachable from it.
+ */
+export interface ServiceConnectConfiguration {
+    /**
+     * Turn Service Connect on. Default true (false is the same as omitting the whole block).
+     */
+    enabled?: boolean;
+    /**
+     * Cloud Map namespace name or ARN, e.g. `"internal"`. Default: the cluster's Service Connect namespace.
+     */
+    namespace?: string;
+    /**
+     * The ports this service offers, e.g. `[{portName: "http", clientAliases: [{port: 80, dnsName: "web"}]}]`. Default: none (a client-only service). Order does not matter.
+     */
+    services?: outputs.ServiceConnectService[];
+    /**
+     * Where the Service Connect proxy's logs go, e.g. `{logDriver: "awslogs", options: {...}}`. Default: not collected.
+     */
+    logConfiguration?: outputs.LogConfiguration;
+}
+
+/**
+ * One port of this service offered through Service Connect.
+ */
+export interface ServiceConnectService {
+    /**
+     * The `name` of a container port mapping, e.g. `"http"`.
+     */
+    portName: string;
+    /**
+     * Name registered in Cloud Map, e.g. `"web"`. Default: `portName`.
+     */
+    discoveryName?: string;
+    /**
+     * Names and ports clients use, e.g. `[{port: 80, dnsName: "web"}]`. Default: none (discoverable, not addressable by alias). Order does not matter.
+     */
+    clientAliases?: outputs.ServiceConnectClientAlias[];
+    /**
+     * Port the Service Connect proxy listens on, e.g. `15000`. Default: chosen by ECS.
+     */
+    ingressPortOverride?: number;
+}
+
+/**
+ * A Cloud Map service that registers this service's tasks.
+ */
+export interface ServiceRegistry {
+    /**
+     * ARN of the Cloud Map service, e.g. `"arn:aws:servicediscovery:eu-west-1:123456789012:service/srv-abc"`.
+     */
+    registryArn: string;
+    /**
+     * Port for SRV records with `awsvpc` networking, e.g. `8080`.
+     */
+    port?: number;
+    /**
+     * Container whose port goes into SRV records (`bridge`/`host` networking), e.g. `"web"`.
+     */
+    containerName?: string;
+    /**
+     * That container's port, e.g. `8080`.
+     */
+    containerPort?: number;
+}
+
+/**
+ * A namespaced kernel parameter (`sysctl`) of the container.
+ */
+export interface SystemControl {
+    /**
+     * The parameter, e.g. `"net.core.somaxconn"`. Only namespaced parameters: `kernel.msgmax`, `kernel.msgmnb`, `kernel.msgmni`, `kernel.sem`, `kernel.shmall`, `kernel.shmmax`, `kernel.shmmni`, `kernel.shm_rmid_forced`, `fs.mqueue.*` and `net.*` (not with `host` networking).
+     */
+    namespace: string;
+    /**
+     * Its value, e.g. `"1024"`.
+     */
+    value: string;
+}
+
+/**
+ * A tmpfs mount.
+ */
+export interface Tmpfs {
+    /**
+     * Absolute path in the container, e.g. `"/tmp"`.
+     */
+    containerPath: string;
+    /**
+     * Size in MiB, e.g. `128`.
+     */
+    size: number;
+    /**
+     * Mount options, e.g. `["noexec", "nosuid"]`. Order does not matter.
+     */
+    mountOptions?: string[];
+}
+
+/**
+ * A resource limit (`ulimit`) of the container.
+ */
+export interface Ulimit {
+    /**
+     * Which limit, e.g. `nofile`.
+     */
+    name: enums.UlimitName;
+    /**
+     * Soft limit, at most `hardLimit`, e.g. `65535`.
+     */
+    softLimit: number;
+    /**
+     * Hard limit, e.g. `65535`.
+     */
+    hardLimit: number;
+}
+
+/**
+ * A data volume of the task, mounted into containers with `mountPoints`. Give at most one of `host`, `efsVolumeConfiguration` and `dockerVolumeConfiguration`; with none of them the volume is a bind mount that lives as long as the task (the only kind besides EFS that Fargate supports).
+ */
+export interface Volume {
+    /**
+     * Volume name, referenced by `mountPoints[].sourceVolume`, e.g. `"data"`. Up to 255 letters, digits, `-` and `_`.
+     */
+    name: string;
+    /**
+     * Bind mount of a path on the host (EC2 and EXTERNAL only), e.g. `{sourcePath: "/var/log/app"}`. Default: a task-scoped bind mount.
+     */
+    host?: outputs.HostVolume;
+    /**
+     * An Amazon EFS file system, e.g. `{fileSystemId: "fs-0123abcd", transitEncryption: "ENABLED"}`.
+     */
+    efsVolumeConfiguration?: outputs.EfsVolumeConfiguration;
+    /**
+     * A Docker volume (EC2 and EXTERNAL only), e.g. `{scope: "shared", autoprovision: true, driver: "local"}`.
+     */
+    dockerVolumeConfiguration?: outputs.DockerVolumeConfiguration;
+}
+
+/**
+ * Mount every volume of another container of the task.
+ */
+export interface VolumeFrom {
+    /**
+     * Name of another container of this task, e.g. `"sidecar"`.
+     */
+    sourceContainer: string;
+    /**
+     * Mount read-only. Default false.
+     */
+    readOnly?: boolean;
 }
 
 /**

@@ -11,10 +11,17 @@ __all__ = [
     "BuilderKind",
     "CpuArchitecture",
     "DependencyCondition",
+    "DeploymentControllerType",
+    "DockerVolumeScope",
+    "FirelensType",
     "LaunchType",
     "NetworkMode",
+    "PlacementConstraintType",
+    "PlacementStrategyType",
     "PropagateTags",
     "Protocol",
+    "Toggle",
+    "UlimitName",
 ]
 
 
@@ -68,6 +75,31 @@ class DependencyCondition(builtins.str, Enum):
     HEALTHY = "HEALTHY"
 
 
+class DeploymentControllerType(builtins.str, Enum):
+    """
+    Deployment controller.
+    """
+    ECS = "ECS"
+    CODE_DEPLOY = "CODE_DEPLOY"
+    EXTERNAL = "EXTERNAL"
+
+
+class DockerVolumeScope(builtins.str, Enum):
+    """
+    Lifetime of a Docker volume.
+    """
+    TASK = "task"
+    SHARED = "shared"
+
+
+class FirelensType(builtins.str, Enum):
+    """
+    The FireLens log router.
+    """
+    FLUENTD = "fluentd"
+    FLUENTBIT = "fluentbit"
+
+
 class LaunchType(builtins.str, Enum):
     """
     Where tasks run.
@@ -87,6 +119,23 @@ class NetworkMode(builtins.str, Enum):
     NONE = "none"
 
 
+class PlacementConstraintType(builtins.str, Enum):
+    """
+    Kind of placement constraint.
+    """
+    DISTINCT_INSTANCE = "distinctInstance"
+    MEMBER_OF = "memberOf"
+
+
+class PlacementStrategyType(builtins.str, Enum):
+    """
+    Kind of placement strategy.
+    """
+    RANDOM = "random"
+    SPREAD = "spread"
+    BINPACK = "binpack"
+
+
 class PropagateTags(builtins.str, Enum):
     """
     Where tasks copy their tags from.
@@ -102,3 +151,32 @@ class Protocol(builtins.str, Enum):
     """
     TCP = "tcp"
     UDP = "udp"
+
+
+class Toggle(builtins.str, Enum):
+    """
+    On or off.
+    """
+    ENABLED = "ENABLED"
+    DISABLED = "DISABLED"
+
+
+class UlimitName(builtins.str, Enum):
+    """
+    A resource limit.
+    """
+    CORE = "core"
+    CPU = "cpu"
+    DATA = "data"
+    FSIZE = "fsize"
+    LOCKS = "locks"
+    MEMLOCK = "memlock"
+    MSGQUEUE = "msgqueue"
+    NICE = "nice"
+    NOFILE = "nofile"
+    NPROC = "nproc"
+    RSS = "rss"
+    RTPRIO = "rtprio"
+    RTTIME = "rttime"
+    SIGPENDING = "sigpending"
+    STACK = "stack"

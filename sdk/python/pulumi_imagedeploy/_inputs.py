@@ -31,24 +31,70 @@ __all__ = [
     "DeploymentCircuitBreakerArgsDict",
     "DeploymentConfigurationArgs",
     "DeploymentConfigurationArgsDict",
+    "DeploymentControllerArgs",
+    "DeploymentControllerArgsDict",
+    "DockerVolumeConfigurationArgs",
+    "DockerVolumeConfigurationArgsDict",
     "DockerfileArgs",
     "DockerfileArgsDict",
+    "EfsAuthorizationConfigArgs",
+    "EfsAuthorizationConfigArgsDict",
+    "EfsVolumeConfigurationArgs",
+    "EfsVolumeConfigurationArgsDict",
     "EndpointsArgs",
     "EndpointsArgsDict",
+    "EphemeralStorageArgs",
+    "EphemeralStorageArgsDict",
+    "FirelensConfigurationArgs",
+    "FirelensConfigurationArgsDict",
     "HealthCheckArgs",
     "HealthCheckArgsDict",
+    "HostEntryArgs",
+    "HostEntryArgsDict",
+    "HostVolumeArgs",
+    "HostVolumeArgsDict",
+    "KernelCapabilitiesArgs",
+    "KernelCapabilitiesArgsDict",
+    "LinuxParametersArgs",
+    "LinuxParametersArgsDict",
     "LoadBalancerArgs",
     "LoadBalancerArgsDict",
     "LogConfigurationArgs",
     "LogConfigurationArgsDict",
+    "MountPointArgs",
+    "MountPointArgsDict",
     "NetworkConfigurationArgs",
     "NetworkConfigurationArgsDict",
+    "PlacementConstraintArgs",
+    "PlacementConstraintArgsDict",
+    "PlacementStrategyArgs",
+    "PlacementStrategyArgsDict",
     "PortMappingArgs",
     "PortMappingArgsDict",
     "RegistryAuthArgs",
     "RegistryAuthArgsDict",
+    "RepositoryCredentialsArgs",
+    "RepositoryCredentialsArgsDict",
     "RuntimePlatformArgs",
     "RuntimePlatformArgsDict",
+    "ServiceConnectClientAliasArgs",
+    "ServiceConnectClientAliasArgsDict",
+    "ServiceConnectConfigurationArgs",
+    "ServiceConnectConfigurationArgsDict",
+    "ServiceConnectServiceArgs",
+    "ServiceConnectServiceArgsDict",
+    "ServiceRegistryArgs",
+    "ServiceRegistryArgsDict",
+    "SystemControlArgs",
+    "SystemControlArgsDict",
+    "TmpfsArgs",
+    "TmpfsArgsDict",
+    "UlimitArgs",
+    "UlimitArgsDict",
+    "VolumeArgs",
+    "VolumeArgsDict",
+    "VolumeFromArgs",
+    "VolumeFromArgsDict",
     "WaitOptionsArgs",
     "WaitOptionsArgsDict",
 ]
@@ -290,6 +336,46 @@ class ContainerArgsDict(TypedDict):
     """
     Seconds between SIGTERM and SIGKILL when the task stops. Default 30.
     """
+    mount_points: NotRequired[pulumi.Input[Sequence[pulumi.Input['MountPointArgsDict']]]]
+    """
+    Task volumes mounted into this container, e.g. `[{sourceVolume: "data", containerPath: "/var/lib/app"}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+    """
+    volumes_from: NotRequired[pulumi.Input[Sequence[pulumi.Input['VolumeFromArgsDict']]]]
+    """
+    Mount all volumes of other containers of the task, e.g. `[{sourceContainer: "sidecar", readOnly: true}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+    """
+    repository_credentials: NotRequired[pulumi.Input['RepositoryCredentialsArgsDict']]
+    """
+    Credentials for a private registry that is not ECR, e.g. `{credentialsParameter: "arn:aws:secretsmanager:...:secret:registry-AbCdEf"}`. Needs `executionRoleArn`. Default: none (anonymous, or ECR through the execution role). Changing it registers a new task definition revision.
+    """
+    docker_labels: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]]
+    """
+    Docker labels of the container, e.g. `{"com.example.team": "web"}`. Default none. Order does not matter. Changing it registers a new task definition revision.
+    """
+    ulimits: NotRequired[pulumi.Input[Sequence[pulumi.Input['UlimitArgsDict']]]]
+    """
+    Resource limits, e.g. `[{name: "nofile", softLimit: 65535, hardLimit: 65535}]`. Default: the platform's. Order does not matter. Changing it registers a new task definition revision.
+    """
+    linux_parameters: NotRequired[pulumi.Input['LinuxParametersArgsDict']]
+    """
+    Linux options: init process, kernel capabilities, shared memory, tmpfs, swap, e.g. `{initProcessEnabled: true, capabilities: {add: ["SYS_PTRACE"]}}`. Default: none of them. Changing it registers a new task definition revision.
+    """
+    system_controls: NotRequired[pulumi.Input[Sequence[pulumi.Input['SystemControlArgsDict']]]]
+    """
+    Namespaced kernel parameters, e.g. `[{namespace: "net.core.somaxconn", value: "1024"}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+    """
+    extra_hosts: NotRequired[pulumi.Input[Sequence[pulumi.Input['HostEntryArgsDict']]]]
+    """
+    Extra `/etc/hosts` entries, e.g. `[{hostname: "db.internal", ipAddress: "10.0.0.5"}]`. Not with `awsvpc` networking (so not on Fargate). Default none. Order does not matter. Changing it registers a new task definition revision.
+    """
+    firelens_configuration: NotRequired[pulumi.Input['FirelensConfigurationArgsDict']]
+    """
+    Makes this container the task's FireLens log router (at most one per task), e.g. `{type: "fluentbit"}`; other containers then log with `logDriver: "awsfirelens"`. Default: not a log router. Changing it registers a new task definition revision.
+    """
+    start_timeout: NotRequired[pulumi.Input[builtins.int]]
+    """
+    Seconds to wait for this container's `dependsOn` conditions before giving up, e.g. `120`. At least 2; at most 120 on Fargate. Default: the ECS agent's (3 minutes on EC2). Changing it registers a new task definition revision.
+    """
 
 
 @pulumi.input_type
@@ -312,7 +398,17 @@ class ContainerArgs:
                  log_configuration: Optional[pulumi.Input['LogConfigurationArgs']] = None,
                  depends_on: Optional[pulumi.Input[Sequence[pulumi.Input['ContainerDependencyArgs']]]] = None,
                  readonly_root_filesystem: Optional[pulumi.Input[builtins.bool]] = None,
-                 stop_timeout: Optional[pulumi.Input[builtins.int]] = None):
+                 stop_timeout: Optional[pulumi.Input[builtins.int]] = None,
+                 mount_points: Optional[pulumi.Input[Sequence[pulumi.Input['MountPointArgs']]]] = None,
+                 volumes_from: Optional[pulumi.Input[Sequence[pulumi.Input['VolumeFromArgs']]]] = None,
+                 repository_credentials: Optional[pulumi.Input['RepositoryCredentialsArgs']] = None,
+                 docker_labels: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]] = None,
+                 ulimits: Optional[pulumi.Input[Sequence[pulumi.Input['UlimitArgs']]]] = None,
+                 linux_parameters: Optional[pulumi.Input['LinuxParametersArgs']] = None,
+                 system_controls: Optional[pulumi.Input[Sequence[pulumi.Input['SystemControlArgs']]]] = None,
+                 extra_hosts: Optional[pulumi.Input[Sequence[pulumi.Input['HostEntryArgs']]]] = None,
+                 firelens_configuration: Optional[pulumi.Input['FirelensConfigurationArgs']] = None,
+                 start_timeout: Optional[pulumi.Input[builtins.int]] = None):
         """
         One container of the task.
         :param pulumi.Input[builtins.str] name: Container name, unique in the task, e.g. `"web"`.
@@ -333,6 +429,16 @@ class ContainerArgs:
         :param pulumi.Input[Sequence[pulumi.Input['ContainerDependencyArgs']]] depends_on: Containers that must reach a state before this one starts.
         :param pulumi.Input[builtins.bool] readonly_root_filesystem: Mount the root filesystem read-only. Default false.
         :param pulumi.Input[builtins.int] stop_timeout: Seconds between SIGTERM and SIGKILL when the task stops. Default 30.
+        :param pulumi.Input[Sequence[pulumi.Input['MountPointArgs']]] mount_points: Task volumes mounted into this container, e.g. `[{sourceVolume: "data", containerPath: "/var/lib/app"}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        :param pulumi.Input[Sequence[pulumi.Input['VolumeFromArgs']]] volumes_from: Mount all volumes of other containers of the task, e.g. `[{sourceContainer: "sidecar", readOnly: true}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        :param pulumi.Input['RepositoryCredentialsArgs'] repository_credentials: Credentials for a private registry that is not ECR, e.g. `{credentialsParameter: "arn:aws:secretsmanager:...:secret:registry-AbCdEf"}`. Needs `executionRoleArn`. Default: none (anonymous, or ECR through the execution role). Changing it registers a new task definition revision.
+        :param pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]] docker_labels: Docker labels of the container, e.g. `{"com.example.team": "web"}`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        :param pulumi.Input[Sequence[pulumi.Input['UlimitArgs']]] ulimits: Resource limits, e.g. `[{name: "nofile", softLimit: 65535, hardLimit: 65535}]`. Default: the platform's. Order does not matter. Changing it registers a new task definition revision.
+        :param pulumi.Input['LinuxParametersArgs'] linux_parameters: Linux options: init process, kernel capabilities, shared memory, tmpfs, swap, e.g. `{initProcessEnabled: true, capabilities: {add: ["SYS_PTRACE"]}}`. Default: none of them. Changing it registers a new task definition revision.
+        :param pulumi.Input[Sequence[pulumi.Input['SystemControlArgs']]] system_controls: Namespaced kernel parameters, e.g. `[{namespace: "net.core.somaxconn", value: "1024"}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        :param pulumi.Input[Sequence[pulumi.Input['HostEntryArgs']]] extra_hosts: Extra `/etc/hosts` entries, e.g. `[{hostname: "db.internal", ipAddress: "10.0.0.5"}]`. Not with `awsvpc` networking (so not on Fargate). Default none. Order does not matter. Changing it registers a new task definition revision.
+        :param pulumi.Input['FirelensConfigurationArgs'] firelens_configuration: Makes this container the task's FireLens log router (at most one per task), e.g. `{type: "fluentbit"}`; other containers then log with `logDriver: "awsfirelens"`. Default: not a log router. Changing it registers a new task definition revision.
+        :param pulumi.Input[builtins.int] start_timeout: Seconds to wait for this container's `dependsOn` conditions before giving up, e.g. `120`. At least 2; at most 120 on Fargate. Default: the ECS agent's (3 minutes on EC2). Changing it registers a new task definition revision.
         """
         pulumi.set(__self__, "name", name)
         pulumi.set(__self__, "image", image)
@@ -368,6 +474,26 @@ class ContainerArgs:
             pulumi.set(__self__, "readonly_root_filesystem", readonly_root_filesystem)
         if stop_timeout is not None:
             pulumi.set(__self__, "stop_timeout", stop_timeout)
+        if mount_points is not None:
+            pulumi.set(__self__, "mount_points", mount_points)
+        if volumes_from is not None:
+            pulumi.set(__self__, "volumes_from", volumes_from)
+        if repository_credentials is not None:
+            pulumi.set(__self__, "repository_credentials", repository_credentials)
+        if docker_labels is not None:
+            pulumi.set(__self__, "docker_labels", docker_labels)
+        if ulimits is not None:
+            pulumi.set(__self__, "ulimits", ulimits)
+        if linux_parameters is not None:
+            pulumi.set(__self__, "linux_parameters", linux_parameters)
+        if system_controls is not None:
+            pulumi.set(__self__, "system_controls", system_controls)
+        if extra_hosts is not None:
+            pulumi.set(__self__, "extra_hosts", extra_hosts)
+        if firelens_configuration is not None:
+            pulumi.set(__self__, "firelens_configuration", firelens_configuration)
+        if start_timeout is not None:
+            pulumi.set(__self__, "start_timeout", start_timeout)
 
     @property
     @pulumi.getter
@@ -585,6 +711,126 @@ class ContainerArgs:
     def stop_timeout(self, value: Optional[pulumi.Input[builtins.int]]):
         pulumi.set(self, "stop_timeout", value)
 
+    @property
+    @pulumi.getter(name="mountPoints")
+    def mount_points(self) -> Optional[pulumi.Input[Sequence[pulumi.Input['MountPointArgs']]]]:
+        """
+        Task volumes mounted into this container, e.g. `[{sourceVolume: "data", containerPath: "/var/lib/app"}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "mount_points")
+
+    @mount_points.setter
+    def mount_points(self, value: Optional[pulumi.Input[Sequence[pulumi.Input['MountPointArgs']]]]):
+        pulumi.set(self, "mount_points", value)
+
+    @property
+    @pulumi.getter(name="volumesFrom")
+    def volumes_from(self) -> Optional[pulumi.Input[Sequence[pulumi.Input['VolumeFromArgs']]]]:
+        """
+        Mount all volumes of other containers of the task, e.g. `[{sourceContainer: "sidecar", readOnly: true}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "volumes_from")
+
+    @volumes_from.setter
+    def volumes_from(self, value: Optional[pulumi.Input[Sequence[pulumi.Input['VolumeFromArgs']]]]):
+        pulumi.set(self, "volumes_from", value)
+
+    @property
+    @pulumi.getter(name="repositoryCredentials")
+    def repository_credentials(self) -> Optional[pulumi.Input['RepositoryCredentialsArgs']]:
+        """
+        Credentials for a private registry that is not ECR, e.g. `{credentialsParameter: "arn:aws:secretsmanager:...:secret:registry-AbCdEf"}`. Needs `executionRoleArn`. Default: none (anonymous, or ECR through the execution role). Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "repository_credentials")
+
+    @repository_credentials.setter
+    def repository_credentials(self, value: Optional[pulumi.Input['RepositoryCredentialsArgs']]):
+        pulumi.set(self, "repository_credentials", value)
+
+    @property
+    @pulumi.getter(name="dockerLabels")
+    def docker_labels(self) -> Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]]:
+        """
+        Docker labels of the container, e.g. `{"com.example.team": "web"}`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "docker_labels")
+
+    @docker_labels.setter
+    def docker_labels(self, value: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]]):
+        pulumi.set(self, "docker_labels", value)
+
+    @property
+    @pulumi.getter
+    def ulimits(self) -> Optional[pulumi.Input[Sequence[pulumi.Input['UlimitArgs']]]]:
+        """
+        Resource limits, e.g. `[{name: "nofile", softLimit: 65535, hardLimit: 65535}]`. Default: the platform's. Order does not matter. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "ulimits")
+
+    @ulimits.setter
+    def ulimits(self, value: Optional[pulumi.Input[Sequence[pulumi.Input['UlimitArgs']]]]):
+        pulumi.set(self, "ulimits", value)
+
+    @property
+    @pulumi.getter(name="linuxParameters")
+    def linux_parameters(self) -> Optional[pulumi.Input['LinuxParametersArgs']]:
+        """
+        Linux options: init process, kernel capabilities, shared memory, tmpfs, swap, e.g. `{initProcessEnabled: true, capabilities: {add: ["SYS_PTRACE"]}}`. Default: none of them. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "linux_parameters")
+
+    @linux_parameters.setter
+    def linux_parameters(self, value: Optional[pulumi.Input['LinuxParametersArgs']]):
+        pulumi.set(self, "linux_parameters", value)
+
+    @property
+    @pulumi.getter(name="systemControls")
+    def system_controls(self) -> Optional[pulumi.Input[Sequence[pulumi.Input['SystemControlArgs']]]]:
+        """
+        Namespaced kernel parameters, e.g. `[{namespace: "net.core.somaxconn", value: "1024"}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "system_controls")
+
+    @system_controls.setter
+    def system_controls(self, value: Optional[pulumi.Input[Sequence[pulumi.Input['SystemControlArgs']]]]):
+        pulumi.set(self, "system_controls", value)
+
+    @property
+    @pulumi.getter(name="extraHosts")
+    def extra_hosts(self) -> Optional[pulumi.Input[Sequence[pulumi.Input['HostEntryArgs']]]]:
+        """
+        Extra `/etc/hosts` entries, e.g. `[{hostname: "db.internal", ipAddress: "10.0.0.5"}]`. Not with `awsvpc` networking (so not on Fargate). Default none. Order does not matter. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "extra_hosts")
+
+    @extra_hosts.setter
+    def extra_hosts(self, value: Optional[pulumi.Input[Sequence[pulumi.Input['HostEntryArgs']]]]):
+        pulumi.set(self, "extra_hosts", value)
+
+    @property
+    @pulumi.getter(name="firelensConfiguration")
+    def firelens_configuration(self) -> Optional[pulumi.Input['FirelensConfigurationArgs']]:
+        """
+        Makes this container the task's FireLens log router (at most one per task), e.g. `{type: "fluentbit"}`; other containers then log with `logDriver: "awsfirelens"`. Default: not a log router. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "firelens_configuration")
+
+    @firelens_configuration.setter
+    def firelens_configuration(self, value: Optional[pulumi.Input['FirelensConfigurationArgs']]):
+        pulumi.set(self, "firelens_configuration", value)
+
+    @property
+    @pulumi.getter(name="startTimeout")
+    def start_timeout(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        Seconds to wait for this container's `dependsOn` conditions before giving up, e.g. `120`. At least 2; at most 120 on Fargate. Default: the ECS agent's (3 minutes on EC2). Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "start_timeout")
+
+    @start_timeout.setter
+    def start_timeout(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "start_timeout", value)
+
 
 class ContainerDependencyArgsDict(TypedDict):
     """
@@ -746,6 +992,153 @@ class DeploymentConfigurationArgs:
         pulumi.set(self, "maximum_percent", value)
 
 
+class DeploymentControllerArgsDict(TypedDict):
+    """
+    Which deployment controller runs the service's deployments.
+    """
+    type: pulumi.Input['DeploymentControllerType']
+    """
+    `ECS` (rolling deployments, the default), `CODE_DEPLOY` or `EXTERNAL`. This resource deploys its revisions with ECS rolling deployments, so only `ECS` is accepted for now.
+    """
+
+
+@pulumi.input_type
+class DeploymentControllerArgs:
+    def __init__(__self__, *,
+                 type: pulumi.Input['DeploymentControllerType']):
+        """
+        Which deployment controller runs the service's deployments.
+        :param pulumi.Input['DeploymentControllerType'] type: `ECS` (rolling deployments, the default), `CODE_DEPLOY` or `EXTERNAL`. This resource deploys its revisions with ECS rolling deployments, so only `ECS` is accepted for now.
+        """
+        pulumi.set(__self__, "type", type)
+
+    @property
+    @pulumi.getter
+    def type(self) -> pulumi.Input['DeploymentControllerType']:
+        """
+        `ECS` (rolling deployments, the default), `CODE_DEPLOY` or `EXTERNAL`. This resource deploys its revisions with ECS rolling deployments, so only `ECS` is accepted for now.
+        """
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input['DeploymentControllerType']):
+        pulumi.set(self, "type", value)
+
+
+class DockerVolumeConfigurationArgsDict(TypedDict):
+    """
+    A Docker volume managed by a volume driver.
+    """
+    scope: NotRequired[pulumi.Input['DockerVolumeScope']]
+    """
+    `task` (created and removed with the task) or `shared` (outlives the task). Default `task`.
+    """
+    autoprovision: NotRequired[pulumi.Input[builtins.bool]]
+    """
+    Create the volume when it does not exist yet. Only with `scope: "shared"`. Default false.
+    """
+    driver: NotRequired[pulumi.Input[builtins.str]]
+    """
+    Volume driver, e.g. `"local"`. Default: Docker's default driver.
+    """
+    driver_opts: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]]
+    """
+    Driver options, e.g. `{type: "tmpfs", device: "tmpfs"}`. Order does not matter.
+    """
+    labels: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]]
+    """
+    Docker labels of the volume, e.g. `{team: "web"}`. Order does not matter.
+    """
+
+
+@pulumi.input_type
+class DockerVolumeConfigurationArgs:
+    def __init__(__self__, *,
+                 scope: Optional[pulumi.Input['DockerVolumeScope']] = None,
+                 autoprovision: Optional[pulumi.Input[builtins.bool]] = None,
+                 driver: Optional[pulumi.Input[builtins.str]] = None,
+                 driver_opts: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]] = None,
+                 labels: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]] = None):
+        """
+        A Docker volume managed by a volume driver.
+        :param pulumi.Input['DockerVolumeScope'] scope: `task` (created and removed with the task) or `shared` (outlives the task). Default `task`.
+        :param pulumi.Input[builtins.bool] autoprovision: Create the volume when it does not exist yet. Only with `scope: "shared"`. Default false.
+        :param pulumi.Input[builtins.str] driver: Volume driver, e.g. `"local"`. Default: Docker's default driver.
+        :param pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]] driver_opts: Driver options, e.g. `{type: "tmpfs", device: "tmpfs"}`. Order does not matter.
+        :param pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]] labels: Docker labels of the volume, e.g. `{team: "web"}`. Order does not matter.
+        """
+        if scope is not None:
+            pulumi.set(__self__, "scope", scope)
+        if autoprovision is not None:
+            pulumi.set(__self__, "autoprovision", autoprovision)
+        if driver is not None:
+            pulumi.set(__self__, "driver", driver)
+        if driver_opts is not None:
+            pulumi.set(__self__, "driver_opts", driver_opts)
+        if labels is not None:
+            pulumi.set(__self__, "labels", labels)
+
+    @property
+    @pulumi.getter
+    def scope(self) -> Optional[pulumi.Input['DockerVolumeScope']]:
+        """
+        `task` (created and removed with the task) or `shared` (outlives the task). Default `task`.
+        """
+        return pulumi.get(self, "scope")
+
+    @scope.setter
+    def scope(self, value: Optional[pulumi.Input['DockerVolumeScope']]):
+        pulumi.set(self, "scope", value)
+
+    @property
+    @pulumi.getter
+    def autoprovision(self) -> Optional[pulumi.Input[builtins.bool]]:
+        """
+        Create the volume when it does not exist yet. Only with `scope: "shared"`. Default false.
+        """
+        return pulumi.get(self, "autoprovision")
+
+    @autoprovision.setter
+    def autoprovision(self, value: Optional[pulumi.Input[builtins.bool]]):
+        pulumi.set(self, "autoprovision", value)
+
+    @property
+    @pulumi.getter
+    def driver(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        Volume driver, e.g. `"local"`. Default: Docker's default driver.
+        """
+        return pulumi.get(self, "driver")
+
+    @driver.setter
+    def driver(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "driver", value)
+
+    @property
+    @pulumi.getter(name="driverOpts")
+    def driver_opts(self) -> Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]]:
+        """
+        Driver options, e.g. `{type: "tmpfs", device: "tmpfs"}`. Order does not matter.
+        """
+        return pulumi.get(self, "driver_opts")
+
+    @driver_opts.setter
+    def driver_opts(self, value: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]]):
+        pulumi.set(self, "driver_opts", value)
+
+    @property
+    @pulumi.getter
+    def labels(self) -> Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]]:
+        """
+        Docker labels of the volume, e.g. `{team: "web"}`. Order does not matter.
+        """
+        return pulumi.get(self, "labels")
+
+    @labels.setter
+    def labels(self, value: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]]):
+        pulumi.set(self, "labels", value)
+
+
 class DockerfileArgsDict(TypedDict):
     """
     Where the Dockerfile comes from: exactly one of `location` or `inline`.
@@ -800,6 +1193,173 @@ class DockerfileArgs:
         pulumi.set(self, "inline", value)
 
 
+class EfsAuthorizationConfigArgsDict(TypedDict):
+    """
+    How the task authenticates to EFS.
+    """
+    access_point_id: NotRequired[pulumi.Input[builtins.str]]
+    """
+    EFS access point ID, e.g. `"fsap-0123abcd"`. Default: none.
+    """
+    iam: NotRequired[pulumi.Input['Toggle']]
+    """
+    Mount with the task role's IAM identity: `ENABLED` or `DISABLED`. Default `DISABLED`.
+    """
+
+
+@pulumi.input_type
+class EfsAuthorizationConfigArgs:
+    def __init__(__self__, *,
+                 access_point_id: Optional[pulumi.Input[builtins.str]] = None,
+                 iam: Optional[pulumi.Input['Toggle']] = None):
+        """
+        How the task authenticates to EFS.
+        :param pulumi.Input[builtins.str] access_point_id: EFS access point ID, e.g. `"fsap-0123abcd"`. Default: none.
+        :param pulumi.Input['Toggle'] iam: Mount with the task role's IAM identity: `ENABLED` or `DISABLED`. Default `DISABLED`.
+        """
+        if access_point_id is not None:
+            pulumi.set(__self__, "access_point_id", access_point_id)
+        if iam is not None:
+            pulumi.set(__self__, "iam", iam)
+
+    @property
+    @pulumi.getter(name="accessPointId")
+    def access_point_id(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        EFS access point ID, e.g. `"fsap-0123abcd"`. Default: none.
+        """
+        return pulumi.get(self, "access_point_id")
+
+    @access_point_id.setter
+    def access_point_id(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "access_point_id", value)
+
+    @property
+    @pulumi.getter
+    def iam(self) -> Optional[pulumi.Input['Toggle']]:
+        """
+        Mount with the task role's IAM identity: `ENABLED` or `DISABLED`. Default `DISABLED`.
+        """
+        return pulumi.get(self, "iam")
+
+    @iam.setter
+    def iam(self, value: Optional[pulumi.Input['Toggle']]):
+        pulumi.set(self, "iam", value)
+
+
+class EfsVolumeConfigurationArgsDict(TypedDict):
+    """
+    An Amazon EFS file system mounted as a volume.
+    """
+    file_system_id: pulumi.Input[builtins.str]
+    """
+    The file system ID, e.g. `"fs-0123abcd"`. Required.
+    """
+    root_directory: NotRequired[pulumi.Input[builtins.str]]
+    """
+    Directory of the file system to mount as the root, e.g. `"/app"`. Default `"/"`. Must be omitted or `"/"` with an access point.
+    """
+    transit_encryption: NotRequired[pulumi.Input['Toggle']]
+    """
+    Encrypt data in transit: `ENABLED` or `DISABLED`. Default `DISABLED`. Required `ENABLED` with IAM authorization or an access point.
+    """
+    transit_encryption_port: NotRequired[pulumi.Input[builtins.int]]
+    """
+    Port for encrypted traffic, 1-65535, e.g. `2999`. Default: chosen by the EFS mount helper.
+    """
+    authorization_config: NotRequired[pulumi.Input['EfsAuthorizationConfigArgsDict']]
+    """
+    Access point and IAM authorization, e.g. `{accessPointId: "fsap-0123abcd", iam: "ENABLED"}`.
+    """
+
+
+@pulumi.input_type
+class EfsVolumeConfigurationArgs:
+    def __init__(__self__, *,
+                 file_system_id: pulumi.Input[builtins.str],
+                 root_directory: Optional[pulumi.Input[builtins.str]] = None,
+                 transit_encryption: Optional[pulumi.Input['Toggle']] = None,
+                 transit_encryption_port: Optional[pulumi.Input[builtins.int]] = None,
+                 authorization_config: Optional[pulumi.Input['EfsAuthorizationConfigArgs']] = None):
+        """
+        An Amazon EFS file system mounted as a volume.
+        :param pulumi.Input[builtins.str] file_system_id: The file system ID, e.g. `"fs-0123abcd"`. Required.
+        :param pulumi.Input[builtins.str] root_directory: Directory of the file system to mount as the root, e.g. `"/app"`. Default `"/"`. Must be omitted or `"/"` with an access point.
+        :param pulumi.Input['Toggle'] transit_encryption: Encrypt data in transit: `ENABLED` or `DISABLED`. Default `DISABLED`. Required `ENABLED` with IAM authorization or an access point.
+        :param pulumi.Input[builtins.int] transit_encryption_port: Port for encrypted traffic, 1-65535, e.g. `2999`. Default: chosen by the EFS mount helper.
+        :param pulumi.Input['EfsAuthorizationConfigArgs'] authorization_config: Access point and IAM authorization, e.g. `{accessPointId: "fsap-0123abcd", iam: "ENABLED"}`.
+        """
+        pulumi.set(__self__, "file_system_id", file_system_id)
+        if root_directory is not None:
+            pulumi.set(__self__, "root_directory", root_directory)
+        if transit_encryption is not None:
+            pulumi.set(__self__, "transit_encryption", transit_encryption)
+        if transit_encryption_port is not None:
+            pulumi.set(__self__, "transit_encryption_port", transit_encryption_port)
+        if authorization_config is not None:
+            pulumi.set(__self__, "authorization_config", authorization_config)
+
+    @property
+    @pulumi.getter(name="fileSystemId")
+    def file_system_id(self) -> pulumi.Input[builtins.str]:
+        """
+        The file system ID, e.g. `"fs-0123abcd"`. Required.
+        """
+        return pulumi.get(self, "file_system_id")
+
+    @file_system_id.setter
+    def file_system_id(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "file_system_id", value)
+
+    @property
+    @pulumi.getter(name="rootDirectory")
+    def root_directory(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        Directory of the file system to mount as the root, e.g. `"/app"`. Default `"/"`. Must be omitted or `"/"` with an access point.
+        """
+        return pulumi.get(self, "root_directory")
+
+    @root_directory.setter
+    def root_directory(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "root_directory", value)
+
+    @property
+    @pulumi.getter(name="transitEncryption")
+    def transit_encryption(self) -> Optional[pulumi.Input['Toggle']]:
+        """
+        Encrypt data in transit: `ENABLED` or `DISABLED`. Default `DISABLED`. Required `ENABLED` with IAM authorization or an access point.
+        """
+        return pulumi.get(self, "transit_encryption")
+
+    @transit_encryption.setter
+    def transit_encryption(self, value: Optional[pulumi.Input['Toggle']]):
+        pulumi.set(self, "transit_encryption", value)
+
+    @property
+    @pulumi.getter(name="transitEncryptionPort")
+    def transit_encryption_port(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        Port for encrypted traffic, 1-65535, e.g. `2999`. Default: chosen by the EFS mount helper.
+        """
+        return pulumi.get(self, "transit_encryption_port")
+
+    @transit_encryption_port.setter
+    def transit_encryption_port(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "transit_encryption_port", value)
+
+    @property
+    @pulumi.getter(name="authorizationConfig")
+    def authorization_config(self) -> Optional[pulumi.Input['EfsAuthorizationConfigArgs']]:
+        """
+        Access point and IAM authorization, e.g. `{accessPointId: "fsap-0123abcd", iam: "ENABLED"}`.
+        """
+        return pulumi.get(self, "authorization_config")
+
+    @authorization_config.setter
+    def authorization_config(self, value: Optional[pulumi.Input['EfsAuthorizationConfigArgs']]):
+        pulumi.set(self, "authorization_config", value)
+
+
 class EndpointsArgsDict(TypedDict):
     """
     Endpoint URL overrides.
@@ -852,6 +1412,92 @@ class EndpointsArgs:
     @ecr.setter
     def ecr(self, value: Optional[pulumi.Input[builtins.str]]):
         pulumi.set(self, "ecr", value)
+
+
+class EphemeralStorageArgsDict(TypedDict):
+    """
+    Extra ephemeral storage of a Fargate task.
+    """
+    size_in_gi_b: pulumi.Input[builtins.int]
+    """
+    Total ephemeral storage in GiB, 20-200, e.g. `50`. Default 20 (stating 20 is the same as omitting it).
+    """
+
+
+@pulumi.input_type
+class EphemeralStorageArgs:
+    def __init__(__self__, *,
+                 size_in_gi_b: pulumi.Input[builtins.int]):
+        """
+        Extra ephemeral storage of a Fargate task.
+        :param pulumi.Input[builtins.int] size_in_gi_b: Total ephemeral storage in GiB, 20-200, e.g. `50`. Default 20 (stating 20 is the same as omitting it).
+        """
+        pulumi.set(__self__, "size_in_gi_b", size_in_gi_b)
+
+    @property
+    @pulumi.getter(name="sizeInGiB")
+    def size_in_gi_b(self) -> pulumi.Input[builtins.int]:
+        """
+        Total ephemeral storage in GiB, 20-200, e.g. `50`. Default 20 (stating 20 is the same as omitting it).
+        """
+        return pulumi.get(self, "size_in_gi_b")
+
+    @size_in_gi_b.setter
+    def size_in_gi_b(self, value: pulumi.Input[builtins.int]):
+        pulumi.set(self, "size_in_gi_b", value)
+
+
+class FirelensConfigurationArgsDict(TypedDict):
+    """
+    Makes this container the FireLens log router of the task.
+    """
+    type: pulumi.Input['FirelensType']
+    """
+    The log router: `fluentbit` or `fluentd`.
+    """
+    options: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]]
+    """
+    Router options, e.g. `{"enable-ecs-log-metadata": "true", "config-file-type": "file", "config-file-value": "/extra.conf"}`. `enable-ecs-log-metadata` defaults to `"true"`; `config-file-type` is `s3` (not on Fargate) or `file` and needs `config-file-value`.
+    """
+
+
+@pulumi.input_type
+class FirelensConfigurationArgs:
+    def __init__(__self__, *,
+                 type: pulumi.Input['FirelensType'],
+                 options: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]] = None):
+        """
+        Makes this container the FireLens log router of the task.
+        :param pulumi.Input['FirelensType'] type: The log router: `fluentbit` or `fluentd`.
+        :param pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]] options: Router options, e.g. `{"enable-ecs-log-metadata": "true", "config-file-type": "file", "config-file-value": "/extra.conf"}`. `enable-ecs-log-metadata` defaults to `"true"`; `config-file-type` is `s3` (not on Fargate) or `file` and needs `config-file-value`.
+        """
+        pulumi.set(__self__, "type", type)
+        if options is not None:
+            pulumi.set(__self__, "options", options)
+
+    @property
+    @pulumi.getter
+    def type(self) -> pulumi.Input['FirelensType']:
+        """
+        The log router: `fluentbit` or `fluentd`.
+        """
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input['FirelensType']):
+        pulumi.set(self, "type", value)
+
+    @property
+    @pulumi.getter
+    def options(self) -> Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]]:
+        """
+        Router options, e.g. `{"enable-ecs-log-metadata": "true", "config-file-type": "file", "config-file-value": "/extra.conf"}`. `enable-ecs-log-metadata` defaults to `"true"`; `config-file-type` is `s3` (not on Fargate) or `file` and needs `config-file-value`.
+        """
+        return pulumi.get(self, "options")
+
+    @options.setter
+    def options(self, value: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]]):
+        pulumi.set(self, "options", value)
 
 
 class HealthCheckArgsDict(TypedDict):
@@ -965,6 +1611,280 @@ class HealthCheckArgs:
     @start_period.setter
     def start_period(self, value: Optional[pulumi.Input[builtins.int]]):
         pulumi.set(self, "start_period", value)
+
+
+class HostEntryArgsDict(TypedDict):
+    """
+    An `/etc/hosts` entry of the container.
+    """
+    hostname: pulumi.Input[builtins.str]
+    """
+    Host name, e.g. `"db.internal"`.
+    """
+    ip_address: pulumi.Input[builtins.str]
+    """
+    IPv4 or IPv6 address, e.g. `"10.0.0.5"`.
+    """
+
+
+@pulumi.input_type
+class HostEntryArgs:
+    def __init__(__self__, *,
+                 hostname: pulumi.Input[builtins.str],
+                 ip_address: pulumi.Input[builtins.str]):
+        """
+        An `/etc/hosts` entry of the container.
+        :param pulumi.Input[builtins.str] hostname: Host name, e.g. `"db.internal"`.
+        :param pulumi.Input[builtins.str] ip_address: IPv4 or IPv6 address, e.g. `"10.0.0.5"`.
+        """
+        pulumi.set(__self__, "hostname", hostname)
+        pulumi.set(__self__, "ip_address", ip_address)
+
+    @property
+    @pulumi.getter
+    def hostname(self) -> pulumi.Input[builtins.str]:
+        """
+        Host name, e.g. `"db.internal"`.
+        """
+        return pulumi.get(self, "hostname")
+
+    @hostname.setter
+    def hostname(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "hostname", value)
+
+    @property
+    @pulumi.getter(name="ipAddress")
+    def ip_address(self) -> pulumi.Input[builtins.str]:
+        """
+        IPv4 or IPv6 address, e.g. `"10.0.0.5"`.
+        """
+        return pulumi.get(self, "ip_address")
+
+    @ip_address.setter
+    def ip_address(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "ip_address", value)
+
+
+class HostVolumeArgsDict(TypedDict):
+    """
+    A bind mount of a host path.
+    """
+    source_path: NotRequired[pulumi.Input[builtins.str]]
+    """
+    Absolute path on the host, e.g. `"/var/log/app"`. Default: none (a bind mount that lives as long as the task; the only form Fargate accepts).
+    """
+
+
+@pulumi.input_type
+class HostVolumeArgs:
+    def __init__(__self__, *,
+                 source_path: Optional[pulumi.Input[builtins.str]] = None):
+        """
+        A bind mount of a host path.
+        :param pulumi.Input[builtins.str] source_path: Absolute path on the host, e.g. `"/var/log/app"`. Default: none (a bind mount that lives as long as the task; the only form Fargate accepts).
+        """
+        if source_path is not None:
+            pulumi.set(__self__, "source_path", source_path)
+
+    @property
+    @pulumi.getter(name="sourcePath")
+    def source_path(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        Absolute path on the host, e.g. `"/var/log/app"`. Default: none (a bind mount that lives as long as the task; the only form Fargate accepts).
+        """
+        return pulumi.get(self, "source_path")
+
+    @source_path.setter
+    def source_path(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "source_path", value)
+
+
+class KernelCapabilitiesArgsDict(TypedDict):
+    """
+    Capabilities added to or dropped from Docker's default set.
+    """
+    add: NotRequired[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]]
+    """
+    Capabilities to add, e.g. `["SYS_PTRACE"]`. Default none.
+    """
+    drop: NotRequired[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]]
+    """
+    Capabilities to drop, e.g. `["NET_RAW"]`. Default none.
+    """
+
+
+@pulumi.input_type
+class KernelCapabilitiesArgs:
+    def __init__(__self__, *,
+                 add: Optional[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]] = None,
+                 drop: Optional[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]] = None):
+        """
+        Capabilities added to or dropped from Docker's default set.
+        :param pulumi.Input[Sequence[pulumi.Input[builtins.str]]] add: Capabilities to add, e.g. `["SYS_PTRACE"]`. Default none.
+        :param pulumi.Input[Sequence[pulumi.Input[builtins.str]]] drop: Capabilities to drop, e.g. `["NET_RAW"]`. Default none.
+        """
+        if add is not None:
+            pulumi.set(__self__, "add", add)
+        if drop is not None:
+            pulumi.set(__self__, "drop", drop)
+
+    @property
+    @pulumi.getter
+    def add(self) -> Optional[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]]:
+        """
+        Capabilities to add, e.g. `["SYS_PTRACE"]`. Default none.
+        """
+        return pulumi.get(self, "add")
+
+    @add.setter
+    def add(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]]):
+        pulumi.set(self, "add", value)
+
+    @property
+    @pulumi.getter
+    def drop(self) -> Optional[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]]:
+        """
+        Capabilities to drop, e.g. `["NET_RAW"]`. Default none.
+        """
+        return pulumi.get(self, "drop")
+
+    @drop.setter
+    def drop(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]]):
+        pulumi.set(self, "drop", value)
+
+
+class LinuxParametersArgsDict(TypedDict):
+    """
+    Linux-specific options of the container.
+    """
+    init_process_enabled: NotRequired[pulumi.Input[builtins.bool]]
+    """
+    Run an init process (PID 1) that forwards signals and reaps zombies. Default false.
+    """
+    capabilities: NotRequired[pulumi.Input['KernelCapabilitiesArgsDict']]
+    """
+    Kernel capabilities to add to or drop from Docker's default set, e.g. `{add: ["SYS_PTRACE"], drop: ["NET_RAW"]}`. Fargate can add only `SYS_PTRACE`. Order does not matter.
+    """
+    shared_memory_size: NotRequired[pulumi.Input[builtins.int]]
+    """
+    Size of `/dev/shm` in MiB, e.g. `256`. Not on Fargate. Default: Docker's (64 MiB).
+    """
+    tmpfs: NotRequired[pulumi.Input[Sequence[pulumi.Input['TmpfsArgsDict']]]]
+    """
+    tmpfs mounts, e.g. `[{containerPath: "/tmp", size: 128}]`. Not on Fargate. Order does not matter.
+    """
+    max_swap: NotRequired[pulumi.Input[builtins.int]]
+    """
+    Swap the container may use, in MiB (0: none). Not on Fargate. Default: no swap setting.
+    """
+    swappiness: NotRequired[pulumi.Input[builtins.int]]
+    """
+    How eagerly memory is swapped, 0-100, used only with `maxSwap`. Default 60 (stating 60 is the same as omitting it). Not on Fargate.
+    """
+
+
+@pulumi.input_type
+class LinuxParametersArgs:
+    def __init__(__self__, *,
+                 init_process_enabled: Optional[pulumi.Input[builtins.bool]] = None,
+                 capabilities: Optional[pulumi.Input['KernelCapabilitiesArgs']] = None,
+                 shared_memory_size: Optional[pulumi.Input[builtins.int]] = None,
+                 tmpfs: Optional[pulumi.Input[Sequence[pulumi.Input['TmpfsArgs']]]] = None,
+                 max_swap: Optional[pulumi.Input[builtins.int]] = None,
+                 swappiness: Optional[pulumi.Input[builtins.int]] = None):
+        """
+        Linux-specific options of the container.
+        :param pulumi.Input[builtins.bool] init_process_enabled: Run an init process (PID 1) that forwards signals and reaps zombies. Default false.
+        :param pulumi.Input['KernelCapabilitiesArgs'] capabilities: Kernel capabilities to add to or drop from Docker's default set, e.g. `{add: ["SYS_PTRACE"], drop: ["NET_RAW"]}`. Fargate can add only `SYS_PTRACE`. Order does not matter.
+        :param pulumi.Input[builtins.int] shared_memory_size: Size of `/dev/shm` in MiB, e.g. `256`. Not on Fargate. Default: Docker's (64 MiB).
+        :param pulumi.Input[Sequence[pulumi.Input['TmpfsArgs']]] tmpfs: tmpfs mounts, e.g. `[{containerPath: "/tmp", size: 128}]`. Not on Fargate. Order does not matter.
+        :param pulumi.Input[builtins.int] max_swap: Swap the container may use, in MiB (0: none). Not on Fargate. Default: no swap setting.
+        :param pulumi.Input[builtins.int] swappiness: How eagerly memory is swapped, 0-100, used only with `maxSwap`. Default 60 (stating 60 is the same as omitting it). Not on Fargate.
+        """
+        if init_process_enabled is not None:
+            pulumi.set(__self__, "init_process_enabled", init_process_enabled)
+        if capabilities is not None:
+            pulumi.set(__self__, "capabilities", capabilities)
+        if shared_memory_size is not None:
+            pulumi.set(__self__, "shared_memory_size", shared_memory_size)
+        if tmpfs is not None:
+            pulumi.set(__self__, "tmpfs", tmpfs)
+        if max_swap is not None:
+            pulumi.set(__self__, "max_swap", max_swap)
+        if swappiness is not None:
+            pulumi.set(__self__, "swappiness", swappiness)
+
+    @property
+    @pulumi.getter(name="initProcessEnabled")
+    def init_process_enabled(self) -> Optional[pulumi.Input[builtins.bool]]:
+        """
+        Run an init process (PID 1) that forwards signals and reaps zombies. Default false.
+        """
+        return pulumi.get(self, "init_process_enabled")
+
+    @init_process_enabled.setter
+    def init_process_enabled(self, value: Optional[pulumi.Input[builtins.bool]]):
+        pulumi.set(self, "init_process_enabled", value)
+
+    @property
+    @pulumi.getter
+    def capabilities(self) -> Optional[pulumi.Input['KernelCapabilitiesArgs']]:
+        """
+        Kernel capabilities to add to or drop from Docker's default set, e.g. `{add: ["SYS_PTRACE"], drop: ["NET_RAW"]}`. Fargate can add only `SYS_PTRACE`. Order does not matter.
+        """
+        return pulumi.get(self, "capabilities")
+
+    @capabilities.setter
+    def capabilities(self, value: Optional[pulumi.Input['KernelCapabilitiesArgs']]):
+        pulumi.set(self, "capabilities", value)
+
+    @property
+    @pulumi.getter(name="sharedMemorySize")
+    def shared_memory_size(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        Size of `/dev/shm` in MiB, e.g. `256`. Not on Fargate. Default: Docker's (64 MiB).
+        """
+        return pulumi.get(self, "shared_memory_size")
+
+    @shared_memory_size.setter
+    def shared_memory_size(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "shared_memory_size", value)
+
+    @property
+    @pulumi.getter
+    def tmpfs(self) -> Optional[pulumi.Input[Sequence[pulumi.Input['TmpfsArgs']]]]:
+        """
+        tmpfs mounts, e.g. `[{containerPath: "/tmp", size: 128}]`. Not on Fargate. Order does not matter.
+        """
+        return pulumi.get(self, "tmpfs")
+
+    @tmpfs.setter
+    def tmpfs(self, value: Optional[pulumi.Input[Sequence[pulumi.Input['TmpfsArgs']]]]):
+        pulumi.set(self, "tmpfs", value)
+
+    @property
+    @pulumi.getter(name="maxSwap")
+    def max_swap(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        Swap the container may use, in MiB (0: none). Not on Fargate. Default: no swap setting.
+        """
+        return pulumi.get(self, "max_swap")
+
+    @max_swap.setter
+    def max_swap(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "max_swap", value)
+
+    @property
+    @pulumi.getter
+    def swappiness(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        How eagerly memory is swapped, 0-100, used only with `maxSwap`. Default 60 (stating 60 is the same as omitting it). Not on Fargate.
+        """
+        return pulumi.get(self, "swappiness")
+
+    @swappiness.setter
+    def swappiness(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "swappiness", value)
 
 
 class LoadBalancerArgsDict(TypedDict):
@@ -1091,6 +2011,78 @@ class LogConfigurationArgs:
         pulumi.set(self, "options", value)
 
 
+class MountPointArgsDict(TypedDict):
+    """
+    A task volume mounted into the container.
+    """
+    source_volume: pulumi.Input[builtins.str]
+    """
+    Name of a task volume (`volumes[].name`), e.g. `"data"`.
+    """
+    container_path: pulumi.Input[builtins.str]
+    """
+    Absolute path in the container, e.g. `"/var/lib/app"`.
+    """
+    read_only: NotRequired[pulumi.Input[builtins.bool]]
+    """
+    Mount read-only. Default false.
+    """
+
+
+@pulumi.input_type
+class MountPointArgs:
+    def __init__(__self__, *,
+                 source_volume: pulumi.Input[builtins.str],
+                 container_path: pulumi.Input[builtins.str],
+                 read_only: Optional[pulumi.Input[builtins.bool]] = None):
+        """
+        A task volume mounted into the container.
+        :param pulumi.Input[builtins.str] source_volume: Name of a task volume (`volumes[].name`), e.g. `"data"`.
+        :param pulumi.Input[builtins.str] container_path: Absolute path in the container, e.g. `"/var/lib/app"`.
+        :param pulumi.Input[builtins.bool] read_only: Mount read-only. Default false.
+        """
+        pulumi.set(__self__, "source_volume", source_volume)
+        pulumi.set(__self__, "container_path", container_path)
+        if read_only is not None:
+            pulumi.set(__self__, "read_only", read_only)
+
+    @property
+    @pulumi.getter(name="sourceVolume")
+    def source_volume(self) -> pulumi.Input[builtins.str]:
+        """
+        Name of a task volume (`volumes[].name`), e.g. `"data"`.
+        """
+        return pulumi.get(self, "source_volume")
+
+    @source_volume.setter
+    def source_volume(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "source_volume", value)
+
+    @property
+    @pulumi.getter(name="containerPath")
+    def container_path(self) -> pulumi.Input[builtins.str]:
+        """
+        Absolute path in the container, e.g. `"/var/lib/app"`.
+        """
+        return pulumi.get(self, "container_path")
+
+    @container_path.setter
+    def container_path(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "container_path", value)
+
+    @property
+    @pulumi.getter(name="readOnly")
+    def read_only(self) -> Optional[pulumi.Input[builtins.bool]]:
+        """
+        Mount read-only. Default false.
+        """
+        return pulumi.get(self, "read_only")
+
+    @read_only.setter
+    def read_only(self, value: Optional[pulumi.Input[builtins.bool]]):
+        pulumi.set(self, "read_only", value)
+
+
 class NetworkConfigurationArgsDict(TypedDict):
     """
     Subnets and security groups of `awsvpc` tasks.
@@ -1162,6 +2154,112 @@ class NetworkConfigurationArgs:
     @assign_public_ip.setter
     def assign_public_ip(self, value: Optional[pulumi.Input[builtins.bool]]):
         pulumi.set(self, "assign_public_ip", value)
+
+
+class PlacementConstraintArgsDict(TypedDict):
+    """
+    A rule every placement must satisfy (EC2 and EXTERNAL only).
+    """
+    type: pulumi.Input['PlacementConstraintType']
+    """
+    `distinctInstance` (one task per instance) or `memberOf`.
+    """
+    expression: NotRequired[pulumi.Input[builtins.str]]
+    """
+    Cluster query language expression, required with `memberOf` and not allowed with `distinctInstance`, e.g. `"attribute:ecs.instance-type =~ t3.*"`.
+    """
+
+
+@pulumi.input_type
+class PlacementConstraintArgs:
+    def __init__(__self__, *,
+                 type: pulumi.Input['PlacementConstraintType'],
+                 expression: Optional[pulumi.Input[builtins.str]] = None):
+        """
+        A rule every placement must satisfy (EC2 and EXTERNAL only).
+        :param pulumi.Input['PlacementConstraintType'] type: `distinctInstance` (one task per instance) or `memberOf`.
+        :param pulumi.Input[builtins.str] expression: Cluster query language expression, required with `memberOf` and not allowed with `distinctInstance`, e.g. `"attribute:ecs.instance-type =~ t3.*"`.
+        """
+        pulumi.set(__self__, "type", type)
+        if expression is not None:
+            pulumi.set(__self__, "expression", expression)
+
+    @property
+    @pulumi.getter
+    def type(self) -> pulumi.Input['PlacementConstraintType']:
+        """
+        `distinctInstance` (one task per instance) or `memberOf`.
+        """
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input['PlacementConstraintType']):
+        pulumi.set(self, "type", value)
+
+    @property
+    @pulumi.getter
+    def expression(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        Cluster query language expression, required with `memberOf` and not allowed with `distinctInstance`, e.g. `"attribute:ecs.instance-type =~ t3.*"`.
+        """
+        return pulumi.get(self, "expression")
+
+    @expression.setter
+    def expression(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "expression", value)
+
+
+class PlacementStrategyArgsDict(TypedDict):
+    """
+    One rule of how tasks are spread over instances (EC2 and EXTERNAL only).
+    """
+    type: pulumi.Input['PlacementStrategyType']
+    """
+    `random`, `spread` or `binpack`.
+    """
+    field: NotRequired[pulumi.Input[builtins.str]]
+    """
+    What to spread over or pack by: with `spread` e.g. `"instanceId"` (same as `"host"`) or `"attribute:ecs.availability-zone"`; with `binpack` `"cpu"` or `"memory"`; none with `random`.
+    """
+
+
+@pulumi.input_type
+class PlacementStrategyArgs:
+    def __init__(__self__, *,
+                 type: pulumi.Input['PlacementStrategyType'],
+                 field: Optional[pulumi.Input[builtins.str]] = None):
+        """
+        One rule of how tasks are spread over instances (EC2 and EXTERNAL only).
+        :param pulumi.Input['PlacementStrategyType'] type: `random`, `spread` or `binpack`.
+        :param pulumi.Input[builtins.str] field: What to spread over or pack by: with `spread` e.g. `"instanceId"` (same as `"host"`) or `"attribute:ecs.availability-zone"`; with `binpack` `"cpu"` or `"memory"`; none with `random`.
+        """
+        pulumi.set(__self__, "type", type)
+        if field is not None:
+            pulumi.set(__self__, "field", field)
+
+    @property
+    @pulumi.getter
+    def type(self) -> pulumi.Input['PlacementStrategyType']:
+        """
+        `random`, `spread` or `binpack`.
+        """
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input['PlacementStrategyType']):
+        pulumi.set(self, "type", value)
+
+    @property
+    @pulumi.getter
+    def field(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        What to spread over or pack by: with `spread` e.g. `"instanceId"` (same as `"host"`) or `"attribute:ecs.availability-zone"`; with `binpack` `"cpu"` or `"memory"`; none with `random`.
+        """
+        return pulumi.get(self, "field")
+
+    @field.setter
+    def field(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "field", value)
 
 
 class PortMappingArgsDict(TypedDict):
@@ -1331,6 +2429,39 @@ class RegistryAuthArgs:
         pulumi.set(self, "password", value)
 
 
+class RepositoryCredentialsArgsDict(TypedDict):
+    """
+    Credentials for pulling the image from a private registry that is not ECR.
+    """
+    credentials_parameter: pulumi.Input[builtins.str]
+    """
+    ARN of the Secrets Manager secret holding the registry username and password (an ARN, not the secret itself), e.g. `"arn:aws:secretsmanager:eu-west-1:123456789012:secret:registry-AbCdEf"`. The task's `executionRoleArn` must be allowed to read it.
+    """
+
+
+@pulumi.input_type
+class RepositoryCredentialsArgs:
+    def __init__(__self__, *,
+                 credentials_parameter: pulumi.Input[builtins.str]):
+        """
+        Credentials for pulling the image from a private registry that is not ECR.
+        :param pulumi.Input[builtins.str] credentials_parameter: ARN of the Secrets Manager secret holding the registry username and password (an ARN, not the secret itself), e.g. `"arn:aws:secretsmanager:eu-west-1:123456789012:secret:registry-AbCdEf"`. The task's `executionRoleArn` must be allowed to read it.
+        """
+        pulumi.set(__self__, "credentials_parameter", credentials_parameter)
+
+    @property
+    @pulumi.getter(name="credentialsParameter")
+    def credentials_parameter(self) -> pulumi.Input[builtins.str]:
+        """
+        ARN of the Secrets Manager secret holding the registry username and password (an ARN, not the secret itself), e.g. `"arn:aws:secretsmanager:eu-west-1:123456789012:secret:registry-AbCdEf"`. The task's `executionRoleArn` must be allowed to read it.
+        """
+        return pulumi.get(self, "credentials_parameter")
+
+    @credentials_parameter.setter
+    def credentials_parameter(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "credentials_parameter", value)
+
+
 class RuntimePlatformArgsDict(TypedDict):
     """
     CPU architecture and operating system of the tasks.
@@ -1383,6 +2514,680 @@ class RuntimePlatformArgs:
     @operating_system_family.setter
     def operating_system_family(self, value: Optional[pulumi.Input[builtins.str]]):
         pulumi.set(self, "operating_system_family", value)
+
+
+class ServiceConnectClientAliasArgsDict(TypedDict):
+    """
+    A name and port clients in the namespace use.
+    """
+    port: pulumi.Input[builtins.int]
+    """
+    Port, 1-65535, e.g. `80`.
+    """
+    dns_name: NotRequired[pulumi.Input[builtins.str]]
+    """
+    DNS name, e.g. `"web"`. Default: `discoveryName.namespace`.
+    """
+
+
+@pulumi.input_type
+class ServiceConnectClientAliasArgs:
+    def __init__(__self__, *,
+                 port: pulumi.Input[builtins.int],
+                 dns_name: Optional[pulumi.Input[builtins.str]] = None):
+        """
+        A name and port clients in the namespace use.
+        :param pulumi.Input[builtins.int] port: Port, 1-65535, e.g. `80`.
+        :param pulumi.Input[builtins.str] dns_name: DNS name, e.g. `"web"`. Default: `discoveryName.namespace`.
+        """
+        pulumi.set(__self__, "port", port)
+        if dns_name is not None:
+            pulumi.set(__self__, "dns_name", dns_name)
+
+    @property
+    @pulumi.getter
+    def port(self) -> pulumi.Input[builtins.int]:
+        """
+        Port, 1-65535, e.g. `80`.
+        """
+        return pulumi.get(self, "port")
+
+    @port.setter
+    def port(self, value: pulumi.Input[builtins.int]):
+        pulumi.set(self, "port", value)
+
+    @property
+    @pulumi.getter(name="dnsName")
+    def dns_name(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        DNS name, e.g. `"web"`. Default: `discoveryName.namespace`.
+        """
+        return pulumi.get(self, "dns_name")
+
+    @dns_name.setter
+    def dns_name(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "dns_name", value)
+
+
+class ServiceConnectConfigurationArgsDict(TypedDict):
+    """
+    Service Connect: this service's ports reachable by short names in a Cloud Map namespace, and short names of other services reachable from it.
+    """
+    enabled: NotRequired[pulumi.Input[builtins.bool]]
+    """
+    Turn Service Connect on. Default true (false is the same as omitting the whole block).
+    """
+    namespace: NotRequired[pulumi.Input[builtins.str]]
+    """
+    Cloud Map namespace name or ARN, e.g. `"internal"`. Default: the cluster's Service Connect namespace.
+    """
+    services: NotRequired[pulumi.Input[Sequence[pulumi.Input['ServiceConnectServiceArgsDict']]]]
+    """
+    The ports this service offers, e.g. `[{portName: "http", clientAliases: [{port: 80, dnsName: "web"}]}]`. Default: none (a client-only service). Order does not matter.
+    """
+    log_configuration: NotRequired[pulumi.Input['LogConfigurationArgsDict']]
+    """
+    Where the Service Connect proxy's logs go, e.g. `{logDriver: "awslogs", options: {...}}`. Default: not collected.
+    """
+
+
+@pulumi.input_type
+class ServiceConnectConfigurationArgs:
+    def __init__(__self__, *,
+                 enabled: Optional[pulumi.Input[builtins.bool]] = None,
+                 namespace: Optional[pulumi.Input[builtins.str]] = None,
+                 services: Optional[pulumi.Input[Sequence[pulumi.Input['ServiceConnectServiceArgs']]]] = None,
+                 log_configuration: Optional[pulumi.Input['LogConfigurationArgs']] = None):
+        """
+        Service Connect: this service's ports reachable by short names in a Cloud Map namespace, and short names of other services reachable from it.
+        :param pulumi.Input[builtins.bool] enabled: Turn Service Connect on. Default true (false is the same as omitting the whole block).
+        :param pulumi.Input[builtins.str] namespace: Cloud Map namespace name or ARN, e.g. `"internal"`. Default: the cluster's Service Connect namespace.
+        :param pulumi.Input[Sequence[pulumi.Input['ServiceConnectServiceArgs']]] services: The ports this service offers, e.g. `[{portName: "http", clientAliases: [{port: 80, dnsName: "web"}]}]`. Default: none (a client-only service). Order does not matter.
+        :param pulumi.Input['LogConfigurationArgs'] log_configuration: Where the Service Connect proxy's logs go, e.g. `{logDriver: "awslogs", options: {...}}`. Default: not collected.
+        """
+        if enabled is not None:
+            pulumi.set(__self__, "enabled", enabled)
+        if namespace is not None:
+            pulumi.set(__self__, "namespace", namespace)
+        if services is not None:
+            pulumi.set(__self__, "services", services)
+        if log_configuration is not None:
+            pulumi.set(__self__, "log_configuration", log_configuration)
+
+    @property
+    @pulumi.getter
+    def enabled(self) -> Optional[pulumi.Input[builtins.bool]]:
+        """
+        Turn Service Connect on. Default true (false is the same as omitting the whole block).
+        """
+        return pulumi.get(self, "enabled")
+
+    @enabled.setter
+    def enabled(self, value: Optional[pulumi.Input[builtins.bool]]):
+        pulumi.set(self, "enabled", value)
+
+    @property
+    @pulumi.getter
+    def namespace(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        Cloud Map namespace name or ARN, e.g. `"internal"`. Default: the cluster's Service Connect namespace.
+        """
+        return pulumi.get(self, "namespace")
+
+    @namespace.setter
+    def namespace(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "namespace", value)
+
+    @property
+    @pulumi.getter
+    def services(self) -> Optional[pulumi.Input[Sequence[pulumi.Input['ServiceConnectServiceArgs']]]]:
+        """
+        The ports this service offers, e.g. `[{portName: "http", clientAliases: [{port: 80, dnsName: "web"}]}]`. Default: none (a client-only service). Order does not matter.
+        """
+        return pulumi.get(self, "services")
+
+    @services.setter
+    def services(self, value: Optional[pulumi.Input[Sequence[pulumi.Input['ServiceConnectServiceArgs']]]]):
+        pulumi.set(self, "services", value)
+
+    @property
+    @pulumi.getter(name="logConfiguration")
+    def log_configuration(self) -> Optional[pulumi.Input['LogConfigurationArgs']]:
+        """
+        Where the Service Connect proxy's logs go, e.g. `{logDriver: "awslogs", options: {...}}`. Default: not collected.
+        """
+        return pulumi.get(self, "log_configuration")
+
+    @log_configuration.setter
+    def log_configuration(self, value: Optional[pulumi.Input['LogConfigurationArgs']]):
+        pulumi.set(self, "log_configuration", value)
+
+
+class ServiceConnectServiceArgsDict(TypedDict):
+    """
+    One port of this service offered through Service Connect.
+    """
+    port_name: pulumi.Input[builtins.str]
+    """
+    The `name` of a container port mapping, e.g. `"http"`.
+    """
+    discovery_name: NotRequired[pulumi.Input[builtins.str]]
+    """
+    Name registered in Cloud Map, e.g. `"web"`. Default: `portName`.
+    """
+    client_aliases: NotRequired[pulumi.Input[Sequence[pulumi.Input['ServiceConnectClientAliasArgsDict']]]]
+    """
+    Names and ports clients use, e.g. `[{port: 80, dnsName: "web"}]`. Default: none (discoverable, not addressable by alias). Order does not matter.
+    """
+    ingress_port_override: NotRequired[pulumi.Input[builtins.int]]
+    """
+    Port the Service Connect proxy listens on, e.g. `15000`. Default: chosen by ECS.
+    """
+
+
+@pulumi.input_type
+class ServiceConnectServiceArgs:
+    def __init__(__self__, *,
+                 port_name: pulumi.Input[builtins.str],
+                 discovery_name: Optional[pulumi.Input[builtins.str]] = None,
+                 client_aliases: Optional[pulumi.Input[Sequence[pulumi.Input['ServiceConnectClientAliasArgs']]]] = None,
+                 ingress_port_override: Optional[pulumi.Input[builtins.int]] = None):
+        """
+        One port of this service offered through Service Connect.
+        :param pulumi.Input[builtins.str] port_name: The `name` of a container port mapping, e.g. `"http"`.
+        :param pulumi.Input[builtins.str] discovery_name: Name registered in Cloud Map, e.g. `"web"`. Default: `portName`.
+        :param pulumi.Input[Sequence[pulumi.Input['ServiceConnectClientAliasArgs']]] client_aliases: Names and ports clients use, e.g. `[{port: 80, dnsName: "web"}]`. Default: none (discoverable, not addressable by alias). Order does not matter.
+        :param pulumi.Input[builtins.int] ingress_port_override: Port the Service Connect proxy listens on, e.g. `15000`. Default: chosen by ECS.
+        """
+        pulumi.set(__self__, "port_name", port_name)
+        if discovery_name is not None:
+            pulumi.set(__self__, "discovery_name", discovery_name)
+        if client_aliases is not None:
+            pulumi.set(__self__, "client_aliases", client_aliases)
+        if ingress_port_override is not None:
+            pulumi.set(__self__, "ingress_port_override", ingress_port_override)
+
+    @property
+    @pulumi.getter(name="portName")
+    def port_name(self) -> pulumi.Input[builtins.str]:
+        """
+        The `name` of a container port mapping, e.g. `"http"`.
+        """
+        return pulumi.get(self, "port_name")
+
+    @port_name.setter
+    def port_name(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "port_name", value)
+
+    @property
+    @pulumi.getter(name="discoveryName")
+    def discovery_name(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        Name registered in Cloud Map, e.g. `"web"`. Default: `portName`.
+        """
+        return pulumi.get(self, "discovery_name")
+
+    @discovery_name.setter
+    def discovery_name(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "discovery_name", value)
+
+    @property
+    @pulumi.getter(name="clientAliases")
+    def client_aliases(self) -> Optional[pulumi.Input[Sequence[pulumi.Input['ServiceConnectClientAliasArgs']]]]:
+        """
+        Names and ports clients use, e.g. `[{port: 80, dnsName: "web"}]`. Default: none (discoverable, not addressable by alias). Order does not matter.
+        """
+        return pulumi.get(self, "client_aliases")
+
+    @client_aliases.setter
+    def client_aliases(self, value: Optional[pulumi.Input[Sequence[pulumi.Input['ServiceConnectClientAliasArgs']]]]):
+        pulumi.set(self, "client_aliases", value)
+
+    @property
+    @pulumi.getter(name="ingressPortOverride")
+    def ingress_port_override(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        Port the Service Connect proxy listens on, e.g. `15000`. Default: chosen by ECS.
+        """
+        return pulumi.get(self, "ingress_port_override")
+
+    @ingress_port_override.setter
+    def ingress_port_override(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "ingress_port_override", value)
+
+
+class ServiceRegistryArgsDict(TypedDict):
+    """
+    A Cloud Map service that registers this service's tasks.
+    """
+    registry_arn: pulumi.Input[builtins.str]
+    """
+    ARN of the Cloud Map service, e.g. `"arn:aws:servicediscovery:eu-west-1:123456789012:service/srv-abc"`.
+    """
+    port: NotRequired[pulumi.Input[builtins.int]]
+    """
+    Port for SRV records with `awsvpc` networking, e.g. `8080`.
+    """
+    container_name: NotRequired[pulumi.Input[builtins.str]]
+    """
+    Container whose port goes into SRV records (`bridge`/`host` networking), e.g. `"web"`.
+    """
+    container_port: NotRequired[pulumi.Input[builtins.int]]
+    """
+    That container's port, e.g. `8080`.
+    """
+
+
+@pulumi.input_type
+class ServiceRegistryArgs:
+    def __init__(__self__, *,
+                 registry_arn: pulumi.Input[builtins.str],
+                 port: Optional[pulumi.Input[builtins.int]] = None,
+                 container_name: Optional[pulumi.Input[builtins.str]] = None,
+                 container_port: Optional[pulumi.Input[builtins.int]] = None):
+        """
+        A Cloud Map service that registers this service's tasks.
+        :param pulumi.Input[builtins.str] registry_arn: ARN of the Cloud Map service, e.g. `"arn:aws:servicediscovery:eu-west-1:123456789012:service/srv-abc"`.
+        :param pulumi.Input[builtins.int] port: Port for SRV records with `awsvpc` networking, e.g. `8080`.
+        :param pulumi.Input[builtins.str] container_name: Container whose port goes into SRV records (`bridge`/`host` networking), e.g. `"web"`.
+        :param pulumi.Input[builtins.int] container_port: That container's port, e.g. `8080`.
+        """
+        pulumi.set(__self__, "registry_arn", registry_arn)
+        if port is not None:
+            pulumi.set(__self__, "port", port)
+        if container_name is not None:
+            pulumi.set(__self__, "container_name", container_name)
+        if container_port is not None:
+            pulumi.set(__self__, "container_port", container_port)
+
+    @property
+    @pulumi.getter(name="registryArn")
+    def registry_arn(self) -> pulumi.Input[builtins.str]:
+        """
+        ARN of the Cloud Map service, e.g. `"arn:aws:servicediscovery:eu-west-1:123456789012:service/srv-abc"`.
+        """
+        return pulumi.get(self, "registry_arn")
+
+    @registry_arn.setter
+    def registry_arn(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "registry_arn", value)
+
+    @property
+    @pulumi.getter
+    def port(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        Port for SRV records with `awsvpc` networking, e.g. `8080`.
+        """
+        return pulumi.get(self, "port")
+
+    @port.setter
+    def port(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "port", value)
+
+    @property
+    @pulumi.getter(name="containerName")
+    def container_name(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        Container whose port goes into SRV records (`bridge`/`host` networking), e.g. `"web"`.
+        """
+        return pulumi.get(self, "container_name")
+
+    @container_name.setter
+    def container_name(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "container_name", value)
+
+    @property
+    @pulumi.getter(name="containerPort")
+    def container_port(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        That container's port, e.g. `8080`.
+        """
+        return pulumi.get(self, "container_port")
+
+    @container_port.setter
+    def container_port(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "container_port", value)
+
+
+class SystemControlArgsDict(TypedDict):
+    """
+    A namespaced kernel parameter (`sysctl`) of the container.
+    """
+    namespace: pulumi.Input[builtins.str]
+    """
+    The parameter, e.g. `"net.core.somaxconn"`. Only namespaced parameters: `kernel.msgmax`, `kernel.msgmnb`, `kernel.msgmni`, `kernel.sem`, `kernel.shmall`, `kernel.shmmax`, `kernel.shmmni`, `kernel.shm_rmid_forced`, `fs.mqueue.*` and `net.*` (not with `host` networking).
+    """
+    value: pulumi.Input[builtins.str]
+    """
+    Its value, e.g. `"1024"`.
+    """
+
+
+@pulumi.input_type
+class SystemControlArgs:
+    def __init__(__self__, *,
+                 namespace: pulumi.Input[builtins.str],
+                 value: pulumi.Input[builtins.str]):
+        """
+        A namespaced kernel parameter (`sysctl`) of the container.
+        :param pulumi.Input[builtins.str] namespace: The parameter, e.g. `"net.core.somaxconn"`. Only namespaced parameters: `kernel.msgmax`, `kernel.msgmnb`, `kernel.msgmni`, `kernel.sem`, `kernel.shmall`, `kernel.shmmax`, `kernel.shmmni`, `kernel.shm_rmid_forced`, `fs.mqueue.*` and `net.*` (not with `host` networking).
+        :param pulumi.Input[builtins.str] value: Its value, e.g. `"1024"`.
+        """
+        pulumi.set(__self__, "namespace", namespace)
+        pulumi.set(__self__, "value", value)
+
+    @property
+    @pulumi.getter
+    def namespace(self) -> pulumi.Input[builtins.str]:
+        """
+        The parameter, e.g. `"net.core.somaxconn"`. Only namespaced parameters: `kernel.msgmax`, `kernel.msgmnb`, `kernel.msgmni`, `kernel.sem`, `kernel.shmall`, `kernel.shmmax`, `kernel.shmmni`, `kernel.shm_rmid_forced`, `fs.mqueue.*` and `net.*` (not with `host` networking).
+        """
+        return pulumi.get(self, "namespace")
+
+    @namespace.setter
+    def namespace(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "namespace", value)
+
+    @property
+    @pulumi.getter
+    def value(self) -> pulumi.Input[builtins.str]:
+        """
+        Its value, e.g. `"1024"`.
+        """
+        return pulumi.get(self, "value")
+
+    @value.setter
+    def value(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "value", value)
+
+
+class TmpfsArgsDict(TypedDict):
+    """
+    A tmpfs mount.
+    """
+    container_path: pulumi.Input[builtins.str]
+    """
+    Absolute path in the container, e.g. `"/tmp"`.
+    """
+    size: pulumi.Input[builtins.int]
+    """
+    Size in MiB, e.g. `128`.
+    """
+    mount_options: NotRequired[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]]
+    """
+    Mount options, e.g. `["noexec", "nosuid"]`. Order does not matter.
+    """
+
+
+@pulumi.input_type
+class TmpfsArgs:
+    def __init__(__self__, *,
+                 container_path: pulumi.Input[builtins.str],
+                 size: pulumi.Input[builtins.int],
+                 mount_options: Optional[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]] = None):
+        """
+        A tmpfs mount.
+        :param pulumi.Input[builtins.str] container_path: Absolute path in the container, e.g. `"/tmp"`.
+        :param pulumi.Input[builtins.int] size: Size in MiB, e.g. `128`.
+        :param pulumi.Input[Sequence[pulumi.Input[builtins.str]]] mount_options: Mount options, e.g. `["noexec", "nosuid"]`. Order does not matter.
+        """
+        pulumi.set(__self__, "container_path", container_path)
+        pulumi.set(__self__, "size", size)
+        if mount_options is not None:
+            pulumi.set(__self__, "mount_options", mount_options)
+
+    @property
+    @pulumi.getter(name="containerPath")
+    def container_path(self) -> pulumi.Input[builtins.str]:
+        """
+        Absolute path in the container, e.g. `"/tmp"`.
+        """
+        return pulumi.get(self, "container_path")
+
+    @container_path.setter
+    def container_path(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "container_path", value)
+
+    @property
+    @pulumi.getter
+    def size(self) -> pulumi.Input[builtins.int]:
+        """
+        Size in MiB, e.g. `128`.
+        """
+        return pulumi.get(self, "size")
+
+    @size.setter
+    def size(self, value: pulumi.Input[builtins.int]):
+        pulumi.set(self, "size", value)
+
+    @property
+    @pulumi.getter(name="mountOptions")
+    def mount_options(self) -> Optional[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]]:
+        """
+        Mount options, e.g. `["noexec", "nosuid"]`. Order does not matter.
+        """
+        return pulumi.get(self, "mount_options")
+
+    @mount_options.setter
+    def mount_options(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]]):
+        pulumi.set(self, "mount_options", value)
+
+
+class UlimitArgsDict(TypedDict):
+    """
+    A resource limit (`ulimit`) of the container.
+    """
+    name: pulumi.Input['UlimitName']
+    """
+    Which limit, e.g. `nofile`.
+    """
+    soft_limit: pulumi.Input[builtins.int]
+    """
+    Soft limit, at most `hardLimit`, e.g. `65535`.
+    """
+    hard_limit: pulumi.Input[builtins.int]
+    """
+    Hard limit, e.g. `65535`.
+    """
+
+
+@pulumi.input_type
+class UlimitArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input['UlimitName'],
+                 soft_limit: pulumi.Input[builtins.int],
+                 hard_limit: pulumi.Input[builtins.int]):
+        """
+        A resource limit (`ulimit`) of the container.
+        :param pulumi.Input['UlimitName'] name: Which limit, e.g. `nofile`.
+        :param pulumi.Input[builtins.int] soft_limit: Soft limit, at most `hardLimit`, e.g. `65535`.
+        :param pulumi.Input[builtins.int] hard_limit: Hard limit, e.g. `65535`.
+        """
+        pulumi.set(__self__, "name", name)
+        pulumi.set(__self__, "soft_limit", soft_limit)
+        pulumi.set(__self__, "hard_limit", hard_limit)
+
+    @property
+    @pulumi.getter
+    def name(self) -> pulumi.Input['UlimitName']:
+        """
+        Which limit, e.g. `nofile`.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input['UlimitName']):
+        pulumi.set(self, "name", value)
+
+    @property
+    @pulumi.getter(name="softLimit")
+    def soft_limit(self) -> pulumi.Input[builtins.int]:
+        """
+        Soft limit, at most `hardLimit`, e.g. `65535`.
+        """
+        return pulumi.get(self, "soft_limit")
+
+    @soft_limit.setter
+    def soft_limit(self, value: pulumi.Input[builtins.int]):
+        pulumi.set(self, "soft_limit", value)
+
+    @property
+    @pulumi.getter(name="hardLimit")
+    def hard_limit(self) -> pulumi.Input[builtins.int]:
+        """
+        Hard limit, e.g. `65535`.
+        """
+        return pulumi.get(self, "hard_limit")
+
+    @hard_limit.setter
+    def hard_limit(self, value: pulumi.Input[builtins.int]):
+        pulumi.set(self, "hard_limit", value)
+
+
+class VolumeArgsDict(TypedDict):
+    """
+    A data volume of the task, mounted into containers with `mountPoints`. Give at most one of `host`, `efsVolumeConfiguration` and `dockerVolumeConfiguration`; with none of them the volume is a bind mount that lives as long as the task (the only kind besides EFS that Fargate supports).
+    """
+    name: pulumi.Input[builtins.str]
+    """
+    Volume name, referenced by `mountPoints[].sourceVolume`, e.g. `"data"`. Up to 255 letters, digits, `-` and `_`.
+    """
+    host: NotRequired[pulumi.Input['HostVolumeArgsDict']]
+    """
+    Bind mount of a path on the host (EC2 and EXTERNAL only), e.g. `{sourcePath: "/var/log/app"}`. Default: a task-scoped bind mount.
+    """
+    efs_volume_configuration: NotRequired[pulumi.Input['EfsVolumeConfigurationArgsDict']]
+    """
+    An Amazon EFS file system, e.g. `{fileSystemId: "fs-0123abcd", transitEncryption: "ENABLED"}`.
+    """
+    docker_volume_configuration: NotRequired[pulumi.Input['DockerVolumeConfigurationArgsDict']]
+    """
+    A Docker volume (EC2 and EXTERNAL only), e.g. `{scope: "shared", autoprovision: true, driver: "local"}`.
+    """
+
+
+@pulumi.input_type
+class VolumeArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input[builtins.str],
+                 host: Optional[pulumi.Input['HostVolumeArgs']] = None,
+                 efs_volume_configuration: Optional[pulumi.Input['EfsVolumeConfigurationArgs']] = None,
+                 docker_volume_configuration: Optional[pulumi.Input['DockerVolumeConfigurationArgs']] = None):
+        """
+        A data volume of the task, mounted into containers with `mountPoints`. Give at most one of `host`, `efsVolumeConfiguration` and `dockerVolumeConfiguration`; with none of them the volume is a bind mount that lives as long as the task (the only kind besides EFS that Fargate supports).
+        :param pulumi.Input[builtins.str] name: Volume name, referenced by `mountPoints[].sourceVolume`, e.g. `"data"`. Up to 255 letters, digits, `-` and `_`.
+        :param pulumi.Input['HostVolumeArgs'] host: Bind mount of a path on the host (EC2 and EXTERNAL only), e.g. `{sourcePath: "/var/log/app"}`. Default: a task-scoped bind mount.
+        :param pulumi.Input['EfsVolumeConfigurationArgs'] efs_volume_configuration: An Amazon EFS file system, e.g. `{fileSystemId: "fs-0123abcd", transitEncryption: "ENABLED"}`.
+        :param pulumi.Input['DockerVolumeConfigurationArgs'] docker_volume_configuration: A Docker volume (EC2 and EXTERNAL only), e.g. `{scope: "shared", autoprovision: true, driver: "local"}`.
+        """
+        pulumi.set(__self__, "name", name)
+        if host is not None:
+            pulumi.set(__self__, "host", host)
+        if efs_volume_configuration is not None:
+            pulumi.set(__self__, "efs_volume_configuration", efs_volume_configuration)
+        if docker_volume_configuration is not None:
+            pulumi.set(__self__, "docker_volume_configuration", docker_volume_configuration)
+
+    @property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[builtins.str]:
+        """
+        Volume name, referenced by `mountPoints[].sourceVolume`, e.g. `"data"`. Up to 255 letters, digits, `-` and `_`.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "name", value)
+
+    @property
+    @pulumi.getter
+    def host(self) -> Optional[pulumi.Input['HostVolumeArgs']]:
+        """
+        Bind mount of a path on the host (EC2 and EXTERNAL only), e.g. `{sourcePath: "/var/log/app"}`. Default: a task-scoped bind mount.
+        """
+        return pulumi.get(self, "host")
+
+    @host.setter
+    def host(self, value: Optional[pulumi.Input['HostVolumeArgs']]):
+        pulumi.set(self, "host", value)
+
+    @property
+    @pulumi.getter(name="efsVolumeConfiguration")
+    def efs_volume_configuration(self) -> Optional[pulumi.Input['EfsVolumeConfigurationArgs']]:
+        """
+        An Amazon EFS file system, e.g. `{fileSystemId: "fs-0123abcd", transitEncryption: "ENABLED"}`.
+        """
+        return pulumi.get(self, "efs_volume_configuration")
+
+    @efs_volume_configuration.setter
+    def efs_volume_configuration(self, value: Optional[pulumi.Input['EfsVolumeConfigurationArgs']]):
+        pulumi.set(self, "efs_volume_configuration", value)
+
+    @property
+    @pulumi.getter(name="dockerVolumeConfiguration")
+    def docker_volume_configuration(self) -> Optional[pulumi.Input['DockerVolumeConfigurationArgs']]:
+        """
+        A Docker volume (EC2 and EXTERNAL only), e.g. `{scope: "shared", autoprovision: true, driver: "local"}`.
+        """
+        return pulumi.get(self, "docker_volume_configuration")
+
+    @docker_volume_configuration.setter
+    def docker_volume_configuration(self, value: Optional[pulumi.Input['DockerVolumeConfigurationArgs']]):
+        pulumi.set(self, "docker_volume_configuration", value)
+
+
+class VolumeFromArgsDict(TypedDict):
+    """
+    Mount every volume of another container of the task.
+    """
+    source_container: pulumi.Input[builtins.str]
+    """
+    Name of another container of this task, e.g. `"sidecar"`.
+    """
+    read_only: NotRequired[pulumi.Input[builtins.bool]]
+    """
+    Mount read-only. Default false.
+    """
+
+
+@pulumi.input_type
+class VolumeFromArgs:
+    def __init__(__self__, *,
+                 source_container: pulumi.Input[builtins.str],
+                 read_only: Optional[pulumi.Input[builtins.bool]] = None):
+        """
+        Mount every volume of another container of the task.
+        :param pulumi.Input[builtins.str] source_container: Name of another container of this task, e.g. `"sidecar"`.
+        :param pulumi.Input[builtins.bool] read_only: Mount read-only. Default false.
+        """
+        pulumi.set(__self__, "source_container", source_container)
+        if read_only is not None:
+            pulumi.set(__self__, "read_only", read_only)
+
+    @property
+    @pulumi.getter(name="sourceContainer")
+    def source_container(self) -> pulumi.Input[builtins.str]:
+        """
+        Name of another container of this task, e.g. `"sidecar"`.
+        """
+        return pulumi.get(self, "source_container")
+
+    @source_container.setter
+    def source_container(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "source_container", value)
+
+    @property
+    @pulumi.getter(name="readOnly")
+    def read_only(self) -> Optional[pulumi.Input[builtins.bool]]:
+        """
+        Mount read-only. Default false.
+        """
+        return pulumi.get(self, "read_only")
+
+    @read_only.setter
+    def read_only(self, value: Optional[pulumi.Input[builtins.bool]]):
+        pulumi.set(self, "read_only", value)
 
 
 class WaitOptionsArgsDict(TypedDict):

@@ -25,14 +25,37 @@ __all__ = [
     "ContainerDependency",
     "DeploymentCircuitBreaker",
     "DeploymentConfiguration",
+    "DeploymentController",
+    "DockerVolumeConfiguration",
     "Dockerfile",
+    "EfsAuthorizationConfig",
+    "EfsVolumeConfiguration",
+    "EphemeralStorage",
+    "FirelensConfiguration",
     "HealthCheck",
+    "HostEntry",
+    "HostVolume",
+    "KernelCapabilities",
+    "LinuxParameters",
     "LoadBalancer",
     "LogConfiguration",
+    "MountPoint",
     "NetworkConfiguration",
+    "PlacementConstraint",
+    "PlacementStrategy",
     "PortMapping",
     "RegistryAuth",
+    "RepositoryCredentials",
     "RuntimePlatform",
+    "ServiceConnectClientAlias",
+    "ServiceConnectConfiguration",
+    "ServiceConnectService",
+    "ServiceRegistry",
+    "SystemControl",
+    "Tmpfs",
+    "Ulimit",
+    "Volume",
+    "VolumeFrom",
     "WaitOptions",
 ]
 
@@ -160,7 +183,17 @@ class Container(dict):
                  log_configuration: Optional['outputs.LogConfiguration'] = None,
                  depends_on: Optional[Sequence['outputs.ContainerDependency']] = None,
                  readonly_root_filesystem: Optional[builtins.bool] = None,
-                 stop_timeout: Optional[builtins.int] = None):
+                 stop_timeout: Optional[builtins.int] = None,
+                 mount_points: Optional[Sequence['outputs.MountPoint']] = None,
+                 volumes_from: Optional[Sequence['outputs.VolumeFrom']] = None,
+                 repository_credentials: Optional['outputs.RepositoryCredentials'] = None,
+                 docker_labels: Optional[Mapping[str, builtins.str]] = None,
+                 ulimits: Optional[Sequence['outputs.Ulimit']] = None,
+                 linux_parameters: Optional['outputs.LinuxParameters'] = None,
+                 system_controls: Optional[Sequence['outputs.SystemControl']] = None,
+                 extra_hosts: Optional[Sequence['outputs.HostEntry']] = None,
+                 firelens_configuration: Optional['outputs.FirelensConfiguration'] = None,
+                 start_timeout: Optional[builtins.int] = None):
         """
         :param builtins.str name: Container name, unique in the task, e.g. `"web"`.
         :param builtins.str image: Image reference: `registry/repo:tag` (resolved to its digest) or `registry/repo@sha256:...` (used as is), e.g. `"123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:latest"`.
@@ -180,6 +213,16 @@ class Container(dict):
         :param Sequence['outputs.ContainerDependency'] depends_on: Containers that must reach a state before this one starts.
         :param builtins.bool readonly_root_filesystem: Mount the root filesystem read-only. Default false.
         :param builtins.int stop_timeout: Seconds between SIGTERM and SIGKILL when the task stops. Default 30.
+        :param Sequence['outputs.MountPoint'] mount_points: Task volumes mounted into this container, e.g. `[{sourceVolume: "data", containerPath: "/var/lib/app"}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        :param Sequence['outputs.VolumeFrom'] volumes_from: Mount all volumes of other containers of the task, e.g. `[{sourceContainer: "sidecar", readOnly: true}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        :param 'outputs.RepositoryCredentials' repository_credentials: Credentials for a private registry that is not ECR, e.g. `{credentialsParameter: "arn:aws:secretsmanager:...:secret:registry-AbCdEf"}`. Needs `executionRoleArn`. Default: none (anonymous, or ECR through the execution role). Changing it registers a new task definition revision.
+        :param Mapping[str, builtins.str] docker_labels: Docker labels of the container, e.g. `{"com.example.team": "web"}`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        :param Sequence['outputs.Ulimit'] ulimits: Resource limits, e.g. `[{name: "nofile", softLimit: 65535, hardLimit: 65535}]`. Default: the platform's. Order does not matter. Changing it registers a new task definition revision.
+        :param 'outputs.LinuxParameters' linux_parameters: Linux options: init process, kernel capabilities, shared memory, tmpfs, swap, e.g. `{initProcessEnabled: true, capabilities: {add: ["SYS_PTRACE"]}}`. Default: none of them. Changing it registers a new task definition revision.
+        :param Sequence['outputs.SystemControl'] system_controls: Namespaced kernel parameters, e.g. `[{namespace: "net.core.somaxconn", value: "1024"}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        :param Sequence['outputs.HostEntry'] extra_hosts: Extra `/etc/hosts` entries, e.g. `[{hostname: "db.internal", ipAddress: "10.0.0.5"}]`. Not with `awsvpc` networking (so not on Fargate). Default none. Order does not matter. Changing it registers a new task definition revision.
+        :param 'outputs.FirelensConfiguration' firelens_configuration: Makes this container the task's FireLens log router (at most one per task), e.g. `{type: "fluentbit"}`; other containers then log with `logDriver: "awsfirelens"`. Default: not a log router. Changing it registers a new task definition revision.
+        :param builtins.int start_timeout: Seconds to wait for this container's `dependsOn` conditions before giving up, e.g. `120`. At least 2; at most 120 on Fargate. Default: the ECS agent's (3 minutes on EC2). Changing it registers a new task definition revision.
         """
         pulumi.set(__self__, "name", name)
         pulumi.set(__self__, "image", image)
@@ -215,6 +258,26 @@ class Container(dict):
             pulumi.set(__self__, "readonly_root_filesystem", readonly_root_filesystem)
         if stop_timeout is not None:
             pulumi.set(__self__, "stop_timeout", stop_timeout)
+        if mount_points is not None:
+            pulumi.set(__self__, "mount_points", mount_points)
+        if volumes_from is not None:
+            pulumi.set(__self__, "volumes_from", volumes_from)
+        if repository_credentials is not None:
+            pulumi.set(__self__, "repository_credentials", repository_credentials)
+        if docker_labels is not None:
+            pulumi.set(__self__, "docker_labels", docker_labels)
+        if ulimits is not None:
+            pulumi.set(__self__, "ulimits", ulimits)
+        if linux_parameters is not None:
+            pulumi.set(__self__, "linux_parameters", linux_parameters)
+        if system_controls is not None:
+            pulumi.set(__self__, "system_controls", system_controls)
+        if extra_hosts is not None:
+            pulumi.set(__self__, "extra_hosts", extra_hosts)
+        if firelens_configuration is not None:
+            pulumi.set(__self__, "firelens_configuration", firelens_configuration)
+        if start_timeout is not None:
+            pulumi.set(__self__, "start_timeout", start_timeout)
 
     @property
     @pulumi.getter
@@ -360,6 +423,86 @@ class Container(dict):
         """
         return pulumi.get(self, "stop_timeout")
 
+    @property
+    @pulumi.getter(name="mountPoints")
+    def mount_points(self) -> Optional[Sequence['outputs.MountPoint']]:
+        """
+        Task volumes mounted into this container, e.g. `[{sourceVolume: "data", containerPath: "/var/lib/app"}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "mount_points")
+
+    @property
+    @pulumi.getter(name="volumesFrom")
+    def volumes_from(self) -> Optional[Sequence['outputs.VolumeFrom']]:
+        """
+        Mount all volumes of other containers of the task, e.g. `[{sourceContainer: "sidecar", readOnly: true}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "volumes_from")
+
+    @property
+    @pulumi.getter(name="repositoryCredentials")
+    def repository_credentials(self) -> Optional['outputs.RepositoryCredentials']:
+        """
+        Credentials for a private registry that is not ECR, e.g. `{credentialsParameter: "arn:aws:secretsmanager:...:secret:registry-AbCdEf"}`. Needs `executionRoleArn`. Default: none (anonymous, or ECR through the execution role). Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "repository_credentials")
+
+    @property
+    @pulumi.getter(name="dockerLabels")
+    def docker_labels(self) -> Optional[Mapping[str, builtins.str]]:
+        """
+        Docker labels of the container, e.g. `{"com.example.team": "web"}`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "docker_labels")
+
+    @property
+    @pulumi.getter
+    def ulimits(self) -> Optional[Sequence['outputs.Ulimit']]:
+        """
+        Resource limits, e.g. `[{name: "nofile", softLimit: 65535, hardLimit: 65535}]`. Default: the platform's. Order does not matter. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "ulimits")
+
+    @property
+    @pulumi.getter(name="linuxParameters")
+    def linux_parameters(self) -> Optional['outputs.LinuxParameters']:
+        """
+        Linux options: init process, kernel capabilities, shared memory, tmpfs, swap, e.g. `{initProcessEnabled: true, capabilities: {add: ["SYS_PTRACE"]}}`. Default: none of them. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "linux_parameters")
+
+    @property
+    @pulumi.getter(name="systemControls")
+    def system_controls(self) -> Optional[Sequence['outputs.SystemControl']]:
+        """
+        Namespaced kernel parameters, e.g. `[{namespace: "net.core.somaxconn", value: "1024"}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "system_controls")
+
+    @property
+    @pulumi.getter(name="extraHosts")
+    def extra_hosts(self) -> Optional[Sequence['outputs.HostEntry']]:
+        """
+        Extra `/etc/hosts` entries, e.g. `[{hostname: "db.internal", ipAddress: "10.0.0.5"}]`. Not with `awsvpc` networking (so not on Fargate). Default none. Order does not matter. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "extra_hosts")
+
+    @property
+    @pulumi.getter(name="firelensConfiguration")
+    def firelens_configuration(self) -> Optional['outputs.FirelensConfiguration']:
+        """
+        Makes this container the task's FireLens log router (at most one per task), e.g. `{type: "fluentbit"}`; other containers then log with `logDriver: "awsfirelens"`. Default: not a log router. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "firelens_configuration")
+
+    @property
+    @pulumi.getter(name="startTimeout")
+    def start_timeout(self) -> Optional[builtins.int]:
+        """
+        Seconds to wait for this container's `dependsOn` conditions before giving up, e.g. `120`. At least 2; at most 120 on Fargate. Default: the ECS agent's (3 minutes on EC2). Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "start_timeout")
+
 
 @pulumi.output_type
 class ContainerDependency(dict):
@@ -462,6 +605,97 @@ class DeploymentConfiguration(dict):
 
 
 @pulumi.output_type
+class DeploymentController(dict):
+    """
+    Which deployment controller runs the service's deployments.
+    """
+    def __init__(__self__, *,
+                 type: 'DeploymentControllerType'):
+        """
+        :param 'DeploymentControllerType' type: `ECS` (rolling deployments, the default), `CODE_DEPLOY` or `EXTERNAL`. This resource deploys its revisions with ECS rolling deployments, so only `ECS` is accepted for now.
+        """
+        pulumi.set(__self__, "type", type)
+
+    @property
+    @pulumi.getter
+    def type(self) -> 'DeploymentControllerType':
+        """
+        `ECS` (rolling deployments, the default), `CODE_DEPLOY` or `EXTERNAL`. This resource deploys its revisions with ECS rolling deployments, so only `ECS` is accepted for now.
+        """
+        return pulumi.get(self, "type")
+
+
+@pulumi.output_type
+class DockerVolumeConfiguration(dict):
+    """
+    A Docker volume managed by a volume driver.
+    """
+    def __init__(__self__, *,
+                 scope: Optional['DockerVolumeScope'] = None,
+                 autoprovision: Optional[builtins.bool] = None,
+                 driver: Optional[builtins.str] = None,
+                 driver_opts: Optional[Mapping[str, builtins.str]] = None,
+                 labels: Optional[Mapping[str, builtins.str]] = None):
+        """
+        :param 'DockerVolumeScope' scope: `task` (created and removed with the task) or `shared` (outlives the task). Default `task`.
+        :param builtins.bool autoprovision: Create the volume when it does not exist yet. Only with `scope: "shared"`. Default false.
+        :param builtins.str driver: Volume driver, e.g. `"local"`. Default: Docker's default driver.
+        :param Mapping[str, builtins.str] driver_opts: Driver options, e.g. `{type: "tmpfs", device: "tmpfs"}`. Order does not matter.
+        :param Mapping[str, builtins.str] labels: Docker labels of the volume, e.g. `{team: "web"}`. Order does not matter.
+        """
+        if scope is not None:
+            pulumi.set(__self__, "scope", scope)
+        if autoprovision is not None:
+            pulumi.set(__self__, "autoprovision", autoprovision)
+        if driver is not None:
+            pulumi.set(__self__, "driver", driver)
+        if driver_opts is not None:
+            pulumi.set(__self__, "driver_opts", driver_opts)
+        if labels is not None:
+            pulumi.set(__self__, "labels", labels)
+
+    @property
+    @pulumi.getter
+    def scope(self) -> Optional['DockerVolumeScope']:
+        """
+        `task` (created and removed with the task) or `shared` (outlives the task). Default `task`.
+        """
+        return pulumi.get(self, "scope")
+
+    @property
+    @pulumi.getter
+    def autoprovision(self) -> Optional[builtins.bool]:
+        """
+        Create the volume when it does not exist yet. Only with `scope: "shared"`. Default false.
+        """
+        return pulumi.get(self, "autoprovision")
+
+    @property
+    @pulumi.getter
+    def driver(self) -> Optional[builtins.str]:
+        """
+        Volume driver, e.g. `"local"`. Default: Docker's default driver.
+        """
+        return pulumi.get(self, "driver")
+
+    @property
+    @pulumi.getter(name="driverOpts")
+    def driver_opts(self) -> Optional[Mapping[str, builtins.str]]:
+        """
+        Driver options, e.g. `{type: "tmpfs", device: "tmpfs"}`. Order does not matter.
+        """
+        return pulumi.get(self, "driver_opts")
+
+    @property
+    @pulumi.getter
+    def labels(self) -> Optional[Mapping[str, builtins.str]]:
+        """
+        Docker labels of the volume, e.g. `{team: "web"}`. Order does not matter.
+        """
+        return pulumi.get(self, "labels")
+
+
+@pulumi.output_type
 class Dockerfile(dict):
     """
     Where the Dockerfile comes from: exactly one of `location` or `inline`.
@@ -493,6 +727,163 @@ class Dockerfile(dict):
         The Dockerfile's text.
         """
         return pulumi.get(self, "inline")
+
+
+@pulumi.output_type
+class EfsAuthorizationConfig(dict):
+    """
+    How the task authenticates to EFS.
+    """
+    def __init__(__self__, *,
+                 access_point_id: Optional[builtins.str] = None,
+                 iam: Optional['Toggle'] = None):
+        """
+        :param builtins.str access_point_id: EFS access point ID, e.g. `"fsap-0123abcd"`. Default: none.
+        :param 'Toggle' iam: Mount with the task role's IAM identity: `ENABLED` or `DISABLED`. Default `DISABLED`.
+        """
+        if access_point_id is not None:
+            pulumi.set(__self__, "access_point_id", access_point_id)
+        if iam is not None:
+            pulumi.set(__self__, "iam", iam)
+
+    @property
+    @pulumi.getter(name="accessPointId")
+    def access_point_id(self) -> Optional[builtins.str]:
+        """
+        EFS access point ID, e.g. `"fsap-0123abcd"`. Default: none.
+        """
+        return pulumi.get(self, "access_point_id")
+
+    @property
+    @pulumi.getter
+    def iam(self) -> Optional['Toggle']:
+        """
+        Mount with the task role's IAM identity: `ENABLED` or `DISABLED`. Default `DISABLED`.
+        """
+        return pulumi.get(self, "iam")
+
+
+@pulumi.output_type
+class EfsVolumeConfiguration(dict):
+    """
+    An Amazon EFS file system mounted as a volume.
+    """
+    def __init__(__self__, *,
+                 file_system_id: builtins.str,
+                 root_directory: Optional[builtins.str] = None,
+                 transit_encryption: Optional['Toggle'] = None,
+                 transit_encryption_port: Optional[builtins.int] = None,
+                 authorization_config: Optional['outputs.EfsAuthorizationConfig'] = None):
+        """
+        :param builtins.str file_system_id: The file system ID, e.g. `"fs-0123abcd"`. Required.
+        :param builtins.str root_directory: Directory of the file system to mount as the root, e.g. `"/app"`. Default `"/"`. Must be omitted or `"/"` with an access point.
+        :param 'Toggle' transit_encryption: Encrypt data in transit: `ENABLED` or `DISABLED`. Default `DISABLED`. Required `ENABLED` with IAM authorization or an access point.
+        :param builtins.int transit_encryption_port: Port for encrypted traffic, 1-65535, e.g. `2999`. Default: chosen by the EFS mount helper.
+        :param 'outputs.EfsAuthorizationConfig' authorization_config: Access point and IAM authorization, e.g. `{accessPointId: "fsap-0123abcd", iam: "ENABLED"}`.
+        """
+        pulumi.set(__self__, "file_system_id", file_system_id)
+        if root_directory is not None:
+            pulumi.set(__self__, "root_directory", root_directory)
+        if transit_encryption is not None:
+            pulumi.set(__self__, "transit_encryption", transit_encryption)
+        if transit_encryption_port is not None:
+            pulumi.set(__self__, "transit_encryption_port", transit_encryption_port)
+        if authorization_config is not None:
+            pulumi.set(__self__, "authorization_config", authorization_config)
+
+    @property
+    @pulumi.getter(name="fileSystemId")
+    def file_system_id(self) -> builtins.str:
+        """
+        The file system ID, e.g. `"fs-0123abcd"`. Required.
+        """
+        return pulumi.get(self, "file_system_id")
+
+    @property
+    @pulumi.getter(name="rootDirectory")
+    def root_directory(self) -> Optional[builtins.str]:
+        """
+        Directory of the file system to mount as the root, e.g. `"/app"`. Default `"/"`. Must be omitted or `"/"` with an access point.
+        """
+        return pulumi.get(self, "root_directory")
+
+    @property
+    @pulumi.getter(name="transitEncryption")
+    def transit_encryption(self) -> Optional['Toggle']:
+        """
+        Encrypt data in transit: `ENABLED` or `DISABLED`. Default `DISABLED`. Required `ENABLED` with IAM authorization or an access point.
+        """
+        return pulumi.get(self, "transit_encryption")
+
+    @property
+    @pulumi.getter(name="transitEncryptionPort")
+    def transit_encryption_port(self) -> Optional[builtins.int]:
+        """
+        Port for encrypted traffic, 1-65535, e.g. `2999`. Default: chosen by the EFS mount helper.
+        """
+        return pulumi.get(self, "transit_encryption_port")
+
+    @property
+    @pulumi.getter(name="authorizationConfig")
+    def authorization_config(self) -> Optional['outputs.EfsAuthorizationConfig']:
+        """
+        Access point and IAM authorization, e.g. `{accessPointId: "fsap-0123abcd", iam: "ENABLED"}`.
+        """
+        return pulumi.get(self, "authorization_config")
+
+
+@pulumi.output_type
+class EphemeralStorage(dict):
+    """
+    Extra ephemeral storage of a Fargate task.
+    """
+    def __init__(__self__, *,
+                 size_in_gi_b: builtins.int):
+        """
+        :param builtins.int size_in_gi_b: Total ephemeral storage in GiB, 20-200, e.g. `50`. Default 20 (stating 20 is the same as omitting it).
+        """
+        pulumi.set(__self__, "size_in_gi_b", size_in_gi_b)
+
+    @property
+    @pulumi.getter(name="sizeInGiB")
+    def size_in_gi_b(self) -> builtins.int:
+        """
+        Total ephemeral storage in GiB, 20-200, e.g. `50`. Default 20 (stating 20 is the same as omitting it).
+        """
+        return pulumi.get(self, "size_in_gi_b")
+
+
+@pulumi.output_type
+class FirelensConfiguration(dict):
+    """
+    Makes this container the FireLens log router of the task.
+    """
+    def __init__(__self__, *,
+                 type: 'FirelensType',
+                 options: Optional[Mapping[str, builtins.str]] = None):
+        """
+        :param 'FirelensType' type: The log router: `fluentbit` or `fluentd`.
+        :param Mapping[str, builtins.str] options: Router options, e.g. `{"enable-ecs-log-metadata": "true", "config-file-type": "file", "config-file-value": "/extra.conf"}`. `enable-ecs-log-metadata` defaults to `"true"`; `config-file-type` is `s3` (not on Fargate) or `file` and needs `config-file-value`.
+        """
+        pulumi.set(__self__, "type", type)
+        if options is not None:
+            pulumi.set(__self__, "options", options)
+
+    @property
+    @pulumi.getter
+    def type(self) -> 'FirelensType':
+        """
+        The log router: `fluentbit` or `fluentd`.
+        """
+        return pulumi.get(self, "type")
+
+    @property
+    @pulumi.getter
+    def options(self) -> Optional[Mapping[str, builtins.str]]:
+        """
+        Router options, e.g. `{"enable-ecs-log-metadata": "true", "config-file-type": "file", "config-file-value": "/extra.conf"}`. `enable-ecs-log-metadata` defaults to `"true"`; `config-file-type` is `s3` (not on Fargate) or `file` and needs `config-file-value`.
+        """
+        return pulumi.get(self, "options")
 
 
 @pulumi.output_type
@@ -562,6 +953,176 @@ class HealthCheck(dict):
         Seconds of grace after start during which failures do not count. Default 0.
         """
         return pulumi.get(self, "start_period")
+
+
+@pulumi.output_type
+class HostEntry(dict):
+    """
+    An `/etc/hosts` entry of the container.
+    """
+    def __init__(__self__, *,
+                 hostname: builtins.str,
+                 ip_address: builtins.str):
+        """
+        :param builtins.str hostname: Host name, e.g. `"db.internal"`.
+        :param builtins.str ip_address: IPv4 or IPv6 address, e.g. `"10.0.0.5"`.
+        """
+        pulumi.set(__self__, "hostname", hostname)
+        pulumi.set(__self__, "ip_address", ip_address)
+
+    @property
+    @pulumi.getter
+    def hostname(self) -> builtins.str:
+        """
+        Host name, e.g. `"db.internal"`.
+        """
+        return pulumi.get(self, "hostname")
+
+    @property
+    @pulumi.getter(name="ipAddress")
+    def ip_address(self) -> builtins.str:
+        """
+        IPv4 or IPv6 address, e.g. `"10.0.0.5"`.
+        """
+        return pulumi.get(self, "ip_address")
+
+
+@pulumi.output_type
+class HostVolume(dict):
+    """
+    A bind mount of a host path.
+    """
+    def __init__(__self__, *,
+                 source_path: Optional[builtins.str] = None):
+        """
+        :param builtins.str source_path: Absolute path on the host, e.g. `"/var/log/app"`. Default: none (a bind mount that lives as long as the task; the only form Fargate accepts).
+        """
+        if source_path is not None:
+            pulumi.set(__self__, "source_path", source_path)
+
+    @property
+    @pulumi.getter(name="sourcePath")
+    def source_path(self) -> Optional[builtins.str]:
+        """
+        Absolute path on the host, e.g. `"/var/log/app"`. Default: none (a bind mount that lives as long as the task; the only form Fargate accepts).
+        """
+        return pulumi.get(self, "source_path")
+
+
+@pulumi.output_type
+class KernelCapabilities(dict):
+    """
+    Capabilities added to or dropped from Docker's default set.
+    """
+    def __init__(__self__, *,
+                 add: Optional[Sequence[builtins.str]] = None,
+                 drop: Optional[Sequence[builtins.str]] = None):
+        """
+        :param Sequence[builtins.str] add: Capabilities to add, e.g. `["SYS_PTRACE"]`. Default none.
+        :param Sequence[builtins.str] drop: Capabilities to drop, e.g. `["NET_RAW"]`. Default none.
+        """
+        if add is not None:
+            pulumi.set(__self__, "add", add)
+        if drop is not None:
+            pulumi.set(__self__, "drop", drop)
+
+    @property
+    @pulumi.getter
+    def add(self) -> Optional[Sequence[builtins.str]]:
+        """
+        Capabilities to add, e.g. `["SYS_PTRACE"]`. Default none.
+        """
+        return pulumi.get(self, "add")
+
+    @property
+    @pulumi.getter
+    def drop(self) -> Optional[Sequence[builtins.str]]:
+        """
+        Capabilities to drop, e.g. `["NET_RAW"]`. Default none.
+        """
+        return pulumi.get(self, "drop")
+
+
+@pulumi.output_type
+class LinuxParameters(dict):
+    """
+    Linux-specific options of the container.
+    """
+    def __init__(__self__, *,
+                 init_process_enabled: Optional[builtins.bool] = None,
+                 capabilities: Optional['outputs.KernelCapabilities'] = None,
+                 shared_memory_size: Optional[builtins.int] = None,
+                 tmpfs: Optional[Sequence['outputs.Tmpfs']] = None,
+                 max_swap: Optional[builtins.int] = None,
+                 swappiness: Optional[builtins.int] = None):
+        """
+        :param builtins.bool init_process_enabled: Run an init process (PID 1) that forwards signals and reaps zombies. Default false.
+        :param 'outputs.KernelCapabilities' capabilities: Kernel capabilities to add to or drop from Docker's default set, e.g. `{add: ["SYS_PTRACE"], drop: ["NET_RAW"]}`. Fargate can add only `SYS_PTRACE`. Order does not matter.
+        :param builtins.int shared_memory_size: Size of `/dev/shm` in MiB, e.g. `256`. Not on Fargate. Default: Docker's (64 MiB).
+        :param Sequence['outputs.Tmpfs'] tmpfs: tmpfs mounts, e.g. `[{containerPath: "/tmp", size: 128}]`. Not on Fargate. Order does not matter.
+        :param builtins.int max_swap: Swap the container may use, in MiB (0: none). Not on Fargate. Default: no swap setting.
+        :param builtins.int swappiness: How eagerly memory is swapped, 0-100, used only with `maxSwap`. Default 60 (stating 60 is the same as omitting it). Not on Fargate.
+        """
+        if init_process_enabled is not None:
+            pulumi.set(__self__, "init_process_enabled", init_process_enabled)
+        if capabilities is not None:
+            pulumi.set(__self__, "capabilities", capabilities)
+        if shared_memory_size is not None:
+            pulumi.set(__self__, "shared_memory_size", shared_memory_size)
+        if tmpfs is not None:
+            pulumi.set(__self__, "tmpfs", tmpfs)
+        if max_swap is not None:
+            pulumi.set(__self__, "max_swap", max_swap)
+        if swappiness is not None:
+            pulumi.set(__self__, "swappiness", swappiness)
+
+    @property
+    @pulumi.getter(name="initProcessEnabled")
+    def init_process_enabled(self) -> Optional[builtins.bool]:
+        """
+        Run an init process (PID 1) that forwards signals and reaps zombies. Default false.
+        """
+        return pulumi.get(self, "init_process_enabled")
+
+    @property
+    @pulumi.getter
+    def capabilities(self) -> Optional['outputs.KernelCapabilities']:
+        """
+        Kernel capabilities to add to or drop from Docker's default set, e.g. `{add: ["SYS_PTRACE"], drop: ["NET_RAW"]}`. Fargate can add only `SYS_PTRACE`. Order does not matter.
+        """
+        return pulumi.get(self, "capabilities")
+
+    @property
+    @pulumi.getter(name="sharedMemorySize")
+    def shared_memory_size(self) -> Optional[builtins.int]:
+        """
+        Size of `/dev/shm` in MiB, e.g. `256`. Not on Fargate. Default: Docker's (64 MiB).
+        """
+        return pulumi.get(self, "shared_memory_size")
+
+    @property
+    @pulumi.getter
+    def tmpfs(self) -> Optional[Sequence['outputs.Tmpfs']]:
+        """
+        tmpfs mounts, e.g. `[{containerPath: "/tmp", size: 128}]`. Not on Fargate. Order does not matter.
+        """
+        return pulumi.get(self, "tmpfs")
+
+    @property
+    @pulumi.getter(name="maxSwap")
+    def max_swap(self) -> Optional[builtins.int]:
+        """
+        Swap the container may use, in MiB (0: none). Not on Fargate. Default: no swap setting.
+        """
+        return pulumi.get(self, "max_swap")
+
+    @property
+    @pulumi.getter
+    def swappiness(self) -> Optional[builtins.int]:
+        """
+        How eagerly memory is swapped, 0-100, used only with `maxSwap`. Default 60 (stating 60 is the same as omitting it). Not on Fargate.
+        """
+        return pulumi.get(self, "swappiness")
 
 
 @pulumi.output_type
@@ -641,6 +1202,50 @@ class LogConfiguration(dict):
 
 
 @pulumi.output_type
+class MountPoint(dict):
+    """
+    A task volume mounted into the container.
+    """
+    def __init__(__self__, *,
+                 source_volume: builtins.str,
+                 container_path: builtins.str,
+                 read_only: Optional[builtins.bool] = None):
+        """
+        :param builtins.str source_volume: Name of a task volume (`volumes[].name`), e.g. `"data"`.
+        :param builtins.str container_path: Absolute path in the container, e.g. `"/var/lib/app"`.
+        :param builtins.bool read_only: Mount read-only. Default false.
+        """
+        pulumi.set(__self__, "source_volume", source_volume)
+        pulumi.set(__self__, "container_path", container_path)
+        if read_only is not None:
+            pulumi.set(__self__, "read_only", read_only)
+
+    @property
+    @pulumi.getter(name="sourceVolume")
+    def source_volume(self) -> builtins.str:
+        """
+        Name of a task volume (`volumes[].name`), e.g. `"data"`.
+        """
+        return pulumi.get(self, "source_volume")
+
+    @property
+    @pulumi.getter(name="containerPath")
+    def container_path(self) -> builtins.str:
+        """
+        Absolute path in the container, e.g. `"/var/lib/app"`.
+        """
+        return pulumi.get(self, "container_path")
+
+    @property
+    @pulumi.getter(name="readOnly")
+    def read_only(self) -> Optional[builtins.bool]:
+        """
+        Mount read-only. Default false.
+        """
+        return pulumi.get(self, "read_only")
+
+
+@pulumi.output_type
 class NetworkConfiguration(dict):
     """
     Subnets and security groups of `awsvpc` tasks.
@@ -683,6 +1288,72 @@ class NetworkConfiguration(dict):
         Give each task a public IP. Default false.
         """
         return pulumi.get(self, "assign_public_ip")
+
+
+@pulumi.output_type
+class PlacementConstraint(dict):
+    """
+    A rule every placement must satisfy (EC2 and EXTERNAL only).
+    """
+    def __init__(__self__, *,
+                 type: 'PlacementConstraintType',
+                 expression: Optional[builtins.str] = None):
+        """
+        :param 'PlacementConstraintType' type: `distinctInstance` (one task per instance) or `memberOf`.
+        :param builtins.str expression: Cluster query language expression, required with `memberOf` and not allowed with `distinctInstance`, e.g. `"attribute:ecs.instance-type =~ t3.*"`.
+        """
+        pulumi.set(__self__, "type", type)
+        if expression is not None:
+            pulumi.set(__self__, "expression", expression)
+
+    @property
+    @pulumi.getter
+    def type(self) -> 'PlacementConstraintType':
+        """
+        `distinctInstance` (one task per instance) or `memberOf`.
+        """
+        return pulumi.get(self, "type")
+
+    @property
+    @pulumi.getter
+    def expression(self) -> Optional[builtins.str]:
+        """
+        Cluster query language expression, required with `memberOf` and not allowed with `distinctInstance`, e.g. `"attribute:ecs.instance-type =~ t3.*"`.
+        """
+        return pulumi.get(self, "expression")
+
+
+@pulumi.output_type
+class PlacementStrategy(dict):
+    """
+    One rule of how tasks are spread over instances (EC2 and EXTERNAL only).
+    """
+    def __init__(__self__, *,
+                 type: 'PlacementStrategyType',
+                 field: Optional[builtins.str] = None):
+        """
+        :param 'PlacementStrategyType' type: `random`, `spread` or `binpack`.
+        :param builtins.str field: What to spread over or pack by: with `spread` e.g. `"instanceId"` (same as `"host"`) or `"attribute:ecs.availability-zone"`; with `binpack` `"cpu"` or `"memory"`; none with `random`.
+        """
+        pulumi.set(__self__, "type", type)
+        if field is not None:
+            pulumi.set(__self__, "field", field)
+
+    @property
+    @pulumi.getter
+    def type(self) -> 'PlacementStrategyType':
+        """
+        `random`, `spread` or `binpack`.
+        """
+        return pulumi.get(self, "type")
+
+    @property
+    @pulumi.getter
+    def field(self) -> Optional[builtins.str]:
+        """
+        What to spread over or pack by: with `spread` e.g. `"instanceId"` (same as `"host"`) or `"attribute:ecs.availability-zone"`; with `binpack` `"cpu"` or `"memory"`; none with `random`.
+        """
+        return pulumi.get(self, "field")
 
 
 @pulumi.output_type
@@ -789,6 +1460,27 @@ class RegistryAuth(dict):
 
 
 @pulumi.output_type
+class RepositoryCredentials(dict):
+    """
+    Credentials for pulling the image from a private registry that is not ECR.
+    """
+    def __init__(__self__, *,
+                 credentials_parameter: builtins.str):
+        """
+        :param builtins.str credentials_parameter: ARN of the Secrets Manager secret holding the registry username and password (an ARN, not the secret itself), e.g. `"arn:aws:secretsmanager:eu-west-1:123456789012:secret:registry-AbCdEf"`. The task's `executionRoleArn` must be allowed to read it.
+        """
+        pulumi.set(__self__, "credentials_parameter", credentials_parameter)
+
+    @property
+    @pulumi.getter(name="credentialsParameter")
+    def credentials_parameter(self) -> builtins.str:
+        """
+        ARN of the Secrets Manager secret holding the registry username and password (an ARN, not the secret itself), e.g. `"arn:aws:secretsmanager:eu-west-1:123456789012:secret:registry-AbCdEf"`. The task's `executionRoleArn` must be allowed to read it.
+        """
+        return pulumi.get(self, "credentials_parameter")
+
+
+@pulumi.output_type
 class RuntimePlatform(dict):
     """
     CPU architecture and operating system of the tasks.
@@ -820,6 +1512,420 @@ class RuntimePlatform(dict):
         e.g. `LINUX` (default) or `WINDOWS_SERVER_2022_CORE`.
         """
         return pulumi.get(self, "operating_system_family")
+
+
+@pulumi.output_type
+class ServiceConnectClientAlias(dict):
+    """
+    A name and port clients in the namespace use.
+    """
+    def __init__(__self__, *,
+                 port: builtins.int,
+                 dns_name: Optional[builtins.str] = None):
+        """
+        :param builtins.int port: Port, 1-65535, e.g. `80`.
+        :param builtins.str dns_name: DNS name, e.g. `"web"`. Default: `discoveryName.namespace`.
+        """
+        pulumi.set(__self__, "port", port)
+        if dns_name is not None:
+            pulumi.set(__self__, "dns_name", dns_name)
+
+    @property
+    @pulumi.getter
+    def port(self) -> builtins.int:
+        """
+        Port, 1-65535, e.g. `80`.
+        """
+        return pulumi.get(self, "port")
+
+    @property
+    @pulumi.getter(name="dnsName")
+    def dns_name(self) -> Optional[builtins.str]:
+        """
+        DNS name, e.g. `"web"`. Default: `discoveryName.namespace`.
+        """
+        return pulumi.get(self, "dns_name")
+
+
+@pulumi.output_type
+class ServiceConnectConfiguration(dict):
+    """
+    Service Connect: this service's ports reachable by short names in a Cloud Map namespace, and short names of other services reachable from it.
+    """
+    def __init__(__self__, *,
+                 enabled: Optional[builtins.bool] = None,
+                 namespace: Optional[builtins.str] = None,
+                 services: Optional[Sequence['outputs.ServiceConnectService']] = None,
+                 log_configuration: Optional['outputs.LogConfiguration'] = None):
+        """
+        :param builtins.bool enabled: Turn Service Connect on. Default true (false is the same as omitting the whole block).
+        :param builtins.str namespace: Cloud Map namespace name or ARN, e.g. `"internal"`. Default: the cluster's Service Connect namespace.
+        :param Sequence['outputs.ServiceConnectService'] services: The ports this service offers, e.g. `[{portName: "http", clientAliases: [{port: 80, dnsName: "web"}]}]`. Default: none (a client-only service). Order does not matter.
+        :param 'outputs.LogConfiguration' log_configuration: Where the Service Connect proxy's logs go, e.g. `{logDriver: "awslogs", options: {...}}`. Default: not collected.
+        """
+        if enabled is not None:
+            pulumi.set(__self__, "enabled", enabled)
+        if namespace is not None:
+            pulumi.set(__self__, "namespace", namespace)
+        if services is not None:
+            pulumi.set(__self__, "services", services)
+        if log_configuration is not None:
+            pulumi.set(__self__, "log_configuration", log_configuration)
+
+    @property
+    @pulumi.getter
+    def enabled(self) -> Optional[builtins.bool]:
+        """
+        Turn Service Connect on. Default true (false is the same as omitting the whole block).
+        """
+        return pulumi.get(self, "enabled")
+
+    @property
+    @pulumi.getter
+    def namespace(self) -> Optional[builtins.str]:
+        """
+        Cloud Map namespace name or ARN, e.g. `"internal"`. Default: the cluster's Service Connect namespace.
+        """
+        return pulumi.get(self, "namespace")
+
+    @property
+    @pulumi.getter
+    def services(self) -> Optional[Sequence['outputs.ServiceConnectService']]:
+        """
+        The ports this service offers, e.g. `[{portName: "http", clientAliases: [{port: 80, dnsName: "web"}]}]`. Default: none (a client-only service). Order does not matter.
+        """
+        return pulumi.get(self, "services")
+
+    @property
+    @pulumi.getter(name="logConfiguration")
+    def log_configuration(self) -> Optional['outputs.LogConfiguration']:
+        """
+        Where the Service Connect proxy's logs go, e.g. `{logDriver: "awslogs", options: {...}}`. Default: not collected.
+        """
+        return pulumi.get(self, "log_configuration")
+
+
+@pulumi.output_type
+class ServiceConnectService(dict):
+    """
+    One port of this service offered through Service Connect.
+    """
+    def __init__(__self__, *,
+                 port_name: builtins.str,
+                 discovery_name: Optional[builtins.str] = None,
+                 client_aliases: Optional[Sequence['outputs.ServiceConnectClientAlias']] = None,
+                 ingress_port_override: Optional[builtins.int] = None):
+        """
+        :param builtins.str port_name: The `name` of a container port mapping, e.g. `"http"`.
+        :param builtins.str discovery_name: Name registered in Cloud Map, e.g. `"web"`. Default: `portName`.
+        :param Sequence['outputs.ServiceConnectClientAlias'] client_aliases: Names and ports clients use, e.g. `[{port: 80, dnsName: "web"}]`. Default: none (discoverable, not addressable by alias). Order does not matter.
+        :param builtins.int ingress_port_override: Port the Service Connect proxy listens on, e.g. `15000`. Default: chosen by ECS.
+        """
+        pulumi.set(__self__, "port_name", port_name)
+        if discovery_name is not None:
+            pulumi.set(__self__, "discovery_name", discovery_name)
+        if client_aliases is not None:
+            pulumi.set(__self__, "client_aliases", client_aliases)
+        if ingress_port_override is not None:
+            pulumi.set(__self__, "ingress_port_override", ingress_port_override)
+
+    @property
+    @pulumi.getter(name="portName")
+    def port_name(self) -> builtins.str:
+        """
+        The `name` of a container port mapping, e.g. `"http"`.
+        """
+        return pulumi.get(self, "port_name")
+
+    @property
+    @pulumi.getter(name="discoveryName")
+    def discovery_name(self) -> Optional[builtins.str]:
+        """
+        Name registered in Cloud Map, e.g. `"web"`. Default: `portName`.
+        """
+        return pulumi.get(self, "discovery_name")
+
+    @property
+    @pulumi.getter(name="clientAliases")
+    def client_aliases(self) -> Optional[Sequence['outputs.ServiceConnectClientAlias']]:
+        """
+        Names and ports clients use, e.g. `[{port: 80, dnsName: "web"}]`. Default: none (discoverable, not addressable by alias). Order does not matter.
+        """
+        return pulumi.get(self, "client_aliases")
+
+    @property
+    @pulumi.getter(name="ingressPortOverride")
+    def ingress_port_override(self) -> Optional[builtins.int]:
+        """
+        Port the Service Connect proxy listens on, e.g. `15000`. Default: chosen by ECS.
+        """
+        return pulumi.get(self, "ingress_port_override")
+
+
+@pulumi.output_type
+class ServiceRegistry(dict):
+    """
+    A Cloud Map service that registers this service's tasks.
+    """
+    def __init__(__self__, *,
+                 registry_arn: builtins.str,
+                 port: Optional[builtins.int] = None,
+                 container_name: Optional[builtins.str] = None,
+                 container_port: Optional[builtins.int] = None):
+        """
+        :param builtins.str registry_arn: ARN of the Cloud Map service, e.g. `"arn:aws:servicediscovery:eu-west-1:123456789012:service/srv-abc"`.
+        :param builtins.int port: Port for SRV records with `awsvpc` networking, e.g. `8080`.
+        :param builtins.str container_name: Container whose port goes into SRV records (`bridge`/`host` networking), e.g. `"web"`.
+        :param builtins.int container_port: That container's port, e.g. `8080`.
+        """
+        pulumi.set(__self__, "registry_arn", registry_arn)
+        if port is not None:
+            pulumi.set(__self__, "port", port)
+        if container_name is not None:
+            pulumi.set(__self__, "container_name", container_name)
+        if container_port is not None:
+            pulumi.set(__self__, "container_port", container_port)
+
+    @property
+    @pulumi.getter(name="registryArn")
+    def registry_arn(self) -> builtins.str:
+        """
+        ARN of the Cloud Map service, e.g. `"arn:aws:servicediscovery:eu-west-1:123456789012:service/srv-abc"`.
+        """
+        return pulumi.get(self, "registry_arn")
+
+    @property
+    @pulumi.getter
+    def port(self) -> Optional[builtins.int]:
+        """
+        Port for SRV records with `awsvpc` networking, e.g. `8080`.
+        """
+        return pulumi.get(self, "port")
+
+    @property
+    @pulumi.getter(name="containerName")
+    def container_name(self) -> Optional[builtins.str]:
+        """
+        Container whose port goes into SRV records (`bridge`/`host` networking), e.g. `"web"`.
+        """
+        return pulumi.get(self, "container_name")
+
+    @property
+    @pulumi.getter(name="containerPort")
+    def container_port(self) -> Optional[builtins.int]:
+        """
+        That container's port, e.g. `8080`.
+        """
+        return pulumi.get(self, "container_port")
+
+
+@pulumi.output_type
+class SystemControl(dict):
+    """
+    A namespaced kernel parameter (`sysctl`) of the container.
+    """
+    def __init__(__self__, *,
+                 namespace: builtins.str,
+                 value: builtins.str):
+        """
+        :param builtins.str namespace: The parameter, e.g. `"net.core.somaxconn"`. Only namespaced parameters: `kernel.msgmax`, `kernel.msgmnb`, `kernel.msgmni`, `kernel.sem`, `kernel.shmall`, `kernel.shmmax`, `kernel.shmmni`, `kernel.shm_rmid_forced`, `fs.mqueue.*` and `net.*` (not with `host` networking).
+        :param builtins.str value: Its value, e.g. `"1024"`.
+        """
+        pulumi.set(__self__, "namespace", namespace)
+        pulumi.set(__self__, "value", value)
+
+    @property
+    @pulumi.getter
+    def namespace(self) -> builtins.str:
+        """
+        The parameter, e.g. `"net.core.somaxconn"`. Only namespaced parameters: `kernel.msgmax`, `kernel.msgmnb`, `kernel.msgmni`, `kernel.sem`, `kernel.shmall`, `kernel.shmmax`, `kernel.shmmni`, `kernel.shm_rmid_forced`, `fs.mqueue.*` and `net.*` (not with `host` networking).
+        """
+        return pulumi.get(self, "namespace")
+
+    @property
+    @pulumi.getter
+    def value(self) -> builtins.str:
+        """
+        Its value, e.g. `"1024"`.
+        """
+        return pulumi.get(self, "value")
+
+
+@pulumi.output_type
+class Tmpfs(dict):
+    """
+    A tmpfs mount.
+    """
+    def __init__(__self__, *,
+                 container_path: builtins.str,
+                 size: builtins.int,
+                 mount_options: Optional[Sequence[builtins.str]] = None):
+        """
+        :param builtins.str container_path: Absolute path in the container, e.g. `"/tmp"`.
+        :param builtins.int size: Size in MiB, e.g. `128`.
+        :param Sequence[builtins.str] mount_options: Mount options, e.g. `["noexec", "nosuid"]`. Order does not matter.
+        """
+        pulumi.set(__self__, "container_path", container_path)
+        pulumi.set(__self__, "size", size)
+        if mount_options is not None:
+            pulumi.set(__self__, "mount_options", mount_options)
+
+    @property
+    @pulumi.getter(name="containerPath")
+    def container_path(self) -> builtins.str:
+        """
+        Absolute path in the container, e.g. `"/tmp"`.
+        """
+        return pulumi.get(self, "container_path")
+
+    @property
+    @pulumi.getter
+    def size(self) -> builtins.int:
+        """
+        Size in MiB, e.g. `128`.
+        """
+        return pulumi.get(self, "size")
+
+    @property
+    @pulumi.getter(name="mountOptions")
+    def mount_options(self) -> Optional[Sequence[builtins.str]]:
+        """
+        Mount options, e.g. `["noexec", "nosuid"]`. Order does not matter.
+        """
+        return pulumi.get(self, "mount_options")
+
+
+@pulumi.output_type
+class Ulimit(dict):
+    """
+    A resource limit (`ulimit`) of the container.
+    """
+    def __init__(__self__, *,
+                 name: 'UlimitName',
+                 soft_limit: builtins.int,
+                 hard_limit: builtins.int):
+        """
+        :param 'UlimitName' name: Which limit, e.g. `nofile`.
+        :param builtins.int soft_limit: Soft limit, at most `hardLimit`, e.g. `65535`.
+        :param builtins.int hard_limit: Hard limit, e.g. `65535`.
+        """
+        pulumi.set(__self__, "name", name)
+        pulumi.set(__self__, "soft_limit", soft_limit)
+        pulumi.set(__self__, "hard_limit", hard_limit)
+
+    @property
+    @pulumi.getter
+    def name(self) -> 'UlimitName':
+        """
+        Which limit, e.g. `nofile`.
+        """
+        return pulumi.get(self, "name")
+
+    @property
+    @pulumi.getter(name="softLimit")
+    def soft_limit(self) -> builtins.int:
+        """
+        Soft limit, at most `hardLimit`, e.g. `65535`.
+        """
+        return pulumi.get(self, "soft_limit")
+
+    @property
+    @pulumi.getter(name="hardLimit")
+    def hard_limit(self) -> builtins.int:
+        """
+        Hard limit, e.g. `65535`.
+        """
+        return pulumi.get(self, "hard_limit")
+
+
+@pulumi.output_type
+class Volume(dict):
+    """
+    A data volume of the task, mounted into containers with `mountPoints`. Give at most one of `host`, `efsVolumeConfiguration` and `dockerVolumeConfiguration`; with none of them the volume is a bind mount that lives as long as the task (the only kind besides EFS that Fargate supports).
+    """
+    def __init__(__self__, *,
+                 name: builtins.str,
+                 host: Optional['outputs.HostVolume'] = None,
+                 efs_volume_configuration: Optional['outputs.EfsVolumeConfiguration'] = None,
+                 docker_volume_configuration: Optional['outputs.DockerVolumeConfiguration'] = None):
+        """
+        :param builtins.str name: Volume name, referenced by `mountPoints[].sourceVolume`, e.g. `"data"`. Up to 255 letters, digits, `-` and `_`.
+        :param 'outputs.HostVolume' host: Bind mount of a path on the host (EC2 and EXTERNAL only), e.g. `{sourcePath: "/var/log/app"}`. Default: a task-scoped bind mount.
+        :param 'outputs.EfsVolumeConfiguration' efs_volume_configuration: An Amazon EFS file system, e.g. `{fileSystemId: "fs-0123abcd", transitEncryption: "ENABLED"}`.
+        :param 'outputs.DockerVolumeConfiguration' docker_volume_configuration: A Docker volume (EC2 and EXTERNAL only), e.g. `{scope: "shared", autoprovision: true, driver: "local"}`.
+        """
+        pulumi.set(__self__, "name", name)
+        if host is not None:
+            pulumi.set(__self__, "host", host)
+        if efs_volume_configuration is not None:
+            pulumi.set(__self__, "efs_volume_configuration", efs_volume_configuration)
+        if docker_volume_configuration is not None:
+            pulumi.set(__self__, "docker_volume_configuration", docker_volume_configuration)
+
+    @property
+    @pulumi.getter
+    def name(self) -> builtins.str:
+        """
+        Volume name, referenced by `mountPoints[].sourceVolume`, e.g. `"data"`. Up to 255 letters, digits, `-` and `_`.
+        """
+        return pulumi.get(self, "name")
+
+    @property
+    @pulumi.getter
+    def host(self) -> Optional['outputs.HostVolume']:
+        """
+        Bind mount of a path on the host (EC2 and EXTERNAL only), e.g. `{sourcePath: "/var/log/app"}`. Default: a task-scoped bind mount.
+        """
+        return pulumi.get(self, "host")
+
+    @property
+    @pulumi.getter(name="efsVolumeConfiguration")
+    def efs_volume_configuration(self) -> Optional['outputs.EfsVolumeConfiguration']:
+        """
+        An Amazon EFS file system, e.g. `{fileSystemId: "fs-0123abcd", transitEncryption: "ENABLED"}`.
+        """
+        return pulumi.get(self, "efs_volume_configuration")
+
+    @property
+    @pulumi.getter(name="dockerVolumeConfiguration")
+    def docker_volume_configuration(self) -> Optional['outputs.DockerVolumeConfiguration']:
+        """
+        A Docker volume (EC2 and EXTERNAL only), e.g. `{scope: "shared", autoprovision: true, driver: "local"}`.
+        """
+        return pulumi.get(self, "docker_volume_configuration")
+
+
+@pulumi.output_type
+class VolumeFrom(dict):
+    """
+    Mount every volume of another container of the task.
+    """
+    def __init__(__self__, *,
+                 source_container: builtins.str,
+                 read_only: Optional[builtins.bool] = None):
+        """
+        :param builtins.str source_container: Name of another container of this task, e.g. `"sidecar"`.
+        :param builtins.bool read_only: Mount read-only. Default false.
+        """
+        pulumi.set(__self__, "source_container", source_container)
+        if read_only is not None:
+            pulumi.set(__self__, "read_only", read_only)
+
+    @property
+    @pulumi.getter(name="sourceContainer")
+    def source_container(self) -> builtins.str:
+        """
+        Name of another container of this task, e.g. `"sidecar"`.
+        """
+        return pulumi.get(self, "source_container")
+
+    @property
+    @pulumi.getter(name="readOnly")
+    def read_only(self) -> Optional[builtins.bool]:
+        """
+        Mount read-only. Default false.
+        """
+        return pulumi.get(self, "read_only")
 
 
 @pulumi.output_type

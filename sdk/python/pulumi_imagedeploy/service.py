@@ -46,7 +46,16 @@ class ServiceArgs:
                  enable_execute_command: Optional[pulumi.Input[builtins.bool]] = None,
                  propagate_tags: Optional[pulumi.Input['PropagateTags']] = None,
                  tags: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]] = None,
-                 wait: Optional[pulumi.Input['WaitOptionsArgs']] = None):
+                 wait: Optional[pulumi.Input['WaitOptionsArgs']] = None,
+                 volumes: Optional[pulumi.Input[Sequence[pulumi.Input['VolumeArgs']]]] = None,
+                 ephemeral_storage: Optional[pulumi.Input['EphemeralStorageArgs']] = None,
+                 service_connect_configuration: Optional[pulumi.Input['ServiceConnectConfigurationArgs']] = None,
+                 service_registries: Optional[pulumi.Input[Sequence[pulumi.Input['ServiceRegistryArgs']]]] = None,
+                 placement_constraints: Optional[pulumi.Input[Sequence[pulumi.Input['PlacementConstraintArgs']]]] = None,
+                 placement_strategy: Optional[pulumi.Input[Sequence[pulumi.Input['PlacementStrategyArgs']]]] = None,
+                 deployment_controller: Optional[pulumi.Input['DeploymentControllerArgs']] = None,
+                 availability_zone_rebalancing: Optional[pulumi.Input['Toggle']] = None,
+                 enable_ecs_managed_tags: Optional[pulumi.Input[builtins.bool]] = None):
         """
         The set of arguments for constructing a Service resource.
         :param pulumi.Input[builtins.str] cluster: The ECS cluster that runs the service: a name (`"prod"`) or an ARN. Changing it replaces the service.
@@ -72,6 +81,15 @@ class ServiceArgs:
         :param pulumi.Input['PropagateTags'] propagate_tags: Copy tags to tasks from `SERVICE` or `TASK_DEFINITION`. Default `NONE`.
         :param pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]] tags: Tags for the service and the task definitions it registers, e.g. `{team: "web"}`.
         :param pulumi.Input['WaitOptionsArgs'] wait: How long `up` waits for a deployment to finish. Default: wait up to 900 seconds for steady state.
+        :param pulumi.Input[Sequence[pulumi.Input['VolumeArgs']]] volumes: Data volumes the containers can mount (`mountPoints`): EFS file systems, bind mounts and Docker volumes, e.g. `[{name: "data", efsVolumeConfiguration: {fileSystemId: "fs-0123abcd"}}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        :param pulumi.Input['EphemeralStorageArgs'] ephemeral_storage: Ephemeral storage of each Fargate task, e.g. `{sizeInGiB: 50}`. Default 20 GiB. Fargate only. Changing it registers a new task definition revision.
+        :param pulumi.Input['ServiceConnectConfigurationArgs'] service_connect_configuration: Service Connect: short names for this service's ports within a Cloud Map namespace, e.g. `{namespace: "internal", services: [{portName: "http", clientAliases: [{port: 80}]}]}`. Default: off. Needs `awsvpc` or `bridge` networking. Changing it updates the service in place (UpdateService, which starts a new deployment); no new revision.
+        :param pulumi.Input[Sequence[pulumi.Input['ServiceRegistryArgs']]] service_registries: Cloud Map service discovery registry, e.g. `[{registryArn: "arn:aws:servicediscovery:...:service/srv-abc"}]`. At most one. Default none. Changing it updates the service in place (UpdateService, which starts a new deployment); no new revision.
+        :param pulumi.Input[Sequence[pulumi.Input['PlacementConstraintArgs']]] placement_constraints: Rules every task placement must satisfy (EC2 and EXTERNAL only, up to 10), e.g. `[{type: "distinctInstance"}]`. Default none. Order does not matter. Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        :param pulumi.Input[Sequence[pulumi.Input['PlacementStrategyArgs']]] placement_strategy: How tasks are placed on instances, applied in order (EC2 and EXTERNAL only, up to 5), e.g. `[{type: "spread", field: "attribute:ecs.availability-zone"}, {type: "binpack", field: "memory"}]`. Default: ECS's (spread over Availability Zones). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        :param pulumi.Input['DeploymentControllerArgs'] deployment_controller: The deployment controller, e.g. `{type: "ECS"}`. Default `ECS`. Only `ECS` is accepted for now (this resource runs rolling deployments itself). Changing it replaces the service.
+        :param pulumi.Input['Toggle'] availability_zone_rebalancing: Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        :param pulumi.Input[builtins.bool] enable_ecs_managed_tags: Let ECS tag the tasks with `aws:ecs:clusterName` and `aws:ecs:serviceName`. Default false. Changing it updates the service in place (UpdateService, no new deployment; tasks started afterwards get the tags); no new revision.
         """
         pulumi.set(__self__, "cluster", cluster)
         pulumi.set(__self__, "containers", containers)
@@ -117,6 +135,24 @@ class ServiceArgs:
             pulumi.set(__self__, "tags", tags)
         if wait is not None:
             pulumi.set(__self__, "wait", wait)
+        if volumes is not None:
+            pulumi.set(__self__, "volumes", volumes)
+        if ephemeral_storage is not None:
+            pulumi.set(__self__, "ephemeral_storage", ephemeral_storage)
+        if service_connect_configuration is not None:
+            pulumi.set(__self__, "service_connect_configuration", service_connect_configuration)
+        if service_registries is not None:
+            pulumi.set(__self__, "service_registries", service_registries)
+        if placement_constraints is not None:
+            pulumi.set(__self__, "placement_constraints", placement_constraints)
+        if placement_strategy is not None:
+            pulumi.set(__self__, "placement_strategy", placement_strategy)
+        if deployment_controller is not None:
+            pulumi.set(__self__, "deployment_controller", deployment_controller)
+        if availability_zone_rebalancing is not None:
+            pulumi.set(__self__, "availability_zone_rebalancing", availability_zone_rebalancing)
+        if enable_ecs_managed_tags is not None:
+            pulumi.set(__self__, "enable_ecs_managed_tags", enable_ecs_managed_tags)
 
     @property
     @pulumi.getter
@@ -394,6 +430,114 @@ class ServiceArgs:
     def wait(self, value: Optional[pulumi.Input['WaitOptionsArgs']]):
         pulumi.set(self, "wait", value)
 
+    @property
+    @pulumi.getter
+    def volumes(self) -> Optional[pulumi.Input[Sequence[pulumi.Input['VolumeArgs']]]]:
+        """
+        Data volumes the containers can mount (`mountPoints`): EFS file systems, bind mounts and Docker volumes, e.g. `[{name: "data", efsVolumeConfiguration: {fileSystemId: "fs-0123abcd"}}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "volumes")
+
+    @volumes.setter
+    def volumes(self, value: Optional[pulumi.Input[Sequence[pulumi.Input['VolumeArgs']]]]):
+        pulumi.set(self, "volumes", value)
+
+    @property
+    @pulumi.getter(name="ephemeralStorage")
+    def ephemeral_storage(self) -> Optional[pulumi.Input['EphemeralStorageArgs']]:
+        """
+        Ephemeral storage of each Fargate task, e.g. `{sizeInGiB: 50}`. Default 20 GiB. Fargate only. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "ephemeral_storage")
+
+    @ephemeral_storage.setter
+    def ephemeral_storage(self, value: Optional[pulumi.Input['EphemeralStorageArgs']]):
+        pulumi.set(self, "ephemeral_storage", value)
+
+    @property
+    @pulumi.getter(name="serviceConnectConfiguration")
+    def service_connect_configuration(self) -> Optional[pulumi.Input['ServiceConnectConfigurationArgs']]:
+        """
+        Service Connect: short names for this service's ports within a Cloud Map namespace, e.g. `{namespace: "internal", services: [{portName: "http", clientAliases: [{port: 80}]}]}`. Default: off. Needs `awsvpc` or `bridge` networking. Changing it updates the service in place (UpdateService, which starts a new deployment); no new revision.
+        """
+        return pulumi.get(self, "service_connect_configuration")
+
+    @service_connect_configuration.setter
+    def service_connect_configuration(self, value: Optional[pulumi.Input['ServiceConnectConfigurationArgs']]):
+        pulumi.set(self, "service_connect_configuration", value)
+
+    @property
+    @pulumi.getter(name="serviceRegistries")
+    def service_registries(self) -> Optional[pulumi.Input[Sequence[pulumi.Input['ServiceRegistryArgs']]]]:
+        """
+        Cloud Map service discovery registry, e.g. `[{registryArn: "arn:aws:servicediscovery:...:service/srv-abc"}]`. At most one. Default none. Changing it updates the service in place (UpdateService, which starts a new deployment); no new revision.
+        """
+        return pulumi.get(self, "service_registries")
+
+    @service_registries.setter
+    def service_registries(self, value: Optional[pulumi.Input[Sequence[pulumi.Input['ServiceRegistryArgs']]]]):
+        pulumi.set(self, "service_registries", value)
+
+    @property
+    @pulumi.getter(name="placementConstraints")
+    def placement_constraints(self) -> Optional[pulumi.Input[Sequence[pulumi.Input['PlacementConstraintArgs']]]]:
+        """
+        Rules every task placement must satisfy (EC2 and EXTERNAL only, up to 10), e.g. `[{type: "distinctInstance"}]`. Default none. Order does not matter. Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        """
+        return pulumi.get(self, "placement_constraints")
+
+    @placement_constraints.setter
+    def placement_constraints(self, value: Optional[pulumi.Input[Sequence[pulumi.Input['PlacementConstraintArgs']]]]):
+        pulumi.set(self, "placement_constraints", value)
+
+    @property
+    @pulumi.getter(name="placementStrategy")
+    def placement_strategy(self) -> Optional[pulumi.Input[Sequence[pulumi.Input['PlacementStrategyArgs']]]]:
+        """
+        How tasks are placed on instances, applied in order (EC2 and EXTERNAL only, up to 5), e.g. `[{type: "spread", field: "attribute:ecs.availability-zone"}, {type: "binpack", field: "memory"}]`. Default: ECS's (spread over Availability Zones). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        """
+        return pulumi.get(self, "placement_strategy")
+
+    @placement_strategy.setter
+    def placement_strategy(self, value: Optional[pulumi.Input[Sequence[pulumi.Input['PlacementStrategyArgs']]]]):
+        pulumi.set(self, "placement_strategy", value)
+
+    @property
+    @pulumi.getter(name="deploymentController")
+    def deployment_controller(self) -> Optional[pulumi.Input['DeploymentControllerArgs']]:
+        """
+        The deployment controller, e.g. `{type: "ECS"}`. Default `ECS`. Only `ECS` is accepted for now (this resource runs rolling deployments itself). Changing it replaces the service.
+        """
+        return pulumi.get(self, "deployment_controller")
+
+    @deployment_controller.setter
+    def deployment_controller(self, value: Optional[pulumi.Input['DeploymentControllerArgs']]):
+        pulumi.set(self, "deployment_controller", value)
+
+    @property
+    @pulumi.getter(name="availabilityZoneRebalancing")
+    def availability_zone_rebalancing(self) -> Optional[pulumi.Input['Toggle']]:
+        """
+        Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        """
+        return pulumi.get(self, "availability_zone_rebalancing")
+
+    @availability_zone_rebalancing.setter
+    def availability_zone_rebalancing(self, value: Optional[pulumi.Input['Toggle']]):
+        pulumi.set(self, "availability_zone_rebalancing", value)
+
+    @property
+    @pulumi.getter(name="enableEcsManagedTags")
+    def enable_ecs_managed_tags(self) -> Optional[pulumi.Input[builtins.bool]]:
+        """
+        Let ECS tag the tasks with `aws:ecs:clusterName` and `aws:ecs:serviceName`. Default false. Changing it updates the service in place (UpdateService, no new deployment; tasks started afterwards get the tags); no new revision.
+        """
+        return pulumi.get(self, "enable_ecs_managed_tags")
+
+    @enable_ecs_managed_tags.setter
+    def enable_ecs_managed_tags(self, value: Optional[pulumi.Input[builtins.bool]]):
+        pulumi.set(self, "enable_ecs_managed_tags", value)
+
 
 class Service(pulumi.CustomResource):
     @overload
@@ -423,6 +567,15 @@ class Service(pulumi.CustomResource):
                  propagate_tags: Optional[pulumi.Input['PropagateTags']] = None,
                  tags: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]] = None,
                  wait: Optional[pulumi.Input[Union['WaitOptionsArgs', 'WaitOptionsArgsDict']]] = None,
+                 volumes: Optional[pulumi.Input[Sequence[pulumi.Input[Union['VolumeArgs', 'VolumeArgsDict']]]]] = None,
+                 ephemeral_storage: Optional[pulumi.Input[Union['EphemeralStorageArgs', 'EphemeralStorageArgsDict']]] = None,
+                 service_connect_configuration: Optional[pulumi.Input[Union['ServiceConnectConfigurationArgs', 'ServiceConnectConfigurationArgsDict']]] = None,
+                 service_registries: Optional[pulumi.Input[Sequence[pulumi.Input[Union['ServiceRegistryArgs', 'ServiceRegistryArgsDict']]]]] = None,
+                 placement_constraints: Optional[pulumi.Input[Sequence[pulumi.Input[Union['PlacementConstraintArgs', 'PlacementConstraintArgsDict']]]]] = None,
+                 placement_strategy: Optional[pulumi.Input[Sequence[pulumi.Input[Union['PlacementStrategyArgs', 'PlacementStrategyArgsDict']]]]] = None,
+                 deployment_controller: Optional[pulumi.Input[Union['DeploymentControllerArgs', 'DeploymentControllerArgsDict']]] = None,
+                 availability_zone_rebalancing: Optional[pulumi.Input['Toggle']] = None,
+                 enable_ecs_managed_tags: Optional[pulumi.Input[builtins.bool]] = None,
                  __props__=None):
         """
         An ECS service and the task definition revisions behind it, with images pinned by digest.
@@ -454,6 +607,15 @@ class Service(pulumi.CustomResource):
         :param pulumi.Input['PropagateTags'] propagate_tags: Copy tags to tasks from `SERVICE` or `TASK_DEFINITION`. Default `NONE`.
         :param pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]] tags: Tags for the service and the task definitions it registers, e.g. `{team: "web"}`.
         :param pulumi.Input[Union['WaitOptionsArgs', 'WaitOptionsArgsDict']] wait: How long `up` waits for a deployment to finish. Default: wait up to 900 seconds for steady state.
+        :param pulumi.Input[Sequence[pulumi.Input[Union['VolumeArgs', 'VolumeArgsDict']]]] volumes: Data volumes the containers can mount (`mountPoints`): EFS file systems, bind mounts and Docker volumes, e.g. `[{name: "data", efsVolumeConfiguration: {fileSystemId: "fs-0123abcd"}}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        :param pulumi.Input[Union['EphemeralStorageArgs', 'EphemeralStorageArgsDict']] ephemeral_storage: Ephemeral storage of each Fargate task, e.g. `{sizeInGiB: 50}`. Default 20 GiB. Fargate only. Changing it registers a new task definition revision.
+        :param pulumi.Input[Union['ServiceConnectConfigurationArgs', 'ServiceConnectConfigurationArgsDict']] service_connect_configuration: Service Connect: short names for this service's ports within a Cloud Map namespace, e.g. `{namespace: "internal", services: [{portName: "http", clientAliases: [{port: 80}]}]}`. Default: off. Needs `awsvpc` or `bridge` networking. Changing it updates the service in place (UpdateService, which starts a new deployment); no new revision.
+        :param pulumi.Input[Sequence[pulumi.Input[Union['ServiceRegistryArgs', 'ServiceRegistryArgsDict']]]] service_registries: Cloud Map service discovery registry, e.g. `[{registryArn: "arn:aws:servicediscovery:...:service/srv-abc"}]`. At most one. Default none. Changing it updates the service in place (UpdateService, which starts a new deployment); no new revision.
+        :param pulumi.Input[Sequence[pulumi.Input[Union['PlacementConstraintArgs', 'PlacementConstraintArgsDict']]]] placement_constraints: Rules every task placement must satisfy (EC2 and EXTERNAL only, up to 10), e.g. `[{type: "distinctInstance"}]`. Default none. Order does not matter. Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        :param pulumi.Input[Sequence[pulumi.Input[Union['PlacementStrategyArgs', 'PlacementStrategyArgsDict']]]] placement_strategy: How tasks are placed on instances, applied in order (EC2 and EXTERNAL only, up to 5), e.g. `[{type: "spread", field: "attribute:ecs.availability-zone"}, {type: "binpack", field: "memory"}]`. Default: ECS's (spread over Availability Zones). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        :param pulumi.Input[Union['DeploymentControllerArgs', 'DeploymentControllerArgsDict']] deployment_controller: The deployment controller, e.g. `{type: "ECS"}`. Default `ECS`. Only `ECS` is accepted for now (this resource runs rolling deployments itself). Changing it replaces the service.
+        :param pulumi.Input['Toggle'] availability_zone_rebalancing: Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        :param pulumi.Input[builtins.bool] enable_ecs_managed_tags: Let ECS tag the tasks with `aws:ecs:clusterName` and `aws:ecs:serviceName`. Default false. Changing it updates the service in place (UpdateService, no new deployment; tasks started afterwards get the tags); no new revision.
         """
         ...
 
@@ -506,6 +668,15 @@ class Service(pulumi.CustomResource):
                  propagate_tags: Optional[pulumi.Input['PropagateTags']] = None,
                  tags: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]] = None,
                  wait: Optional[pulumi.Input[Union['WaitOptionsArgs', 'WaitOptionsArgsDict']]] = None,
+                 volumes: Optional[pulumi.Input[Sequence[pulumi.Input[Union['VolumeArgs', 'VolumeArgsDict']]]]] = None,
+                 ephemeral_storage: Optional[pulumi.Input[Union['EphemeralStorageArgs', 'EphemeralStorageArgsDict']]] = None,
+                 service_connect_configuration: Optional[pulumi.Input[Union['ServiceConnectConfigurationArgs', 'ServiceConnectConfigurationArgsDict']]] = None,
+                 service_registries: Optional[pulumi.Input[Sequence[pulumi.Input[Union['ServiceRegistryArgs', 'ServiceRegistryArgsDict']]]]] = None,
+                 placement_constraints: Optional[pulumi.Input[Sequence[pulumi.Input[Union['PlacementConstraintArgs', 'PlacementConstraintArgsDict']]]]] = None,
+                 placement_strategy: Optional[pulumi.Input[Sequence[pulumi.Input[Union['PlacementStrategyArgs', 'PlacementStrategyArgsDict']]]]] = None,
+                 deployment_controller: Optional[pulumi.Input[Union['DeploymentControllerArgs', 'DeploymentControllerArgsDict']]] = None,
+                 availability_zone_rebalancing: Optional[pulumi.Input['Toggle']] = None,
+                 enable_ecs_managed_tags: Optional[pulumi.Input[builtins.bool]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):
@@ -542,6 +713,15 @@ class Service(pulumi.CustomResource):
             __props__.__dict__["propagate_tags"] = propagate_tags
             __props__.__dict__["tags"] = tags
             __props__.__dict__["wait"] = wait
+            __props__.__dict__["volumes"] = volumes
+            __props__.__dict__["ephemeral_storage"] = ephemeral_storage
+            __props__.__dict__["service_connect_configuration"] = service_connect_configuration
+            __props__.__dict__["service_registries"] = service_registries
+            __props__.__dict__["placement_constraints"] = placement_constraints
+            __props__.__dict__["placement_strategy"] = placement_strategy
+            __props__.__dict__["deployment_controller"] = deployment_controller
+            __props__.__dict__["availability_zone_rebalancing"] = availability_zone_rebalancing
+            __props__.__dict__["enable_ecs_managed_tags"] = enable_ecs_managed_tags
             __props__.__dict__["arn"] = None
             __props__.__dict__["cluster_arn"] = None
             __props__.__dict__["task_definition_arn"] = None
@@ -549,7 +729,7 @@ class Service(pulumi.CustomResource):
             __props__.__dict__["images"] = None
             __props__.__dict__["deployment_id"] = None
             __props__.__dict__["rollout_state"] = None
-        replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["cluster", "name"])
+        replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["cluster", "name", "deploymentController"])
         opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(Service, __self__).__init__(
             "imagedeploy:index:Service",
@@ -595,6 +775,15 @@ class Service(pulumi.CustomResource):
         __props__.__dict__["propagate_tags"] = None
         __props__.__dict__["tags"] = None
         __props__.__dict__["wait"] = None
+        __props__.__dict__["volumes"] = None
+        __props__.__dict__["ephemeral_storage"] = None
+        __props__.__dict__["service_connect_configuration"] = None
+        __props__.__dict__["service_registries"] = None
+        __props__.__dict__["placement_constraints"] = None
+        __props__.__dict__["placement_strategy"] = None
+        __props__.__dict__["deployment_controller"] = None
+        __props__.__dict__["availability_zone_rebalancing"] = None
+        __props__.__dict__["enable_ecs_managed_tags"] = None
         __props__.__dict__["arn"] = None
         __props__.__dict__["cluster_arn"] = None
         __props__.__dict__["task_definition_arn"] = None
@@ -787,6 +976,78 @@ class Service(pulumi.CustomResource):
         How long `up` waits for a deployment to finish. Default: wait up to 900 seconds for steady state.
         """
         return pulumi.get(self, "wait")
+
+    @property
+    @pulumi.getter
+    def volumes(self) -> pulumi.Output[Optional[Sequence['outputs.Volume']]]:
+        """
+        Data volumes the containers can mount (`mountPoints`): EFS file systems, bind mounts and Docker volumes, e.g. `[{name: "data", efsVolumeConfiguration: {fileSystemId: "fs-0123abcd"}}]`. Default none. Order does not matter. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "volumes")
+
+    @property
+    @pulumi.getter(name="ephemeralStorage")
+    def ephemeral_storage(self) -> pulumi.Output[Optional['outputs.EphemeralStorage']]:
+        """
+        Ephemeral storage of each Fargate task, e.g. `{sizeInGiB: 50}`. Default 20 GiB. Fargate only. Changing it registers a new task definition revision.
+        """
+        return pulumi.get(self, "ephemeral_storage")
+
+    @property
+    @pulumi.getter(name="serviceConnectConfiguration")
+    def service_connect_configuration(self) -> pulumi.Output[Optional['outputs.ServiceConnectConfiguration']]:
+        """
+        Service Connect: short names for this service's ports within a Cloud Map namespace, e.g. `{namespace: "internal", services: [{portName: "http", clientAliases: [{port: 80}]}]}`. Default: off. Needs `awsvpc` or `bridge` networking. Changing it updates the service in place (UpdateService, which starts a new deployment); no new revision.
+        """
+        return pulumi.get(self, "service_connect_configuration")
+
+    @property
+    @pulumi.getter(name="serviceRegistries")
+    def service_registries(self) -> pulumi.Output[Optional[Sequence['outputs.ServiceRegistry']]]:
+        """
+        Cloud Map service discovery registry, e.g. `[{registryArn: "arn:aws:servicediscovery:...:service/srv-abc"}]`. At most one. Default none. Changing it updates the service in place (UpdateService, which starts a new deployment); no new revision.
+        """
+        return pulumi.get(self, "service_registries")
+
+    @property
+    @pulumi.getter(name="placementConstraints")
+    def placement_constraints(self) -> pulumi.Output[Optional[Sequence['outputs.PlacementConstraint']]]:
+        """
+        Rules every task placement must satisfy (EC2 and EXTERNAL only, up to 10), e.g. `[{type: "distinctInstance"}]`. Default none. Order does not matter. Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        """
+        return pulumi.get(self, "placement_constraints")
+
+    @property
+    @pulumi.getter(name="placementStrategy")
+    def placement_strategy(self) -> pulumi.Output[Optional[Sequence['outputs.PlacementStrategy']]]:
+        """
+        How tasks are placed on instances, applied in order (EC2 and EXTERNAL only, up to 5), e.g. `[{type: "spread", field: "attribute:ecs.availability-zone"}, {type: "binpack", field: "memory"}]`. Default: ECS's (spread over Availability Zones). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        """
+        return pulumi.get(self, "placement_strategy")
+
+    @property
+    @pulumi.getter(name="deploymentController")
+    def deployment_controller(self) -> pulumi.Output[Optional['outputs.DeploymentController']]:
+        """
+        The deployment controller, e.g. `{type: "ECS"}`. Default `ECS`. Only `ECS` is accepted for now (this resource runs rolling deployments itself). Changing it replaces the service.
+        """
+        return pulumi.get(self, "deployment_controller")
+
+    @property
+    @pulumi.getter(name="availabilityZoneRebalancing")
+    def availability_zone_rebalancing(self) -> pulumi.Output[Optional['Toggle']]:
+        """
+        Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        """
+        return pulumi.get(self, "availability_zone_rebalancing")
+
+    @property
+    @pulumi.getter(name="enableEcsManagedTags")
+    def enable_ecs_managed_tags(self) -> pulumi.Output[Optional[builtins.bool]]:
+        """
+        Let ECS tag the tasks with `aws:ecs:clusterName` and `aws:ecs:serviceName`. Default false. Changing it updates the service in place (UpdateService, no new deployment; tasks started afterwards get the tags); no new revision.
+        """
+        return pulumi.get(self, "enable_ecs_managed_tags")
 
     @property
     @pulumi.getter

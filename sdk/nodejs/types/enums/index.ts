@@ -59,6 +59,37 @@ export const DependencyCondition = {
  */
 export type DependencyCondition = (typeof DependencyCondition)[keyof typeof DependencyCondition];
 
+export const DeploymentControllerType = {
+    Ecs: "ECS",
+    CodeDeploy: "CODE_DEPLOY",
+    External: "EXTERNAL",
+} as const;
+
+/**
+ * Deployment controller.
+ */
+export type DeploymentControllerType = (typeof DeploymentControllerType)[keyof typeof DeploymentControllerType];
+
+export const DockerVolumeScope = {
+    Task: "task",
+    Shared: "shared",
+} as const;
+
+/**
+ * Lifetime of a Docker volume.
+ */
+export type DockerVolumeScope = (typeof DockerVolumeScope)[keyof typeof DockerVolumeScope];
+
+export const FirelensType = {
+    Fluentd: "fluentd",
+    Fluentbit: "fluentbit",
+} as const;
+
+/**
+ * The FireLens log router.
+ */
+export type FirelensType = (typeof FirelensType)[keyof typeof FirelensType];
+
 export const LaunchType = {
     Fargate: "FARGATE",
     Ec2: "EC2",
@@ -82,6 +113,27 @@ export const NetworkMode = {
  */
 export type NetworkMode = (typeof NetworkMode)[keyof typeof NetworkMode];
 
+export const PlacementConstraintType = {
+    DistinctInstance: "distinctInstance",
+    MemberOf: "memberOf",
+} as const;
+
+/**
+ * Kind of placement constraint.
+ */
+export type PlacementConstraintType = (typeof PlacementConstraintType)[keyof typeof PlacementConstraintType];
+
+export const PlacementStrategyType = {
+    Random: "random",
+    Spread: "spread",
+    Binpack: "binpack",
+} as const;
+
+/**
+ * Kind of placement strategy.
+ */
+export type PlacementStrategyType = (typeof PlacementStrategyType)[keyof typeof PlacementStrategyType];
+
 export const PropagateTags = {
     Service: "SERVICE",
     TaskDefinition: "TASK_DEFINITION",
@@ -102,3 +154,36 @@ export const Protocol = {
  * Transport protocol of a port mapping.
  */
 export type Protocol = (typeof Protocol)[keyof typeof Protocol];
+
+export const Toggle = {
+    Enabled: "ENABLED",
+    Disabled: "DISABLED",
+} as const;
+
+/**
+ * On or off.
+ */
+export type Toggle = (typeof Toggle)[keyof typeof Toggle];
+
+export const UlimitName = {
+    Core: "core",
+    Cpu: "cpu",
+    Data: "data",
+    Fsize: "fsize",
+    Locks: "locks",
+    Memlock: "memlock",
+    Msgqueue: "msgqueue",
+    Nice: "nice",
+    Nofile: "nofile",
+    Nproc: "nproc",
+    Rss: "rss",
+    Rtprio: "rtprio",
+    Rttime: "rttime",
+    Sigpending: "sigpending",
+    Stack: "stack",
+} as const;
+
+/**
+ * A resource limit.
+ */
+export type UlimitName = (typeof UlimitName)[keyof typeof UlimitName];
