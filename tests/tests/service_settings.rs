@@ -158,7 +158,8 @@ fn failures(r: &Report) -> Vec<(String, String)> {
 async fn bad_settings_are_check_failures_with_the_valid_values_before_any_aws_call() {
     let w = World::start().await;
     let base = with_settings(&w);
-    let cases: Vec<(fn(&mut Json), &str, &str)> = vec![
+    type Edit = fn(&mut Json);
+    let cases: Vec<(Edit, &str, &str)> = vec![
         (
             |v| v["containers"][0]["ulimits"][0]["name"] = json!("nofiles"),
             "containers[0].ulimits[0].name",

@@ -274,7 +274,8 @@ fn production_settings_that_ecs_accepts_pass() {
 
 #[test]
 fn each_bad_production_setting_names_its_property_and_the_valid_values() {
-    let table: Vec<(&str, fn() -> ServiceArgs, serde_json::Value, &str, &str)> = vec![
+    type Base = fn() -> ServiceArgs;
+    let table: Vec<(&str, Base, serde_json::Value, &str, &str)> = vec![
         (
             "mount of an unknown volume",
             good,
