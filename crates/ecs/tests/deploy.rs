@@ -900,3 +900,97 @@ async fn service_level_settings_change_with_update_service_only_and_switch_off_e
     assert_eq!(last.revision, 2);
     assert!(!diff(&last, &labelled, &images).has_changes());
 }
+
+#[tokio::test]
+async fn refresh_reports_settings_changed_outside_only_where_the_program_states_them() {
+    let env = Env::start().await;
+    env.proxy.set_rollout(Rollout::Complete);
+    let r = resolver();
+    let unstated = env.args("svc");
+    let state = create(&env, &unstated, &r).await;
+
+    // Changed outside the program: AZ rebalancing off, a service registry added.
+    env.direct
+        .update_service()
+        .cluster(CLUSTER)
+        .service("svc")
+        .availability_zone_rebalancing(aws_sdk_ecs::types::AvailabilityZoneRebalancing::Disabled)
+        .service_registries(
+            aws_sdk_ecs::types::ServiceRegistry::builder()
+                .registry_arn("arn:aws:servicediscovery:us-east-1:123456789012:service/srv-9")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("UpdateService outside the program");
+    let svc = env
+        .direct
+        .describe_services()
+        .cluster(CLUSTER)
+        .services("svc")
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(
+        svc.services()[0]
+            .availability_zone_rebalancing()
+            .map(|a| a.as_str()),
+        Some("DISABLED"),
+        "moto echoes the setting after UpdateService"
+    );
+
+    // The program never stated AZ rebalancing: not drift (an older service
+    // reports DISABLED and must not be flipped). The registry is drift.
+    let refreshed = env
+        .deployer()
+        .read(&state)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        refreshed.drift,
+        vec!["serviceRegistries (changed outside the program)".to_string()]
+    );
+    assert_eq!(
+        refreshed
+            .state
+            .args
+            .service_registries
+            .as_ref()
+            .map(|r| r[0].registry_arn.as_str()),
+        Some("arn:aws:servicediscovery:us-east-1:123456789012:service/srv-9")
+    );
+    assert!(refreshed.state.args.availability_zone_rebalancing.is_none());
+    // and the next diff shows the way back to the program
+    let images = pinned(&unstated, &r).await;
+    let plan = diff(&refreshed.state, &unstated, &images);
+    assert_eq!(
+        plan.changes
+            .iter()
+            .map(|c| c.path.as_str())
+            .collect::<Vec<_>>(),
+        ["serviceRegistries"]
+    );
+
+    // A program that states it sees the drift.
+    let mut stated = state.clone();
+    stated.args.availability_zone_rebalancing = Some(imagedeploy_ecs::args::Toggle::Enabled);
+    let refreshed = env
+        .deployer()
+        .read(&stated)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert!(
+        refreshed.drift.contains(
+            &"availabilityZoneRebalancing ENABLED -> DISABLED (changed outside the program)"
+                .to_string()
+        ),
+        "{:?}",
+        refreshed.drift
+    );
+    assert_eq!(
+        refreshed.state.args.availability_zone_rebalancing,
+        Some(imagedeploy_ecs::args::Toggle::Disabled)
+    );
+}

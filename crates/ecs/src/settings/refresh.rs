@@ -4,7 +4,8 @@
 //!
 //! Placement, the deployment controller and Availability Zone rebalancing
 //! are compared only when the service reports them (an emulator may leave
-//! them out, and "not reported" must not read as "removed"). Service
+//! them out, and "not reported" must not read as "removed"), and
+//! Availability Zone rebalancing only when the program states it. Service
 //! Connect (reported per deployment) and ECS managed tags are not read back.
 
 use aws_sdk_ecs::types::Service;
@@ -77,7 +78,11 @@ pub(crate) fn read(
                 .collect(),
         );
     }
-    if let Some(az) = actual.availability_zone_rebalancing {
+    // Only when the program states it: services created before ECS made
+    // ENABLED the default report DISABLED, and a program that never set it
+    // must not have it flipped by a refresh and the next update.
+    let stated = args.availability_zone_rebalancing.is_some();
+    if let Some(az) = actual.availability_zone_rebalancing.filter(|_| stated) {
         if az != want.availability_zone_rebalancing {
             drift.push(format!(
                 "availabilityZoneRebalancing {} -> {az} {OUTSIDE}",
