@@ -7,7 +7,7 @@
 
 mod service_support;
 
-use imagedeploy_tests::{Op, Report};
+use imagedeploy_tests::{fixture, output, Op, Program, Report, Resource};
 use serde_json::{json, Value as Json};
 use service_support::{diff_changes, messages, World, NAME};
 
@@ -128,6 +128,11 @@ async fn reordered_labels_and_restated_defaults_are_no_change_and_a_real_change_
         .find(|c| c.operation == "UpdateService")
         .unwrap();
     assert_eq!(update.request["enableECSManagedTags"], false);
+    assert!(
+        update.request.get("serviceRegistries").is_none(),
+        "unchanged registries are not sent (sending them starts a deployment): {}",
+        update.request
+    );
     assert_eq!(w.registered().await, 2);
 
     // And then nothing again.
@@ -207,5 +212,45 @@ async fn bad_settings_are_check_failures_with_the_valid_values_before_any_aws_ca
             .iter()
             .map(|c| &c.operation)
             .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn registry_credentials_with_a_role_made_in_the_same_program_pass_preview() {
+    let w = World::start().await;
+    let stack = w.env.deployment().unwrap().with_fixture();
+    // The role and the secret exist; this preview changes both, so their
+    // outputs are unknown (the fixture reports `generation` unknown in an
+    // update preview) when the Service is checked.
+    let fixtures = |value: &str| {
+        Program::new()
+            .config(w.env.provider_config())
+            .resource(fixture("role", json!({ "value": value })))
+            .resource(fixture("secret", json!({ "value": value })))
+    };
+    stack.up(&fixtures("v1")).await.unwrap().assert_ok();
+    let program = |role: Option<Json>| {
+        let mut inputs = with_settings(&w);
+        inputs["containers"][0]["repositoryCredentials"] =
+            json!({"credentialsParameter": output("secret", "generation")});
+        if let Some(role) = role {
+            inputs["executionRoleArn"] = role;
+        }
+        fixtures("v2").resource(Resource::new(service_support::SERVICE, NAME, inputs))
+    };
+    let r = stack
+        .preview(&program(Some(output("role", "generation"))))
+        .await
+        .unwrap();
+    assert!(r.ok(), "{}", r.render());
+    assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
+    // Without any execution role it is one, on executionRoleArn.
+    let r = stack.preview(&program(None)).await.unwrap();
+    assert!(!r.ok());
+    assert!(
+        failures(&r).iter().any(|(p, why)| p == "executionRoleArn"
+            && why.contains("containers[0].repositoryCredentials needs executionRoleArn")),
+        "{:#?}",
+        failures(&r)
     );
 }

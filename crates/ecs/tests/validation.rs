@@ -378,8 +378,8 @@ fn each_bad_production_setting_names_its_property_and_the_valid_values() {
             "credentials without execution role",
             good,
             serde_json::json!({"containers": [{"repositoryCredentials": {"credentialsParameter": "arn:aws:secretsmanager:us-east-1:1:secret:r"}}, {}]}),
-            "containers[0].repositoryCredentials",
             "executionRoleArn",
+            "containers[0].repositoryCredentials needs executionRoleArn",
         ),
         (
             "soft above hard",

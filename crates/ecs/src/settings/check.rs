@@ -267,10 +267,14 @@ pub fn containers(args: &ServiceArgs, out: &mut Vec<Failure>) {
                 );
             }
             if args.execution_role_arn.as_deref().is_none_or(str::is_empty) {
+                // On executionRoleArn, so an ARN that is still unknown in
+                // preview (a role made in the same program) is not a failure.
                 fail(
                     out,
-                    at("repositoryCredentials"),
-                    "private registry credentials need executionRoleArn (the role that reads the secret)",
+                    "executionRoleArn",
+                    format!(
+                        "containers[{i}].repositoryCredentials needs executionRoleArn (the role that reads the secret)"
+                    ),
                 );
             }
         }

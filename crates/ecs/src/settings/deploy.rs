@@ -1,11 +1,12 @@
 //! The service-level settings on CreateService and UpdateService requests.
 //!
-//! UpdateService keeps whatever a request leaves out, so a setting the
-//! program dropped must be sent in its "off" form (an empty list, Service
-//! Connect `enabled: false`); and a setting whose ECS default differs
-//! between create and update (Availability Zone rebalancing) is sent only
-//! when the program states it or it changed, so an update never flips a
-//! service the program did not ask to change.
+//! UpdateService keeps whatever a request leaves out, so updates send only
+//! the settings that changed, and a setting the program dropped is sent in
+//! its "off" form (an empty list, Service Connect `enabled: false`). A
+//! setting whose ECS default differs between create and update
+//! (Availability Zone rebalancing) is sent only when the program states it
+//! or it changed, so an update never flips a service the program did not
+//! ask to change.
 
 use aws_sdk_ecs::operation::create_service::builders::CreateServiceFluentBuilder;
 use aws_sdk_ecs::operation::update_service::builders::UpdateServiceFluentBuilder;
@@ -49,7 +50,9 @@ pub(crate) fn create_request(
 }
 
 /// Adds the settings to an UpdateService request, given what the service
-/// was deployed with (`old`) and what it should have (`new`).
+/// was deployed with (`old`) and what it should have (`new`). Only what
+/// changed is sent: Service Connect and service registries start a new
+/// deployment whenever they are sent, and what is left out stays as it is.
 pub(crate) fn update_request(
     mut req: UpdateServiceFluentBuilder,
     args: &ServiceArgs,
@@ -57,17 +60,19 @@ pub(crate) fn update_request(
     new: &NormalService,
 ) -> Result<UpdateServiceFluentBuilder, DeployError> {
     let (o, s) = (&old.settings, &new.settings);
-    req = req.set_service_connect_configuration(
-        convert::service_connect(s, o.service_connect_configuration.is_some())
-            .map_err(|e| invalid("serviceConnectConfiguration", e))?,
-    );
-    if !s.service_registries.is_empty() || !o.service_registries.is_empty() {
+    if o.service_connect_configuration != s.service_connect_configuration {
+        req = req.set_service_connect_configuration(
+            convert::service_connect(s, o.service_connect_configuration.is_some())
+                .map_err(|e| invalid("serviceConnectConfiguration", e))?,
+        );
+    }
+    if o.service_registries != s.service_registries {
         req = req.set_service_registries(Some(convert::service_registries(s)));
     }
-    if !s.placement_constraints.is_empty() || !o.placement_constraints.is_empty() {
+    if o.placement_constraints != s.placement_constraints {
         req = req.set_placement_constraints(Some(convert::placement_constraints(s)));
     }
-    if !s.placement_strategy.is_empty() || !o.placement_strategy.is_empty() {
+    if o.placement_strategy != s.placement_strategy {
         req = req.set_placement_strategy(Some(convert::placement_strategy(s)));
     }
     if args.availability_zone_rebalancing.is_some()
