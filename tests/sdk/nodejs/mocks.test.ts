@@ -224,7 +224,7 @@ test("Service sends nested containers, enums and replaceOnChanges", async () => 
     }
 
     const opts = captured.opts as pulumi.CustomResourceOptions;
-    assert.deepEqual(opts.replaceOnChanges, ["cluster", "name"]);
+    assert.deepEqual(opts.replaceOnChanges, ["cluster", "name", "deploymentController"]);
     assert.equal(await valueOf(service.taskDefinitionArn), "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1");
 });
 

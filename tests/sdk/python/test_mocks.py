@@ -244,7 +244,7 @@ def test_service_nested_inputs_enums_and_replace_on_changes():
         assert i["wait"] == {"forSteadyState": True, "timeoutSeconds": 600}
         for out in ["arn", "taskDefinitionArn", "revision", "images"]:
             assert out not in i, f"output-only {out} must not be sent"
-        assert captured[0].replace_on_changes == ["cluster", "name"]
+        assert captured[0].replace_on_changes == ["cluster", "name", "deploymentController"]
 
     def check_outputs(values):
         arn, revision = values
