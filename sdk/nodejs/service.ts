@@ -161,7 +161,7 @@ export class Service extends pulumi.CustomResource {
      */
     public readonly deploymentController!: pulumi.Output<outputs.DeploymentController | undefined>;
     /**
-     * Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+     * Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services; while the program does not state it, an existing service keeps whatever ECS has, and refresh does not report it). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
      */
     public readonly availabilityZoneRebalancing!: pulumi.Output<enums.Toggle | undefined>;
     /**
@@ -429,7 +429,7 @@ export interface ServiceArgs {
      */
     deploymentController?: pulumi.Input<inputs.DeploymentController>;
     /**
-     * Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+     * Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services; while the program does not state it, an existing service keeps whatever ECS has, and refresh does not report it). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
      */
     availabilityZoneRebalancing?: pulumi.Input<enums.Toggle>;
     /**
@@ -563,7 +563,7 @@ export interface ServiceState {
      */
     deploymentController?: pulumi.Input<inputs.DeploymentController>;
     /**
-     * Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+     * Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services; while the program does not state it, an existing service keeps whatever ECS has, and refresh does not report it). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
      */
     availabilityZoneRebalancing?: pulumi.Input<enums.Toggle>;
     /**

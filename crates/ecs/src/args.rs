@@ -177,8 +177,10 @@ pub struct ServiceArgs {
 
     /// Rebalance tasks across Availability Zones after an imbalance:
     /// `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new
-    /// services). Changing it updates the service in place (UpdateService,
-    /// no new deployment); no new revision.
+    /// services; while the program does not state it, an existing service
+    /// keeps whatever ECS has, and refresh does not report it). Changing it
+    /// updates the service in place (UpdateService, no new deployment); no
+    /// new revision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub availability_zone_rebalancing: Option<Toggle>,
 

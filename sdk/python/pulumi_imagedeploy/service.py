@@ -88,7 +88,7 @@ class ServiceArgs:
         :param pulumi.Input[Sequence[pulumi.Input['PlacementConstraintArgs']]] placement_constraints: Rules every task placement must satisfy (EC2 and EXTERNAL only, up to 10), e.g. `[{type: "distinctInstance"}]`. Default none. Order does not matter. Changing it updates the service in place (UpdateService, no new deployment); no new revision.
         :param pulumi.Input[Sequence[pulumi.Input['PlacementStrategyArgs']]] placement_strategy: How tasks are placed on instances, applied in order (EC2 and EXTERNAL only, up to 5), e.g. `[{type: "spread", field: "attribute:ecs.availability-zone"}, {type: "binpack", field: "memory"}]`. Default: ECS's (spread over Availability Zones). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
         :param pulumi.Input['DeploymentControllerArgs'] deployment_controller: The deployment controller, e.g. `{type: "ECS"}`. Default `ECS`. Only `ECS` is accepted for now (this resource runs rolling deployments itself). Changing it replaces the service.
-        :param pulumi.Input['Toggle'] availability_zone_rebalancing: Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        :param pulumi.Input['Toggle'] availability_zone_rebalancing: Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services; while the program does not state it, an existing service keeps whatever ECS has, and refresh does not report it). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
         :param pulumi.Input[builtins.bool] enable_ecs_managed_tags: Let ECS tag the tasks with `aws:ecs:clusterName` and `aws:ecs:serviceName`. Default false. Changing it updates the service in place (UpdateService, no new deployment; tasks started afterwards get the tags); no new revision.
         """
         pulumi.set(__self__, "cluster", cluster)
@@ -518,7 +518,7 @@ class ServiceArgs:
     @pulumi.getter(name="availabilityZoneRebalancing")
     def availability_zone_rebalancing(self) -> Optional[pulumi.Input['Toggle']]:
         """
-        Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services; while the program does not state it, an existing service keeps whatever ECS has, and refresh does not report it). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
         """
         return pulumi.get(self, "availability_zone_rebalancing")
 
@@ -614,7 +614,7 @@ class Service(pulumi.CustomResource):
         :param pulumi.Input[Sequence[pulumi.Input[Union['PlacementConstraintArgs', 'PlacementConstraintArgsDict']]]] placement_constraints: Rules every task placement must satisfy (EC2 and EXTERNAL only, up to 10), e.g. `[{type: "distinctInstance"}]`. Default none. Order does not matter. Changing it updates the service in place (UpdateService, no new deployment); no new revision.
         :param pulumi.Input[Sequence[pulumi.Input[Union['PlacementStrategyArgs', 'PlacementStrategyArgsDict']]]] placement_strategy: How tasks are placed on instances, applied in order (EC2 and EXTERNAL only, up to 5), e.g. `[{type: "spread", field: "attribute:ecs.availability-zone"}, {type: "binpack", field: "memory"}]`. Default: ECS's (spread over Availability Zones). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
         :param pulumi.Input[Union['DeploymentControllerArgs', 'DeploymentControllerArgsDict']] deployment_controller: The deployment controller, e.g. `{type: "ECS"}`. Default `ECS`. Only `ECS` is accepted for now (this resource runs rolling deployments itself). Changing it replaces the service.
-        :param pulumi.Input['Toggle'] availability_zone_rebalancing: Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        :param pulumi.Input['Toggle'] availability_zone_rebalancing: Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services; while the program does not state it, an existing service keeps whatever ECS has, and refresh does not report it). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
         :param pulumi.Input[builtins.bool] enable_ecs_managed_tags: Let ECS tag the tasks with `aws:ecs:clusterName` and `aws:ecs:serviceName`. Default false. Changing it updates the service in place (UpdateService, no new deployment; tasks started afterwards get the tags); no new revision.
         """
         ...
@@ -1037,7 +1037,7 @@ class Service(pulumi.CustomResource):
     @pulumi.getter(name="availabilityZoneRebalancing")
     def availability_zone_rebalancing(self) -> pulumi.Output[Optional['Toggle']]:
         """
-        Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
+        Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services; while the program does not state it, an existing service keeps whatever ECS has, and refresh does not report it). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
         """
         return pulumi.get(self, "availability_zone_rebalancing")
 
