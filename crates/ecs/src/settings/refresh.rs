@@ -6,7 +6,11 @@
 //! are compared only when the service reports them (an emulator may leave
 //! them out, and "not reported" must not read as "removed"), and
 //! Availability Zone rebalancing only when the program states it. Service
-//! Connect (reported per deployment) and ECS managed tags are not read back.
+//! Connect is not read back: deployments may report it with ECS's defaults
+//! filled in (client alias DNS names, namespaces by ARN) that the program
+//! does not state, so a comparison could report drift that is not there.
+//! ECS managed tags are not read back either (a plain boolean: "not
+//! reported" and "off" look the same).
 
 use aws_sdk_ecs::types::Service;
 
