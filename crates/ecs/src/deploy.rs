@@ -549,7 +549,7 @@ impl Deployer {
         }
     }
 
-    async fn register(
+    pub(crate) async fn register(
         &self,
         containers: &[NormalContainer],
         task: &NormalTask,

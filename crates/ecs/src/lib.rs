@@ -21,6 +21,7 @@ pub mod predeploy;
 pub mod reference;
 mod refresh;
 pub mod resolve;
+pub mod standalone;
 pub mod task;
 mod teardown;
 pub mod validate;

@@ -246,6 +246,16 @@ impl Deployer {
         task: &NormalTask,
     ) -> Option<Registered> {
         args.pre_deploy.as_ref()?;
+        self.identical_revision(containers, task).await
+    }
+
+    /// The family's latest revision when it is ACTIVE and holds exactly
+    /// `containers` and `task` (compared the way ECS stores them).
+    pub(crate) async fn identical_revision(
+        &self,
+        containers: &[NormalContainer],
+        task: &NormalTask,
+    ) -> Option<Registered> {
         let out = self
             .client
             .describe_task_definition()

@@ -94,7 +94,7 @@ pub struct TaskRun {
     pub failure: Option<String>,
     /// The container the command ran in.
     #[serde(default)]
-    pub container: String,
+    pub target_container: String,
     /// Internal: the last log lines (for error messages, not an output).
     #[serde(skip)]
     pub last_lines: Vec<String>,
@@ -186,7 +186,7 @@ impl TaskRunner {
     ) -> Result<TaskRun, DeployError> {
         let (container, log) = self.target(spec).await?;
         let mut run = TaskRun {
-            container: container.clone(),
+            target_container: container.clone(),
             ..Default::default()
         };
         let arn = match self.existing(spec).await? {

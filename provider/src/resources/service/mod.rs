@@ -12,7 +12,7 @@ use crate::resource::{
     Outputs, Resource,
 };
 
-mod resolver;
+pub(crate) mod resolver;
 
 pub struct Service;
 
