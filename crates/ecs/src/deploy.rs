@@ -88,9 +88,7 @@ impl DeployError {
             Self::Unhealthy { state, .. } => *state = Box::new(s.clone()),
             Self::PreDeployFailed { state, .. }
             | Self::Cancelled { state, .. }
-            | Self::Aws { state, .. } => {
-                *state = Some(Box::new(s.clone()))
-            }
+            | Self::Aws { state, .. } => *state = Some(Box::new(s.clone())),
             _ => {}
         }
         self
@@ -280,7 +278,10 @@ impl Deployer {
                 container_definitions: containers.clone(),
                 ..Default::default()
             };
-            if let Err(e) = self.pre_deploy(&mut pending, None, &reg.arn, progress, cancel).await {
+            if let Err(e) = self
+                .pre_deploy(&mut pending, None, &reg.arn, progress, cancel)
+                .await
+            {
                 // Nothing to record without a service: the next up registers
                 // (and runs in) a fresh revision.
                 if matches!(e, DeployError::PreDeployFailed { .. }) {

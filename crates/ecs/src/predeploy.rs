@@ -380,4 +380,3 @@ fn images_for<'a>(state: &'a ServiceState, container: &str) -> Option<&'a String
         .find(|c| c.name == container)
         .map(|c| &c.image)
 }
-

@@ -212,7 +212,10 @@ pub fn check(args: &TaskArgs) -> Vec<Failure> {
             }
         }
     } else if args.cluster.is_empty() {
-        out.push(fail("cluster", "cluster is required (a name or an ARN)".into()));
+        out.push(fail(
+            "cluster",
+            "cluster is required (a name or an ARN)".into(),
+        ));
     }
     out.extend(check_command("command", &args.command));
     if args.timeout_seconds == Some(0) {
@@ -340,12 +343,11 @@ impl Deployer {
         let (task_definition, pinned) = match &args.task_definition {
             Some(td) => (td.clone(), BTreeMap::new()),
             None => {
-                let containers = normalise::containers(&service, images).map_err(|e| {
-                    DeployError::Invalid {
+                let containers =
+                    normalise::containers(&service, images).map_err(|e| DeployError::Invalid {
                         property: "containers".into(),
                         reason: e.to_string(),
-                    }
-                })?;
+                    })?;
                 let task = normalise::task(&service);
                 let reg = match self.identical_revision(&containers, &task).await {
                     Some(r) => r,

@@ -206,9 +206,12 @@ impl TaskRunner {
             },
         };
         run.task_arn = arn.clone();
-        let stream = log
-            .as_ref()
-            .map(|l| (l.group.clone(), format!("{}/{container}/{}", l.prefix, task_id(&arn))));
+        let stream = log.as_ref().map(|l| {
+            (
+                l.group.clone(),
+                format!("{}/{container}/{}", l.prefix, task_id(&arn)),
+            )
+        });
         if let Some((g, s)) = &stream {
             run.log_stream = Some(format!("{g}:{s}"));
         }
@@ -499,7 +502,10 @@ fn judge(task: &Task, container: &str, run: &mut TaskRun) {
         .map(str::to_string);
     run.started_at = task.started_at().map(rfc3339);
     run.stopped_at = task.stopped_at().map(rfc3339);
-    let c = task.containers().iter().find(|c| c.name() == Some(container));
+    let c = task
+        .containers()
+        .iter()
+        .find(|c| c.name() == Some(container));
     run.exit_code = c.and_then(|c| c.exit_code());
     let failure = if run.stop_code.as_deref() == Some("TaskFailedToStart") {
         Some(format!(
@@ -562,11 +568,19 @@ mod tests {
     #[test]
     fn only_exit_code_zero_after_a_normal_start_is_success() {
         let mut run = TaskRun::default();
-        judge(&task(Some("EssentialContainerExited"), Some(0)), "migrate", &mut run);
+        judge(
+            &task(Some("EssentialContainerExited"), Some(0)),
+            "migrate",
+            &mut run,
+        );
         assert!(run.succeeded, "{run:?}");
 
         let mut run = TaskRun::default();
-        judge(&task(Some("EssentialContainerExited"), Some(3)), "migrate", &mut run);
+        judge(
+            &task(Some("EssentialContainerExited"), Some(3)),
+            "migrate",
+            &mut run,
+        );
         assert!(!run.succeeded);
         assert_eq!(run.exit_code, Some(3));
         assert!(run.failure_message().contains("exited with code 3"));
@@ -576,7 +590,11 @@ mod tests {
         assert!(!run.succeeded, "a missing exit code is a failure");
 
         let mut run = TaskRun::default();
-        judge(&task(Some("TaskFailedToStart"), Some(0)), "migrate", &mut run);
+        judge(
+            &task(Some("TaskFailedToStart"), Some(0)),
+            "migrate",
+            &mut run,
+        );
         assert!(!run.succeeded, "TaskFailedToStart wins over any exit code");
 
         let mut run = TaskRun::default();

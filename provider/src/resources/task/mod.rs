@@ -10,8 +10,7 @@ use imagedeploy_ecs::standalone::{self, TaskArgs, TaskState};
 use imagedeploy_ecs::{self as ecs, DeployError};
 
 use crate::resource::{
-    BoxError, Change, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError, Outputs,
-    Resource,
+    BoxError, Change, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError, Outputs, Resource,
 };
 use crate::resources::service::resolver::Resolver;
 
@@ -36,8 +35,8 @@ const RUN_OUTPUTS: [&str; 9] = [
 ];
 
 async fn deployer(ctx: &Ctx) -> Result<ecs::Deployer, BoxError> {
-    let mut deployer = ecs::Deployer::new(ctx.provider.ecs().await?)
-        .with_logs(ctx.provider.logs().await?);
+    let mut deployer =
+        ecs::Deployer::new(ctx.provider.ecs().await?).with_logs(ctx.provider.logs().await?);
     if let Some(ms) = std::env::var(POLL_ENV)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -99,7 +98,11 @@ impl Resource for Task {
         DESCRIPTION
     }
 
-    async fn check(&self, ctx: &Ctx, input: CheckInput<TaskArgs>) -> Result<TaskArgs, Vec<Failure>> {
+    async fn check(
+        &self,
+        ctx: &Ctx,
+        input: CheckInput<TaskArgs>,
+    ) -> Result<TaskArgs, Vec<Failure>> {
         let mut args = input.news;
         if args.containers.is_some() && args.family.is_none() {
             args.family = input
@@ -209,7 +212,14 @@ impl Resource for Task {
         }
         let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
         let o = deployer
-            .run_task_resource(&ctx.urn, &news, &images, Some(&olds), &progress(ctx), &ctx.cancel)
+            .run_task_resource(
+                &ctx.urn,
+                &news,
+                &images,
+                Some(&olds),
+                &progress(ctx),
+                &ctx.cancel,
+            )
             .await
             .map_err(failed)?;
         outcome(id.to_string(), o).map(|(_, outputs)| outputs)
