@@ -55,7 +55,11 @@ async fn a_migration_that_succeeds_runs_before_the_switch_and_preview_runs_nothi
     let w = World::start().await;
     let inputs = with_pre_deploy(&w, migrate());
     w.up_ok(inputs.clone()).await;
-    assert_eq!(run_count(&w), 1, "a new service runs it before CreateService");
+    assert_eq!(
+        run_count(&w),
+        1,
+        "a new service runs it before CreateService"
+    );
     let first = w.state().outputs["lastPreDeploy"].clone();
     assert_eq!(first["exitCode"], json!(0));
     assert_eq!(first["imageDigest"], json!(w.first_digest));
@@ -69,11 +73,15 @@ async fn a_migration_that_succeeds_runs_before_the_switch_and_preview_runs_nothi
     assert_eq!(p.op(NAME), Some(Op::Update));
     let said = messages(&p);
     assert!(
-        said.iter().any(|m| m
-            == &format!("will run `npm run migrate` on {digest} before switching")),
+        said.iter()
+            .any(|m| m == &format!("will run `npm run migrate` on {digest} before switching")),
         "preview says what will run: {said:#?}"
     );
-    assert!(w.env.writes().is_empty(), "preview runs nothing: {:?}", w.env.writes());
+    assert!(
+        w.env.writes().is_empty(),
+        "preview runs nothing: {:?}",
+        w.env.writes()
+    );
 
     let r = w.up_ok(inputs.clone()).await;
     assert_eq!(
@@ -96,7 +104,10 @@ async fn a_migration_that_succeeds_runs_before_the_switch_and_preview_runs_nothi
     assert_eq!(last["imageDigest"], json!(digest));
     assert_eq!(last["taskDefinitionArn"], st.outputs["taskDefinitionArn"]);
     assert!(last["taskArn"].as_str().unwrap().contains(":task/"));
-    assert!(last["logStream"].as_str().unwrap().starts_with("/ecs/web:ecs/web/"));
+    assert!(last["logStream"]
+        .as_str()
+        .unwrap()
+        .starts_with("/ecs/web:ecs/web/"));
 
     // Settled: nothing runs again.
     w.env.proxy.clear_calls();
@@ -116,13 +127,19 @@ async fn a_failed_migration_keeps_the_old_revision_and_the_next_up_runs_it_again
     move_tag(&w, "version two");
     // FAULT INJECTION: the migration prints an error and exits 3.
     w.env.proxy.set_task_fate(TaskFate::Exit(3));
-    w.env.proxy.set_task_logs(&["ERROR: column users.email exists"]);
+    w.env
+        .proxy
+        .set_task_logs(&["ERROR: column users.email exists"]);
     w.env.proxy.clear_calls();
     let r = w.stack.up(&w.program(inputs.clone())).await.unwrap();
     assert!(!r.ok(), "{}", r.render());
     let error = r.step(NAME).unwrap().error.clone().unwrap();
     assert!(error.starts_with("Update partially failed"), "{error}");
-    for part in ["exited with code 3", "ERROR: column users.email exists", "not switched"] {
+    for part in [
+        "exited with code 3",
+        "ERROR: column users.email exists",
+        "not switched",
+    ] {
         assert!(error.contains(part), "{part:?} in {error}");
     }
     assert!(!w.env.writes().contains(&"UpdateService".to_string()));
@@ -130,7 +147,12 @@ async fn a_failed_migration_keeps_the_old_revision_and_the_next_up_runs_it_again
     assert!(failed.init_failed);
     assert_eq!(td(&w), td1, "the service keeps its old revision");
     assert_eq!(
-        w.env.service(&service).await.unwrap().unwrap().task_definition(),
+        w.env
+            .service(&service)
+            .await
+            .unwrap()
+            .unwrap()
+            .task_definition(),
         Some(td1.as_str())
     );
     assert_eq!(failed.outputs["lastPreDeploy"]["exitCode"], json!(3));
@@ -170,7 +192,11 @@ async fn an_up_retried_after_the_provider_died_does_not_start_a_second_task() {
 
     let r = w.up_ok(inputs).await;
     assert_eq!(r.op(NAME), Some(Op::Update));
-    assert_eq!(run_count(&w), 1, "the retry waits for the task already started");
+    assert_eq!(
+        run_count(&w),
+        1,
+        "the retry waits for the task already started"
+    );
     assert_eq!(
         w.env.proxy.count("RegisterTaskDefinition"),
         1,
@@ -191,7 +217,10 @@ async fn when_decides_which_deployments_run_it() {
     let p = w.preview_ok(inputs.clone()).await;
     assert!(!messages(&p).iter().any(|m| m.starts_with("will run")));
     w.up_ok(inputs.clone()).await;
-    assert!(w.env.writes().contains(&"RegisterTaskDefinition".to_string()));
+    assert!(w
+        .env
+        .writes()
+        .contains(&"RegisterTaskDefinition".to_string()));
     assert_eq!(run_count(&w), 0);
 
     // revisionChange: it does.
@@ -207,7 +236,10 @@ async fn when_decides_which_deployments_run_it() {
     w.env.proxy.clear_calls();
     w.up_ok(inputs.clone()).await;
     assert_eq!(run_count(&w), 1);
-    assert!(!w.env.writes().contains(&"RegisterTaskDefinition".to_string()));
+    assert!(!w
+        .env
+        .writes()
+        .contains(&"RegisterTaskDefinition".to_string()));
 }
 
 fn check_failures(r: &Report, name: &str) -> Vec<(String, String)> {
@@ -230,9 +262,15 @@ fn check_failures(r: &Report, name: &str) -> Vec<(String, String)> {
 async fn bad_pre_deploy_and_task_inputs_are_check_failures_naming_the_property() {
     let w = World::start().await;
     for (pre_deploy, property) in [
-        (json!({"command": ["migrate"], "container": "worker"}), "preDeploy.container"),
+        (
+            json!({"command": ["migrate"], "container": "worker"}),
+            "preDeploy.container",
+        ),
         (json!({"command": []}), "preDeploy.command"),
-        (json!({"command": ["migrate"], "timeoutSeconds": 0}), "preDeploy.timeoutSeconds"),
+        (
+            json!({"command": ["migrate"], "timeoutSeconds": 0}),
+            "preDeploy.timeoutSeconds",
+        ),
     ] {
         let r = w
             .stack
@@ -249,8 +287,14 @@ async fn bad_pre_deploy_and_task_inputs_are_check_failures_naming_the_property()
             .resource(Resource::new(TASK, "migrate", inputs))
     };
     for (inputs, property) in [
-        (json!({"cluster": "c", "taskDefinition": "arn:td", "command": []}), "command"),
-        (json!({"cluster": "c", "taskDefinition": "arn:td", "command": ["x"], "timeoutSeconds": 0}), "timeoutSeconds"),
+        (
+            json!({"cluster": "c", "taskDefinition": "arn:td", "command": []}),
+            "command",
+        ),
+        (
+            json!({"cluster": "c", "taskDefinition": "arn:td", "command": ["x"], "timeoutSeconds": 0}),
+            "timeoutSeconds",
+        ),
         (json!({"cluster": "c", "command": ["x"]}), "taskDefinition"),
     ] {
         let r = w.stack.preview(&task(inputs)).await.unwrap();
@@ -283,14 +327,32 @@ async fn the_task_resource_runs_on_create_again_on_new_triggers_or_image_and_not
             .config(w.env.provider_config())
             .resource(Resource::new(TASK, "migrate", i))
     };
-    let outputs = || w.stack.state().unwrap().by_name("migrate").unwrap().outputs.clone();
+    let outputs = || {
+        w.stack
+            .state()
+            .unwrap()
+            .by_name("migrate")
+            .unwrap()
+            .outputs
+            .clone()
+    };
 
-    let p = w.stack.preview(&program(inputs(json!(["v1"]), 60))).await.unwrap();
+    let p = w
+        .stack
+        .preview(&program(inputs(json!(["v1"]), 60)))
+        .await
+        .unwrap();
     p.assert_ok();
-    assert!(messages_of(&p).iter().any(|m| m == &format!("will run `./migrate` on {}", w.first_digest)));
+    assert!(messages_of(&p)
+        .iter()
+        .any(|m| m == &format!("will run `./migrate` on {}", w.first_digest)));
     assert!(w.env.writes().is_empty(), "preview runs nothing");
 
-    let r = w.stack.up(&program(inputs(json!(["v1"]), 60))).await.unwrap();
+    let r = w
+        .stack
+        .up(&program(inputs(json!(["v1"]), 60)))
+        .await
+        .unwrap();
     r.assert_ok();
     assert_eq!(r.op("migrate"), Some(Op::Create));
     assert_eq!(w.env.writes(), ["RegisterTaskDefinition", "RunTask"]);
@@ -300,20 +362,32 @@ async fn the_task_resource_runs_on_create_again_on_new_triggers_or_image_and_not
 
     // No change: no run.
     w.env.proxy.clear_calls();
-    let r = w.stack.up(&program(inputs(json!(["v1"]), 60))).await.unwrap();
+    let r = w
+        .stack
+        .up(&program(inputs(json!(["v1"]), 60)))
+        .await
+        .unwrap();
     r.assert_ok();
     assert_eq!(r.op("migrate"), Some(Op::Same));
     assert!(w.env.proxy.calls().iter().all(|c| c.operation != "RunTask"));
 
     // Another time-out: recorded, no run.
-    let r = w.stack.up(&program(inputs(json!(["v1"]), 90))).await.unwrap();
+    let r = w
+        .stack
+        .up(&program(inputs(json!(["v1"]), 90)))
+        .await
+        .unwrap();
     r.assert_ok();
     assert_eq!(r.op("migrate"), Some(Op::Update));
     assert_eq!(run_count(&w), 0);
     assert_eq!(outputs()["taskArn"], first["taskArn"]);
 
     // New triggers: runs again.
-    let r = w.stack.up(&program(inputs(json!(["v2"]), 90))).await.unwrap();
+    let r = w
+        .stack
+        .up(&program(inputs(json!(["v2"]), 90)))
+        .await
+        .unwrap();
     r.assert_ok();
     assert_eq!(run_count(&w), 1);
     assert_ne!(outputs()["taskArn"], first["taskArn"]);
@@ -321,10 +395,22 @@ async fn the_task_resource_runs_on_create_again_on_new_triggers_or_image_and_not
     // A new image: registers and runs again.
     let digest = move_tag(&w, "version two");
     w.env.proxy.clear_calls();
-    let r = w.stack.up(&program(inputs(json!(["v2"]), 90))).await.unwrap();
+    let r = w
+        .stack
+        .up(&program(inputs(json!(["v2"]), 90)))
+        .await
+        .unwrap();
     r.assert_ok();
-    assert_eq!(w.env.writes(), ["RegisterTaskDefinition", "RunTask"]);
-    assert!(outputs()["images"]["web"].as_str().unwrap().ends_with(&digest));
+    assert_eq!(
+        w.env.writes(),
+        ["RegisterTaskDefinition", "RunTask"],
+        "{}",
+        r.render()
+    );
+    assert!(outputs()["images"]["web"]
+        .as_str()
+        .unwrap()
+        .ends_with(&digest));
 
     // Delete does nothing in AWS.
     w.env.proxy.clear_calls();

@@ -261,11 +261,17 @@ pub fn diff(old: &TaskState, new: &TaskArgs, images: &BTreeMap<String, String>) 
             new.task_definition.as_deref().unwrap_or_default()
         ));
     }
-    if new.containers.is_some() {
+    if let Some(containers) = &new.containers {
         for (name, image) in images {
             let before = old.images.get(name);
             if before != Some(image) {
                 d.rerun = true;
+                // The input may read the same (a moved tag): name the image.
+                let i = containers.iter().position(|c| &c.name == name).unwrap_or(0);
+                let path = format!("containers[{i}].image");
+                if !d.changes.iter().any(|c| c == "containers") {
+                    d.changes.push(path);
+                }
                 d.reasons.push(format!(
                     "container {name}: image {} -> {}",
                     before.map_or("(none)", |i| digest_of(i).unwrap_or(i)),
@@ -462,6 +468,23 @@ mod tests {
         let mut t = args();
         t.task_definition = Some("arn:aws:ecs:us-east-1:1:task-definition/app:4".into());
         assert!(diff(&old, &t, &BTreeMap::new()).rerun);
+
+        let mut by_containers = args();
+        by_containers.task_definition = None;
+        by_containers.containers = Some(vec![crate::args::ContainerArgs {
+            name: "web".into(),
+            image: "r/app:latest".into(),
+            ..Default::default()
+        }]);
+        let mut recorded = state(by_containers.clone());
+        recorded.images = BTreeMap::from([("web".into(), "r/app@sha256:a".into())]);
+        let moved = BTreeMap::from([("web".to_string(), "r/app@sha256:b".to_string())]);
+        let d = diff(&recorded, &by_containers, &moved);
+        assert!(
+            d.rerun && d.changes == ["containers[0].image"],
+            "a moved tag: {d:?}"
+        );
+        assert!(!diff(&recorded, &by_containers, &recorded.images.clone()).rerun);
 
         let mut failed = state(args());
         failed.run.succeeded = false;
