@@ -68,6 +68,7 @@ pub struct PreDeploy {
 
 /// When a pre-deploy task runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "PreDeployWhen")]
 pub enum When {
     #[serde(rename = "imageChange")]
     ImageChange,
@@ -79,6 +80,7 @@ pub enum When {
 
 /// What a failed pre-deploy task does to the deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "PreDeployOnFailure")]
 pub enum OnFailure {
     #[serde(rename = "abort")]
     Abort,

@@ -13,6 +13,8 @@ __all__ = [
     "DependencyCondition",
     "LaunchType",
     "NetworkMode",
+    "PreDeployOnFailure",
+    "PreDeployWhen",
     "PropagateTags",
     "Protocol",
 ]
@@ -85,6 +87,23 @@ class NetworkMode(builtins.str, Enum):
     BRIDGE = "bridge"
     HOST = "host"
     NONE = "none"
+
+
+class PreDeployOnFailure(builtins.str, Enum):
+    """
+    What a failed pre-deploy task does to the deployment.
+    """
+    ABORT = "abort"
+    WARN = "warn"
+
+
+class PreDeployWhen(builtins.str, Enum):
+    """
+    When a pre-deploy task runs.
+    """
+    IMAGE_CHANGE = "imageChange"
+    REVISION_CHANGE = "revisionChange"
+    ALWAYS = "always"
 
 
 class PropagateTags(builtins.str, Enum):

@@ -46,7 +46,8 @@ class ServiceArgs:
                  enable_execute_command: Optional[pulumi.Input[builtins.bool]] = None,
                  propagate_tags: Optional[pulumi.Input['PropagateTags']] = None,
                  tags: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]] = None,
-                 wait: Optional[pulumi.Input['WaitOptionsArgs']] = None):
+                 wait: Optional[pulumi.Input['WaitOptionsArgs']] = None,
+                 pre_deploy: Optional[pulumi.Input['PreDeployArgs']] = None):
         """
         The set of arguments for constructing a Service resource.
         :param pulumi.Input[builtins.str] cluster: The ECS cluster that runs the service: a name (`"prod"`) or an ARN. Changing it replaces the service.
@@ -72,6 +73,7 @@ class ServiceArgs:
         :param pulumi.Input['PropagateTags'] propagate_tags: Copy tags to tasks from `SERVICE` or `TASK_DEFINITION`. Default `NONE`.
         :param pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]] tags: Tags for the service and the task definitions it registers, e.g. `{team: "web"}`.
         :param pulumi.Input['WaitOptionsArgs'] wait: How long `up` waits for a deployment to finish. Default: wait up to 900 seconds for steady state.
+        :param pulumi.Input['PreDeployArgs'] pre_deploy: A command run once in a one-off task from the new revision before the service switches to it (migrations), e.g. `{command: ["npm", "run", "migrate"]}`. The service is switched only when the command exits 0.
         """
         pulumi.set(__self__, "cluster", cluster)
         pulumi.set(__self__, "containers", containers)
@@ -117,6 +119,8 @@ class ServiceArgs:
             pulumi.set(__self__, "tags", tags)
         if wait is not None:
             pulumi.set(__self__, "wait", wait)
+        if pre_deploy is not None:
+            pulumi.set(__self__, "pre_deploy", pre_deploy)
 
     @property
     @pulumi.getter
@@ -394,6 +398,18 @@ class ServiceArgs:
     def wait(self, value: Optional[pulumi.Input['WaitOptionsArgs']]):
         pulumi.set(self, "wait", value)
 
+    @property
+    @pulumi.getter(name="preDeploy")
+    def pre_deploy(self) -> Optional[pulumi.Input['PreDeployArgs']]:
+        """
+        A command run once in a one-off task from the new revision before the service switches to it (migrations), e.g. `{command: ["npm", "run", "migrate"]}`. The service is switched only when the command exits 0.
+        """
+        return pulumi.get(self, "pre_deploy")
+
+    @pre_deploy.setter
+    def pre_deploy(self, value: Optional[pulumi.Input['PreDeployArgs']]):
+        pulumi.set(self, "pre_deploy", value)
+
 
 class Service(pulumi.CustomResource):
     @overload
@@ -423,11 +439,14 @@ class Service(pulumi.CustomResource):
                  propagate_tags: Optional[pulumi.Input['PropagateTags']] = None,
                  tags: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]] = None,
                  wait: Optional[pulumi.Input[Union['WaitOptionsArgs', 'WaitOptionsArgsDict']]] = None,
+                 pre_deploy: Optional[pulumi.Input[Union['PreDeployArgs', 'PreDeployArgsDict']]] = None,
                  __props__=None):
         """
         An ECS service and the task definition revisions behind it, with images pinned by digest.
 
         A new revision is registered only when a container definition or a task-level setting really differs (compared the way ECS stores them), and a deploy is reported done only when the PRIMARY deployment runs the new revision with rollout state COMPLETED; a circuit-breaker rollback is a failure.
+
+        With `preDeploy`, a command (a migration) runs once in a one-off task from the new revision before the service switches to it; the service is switched only when it exits 0.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -454,6 +473,7 @@ class Service(pulumi.CustomResource):
         :param pulumi.Input['PropagateTags'] propagate_tags: Copy tags to tasks from `SERVICE` or `TASK_DEFINITION`. Default `NONE`.
         :param pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]] tags: Tags for the service and the task definitions it registers, e.g. `{team: "web"}`.
         :param pulumi.Input[Union['WaitOptionsArgs', 'WaitOptionsArgsDict']] wait: How long `up` waits for a deployment to finish. Default: wait up to 900 seconds for steady state.
+        :param pulumi.Input[Union['PreDeployArgs', 'PreDeployArgsDict']] pre_deploy: A command run once in a one-off task from the new revision before the service switches to it (migrations), e.g. `{command: ["npm", "run", "migrate"]}`. The service is switched only when the command exits 0.
         """
         ...
 
@@ -466,6 +486,8 @@ class Service(pulumi.CustomResource):
         An ECS service and the task definition revisions behind it, with images pinned by digest.
 
         A new revision is registered only when a container definition or a task-level setting really differs (compared the way ECS stores them), and a deploy is reported done only when the PRIMARY deployment runs the new revision with rollout state COMPLETED; a circuit-breaker rollback is a failure.
+
+        With `preDeploy`, a command (a migration) runs once in a one-off task from the new revision before the service switches to it; the service is switched only when it exits 0.
 
         :param str resource_name: The name of the resource.
         :param ServiceArgs args: The arguments to use to populate this resource's properties.
@@ -506,6 +528,7 @@ class Service(pulumi.CustomResource):
                  propagate_tags: Optional[pulumi.Input['PropagateTags']] = None,
                  tags: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]] = None,
                  wait: Optional[pulumi.Input[Union['WaitOptionsArgs', 'WaitOptionsArgsDict']]] = None,
+                 pre_deploy: Optional[pulumi.Input[Union['PreDeployArgs', 'PreDeployArgsDict']]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):
@@ -542,6 +565,7 @@ class Service(pulumi.CustomResource):
             __props__.__dict__["propagate_tags"] = propagate_tags
             __props__.__dict__["tags"] = tags
             __props__.__dict__["wait"] = wait
+            __props__.__dict__["pre_deploy"] = pre_deploy
             __props__.__dict__["arn"] = None
             __props__.__dict__["cluster_arn"] = None
             __props__.__dict__["task_definition_arn"] = None
@@ -549,6 +573,7 @@ class Service(pulumi.CustomResource):
             __props__.__dict__["images"] = None
             __props__.__dict__["deployment_id"] = None
             __props__.__dict__["rollout_state"] = None
+            __props__.__dict__["last_pre_deploy"] = None
         replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["cluster", "name"])
         opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(Service, __self__).__init__(
@@ -595,6 +620,7 @@ class Service(pulumi.CustomResource):
         __props__.__dict__["propagate_tags"] = None
         __props__.__dict__["tags"] = None
         __props__.__dict__["wait"] = None
+        __props__.__dict__["pre_deploy"] = None
         __props__.__dict__["arn"] = None
         __props__.__dict__["cluster_arn"] = None
         __props__.__dict__["task_definition_arn"] = None
@@ -602,6 +628,7 @@ class Service(pulumi.CustomResource):
         __props__.__dict__["images"] = None
         __props__.__dict__["deployment_id"] = None
         __props__.__dict__["rollout_state"] = None
+        __props__.__dict__["last_pre_deploy"] = None
         return Service(resource_name, opts=opts, __props__=__props__)
 
     @property
@@ -789,6 +816,14 @@ class Service(pulumi.CustomResource):
         return pulumi.get(self, "wait")
 
     @property
+    @pulumi.getter(name="preDeploy")
+    def pre_deploy(self) -> pulumi.Output[Optional['outputs.PreDeploy']]:
+        """
+        A command run once in a one-off task from the new revision before the service switches to it (migrations), e.g. `{command: ["npm", "run", "migrate"]}`. The service is switched only when the command exits 0.
+        """
+        return pulumi.get(self, "pre_deploy")
+
+    @property
     @pulumi.getter
     def arn(self) -> pulumi.Output[builtins.str]:
         """
@@ -843,3 +878,11 @@ class Service(pulumi.CustomResource):
         Rollout state of that deployment: `COMPLETED`, `IN_PROGRESS` or `FAILED`.
         """
         return pulumi.get(self, "rollout_state")
+
+    @property
+    @pulumi.getter(name="lastPreDeploy")
+    def last_pre_deploy(self) -> pulumi.Output[Optional['outputs.LastPreDeploy']]:
+        """
+        The last pre-deploy task: task ARN, exit code, stop code, stopped reason, image digest and log stream.
+        """
+        return pulumi.get(self, "last_pre_deploy")

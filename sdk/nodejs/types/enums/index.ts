@@ -82,6 +82,27 @@ export const NetworkMode = {
  */
 export type NetworkMode = (typeof NetworkMode)[keyof typeof NetworkMode];
 
+export const PreDeployOnFailure = {
+    Abort: "abort",
+    Warn: "warn",
+} as const;
+
+/**
+ * What a failed pre-deploy task does to the deployment.
+ */
+export type PreDeployOnFailure = (typeof PreDeployOnFailure)[keyof typeof PreDeployOnFailure];
+
+export const PreDeployWhen = {
+    ImageChange: "imageChange",
+    RevisionChange: "revisionChange",
+    Always: "always",
+} as const;
+
+/**
+ * When a pre-deploy task runs.
+ */
+export type PreDeployWhen = (typeof PreDeployWhen)[keyof typeof PreDeployWhen];
+
 export const PropagateTags = {
     Service: "SERVICE",
     TaskDefinition: "TASK_DEFINITION",
