@@ -42,6 +42,9 @@ pub struct Endpoints {
     /// ECR API endpoint (used for GetAuthorizationToken and DescribeImages).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ecr: Option<String>,
+    /// CloudWatch Logs API endpoint (pre-deploy and Task log lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<String>,
 }
 
 impl ProviderConfig {
@@ -49,7 +52,11 @@ impl ProviderConfig {
     pub fn check(&self) -> Vec<Failure> {
         let mut failures = Vec::new();
         if let Some(endpoints) = &self.endpoints {
-            for (name, url) in [("ecs", &endpoints.ecs), ("ecr", &endpoints.ecr)] {
+            for (name, url) in [
+                ("ecs", &endpoints.ecs),
+                ("ecr", &endpoints.ecr),
+                ("logs", &endpoints.logs),
+            ] {
                 if let Some(url) = url {
                     if !(url.starts_with("http://") || url.starts_with("https://"))
                         || url.len() < 10
@@ -139,6 +146,15 @@ impl ProviderContext {
             builder = builder.endpoint_url(url);
         }
         Ok(aws_sdk_ecs::Client::from_conf(builder.build()))
+    }
+
+    pub async fn logs(&self) -> Result<aws_sdk_cloudwatchlogs::Client, AwsSetupError> {
+        let sdk = self.sdk().await?;
+        let mut builder = aws_sdk_cloudwatchlogs::config::Builder::from(sdk);
+        if let Some(url) = self.config.endpoints.as_ref().and_then(|e| e.logs.clone()) {
+            builder = builder.endpoint_url(url);
+        }
+        Ok(aws_sdk_cloudwatchlogs::Client::from_conf(builder.build()))
     }
 
     pub async fn ecr(&self) -> Result<aws_sdk_ecr::Client, AwsSetupError> {

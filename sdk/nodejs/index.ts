@@ -8,6 +8,7 @@ import * as utilities from "./utilities";
 export * from "./image";
 export * from "./provider";
 export * from "./service";
+export * from "./task";
 
 // Export sub-modules:
 import * as types from "./types";
@@ -18,6 +19,7 @@ export {
 
 import { Image } from "./image";
 import { Service } from "./service";
+import { Task } from "./task";
 import { Provider } from "./provider";
 
 const _module = {
@@ -28,6 +30,8 @@ const _module = {
                 return new Image(name, <any>undefined, { urn });
             case "imagedeploy:index:Service":
                 return new Service(name, <any>undefined, { urn });
+            case "imagedeploy:index:Task":
+                return new Task(name, <any>undefined, { urn });
             default:
                 throw new Error(`unknown resource type ${type}`);
         }

@@ -11,6 +11,8 @@ import * as utilities from "./utilities";
  * An ECS service and the task definition revisions behind it, with images pinned by digest.
  *
  * A new revision is registered only when a container definition or a task-level setting really differs (compared the way ECS stores them), and a deploy is reported done only when the PRIMARY deployment runs the new revision with rollout state COMPLETED; a circuit-breaker rollback is a failure.
+ *
+ * With `preDeploy`, a command (a migration) runs once in a one-off task from the new revision before the service switches to it; the service is switched only when it exits 0.
  */
 export class Service extends pulumi.CustomResource {
     /**
@@ -169,6 +171,10 @@ export class Service extends pulumi.CustomResource {
      */
     public readonly enableEcsManagedTags!: pulumi.Output<boolean | undefined>;
     /**
+     * A command run once in a one-off task from the new revision before the service switches to it (migrations), e.g. `{command: ["npm", "run", "migrate"]}`. The service is switched only when the command exits 0.
+     */
+    public readonly preDeploy!: pulumi.Output<outputs.PreDeploy | undefined>;
+    /**
      * ARN of the service.
      */
     public readonly arn!: pulumi.Output<string>;
@@ -196,6 +202,10 @@ export class Service extends pulumi.CustomResource {
      * Rollout state of that deployment: `COMPLETED`, `IN_PROGRESS` or `FAILED`.
      */
     public readonly rolloutState!: pulumi.Output<string | undefined>;
+    /**
+     * The last pre-deploy task: task ARN, exit code, stop code, stopped reason, image digest and log stream.
+     */
+    public readonly lastPreDeploy!: pulumi.Output<outputs.LastPreDeploy | undefined>;
 
     /**
      * Create a Service resource with the given unique name, arguments, and options.
@@ -242,6 +252,7 @@ export class Service extends pulumi.CustomResource {
             resourceInputs["deploymentController"] = state?.deploymentController;
             resourceInputs["availabilityZoneRebalancing"] = state?.availabilityZoneRebalancing;
             resourceInputs["enableEcsManagedTags"] = state?.enableEcsManagedTags;
+            resourceInputs["preDeploy"] = state?.preDeploy;
             resourceInputs["arn"] = state?.arn;
             resourceInputs["clusterArn"] = state?.clusterArn;
             resourceInputs["taskDefinitionArn"] = state?.taskDefinitionArn;
@@ -249,6 +260,7 @@ export class Service extends pulumi.CustomResource {
             resourceInputs["images"] = state?.images;
             resourceInputs["deploymentId"] = state?.deploymentId;
             resourceInputs["rolloutState"] = state?.rolloutState;
+            resourceInputs["lastPreDeploy"] = state?.lastPreDeploy;
         } else {
             const args = argsOrState as ServiceArgs | undefined;
             if (args?.cluster === undefined && !opts.urn) {
@@ -289,6 +301,7 @@ export class Service extends pulumi.CustomResource {
             resourceInputs["deploymentController"] = args?.deploymentController;
             resourceInputs["availabilityZoneRebalancing"] = args?.availabilityZoneRebalancing;
             resourceInputs["enableEcsManagedTags"] = args?.enableEcsManagedTags;
+            resourceInputs["preDeploy"] = args?.preDeploy;
             resourceInputs["arn"] = undefined /*out*/;
             resourceInputs["clusterArn"] = undefined /*out*/;
             resourceInputs["taskDefinitionArn"] = undefined /*out*/;
@@ -296,6 +309,7 @@ export class Service extends pulumi.CustomResource {
             resourceInputs["images"] = undefined /*out*/;
             resourceInputs["deploymentId"] = undefined /*out*/;
             resourceInputs["rolloutState"] = undefined /*out*/;
+            resourceInputs["lastPreDeploy"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         const replaceOnChanges = { replaceOnChanges: ["cluster", "name", "deploymentController"] };
@@ -436,6 +450,10 @@ export interface ServiceArgs {
      * Let ECS tag the tasks with `aws:ecs:clusterName` and `aws:ecs:serviceName`. Default false. Changing it updates the service in place (UpdateService, no new deployment; tasks started afterwards get the tags); no new revision.
      */
     enableEcsManagedTags?: pulumi.Input<boolean>;
+    /**
+     * A command run once in a one-off task from the new revision before the service switches to it (migrations), e.g. `{command: ["npm", "run", "migrate"]}`. The service is switched only when the command exits 0.
+     */
+    preDeploy?: pulumi.Input<inputs.PreDeploy>;
 }
 
 /**
@@ -571,6 +589,10 @@ export interface ServiceState {
      */
     enableEcsManagedTags?: pulumi.Input<boolean>;
     /**
+     * A command run once in a one-off task from the new revision before the service switches to it (migrations), e.g. `{command: ["npm", "run", "migrate"]}`. The service is switched only when the command exits 0.
+     */
+    preDeploy?: pulumi.Input<inputs.PreDeploy>;
+    /**
      * ARN of the service.
      */
     arn?: pulumi.Input<string>;
@@ -598,4 +620,8 @@ export interface ServiceState {
      * Rollout state of that deployment: `COMPLETED`, `IN_PROGRESS` or `FAILED`.
      */
     rolloutState?: pulumi.Input<string>;
+    /**
+     * The last pre-deploy task: task ARN, exit code, stop code, stopped reason, image digest and log stream.
+     */
+    lastPreDeploy?: pulumi.Input<inputs.LastPreDeploy>;
 }

@@ -190,6 +190,13 @@ pub struct ServiceArgs {
     /// get the tags); no new revision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_ecs_managed_tags: Option<bool>,
+
+    /// A command run once in a one-off task from the new revision before
+    /// the service switches to it (migrations), e.g.
+    /// `{command: ["npm", "run", "migrate"]}`. The service is switched only
+    /// when the command exits 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_deploy: Option<crate::predeploy::PreDeploy>,
 }
 
 /// One container of the task.
@@ -597,6 +604,11 @@ pub struct ServiceState {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     #[schemars(skip)]
     pub deploy_failed: bool,
+
+    /// The last pre-deploy task: task ARN, exit code, stop code, stopped
+    /// reason, image digest and log stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_pre_deploy: Option<crate::predeploy::LastPreDeploy>,
 }
 
 impl ServiceArgs {

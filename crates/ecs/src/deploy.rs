@@ -64,6 +64,14 @@ pub enum DeployError {
     Invalid { property: String, reason: String },
     #[error("this change replaces the service ({paths}); it cannot be applied as an update")]
     NeedsReplace { paths: String },
+    /// The pre-deploy task failed (`onFailure: abort`): the service was not
+    /// switched; `state` records the new revision and the failed run, and
+    /// the next update runs the task again.
+    #[error("{message}")]
+    PreDeployFailed {
+        state: Option<Box<ServiceState>>,
+        message: String,
+    },
     #[error("service {name} was still {status} after {seconds}s")]
     DeleteTimedOut {
         name: String,
@@ -75,9 +83,48 @@ pub enum DeployError {
 impl DeployError {
     /// The state to record despite the failure (Pulumi: ErrorResourceInitFailed
     /// / partial state), when the operation already changed something.
+    /// The same error with `state` as the state to record (for errors that record one).
+    pub(crate) fn with_recorded(mut self, s: &ServiceState) -> Self {
+        match &mut self {
+            Self::Unhealthy { state, .. } => *state = Box::new(s.clone()),
+            Self::PreDeployFailed { state, .. }
+            | Self::Cancelled { state, .. }
+            | Self::Aws { state, .. } => *state = Some(Box::new(s.clone())),
+            _ => {}
+        }
+        self
+    }
+
+    /// The same error with nothing to record (for a create that created nothing).
+    pub(crate) fn without_state(self) -> Self {
+        match self {
+            Self::PreDeployFailed { message, .. } => Self::PreDeployFailed {
+                state: None,
+                message,
+            },
+            Self::Cancelled { during, .. } => Self::Cancelled {
+                state: None,
+                during,
+            },
+            Self::Aws {
+                operation,
+                target,
+                message,
+                ..
+            } => Self::Aws {
+                operation,
+                target,
+                message,
+                state: None,
+            },
+            other => other,
+        }
+    }
+
     pub fn partial_state(&self) -> Option<&ServiceState> {
         match self {
             Self::Unhealthy { state, .. } => Some(state),
+            Self::PreDeployFailed { state, .. } => state.as_deref(),
             Self::Cancelled { state, .. } | Self::Aws { state, .. } => state.as_deref(),
             _ => None,
         }
@@ -97,6 +144,8 @@ pub struct Refreshed {
 pub struct Deployer {
     pub(crate) client: aws_sdk_ecs::Client,
     pub(crate) poll_interval: Duration,
+    /// CloudWatch Logs client for pre-deploy task output (none: no lines).
+    pub(crate) logs: Option<aws_sdk_cloudwatchlogs::Client>,
 }
 
 pub(crate) fn aws_error<E>(operation: &'static str, target: &str, e: SdkError<E>) -> DeployError
@@ -164,10 +213,10 @@ pub(crate) fn is_gone(svc: &Service) -> bool {
     matches!(svc.status(), Some("INACTIVE") | Some("DRAINING"))
 }
 
-struct Registered {
-    arn: String,
-    family: String,
-    revision: i64,
+pub(crate) struct Registered {
+    pub(crate) arn: String,
+    pub(crate) family: String,
+    pub(crate) revision: i64,
 }
 
 impl Deployer {
@@ -176,7 +225,14 @@ impl Deployer {
         Self {
             client,
             poll_interval: Duration::from_secs(5),
+            logs: None,
         }
+    }
+
+    /// Streams pre-deploy task output from CloudWatch Logs.
+    pub fn with_logs(mut self, logs: aws_sdk_cloudwatchlogs::Client) -> Self {
+        self.logs = Some(logs);
+        self
     }
 
     /// How often DescribeServices is polled while waiting.
@@ -201,6 +257,7 @@ impl Deployer {
         let containers = pinned_containers(args, images)?;
         let task = normalise::task(args);
         let svc = normalise::service(args);
+        let mut last_pre_deploy = None;
 
         if let Some(existing) = describe(&self.client, cluster, name, false).await? {
             if existing.status() != Some("INACTIVE") {
@@ -211,7 +268,30 @@ impl Deployer {
                 });
             }
         }
-        let reg = self.register(&containers, &task, &svc, progress).await?;
+        let reg = match self.reusable_revision(args, &containers, &task).await {
+            Some(r) => r,
+            None => self.register(&containers, &task, &svc, progress).await?,
+        };
+        if crate::predeploy::due(None, args, images, None) {
+            let mut pending = ServiceState {
+                args: args.clone(),
+                images: images_of(&containers),
+                container_definitions: containers.clone(),
+                ..Default::default()
+            };
+            if let Err(e) = self
+                .pre_deploy(&mut pending, None, &reg.arn, progress, cancel)
+                .await
+            {
+                // Nothing to record without a service: the next up registers
+                // (and runs in) a fresh revision.
+                if matches!(e, DeployError::PreDeployFailed { .. }) {
+                    self.deregister(&reg.arn, progress).await;
+                }
+                return Err(e.without_state());
+            }
+            last_pre_deploy = pending.last_pre_deploy;
+        }
         let token = client_token(cluster, name, &reg.arn);
         let mut req = self
             .client
@@ -282,6 +362,7 @@ impl Deployer {
             task_settings: task,
             registered_revisions: vec![reg.arn],
             deploy_failed: false,
+            last_pre_deploy,
         };
         if args.waits() {
             self.wait_for(&mut state, progress, cancel).await?;
@@ -327,14 +408,29 @@ impl Deployer {
 
         let mut task_definition = old.task_definition_arn.clone();
         if plan.new_revision_needed {
-            let reg = self.register(&containers, &task, &svc, progress).await?;
-            state.registered_revisions.push(reg.arn.clone());
+            let reg = match self.reusable_revision(args, &containers, &task).await {
+                Some(r) => r,
+                None => self.register(&containers, &task, &svc, progress).await?,
+            };
+            if !state.registered_revisions.contains(&reg.arn) {
+                state.registered_revisions.push(reg.arn.clone());
+            }
             task_definition = reg.arn.clone();
             // Recorded only once UpdateService accepted it (below).
             state.family = reg.family;
             state.revision = reg.revision;
         }
 
+        if crate::predeploy::due(Some(old), args, images, Some(plan)) {
+            let mut pending = state.clone();
+            pending.images = images_of(&containers);
+            pending.container_definitions = containers.clone();
+            let ran = self
+                .pre_deploy(&mut pending, Some(old), &task_definition, progress, cancel)
+                .await;
+            state.last_pre_deploy = pending.last_pre_deploy;
+            ran.map_err(|e| e.with_recorded(&rollback_fields(&state, old)))?;
+        }
         if svc.tags != old_svc.tags {
             self.retag(&old.arn, &old_svc.tags, &svc.tags)
                 .await
@@ -457,7 +553,7 @@ impl Deployer {
         }
     }
 
-    async fn register(
+    pub(crate) async fn register(
         &self,
         containers: &[NormalContainer],
         task: &NormalTask,

@@ -10,16 +10,20 @@
 //! - Check: [`validate::prepare`] (autoname + [`validate::check`]).
 //! - Diff: [`resolve_images`] then [`diff`].
 //! - Create / Update / Read / Delete: [`Deployer`].
+//! - One-off tasks (a Service's `preDeploy`, the Task resource): [`TaskRunner`].
 
 pub mod args;
 mod convert;
 pub mod deploy;
 pub mod diff;
 pub mod normalise;
+pub mod predeploy;
 pub mod reference;
 mod refresh;
 pub mod resolve;
 pub mod settings;
+pub mod standalone;
+pub mod task;
 mod teardown;
 pub mod validate;
 mod wait;
@@ -32,4 +36,5 @@ pub use deploy::{client_token, DeployError, Deployer, Progress, Refreshed};
 pub use diff::{diff, ChangeKind, FieldChange, ServiceDiff};
 pub use reference::{ImageReference, ReferenceError};
 pub use resolve::{resolve_images, ImageError, ImageResolver, ResolveError};
+pub use task::{TaskRun, TaskRunner, TaskSpec};
 pub use validate::{autoname, check, Failure};

@@ -310,6 +310,10 @@ export interface Endpoints {
      * ECR API endpoint (used for GetAuthorizationToken and DescribeImages).
      */
     ecr?: pulumi.Input<string>;
+    /**
+     * CloudWatch Logs API endpoint (pre-deploy and Task log lines).
+     */
+    logs?: pulumi.Input<string>;
 }
 
 /**
@@ -546,6 +550,44 @@ export interface PortMapping {
      * Name of the mapping, used by Service Connect, e.g. `"http"`.
      */
     name?: pulumi.Input<string>;
+}
+
+/**
+ * A command run once in the new revision before the service switches to it (migrations, cache warm-up), e.g. `{command: ["npm", "run", "migrate"], timeoutSeconds: 600}`.
+ */
+export interface PreDeploy {
+    /**
+     * The command, e.g. `["npm", "run", "migrate"]`. Not empty.
+     */
+    command: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * The container it runs in (and whose exit code counts). Default: the first essential container.
+     */
+    container?: pulumi.Input<string>;
+    /**
+     * Extra environment variables for that container, e.g. `{MIGRATE: "1"}`.
+     */
+    environment?: pulumi.Input<{[key: string]: pulumi.Input<string>}>;
+    /**
+     * Task CPU units for this run, overriding the task definition's.
+     */
+    cpu?: pulumi.Input<number>;
+    /**
+     * Task memory (MiB) for this run, overriding the task definition's.
+     */
+    memory?: pulumi.Input<number>;
+    /**
+     * Stop the task and fail after this many seconds. Default 1800.
+     */
+    timeoutSeconds?: pulumi.Input<number>;
+    /**
+     * When it runs: `imageChange` (default: the new revision's images differ from the deployed ones), `revisionChange` (any new revision) or `always` (every deployment, also a service-only change).
+     */
+    when?: pulumi.Input<enums.PreDeployWhen>;
+    /**
+     * `abort` (default): a failure leaves the service on its old revision and fails the update; the next `up` runs the task again. `warn`: the failure is logged and the service is switched anyway.
+     */
+    onFailure?: pulumi.Input<enums.PreDeployOnFailure>;
 }
 
 /**

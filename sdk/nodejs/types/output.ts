@@ -387,6 +387,64 @@ export interface KernelCapabilities {
 }
 
 /**
+ * Output `lastPreDeploy` of a Service: the last pre-deploy task run.
+ */
+export interface LastPreDeploy {
+    /**
+     * ARN of the task (empty when RunTask started none).
+     */
+    taskArn: string;
+    /**
+     * Exit code of the target container; absent when it reported none.
+     */
+    exitCode?: number;
+    /**
+     * ECS stop code, e.g. `EssentialContainerExited`, `TaskFailedToStart`, `UserInitiated`.
+     */
+    stopCode?: string;
+    /**
+     * Why the task stopped (ECS `stoppedReason`), or why it never started.
+     */
+    stoppedReason?: string;
+    /**
+     * CloudWatch Logs stream of the container (`group:stream`), when it logs with awslogs and a stream prefix.
+     */
+    logStream?: string;
+    /**
+     * When the task started running (RFC 3339).
+     */
+    startedAt?: string;
+    /**
+     * When the task stopped (RFC 3339).
+     */
+    stoppedAt?: string;
+    /**
+     * True when the container exited with 0 after a normal start.
+     */
+    succeeded: boolean;
+    /**
+     * Why the run counts as failed (absent on success), e.g. `container migrate exited with code 3`.
+     */
+    failure?: string;
+    /**
+     * The container the command ran in.
+     */
+    targetContainer?: string;
+    /**
+     * Digest of the image the command ran on, e.g. `sha256:...`.
+     */
+    imageDigest?: string;
+    /**
+     * The task definition revision it ran in.
+     */
+    taskDefinitionArn: string;
+    /**
+     * Attempts before this one in the same revision (0 for the first): part of the run's idempotency token.
+     */
+    attempt?: number;
+}
+
+/**
  * Linux-specific options of the container.
  */
 export interface LinuxParameters {
@@ -532,6 +590,44 @@ export interface PortMapping {
      * Name of the mapping, used by Service Connect, e.g. `"http"`.
      */
     name?: string;
+}
+
+/**
+ * A command run once in the new revision before the service switches to it (migrations, cache warm-up), e.g. `{command: ["npm", "run", "migrate"], timeoutSeconds: 600}`.
+ */
+export interface PreDeploy {
+    /**
+     * The command, e.g. `["npm", "run", "migrate"]`. Not empty.
+     */
+    command: string[];
+    /**
+     * The container it runs in (and whose exit code counts). Default: the first essential container.
+     */
+    container?: string;
+    /**
+     * Extra environment variables for that container, e.g. `{MIGRATE: "1"}`.
+     */
+    environment?: {[key: string]: string};
+    /**
+     * Task CPU units for this run, overriding the task definition's.
+     */
+    cpu?: number;
+    /**
+     * Task memory (MiB) for this run, overriding the task definition's.
+     */
+    memory?: number;
+    /**
+     * Stop the task and fail after this many seconds. Default 1800.
+     */
+    timeoutSeconds?: number;
+    /**
+     * When it runs: `imageChange` (default: the new revision's images differ from the deployed ones), `revisionChange` (any new revision) or `always` (every deployment, also a service-only change).
+     */
+    when?: enums.PreDeployWhen;
+    /**
+     * `abort` (default): a failure leaves the service on its old revision and fails the update; the next `up` runs the task again. `warn`: the failure is logged and the service is switched anyway.
+     */
+    onFailure?: enums.PreDeployOnFailure;
 }
 
 /**

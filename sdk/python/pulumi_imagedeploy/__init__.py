@@ -11,12 +11,14 @@ from ._enums import *
 from .image import *
 from .provider import *
 from .service import *
+from .task import *
 from ._inputs import *
 from . import outputs
 
 from .provider import Provider as _Provider
 from .image import Image as _Image
 from .service import Service as _Service
+from .task import Task as _Task
 
 
 class _Module(pulumi.runtime.ResourceModule):
@@ -28,6 +30,8 @@ class _Module(pulumi.runtime.ResourceModule):
             return _Image(name, pulumi.ResourceOptions(urn=urn))
         if typ == "imagedeploy:index:Service":
             return _Service(name, pulumi.ResourceOptions(urn=urn))
+        if typ == "imagedeploy:index:Task":
+            return _Task(name, pulumi.ResourceOptions(urn=urn))
         raise Exception(f"unknown resource type {typ}")
 
 

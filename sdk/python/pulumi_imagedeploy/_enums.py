@@ -18,6 +18,8 @@ __all__ = [
     "NetworkMode",
     "PlacementConstraintType",
     "PlacementStrategyType",
+    "PreDeployOnFailure",
+    "PreDeployWhen",
     "PropagateTags",
     "Protocol",
     "Toggle",
@@ -134,6 +136,23 @@ class PlacementStrategyType(builtins.str, Enum):
     RANDOM = "random"
     SPREAD = "spread"
     BINPACK = "binpack"
+
+
+class PreDeployOnFailure(builtins.str, Enum):
+    """
+    What a failed pre-deploy task does to the deployment.
+    """
+    ABORT = "abort"
+    WARN = "warn"
+
+
+class PreDeployWhen(builtins.str, Enum):
+    """
+    When a pre-deploy task runs.
+    """
+    IMAGE_CHANGE = "imageChange"
+    REVISION_CHANGE = "revisionChange"
+    ALWAYS = "always"
 
 
 class PropagateTags(builtins.str, Enum):

@@ -71,6 +71,8 @@ __all__ = [
     "PlacementStrategyArgsDict",
     "PortMappingArgs",
     "PortMappingArgsDict",
+    "PreDeployArgs",
+    "PreDeployArgsDict",
     "RegistryAuthArgs",
     "RegistryAuthArgsDict",
     "RepositoryCredentialsArgs",
@@ -1372,22 +1374,30 @@ class EndpointsArgsDict(TypedDict):
     """
     ECR API endpoint (used for GetAuthorizationToken and DescribeImages).
     """
+    logs: NotRequired[pulumi.Input[builtins.str]]
+    """
+    CloudWatch Logs API endpoint (pre-deploy and Task log lines).
+    """
 
 
 @pulumi.input_type
 class EndpointsArgs:
     def __init__(__self__, *,
                  ecs: Optional[pulumi.Input[builtins.str]] = None,
-                 ecr: Optional[pulumi.Input[builtins.str]] = None):
+                 ecr: Optional[pulumi.Input[builtins.str]] = None,
+                 logs: Optional[pulumi.Input[builtins.str]] = None):
         """
         Endpoint URL overrides.
         :param pulumi.Input[builtins.str] ecs: ECS API endpoint, e.g. `http://127.0.0.1:5000` for an emulator.
         :param pulumi.Input[builtins.str] ecr: ECR API endpoint (used for GetAuthorizationToken and DescribeImages).
+        :param pulumi.Input[builtins.str] logs: CloudWatch Logs API endpoint (pre-deploy and Task log lines).
         """
         if ecs is not None:
             pulumi.set(__self__, "ecs", ecs)
         if ecr is not None:
             pulumi.set(__self__, "ecr", ecr)
+        if logs is not None:
+            pulumi.set(__self__, "logs", logs)
 
     @property
     @pulumi.getter
@@ -1412,6 +1422,18 @@ class EndpointsArgs:
     @ecr.setter
     def ecr(self, value: Optional[pulumi.Input[builtins.str]]):
         pulumi.set(self, "ecr", value)
+
+    @property
+    @pulumi.getter
+    def logs(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        CloudWatch Logs API endpoint (pre-deploy and Task log lines).
+        """
+        return pulumi.get(self, "logs")
+
+    @logs.setter
+    def logs(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "logs", value)
 
 
 class EphemeralStorageArgsDict(TypedDict):
@@ -2354,6 +2376,179 @@ class PortMappingArgs:
     @name.setter
     def name(self, value: Optional[pulumi.Input[builtins.str]]):
         pulumi.set(self, "name", value)
+
+
+class PreDeployArgsDict(TypedDict):
+    """
+    A command run once in the new revision before the service switches to it (migrations, cache warm-up), e.g. `{command: ["npm", "run", "migrate"], timeoutSeconds: 600}`.
+    """
+    command: pulumi.Input[Sequence[pulumi.Input[builtins.str]]]
+    """
+    The command, e.g. `["npm", "run", "migrate"]`. Not empty.
+    """
+    container: NotRequired[pulumi.Input[builtins.str]]
+    """
+    The container it runs in (and whose exit code counts). Default: the first essential container.
+    """
+    environment: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]]
+    """
+    Extra environment variables for that container, e.g. `{MIGRATE: "1"}`.
+    """
+    cpu: NotRequired[pulumi.Input[builtins.int]]
+    """
+    Task CPU units for this run, overriding the task definition's.
+    """
+    memory: NotRequired[pulumi.Input[builtins.int]]
+    """
+    Task memory (MiB) for this run, overriding the task definition's.
+    """
+    timeout_seconds: NotRequired[pulumi.Input[builtins.int]]
+    """
+    Stop the task and fail after this many seconds. Default 1800.
+    """
+    when: NotRequired[pulumi.Input['PreDeployWhen']]
+    """
+    When it runs: `imageChange` (default: the new revision's images differ from the deployed ones), `revisionChange` (any new revision) or `always` (every deployment, also a service-only change).
+    """
+    on_failure: NotRequired[pulumi.Input['PreDeployOnFailure']]
+    """
+    `abort` (default): a failure leaves the service on its old revision and fails the update; the next `up` runs the task again. `warn`: the failure is logged and the service is switched anyway.
+    """
+
+
+@pulumi.input_type
+class PreDeployArgs:
+    def __init__(__self__, *,
+                 command: pulumi.Input[Sequence[pulumi.Input[builtins.str]]],
+                 container: Optional[pulumi.Input[builtins.str]] = None,
+                 environment: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]] = None,
+                 cpu: Optional[pulumi.Input[builtins.int]] = None,
+                 memory: Optional[pulumi.Input[builtins.int]] = None,
+                 timeout_seconds: Optional[pulumi.Input[builtins.int]] = None,
+                 when: Optional[pulumi.Input['PreDeployWhen']] = None,
+                 on_failure: Optional[pulumi.Input['PreDeployOnFailure']] = None):
+        """
+        A command run once in the new revision before the service switches to it (migrations, cache warm-up), e.g. `{command: ["npm", "run", "migrate"], timeoutSeconds: 600}`.
+        :param pulumi.Input[Sequence[pulumi.Input[builtins.str]]] command: The command, e.g. `["npm", "run", "migrate"]`. Not empty.
+        :param pulumi.Input[builtins.str] container: The container it runs in (and whose exit code counts). Default: the first essential container.
+        :param pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]] environment: Extra environment variables for that container, e.g. `{MIGRATE: "1"}`.
+        :param pulumi.Input[builtins.int] cpu: Task CPU units for this run, overriding the task definition's.
+        :param pulumi.Input[builtins.int] memory: Task memory (MiB) for this run, overriding the task definition's.
+        :param pulumi.Input[builtins.int] timeout_seconds: Stop the task and fail after this many seconds. Default 1800.
+        :param pulumi.Input['PreDeployWhen'] when: When it runs: `imageChange` (default: the new revision's images differ from the deployed ones), `revisionChange` (any new revision) or `always` (every deployment, also a service-only change).
+        :param pulumi.Input['PreDeployOnFailure'] on_failure: `abort` (default): a failure leaves the service on its old revision and fails the update; the next `up` runs the task again. `warn`: the failure is logged and the service is switched anyway.
+        """
+        pulumi.set(__self__, "command", command)
+        if container is not None:
+            pulumi.set(__self__, "container", container)
+        if environment is not None:
+            pulumi.set(__self__, "environment", environment)
+        if cpu is not None:
+            pulumi.set(__self__, "cpu", cpu)
+        if memory is not None:
+            pulumi.set(__self__, "memory", memory)
+        if timeout_seconds is not None:
+            pulumi.set(__self__, "timeout_seconds", timeout_seconds)
+        if when is not None:
+            pulumi.set(__self__, "when", when)
+        if on_failure is not None:
+            pulumi.set(__self__, "on_failure", on_failure)
+
+    @property
+    @pulumi.getter
+    def command(self) -> pulumi.Input[Sequence[pulumi.Input[builtins.str]]]:
+        """
+        The command, e.g. `["npm", "run", "migrate"]`. Not empty.
+        """
+        return pulumi.get(self, "command")
+
+    @command.setter
+    def command(self, value: pulumi.Input[Sequence[pulumi.Input[builtins.str]]]):
+        pulumi.set(self, "command", value)
+
+    @property
+    @pulumi.getter
+    def container(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        The container it runs in (and whose exit code counts). Default: the first essential container.
+        """
+        return pulumi.get(self, "container")
+
+    @container.setter
+    def container(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "container", value)
+
+    @property
+    @pulumi.getter
+    def environment(self) -> Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]]:
+        """
+        Extra environment variables for that container, e.g. `{MIGRATE: "1"}`.
+        """
+        return pulumi.get(self, "environment")
+
+    @environment.setter
+    def environment(self, value: Optional[pulumi.Input[Mapping[str, pulumi.Input[builtins.str]]]]):
+        pulumi.set(self, "environment", value)
+
+    @property
+    @pulumi.getter
+    def cpu(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        Task CPU units for this run, overriding the task definition's.
+        """
+        return pulumi.get(self, "cpu")
+
+    @cpu.setter
+    def cpu(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "cpu", value)
+
+    @property
+    @pulumi.getter
+    def memory(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        Task memory (MiB) for this run, overriding the task definition's.
+        """
+        return pulumi.get(self, "memory")
+
+    @memory.setter
+    def memory(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "memory", value)
+
+    @property
+    @pulumi.getter(name="timeoutSeconds")
+    def timeout_seconds(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        Stop the task and fail after this many seconds. Default 1800.
+        """
+        return pulumi.get(self, "timeout_seconds")
+
+    @timeout_seconds.setter
+    def timeout_seconds(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "timeout_seconds", value)
+
+    @property
+    @pulumi.getter
+    def when(self) -> Optional[pulumi.Input['PreDeployWhen']]:
+        """
+        When it runs: `imageChange` (default: the new revision's images differ from the deployed ones), `revisionChange` (any new revision) or `always` (every deployment, also a service-only change).
+        """
+        return pulumi.get(self, "when")
+
+    @when.setter
+    def when(self, value: Optional[pulumi.Input['PreDeployWhen']]):
+        pulumi.set(self, "when", value)
+
+    @property
+    @pulumi.getter(name="onFailure")
+    def on_failure(self) -> Optional[pulumi.Input['PreDeployOnFailure']]:
+        """
+        `abort` (default): a failure leaves the service on its old revision and fails the update; the next `up` runs the task again. `warn`: the failure is logged and the service is switched anyway.
+        """
+        return pulumi.get(self, "on_failure")
+
+    @on_failure.setter
+    def on_failure(self, value: Optional[pulumi.Input['PreDeployOnFailure']]):
+        pulumi.set(self, "on_failure", value)
 
 
 class RegistryAuthArgsDict(TypedDict):

@@ -36,6 +36,7 @@ __all__ = [
     "HostEntry",
     "HostVolume",
     "KernelCapabilities",
+    "LastPreDeploy",
     "LinuxParameters",
     "LoadBalancer",
     "LogConfiguration",
@@ -44,6 +45,7 @@ __all__ = [
     "PlacementConstraint",
     "PlacementStrategy",
     "PortMapping",
+    "PreDeploy",
     "RegistryAuth",
     "RepositoryCredentials",
     "RuntimePlatform",
@@ -1044,6 +1046,169 @@ class KernelCapabilities(dict):
 
 
 @pulumi.output_type
+class LastPreDeploy(dict):
+    """
+    Output `lastPreDeploy` of a Service: the last pre-deploy task run.
+    """
+    def __init__(__self__, *,
+                 task_arn: builtins.str,
+                 succeeded: builtins.bool,
+                 task_definition_arn: builtins.str,
+                 exit_code: Optional[builtins.int] = None,
+                 stop_code: Optional[builtins.str] = None,
+                 stopped_reason: Optional[builtins.str] = None,
+                 log_stream: Optional[builtins.str] = None,
+                 started_at: Optional[builtins.str] = None,
+                 stopped_at: Optional[builtins.str] = None,
+                 failure: Optional[builtins.str] = None,
+                 target_container: Optional[builtins.str] = None,
+                 image_digest: Optional[builtins.str] = None,
+                 attempt: Optional[builtins.int] = None):
+        """
+        :param builtins.str task_arn: ARN of the task (empty when RunTask started none).
+        :param builtins.bool succeeded: True when the container exited with 0 after a normal start.
+        :param builtins.str task_definition_arn: The task definition revision it ran in.
+        :param builtins.int exit_code: Exit code of the target container; absent when it reported none.
+        :param builtins.str stop_code: ECS stop code, e.g. `EssentialContainerExited`, `TaskFailedToStart`, `UserInitiated`.
+        :param builtins.str stopped_reason: Why the task stopped (ECS `stoppedReason`), or why it never started.
+        :param builtins.str log_stream: CloudWatch Logs stream of the container (`group:stream`), when it logs with awslogs and a stream prefix.
+        :param builtins.str started_at: When the task started running (RFC 3339).
+        :param builtins.str stopped_at: When the task stopped (RFC 3339).
+        :param builtins.str failure: Why the run counts as failed (absent on success), e.g. `container migrate exited with code 3`.
+        :param builtins.str target_container: The container the command ran in.
+        :param builtins.str image_digest: Digest of the image the command ran on, e.g. `sha256:...`.
+        :param builtins.int attempt: Attempts before this one in the same revision (0 for the first): part of the run's idempotency token.
+        """
+        pulumi.set(__self__, "task_arn", task_arn)
+        pulumi.set(__self__, "succeeded", succeeded)
+        pulumi.set(__self__, "task_definition_arn", task_definition_arn)
+        if exit_code is not None:
+            pulumi.set(__self__, "exit_code", exit_code)
+        if stop_code is not None:
+            pulumi.set(__self__, "stop_code", stop_code)
+        if stopped_reason is not None:
+            pulumi.set(__self__, "stopped_reason", stopped_reason)
+        if log_stream is not None:
+            pulumi.set(__self__, "log_stream", log_stream)
+        if started_at is not None:
+            pulumi.set(__self__, "started_at", started_at)
+        if stopped_at is not None:
+            pulumi.set(__self__, "stopped_at", stopped_at)
+        if failure is not None:
+            pulumi.set(__self__, "failure", failure)
+        if target_container is not None:
+            pulumi.set(__self__, "target_container", target_container)
+        if image_digest is not None:
+            pulumi.set(__self__, "image_digest", image_digest)
+        if attempt is not None:
+            pulumi.set(__self__, "attempt", attempt)
+
+    @property
+    @pulumi.getter(name="taskArn")
+    def task_arn(self) -> builtins.str:
+        """
+        ARN of the task (empty when RunTask started none).
+        """
+        return pulumi.get(self, "task_arn")
+
+    @property
+    @pulumi.getter
+    def succeeded(self) -> builtins.bool:
+        """
+        True when the container exited with 0 after a normal start.
+        """
+        return pulumi.get(self, "succeeded")
+
+    @property
+    @pulumi.getter(name="taskDefinitionArn")
+    def task_definition_arn(self) -> builtins.str:
+        """
+        The task definition revision it ran in.
+        """
+        return pulumi.get(self, "task_definition_arn")
+
+    @property
+    @pulumi.getter(name="exitCode")
+    def exit_code(self) -> Optional[builtins.int]:
+        """
+        Exit code of the target container; absent when it reported none.
+        """
+        return pulumi.get(self, "exit_code")
+
+    @property
+    @pulumi.getter(name="stopCode")
+    def stop_code(self) -> Optional[builtins.str]:
+        """
+        ECS stop code, e.g. `EssentialContainerExited`, `TaskFailedToStart`, `UserInitiated`.
+        """
+        return pulumi.get(self, "stop_code")
+
+    @property
+    @pulumi.getter(name="stoppedReason")
+    def stopped_reason(self) -> Optional[builtins.str]:
+        """
+        Why the task stopped (ECS `stoppedReason`), or why it never started.
+        """
+        return pulumi.get(self, "stopped_reason")
+
+    @property
+    @pulumi.getter(name="logStream")
+    def log_stream(self) -> Optional[builtins.str]:
+        """
+        CloudWatch Logs stream of the container (`group:stream`), when it logs with awslogs and a stream prefix.
+        """
+        return pulumi.get(self, "log_stream")
+
+    @property
+    @pulumi.getter(name="startedAt")
+    def started_at(self) -> Optional[builtins.str]:
+        """
+        When the task started running (RFC 3339).
+        """
+        return pulumi.get(self, "started_at")
+
+    @property
+    @pulumi.getter(name="stoppedAt")
+    def stopped_at(self) -> Optional[builtins.str]:
+        """
+        When the task stopped (RFC 3339).
+        """
+        return pulumi.get(self, "stopped_at")
+
+    @property
+    @pulumi.getter
+    def failure(self) -> Optional[builtins.str]:
+        """
+        Why the run counts as failed (absent on success), e.g. `container migrate exited with code 3`.
+        """
+        return pulumi.get(self, "failure")
+
+    @property
+    @pulumi.getter(name="targetContainer")
+    def target_container(self) -> Optional[builtins.str]:
+        """
+        The container the command ran in.
+        """
+        return pulumi.get(self, "target_container")
+
+    @property
+    @pulumi.getter(name="imageDigest")
+    def image_digest(self) -> Optional[builtins.str]:
+        """
+        Digest of the image the command ran on, e.g. `sha256:...`.
+        """
+        return pulumi.get(self, "image_digest")
+
+    @property
+    @pulumi.getter
+    def attempt(self) -> Optional[builtins.int]:
+        """
+        Attempts before this one in the same revision (0 for the first): part of the run's idempotency token.
+        """
+        return pulumi.get(self, "attempt")
+
+
+@pulumi.output_type
 class LinuxParameters(dict):
     """
     Linux-specific options of the container.
@@ -1412,6 +1577,111 @@ class PortMapping(dict):
         Name of the mapping, used by Service Connect, e.g. `"http"`.
         """
         return pulumi.get(self, "name")
+
+
+@pulumi.output_type
+class PreDeploy(dict):
+    """
+    A command run once in the new revision before the service switches to it (migrations, cache warm-up), e.g. `{command: ["npm", "run", "migrate"], timeoutSeconds: 600}`.
+    """
+    def __init__(__self__, *,
+                 command: Sequence[builtins.str],
+                 container: Optional[builtins.str] = None,
+                 environment: Optional[Mapping[str, builtins.str]] = None,
+                 cpu: Optional[builtins.int] = None,
+                 memory: Optional[builtins.int] = None,
+                 timeout_seconds: Optional[builtins.int] = None,
+                 when: Optional['PreDeployWhen'] = None,
+                 on_failure: Optional['PreDeployOnFailure'] = None):
+        """
+        :param Sequence[builtins.str] command: The command, e.g. `["npm", "run", "migrate"]`. Not empty.
+        :param builtins.str container: The container it runs in (and whose exit code counts). Default: the first essential container.
+        :param Mapping[str, builtins.str] environment: Extra environment variables for that container, e.g. `{MIGRATE: "1"}`.
+        :param builtins.int cpu: Task CPU units for this run, overriding the task definition's.
+        :param builtins.int memory: Task memory (MiB) for this run, overriding the task definition's.
+        :param builtins.int timeout_seconds: Stop the task and fail after this many seconds. Default 1800.
+        :param 'PreDeployWhen' when: When it runs: `imageChange` (default: the new revision's images differ from the deployed ones), `revisionChange` (any new revision) or `always` (every deployment, also a service-only change).
+        :param 'PreDeployOnFailure' on_failure: `abort` (default): a failure leaves the service on its old revision and fails the update; the next `up` runs the task again. `warn`: the failure is logged and the service is switched anyway.
+        """
+        pulumi.set(__self__, "command", command)
+        if container is not None:
+            pulumi.set(__self__, "container", container)
+        if environment is not None:
+            pulumi.set(__self__, "environment", environment)
+        if cpu is not None:
+            pulumi.set(__self__, "cpu", cpu)
+        if memory is not None:
+            pulumi.set(__self__, "memory", memory)
+        if timeout_seconds is not None:
+            pulumi.set(__self__, "timeout_seconds", timeout_seconds)
+        if when is not None:
+            pulumi.set(__self__, "when", when)
+        if on_failure is not None:
+            pulumi.set(__self__, "on_failure", on_failure)
+
+    @property
+    @pulumi.getter
+    def command(self) -> Sequence[builtins.str]:
+        """
+        The command, e.g. `["npm", "run", "migrate"]`. Not empty.
+        """
+        return pulumi.get(self, "command")
+
+    @property
+    @pulumi.getter
+    def container(self) -> Optional[builtins.str]:
+        """
+        The container it runs in (and whose exit code counts). Default: the first essential container.
+        """
+        return pulumi.get(self, "container")
+
+    @property
+    @pulumi.getter
+    def environment(self) -> Optional[Mapping[str, builtins.str]]:
+        """
+        Extra environment variables for that container, e.g. `{MIGRATE: "1"}`.
+        """
+        return pulumi.get(self, "environment")
+
+    @property
+    @pulumi.getter
+    def cpu(self) -> Optional[builtins.int]:
+        """
+        Task CPU units for this run, overriding the task definition's.
+        """
+        return pulumi.get(self, "cpu")
+
+    @property
+    @pulumi.getter
+    def memory(self) -> Optional[builtins.int]:
+        """
+        Task memory (MiB) for this run, overriding the task definition's.
+        """
+        return pulumi.get(self, "memory")
+
+    @property
+    @pulumi.getter(name="timeoutSeconds")
+    def timeout_seconds(self) -> Optional[builtins.int]:
+        """
+        Stop the task and fail after this many seconds. Default 1800.
+        """
+        return pulumi.get(self, "timeout_seconds")
+
+    @property
+    @pulumi.getter
+    def when(self) -> Optional['PreDeployWhen']:
+        """
+        When it runs: `imageChange` (default: the new revision's images differ from the deployed ones), `revisionChange` (any new revision) or `always` (every deployment, also a service-only change).
+        """
+        return pulumi.get(self, "when")
+
+    @property
+    @pulumi.getter(name="onFailure")
+    def on_failure(self) -> Optional['PreDeployOnFailure']:
+        """
+        `abort` (default): a failure leaves the service on its old revision and fails the update; the next `up` runs the task again. `warn`: the failure is logged and the service is switched anyway.
+        """
+        return pulumi.get(self, "on_failure")
 
 
 @pulumi.output_type

@@ -55,7 +55,8 @@ class ServiceArgs:
                  placement_strategy: Optional[pulumi.Input[Sequence[pulumi.Input['PlacementStrategyArgs']]]] = None,
                  deployment_controller: Optional[pulumi.Input['DeploymentControllerArgs']] = None,
                  availability_zone_rebalancing: Optional[pulumi.Input['Toggle']] = None,
-                 enable_ecs_managed_tags: Optional[pulumi.Input[builtins.bool]] = None):
+                 enable_ecs_managed_tags: Optional[pulumi.Input[builtins.bool]] = None,
+                 pre_deploy: Optional[pulumi.Input['PreDeployArgs']] = None):
         """
         The set of arguments for constructing a Service resource.
         :param pulumi.Input[builtins.str] cluster: The ECS cluster that runs the service: a name (`"prod"`) or an ARN. Changing it replaces the service.
@@ -90,6 +91,7 @@ class ServiceArgs:
         :param pulumi.Input['DeploymentControllerArgs'] deployment_controller: The deployment controller, e.g. `{type: "ECS"}`. Default `ECS`. Only `ECS` is accepted for now (this resource runs rolling deployments itself). Changing it replaces the service.
         :param pulumi.Input['Toggle'] availability_zone_rebalancing: Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services; while the program does not state it, an existing service keeps whatever ECS has, and refresh does not report it). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
         :param pulumi.Input[builtins.bool] enable_ecs_managed_tags: Let ECS tag the tasks with `aws:ecs:clusterName` and `aws:ecs:serviceName`. Default false. Changing it updates the service in place (UpdateService, no new deployment; tasks started afterwards get the tags); no new revision.
+        :param pulumi.Input['PreDeployArgs'] pre_deploy: A command run once in a one-off task from the new revision before the service switches to it (migrations), e.g. `{command: ["npm", "run", "migrate"]}`. The service is switched only when the command exits 0.
         """
         pulumi.set(__self__, "cluster", cluster)
         pulumi.set(__self__, "containers", containers)
@@ -153,6 +155,8 @@ class ServiceArgs:
             pulumi.set(__self__, "availability_zone_rebalancing", availability_zone_rebalancing)
         if enable_ecs_managed_tags is not None:
             pulumi.set(__self__, "enable_ecs_managed_tags", enable_ecs_managed_tags)
+        if pre_deploy is not None:
+            pulumi.set(__self__, "pre_deploy", pre_deploy)
 
     @property
     @pulumi.getter
@@ -538,6 +542,18 @@ class ServiceArgs:
     def enable_ecs_managed_tags(self, value: Optional[pulumi.Input[builtins.bool]]):
         pulumi.set(self, "enable_ecs_managed_tags", value)
 
+    @property
+    @pulumi.getter(name="preDeploy")
+    def pre_deploy(self) -> Optional[pulumi.Input['PreDeployArgs']]:
+        """
+        A command run once in a one-off task from the new revision before the service switches to it (migrations), e.g. `{command: ["npm", "run", "migrate"]}`. The service is switched only when the command exits 0.
+        """
+        return pulumi.get(self, "pre_deploy")
+
+    @pre_deploy.setter
+    def pre_deploy(self, value: Optional[pulumi.Input['PreDeployArgs']]):
+        pulumi.set(self, "pre_deploy", value)
+
 
 class Service(pulumi.CustomResource):
     @overload
@@ -576,11 +592,14 @@ class Service(pulumi.CustomResource):
                  deployment_controller: Optional[pulumi.Input[Union['DeploymentControllerArgs', 'DeploymentControllerArgsDict']]] = None,
                  availability_zone_rebalancing: Optional[pulumi.Input['Toggle']] = None,
                  enable_ecs_managed_tags: Optional[pulumi.Input[builtins.bool]] = None,
+                 pre_deploy: Optional[pulumi.Input[Union['PreDeployArgs', 'PreDeployArgsDict']]] = None,
                  __props__=None):
         """
         An ECS service and the task definition revisions behind it, with images pinned by digest.
 
         A new revision is registered only when a container definition or a task-level setting really differs (compared the way ECS stores them), and a deploy is reported done only when the PRIMARY deployment runs the new revision with rollout state COMPLETED; a circuit-breaker rollback is a failure.
+
+        With `preDeploy`, a command (a migration) runs once in a one-off task from the new revision before the service switches to it; the service is switched only when it exits 0.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -616,6 +635,7 @@ class Service(pulumi.CustomResource):
         :param pulumi.Input[Union['DeploymentControllerArgs', 'DeploymentControllerArgsDict']] deployment_controller: The deployment controller, e.g. `{type: "ECS"}`. Default `ECS`. Only `ECS` is accepted for now (this resource runs rolling deployments itself). Changing it replaces the service.
         :param pulumi.Input['Toggle'] availability_zone_rebalancing: Rebalance tasks across Availability Zones after an imbalance: `ENABLED` or `DISABLED`. Default `ENABLED` (ECS's default for new services; while the program does not state it, an existing service keeps whatever ECS has, and refresh does not report it). Changing it updates the service in place (UpdateService, no new deployment); no new revision.
         :param pulumi.Input[builtins.bool] enable_ecs_managed_tags: Let ECS tag the tasks with `aws:ecs:clusterName` and `aws:ecs:serviceName`. Default false. Changing it updates the service in place (UpdateService, no new deployment; tasks started afterwards get the tags); no new revision.
+        :param pulumi.Input[Union['PreDeployArgs', 'PreDeployArgsDict']] pre_deploy: A command run once in a one-off task from the new revision before the service switches to it (migrations), e.g. `{command: ["npm", "run", "migrate"]}`. The service is switched only when the command exits 0.
         """
         ...
 
@@ -628,6 +648,8 @@ class Service(pulumi.CustomResource):
         An ECS service and the task definition revisions behind it, with images pinned by digest.
 
         A new revision is registered only when a container definition or a task-level setting really differs (compared the way ECS stores them), and a deploy is reported done only when the PRIMARY deployment runs the new revision with rollout state COMPLETED; a circuit-breaker rollback is a failure.
+
+        With `preDeploy`, a command (a migration) runs once in a one-off task from the new revision before the service switches to it; the service is switched only when it exits 0.
 
         :param str resource_name: The name of the resource.
         :param ServiceArgs args: The arguments to use to populate this resource's properties.
@@ -677,6 +699,7 @@ class Service(pulumi.CustomResource):
                  deployment_controller: Optional[pulumi.Input[Union['DeploymentControllerArgs', 'DeploymentControllerArgsDict']]] = None,
                  availability_zone_rebalancing: Optional[pulumi.Input['Toggle']] = None,
                  enable_ecs_managed_tags: Optional[pulumi.Input[builtins.bool]] = None,
+                 pre_deploy: Optional[pulumi.Input[Union['PreDeployArgs', 'PreDeployArgsDict']]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):
@@ -722,6 +745,7 @@ class Service(pulumi.CustomResource):
             __props__.__dict__["deployment_controller"] = deployment_controller
             __props__.__dict__["availability_zone_rebalancing"] = availability_zone_rebalancing
             __props__.__dict__["enable_ecs_managed_tags"] = enable_ecs_managed_tags
+            __props__.__dict__["pre_deploy"] = pre_deploy
             __props__.__dict__["arn"] = None
             __props__.__dict__["cluster_arn"] = None
             __props__.__dict__["task_definition_arn"] = None
@@ -729,6 +753,7 @@ class Service(pulumi.CustomResource):
             __props__.__dict__["images"] = None
             __props__.__dict__["deployment_id"] = None
             __props__.__dict__["rollout_state"] = None
+            __props__.__dict__["last_pre_deploy"] = None
         replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["cluster", "name", "deploymentController"])
         opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(Service, __self__).__init__(
@@ -784,6 +809,7 @@ class Service(pulumi.CustomResource):
         __props__.__dict__["deployment_controller"] = None
         __props__.__dict__["availability_zone_rebalancing"] = None
         __props__.__dict__["enable_ecs_managed_tags"] = None
+        __props__.__dict__["pre_deploy"] = None
         __props__.__dict__["arn"] = None
         __props__.__dict__["cluster_arn"] = None
         __props__.__dict__["task_definition_arn"] = None
@@ -791,6 +817,7 @@ class Service(pulumi.CustomResource):
         __props__.__dict__["images"] = None
         __props__.__dict__["deployment_id"] = None
         __props__.__dict__["rollout_state"] = None
+        __props__.__dict__["last_pre_deploy"] = None
         return Service(resource_name, opts=opts, __props__=__props__)
 
     @property
@@ -1050,6 +1077,14 @@ class Service(pulumi.CustomResource):
         return pulumi.get(self, "enable_ecs_managed_tags")
 
     @property
+    @pulumi.getter(name="preDeploy")
+    def pre_deploy(self) -> pulumi.Output[Optional['outputs.PreDeploy']]:
+        """
+        A command run once in a one-off task from the new revision before the service switches to it (migrations), e.g. `{command: ["npm", "run", "migrate"]}`. The service is switched only when the command exits 0.
+        """
+        return pulumi.get(self, "pre_deploy")
+
+    @property
     @pulumi.getter
     def arn(self) -> pulumi.Output[builtins.str]:
         """
@@ -1104,3 +1139,11 @@ class Service(pulumi.CustomResource):
         Rollout state of that deployment: `COMPLETED`, `IN_PROGRESS` or `FAILED`.
         """
         return pulumi.get(self, "rollout_state")
+
+    @property
+    @pulumi.getter(name="lastPreDeploy")
+    def last_pre_deploy(self) -> pulumi.Output[Optional['outputs.LastPreDeploy']]:
+        """
+        The last pre-deploy task: task ARN, exit code, stop code, stopped reason, image digest and log stream.
+        """
+        return pulumi.get(self, "last_pre_deploy")

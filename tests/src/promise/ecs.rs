@@ -68,11 +68,16 @@ impl EcsEnv {
         })
     }
 
-    /// Provider configuration: ECS through the proxy, ECR straight to moto.
+    /// Provider configuration: ECS through the proxy, ECR and CloudWatch
+    /// Logs straight to moto.
     pub fn provider_config(&self) -> Json {
         json!({
             "region": REGION,
-            "endpoints": {"ecs": self.proxy.endpoint(), "ecr": self.moto.endpoint()},
+            "endpoints": {
+                "ecs": self.proxy.endpoint(),
+                "ecr": self.moto.endpoint(),
+                "logs": self.moto.endpoint(),
+            },
             "skipCredentialsValidation": true,
         })
     }

@@ -10,7 +10,10 @@
 //! - answers the next N calls of an operation with ThrottlingException, a
 //!   500, or forwards them and then loses the answer ([`Fault`]);
 //! - records every call (operation, request body, status) so tests can count
-//!   writes and inspect client tokens.
+//!   writes and inspect client tokens;
+//! - makes one-off tasks exit with a given code, fail to start, never stop
+//!   or not start at all, and writes their log lines ([`TaskFate`], in
+//!   `task_fate`).
 //!
 //! Tests that use it say so: it is a simulation of ECS behaviour moto lacks,
 //! not ECS itself.
@@ -27,6 +30,8 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 
 use super::http::{authority, exchange};
+pub use super::task_fate::TaskFate;
+use super::task_fate::{self, Tasks};
 
 /// How DescribeServices answers are rewritten.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -79,6 +84,8 @@ struct State {
     completed: HashMap<String, String>,
     /// Unix time of the simulated events.
     events_at: u64,
+    /// One-off tasks: their fate and log lines.
+    tasks: Tasks,
 }
 
 struct Shared {
@@ -167,6 +174,18 @@ impl FaultProxy {
             .push((operation.to_string(), fault, times));
     }
 
+    /// How tasks started from now on end (RunTask / DescribeTasks / StopTask).
+    pub fn set_task_fate(&self, fate: TaskFate) {
+        self.shared.lock().tasks.fate = fate;
+    }
+
+    /// Lines the target container of tasks started from now on writes to
+    /// its awslogs stream (in moto's CloudWatch Logs), as the awslogs
+    /// driver would.
+    pub fn set_task_logs(&self, lines: &[&str]) {
+        self.shared.lock().tasks.lines = lines.iter().map(|l| l.to_string()).collect();
+    }
+
     /// Every call seen so far.
     pub fn calls(&self) -> Vec<Call> {
         self.shared.lock().calls.clone()
@@ -197,6 +216,15 @@ impl FaultProxy {
     pub fn clear_calls(&self) {
         self.shared.lock().calls.clear();
     }
+}
+
+fn json_response(body: Value) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
+    resp.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    resp
 }
 
 fn error_response(status: StatusCode, kind: &str, message: &str) -> Response<Full<Bytes>> {
@@ -246,7 +274,12 @@ async fn handle(
         st.faults.retain(|(_, _, n)| *n > 0);
         found
     };
+    if operation == "StopTask" {
+        shared.lock().tasks.stopped_by_user(&request);
+    }
+    let run_failure = operation == "RunTask" && shared.lock().tasks.fate == TaskFate::RunFailure;
     let injected = match fault {
+        _ if run_failure => Some(json_response(task_fate::run_failure())),
         Some(Fault::Throttling) => Some(error_response(
             StatusCode::BAD_REQUEST,
             "ThrottlingException",
@@ -294,6 +327,16 @@ async fn forward(
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_string();
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    // The credential scope's region: `Credential=KEY/DATE/REGION/ecs/aws4_request`.
+    let region = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(2))
+        .unwrap_or("us-east-1")
+        .to_string();
     let mut builder = Request::builder().method(parts.method).uri(path);
     for (k, v) in &parts.headers {
         builder = builder.header(k, v);
@@ -324,6 +367,9 @@ async fn forward(
                 body = Bytes::from(doc.to_string());
             }
         }
+    }
+    if parts.status.is_success() {
+        body = tasks_answer(shared, operation, &request, &region, body).await;
     }
     for h in ["content-length", "transfer-encoding", "connection"] {
         parts.headers.remove(h);
@@ -484,4 +530,54 @@ fn prepend_events(svc: &mut Value, mut events: Vec<Value>) {
         events.extend(existing.iter().cloned());
     }
     svc["events"] = Value::Array(events);
+}
+
+/// RunTask: remembers the started tasks and writes their log lines;
+/// DescribeTasks: rewritten by the tasks' fate.
+async fn tasks_answer(
+    shared: &Shared,
+    operation: &str,
+    request: &Value,
+    region: &str,
+    body: Bytes,
+) -> Bytes {
+    if operation != "RunTask" && operation != "DescribeTasks" {
+        return body;
+    }
+    let Ok(mut doc) = serde_json::from_slice::<Value>(&body) else {
+        return body;
+    };
+    if operation == "DescribeTasks" {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        shared.lock().tasks.rewrite(&mut doc, now);
+        return Bytes::from(doc.to_string());
+    }
+    let (arns, lines) = {
+        let mut st = shared.lock();
+        (st.tasks.started(request, &doc), st.tasks.lines.clone())
+    };
+    if !lines.is_empty() {
+        let task_definition = request["taskDefinition"].as_str().unwrap_or_default();
+        let container = request["overrides"]["containerOverrides"][0]["name"]
+            .as_str()
+            .unwrap_or_default();
+        for arn in arns {
+            if let Err(e) = task_fate::write_logs(
+                &shared.upstream,
+                region,
+                task_definition,
+                container,
+                &arn,
+                &lines,
+            )
+            .await
+            {
+                eprintln!("fault injection: could not write the task's log lines: {e}");
+            }
+        }
+    }
+    body
 }

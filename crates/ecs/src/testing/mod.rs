@@ -8,6 +8,7 @@
 pub mod fault_proxy;
 mod http;
 pub mod moto_network;
+mod task_fate;
 
-pub use fault_proxy::{Call, Fault, FaultProxy, Rollout};
+pub use fault_proxy::{Call, Fault, FaultProxy, Rollout, TaskFate};
 pub use moto_network::{create_network, MotoNetwork, NetworkSetupError};

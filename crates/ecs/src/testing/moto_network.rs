@@ -41,6 +41,16 @@ pub async fn create_network(
         "vpcId",
     )
     .await?;
+    // RunTask in an awsvpc subnet needs it in moto (the task's ENI gets a
+    // private DNS name only then), as it does in a real VPC.
+    call(
+        endpoint,
+        region,
+        "ModifyVpcAttribute",
+        &[("VpcId", &vpc_id), ("EnableDnsHostnames.Value", "true")],
+        "requestId",
+    )
+    .await?;
     let subnet_id = call(
         endpoint,
         region,

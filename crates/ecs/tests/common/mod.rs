@@ -255,3 +255,16 @@ impl Log {
         self.0.lock().unwrap().clone()
     }
 }
+
+/// A CloudWatch Logs client straight to moto (the pre-deploy task's log lines).
+pub fn logs_client(endpoint: &str) -> aws_sdk_cloudwatchlogs::Client {
+    let conf = aws_sdk_cloudwatchlogs::Config::builder()
+        .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+        .region(aws_sdk_cloudwatchlogs::config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .build();
+    aws_sdk_cloudwatchlogs::Client::from_conf(conf)
+}

@@ -12,11 +12,11 @@ use crate::resource::{
     Outputs, Resource,
 };
 
-mod resolver;
+pub(crate) mod resolver;
 
 pub struct Service;
 
-const DESCRIPTION: &str = "An ECS service and the task definition revisions behind it, with images pinned by digest.\n\nA new revision is registered only when a container definition or a task-level setting really differs (compared the way ECS stores them), and a deploy is reported done only when the PRIMARY deployment runs the new revision with rollout state COMPLETED; a circuit-breaker rollback is a failure.";
+const DESCRIPTION: &str = "An ECS service and the task definition revisions behind it, with images pinned by digest.\n\nA new revision is registered only when a container definition or a task-level setting really differs (compared the way ECS stores them), and a deploy is reported done only when the PRIMARY deployment runs the new revision with rollout state COMPLETED; a circuit-breaker rollback is a failure.\n\nWith `preDeploy`, a command (a migration) runs once in a one-off task from the new revision before the service switches to it; the service is switched only when it exits 0.";
 
 /// Environment override of the DescribeServices poll interval (milliseconds),
 /// for emulators where rollouts finish at once.
@@ -24,7 +24,7 @@ const POLL_ENV: &str = "IMAGEDEPLOY_ECS_POLL_INTERVAL_MS";
 
 async fn deployer(ctx: &Ctx) -> Result<ecs::Deployer, BoxError> {
     let client = ctx.provider.ecs().await?;
-    let mut deployer = ecs::Deployer::new(client);
+    let mut deployer = ecs::Deployer::new(client).with_logs(ctx.provider.logs().await?);
     if let Some(ms) = std::env::var(POLL_ENV)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -94,6 +94,7 @@ impl Resource for Service {
         }
         let failures: Vec<Failure> = ecs::check(&args)
             .into_iter()
+            .chain(ecs::predeploy::check(&args))
             .filter(|f| !ctx.is_unknown_at(&f.property))
             .map(|f| Failure::new(f.property, f.reason))
             .collect();
@@ -124,6 +125,14 @@ impl Resource for Service {
                 replace: c.replace,
             })
             .collect();
+        if input.olds.args.pre_deploy != input.news.pre_deploy {
+            // Recorded by the update; runs only with a deployment.
+            changes.push(Change::update("preDeploy"));
+        }
+        let mut reasons = plan.reasons.clone();
+        if ecs::predeploy::due(Some(&input.olds), &input.news, &images, Some(&plan)) {
+            reasons.extend(ecs::predeploy::preview_line(&input.news, &images));
+        }
         if changes.is_empty() && input.olds.deploy_failed {
             // The plan's reasons already say the deployment is retried.
             changes.push(Change::update("rolloutState"));
@@ -131,7 +140,7 @@ impl Resource for Service {
         Ok(DiffOutcome {
             changes,
             delete_before_replace: plan.delete_before_replace,
-            reasons: plan.reasons,
+            reasons,
         })
     }
 
@@ -143,8 +152,7 @@ impl Resource for Service {
     ) -> Result<(String, Outputs<ServiceState>), OpError<ServiceState>> {
         let images = pin_images(ctx, &args, !preview).await?;
         if preview {
-            let state = preview_state(args, images);
-            let unknown = [
+            let mut unknown = vec![
                 "arn",
                 "clusterArn",
                 "taskDefinitionArn",
@@ -152,6 +160,13 @@ impl Resource for Service {
                 "deploymentId",
                 "rolloutState",
             ];
+            if ecs::predeploy::due(None, &args, &images, None) {
+                unknown.push("lastPreDeploy");
+                if let Some(line) = ecs::predeploy::preview_line(&args, &images) {
+                    ctx.info(&line);
+                }
+            }
+            let state = preview_state(args, images);
             return Ok((
                 String::new(),
                 Outputs {
@@ -207,6 +222,12 @@ impl Resource for Service {
             if plan.new_revision_needed || plan.service_update_needed || olds.deploy_failed {
                 unknown.extend(["deploymentId", "rolloutState"]);
             }
+            if ecs::predeploy::due(Some(&olds), &news, &images, Some(&plan)) {
+                unknown.push("lastPreDeploy");
+                if let Some(line) = ecs::predeploy::preview_line(&news, &images) {
+                    ctx.info(&line);
+                }
+            }
             let mut state = olds;
             state.args = news;
             state.images = images;
@@ -251,5 +272,6 @@ fn preview_state(args: ServiceArgs, images: BTreeMap<String, String>) -> Service
         task_settings: Default::default(),
         registered_revisions: Vec::new(),
         deploy_failed: false,
+        last_pre_deploy: None,
     }
 }

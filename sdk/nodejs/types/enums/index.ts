@@ -134,6 +134,27 @@ export const PlacementStrategyType = {
  */
 export type PlacementStrategyType = (typeof PlacementStrategyType)[keyof typeof PlacementStrategyType];
 
+export const PreDeployOnFailure = {
+    Abort: "abort",
+    Warn: "warn",
+} as const;
+
+/**
+ * What a failed pre-deploy task does to the deployment.
+ */
+export type PreDeployOnFailure = (typeof PreDeployOnFailure)[keyof typeof PreDeployOnFailure];
+
+export const PreDeployWhen = {
+    ImageChange: "imageChange",
+    RevisionChange: "revisionChange",
+    Always: "always",
+} as const;
+
+/**
+ * When a pre-deploy task runs.
+ */
+export type PreDeployWhen = (typeof PreDeployWhen)[keyof typeof PreDeployWhen];
+
 export const PropagateTags = {
     Service: "SERVICE",
     TaskDefinition: "TASK_DEFINITION",

@@ -1,0 +1,231 @@
+//! `imagedeploy:index:Task`: the ECS crate's one-off task runner behind the
+//! resource interface (runs on create, again when `triggers` or the image
+//! change; delete does nothing in AWS).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use imagedeploy_ecs::standalone::{self, TaskArgs, TaskState};
+use imagedeploy_ecs::{self as ecs, DeployError};
+
+use crate::resource::{
+    BoxError, Change, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError, Outputs, Resource,
+};
+use crate::resources::service::resolver::Resolver;
+
+pub struct Task;
+
+const DESCRIPTION: &str = "A command run once in a one-off ECS task (a database migration, a seed), for programs that deploy their services another way (SST's `sst.aws.Service`, awsx).\n\nCreate runs it and waits until the task stops; it succeeds only when the task started and the container exited 0 (a task still running after `timeoutSeconds` is stopped and fails). Update runs it again only when `triggers` or the image change, or when the last run failed. The container's awslogs lines stream to the engine while it runs. Delete does nothing in AWS.";
+
+/// Same override as the Service's: the poll interval in milliseconds.
+const POLL_ENV: &str = "IMAGEDEPLOY_ECS_POLL_INTERVAL_MS";
+
+/// Outputs that only a run knows.
+const RUN_OUTPUTS: [&str; 9] = [
+    "taskArn",
+    "exitCode",
+    "stopCode",
+    "stoppedReason",
+    "logStream",
+    "startedAt",
+    "stoppedAt",
+    "succeeded",
+    "taskDefinitionArn",
+];
+
+async fn deployer(ctx: &Ctx) -> Result<ecs::Deployer, BoxError> {
+    let mut deployer =
+        ecs::Deployer::new(ctx.provider.ecs().await?).with_logs(ctx.provider.logs().await?);
+    if let Some(ms) = std::env::var(POLL_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        deployer = deployer.with_poll_interval(Duration::from_millis(ms.max(10)));
+    }
+    Ok(deployer)
+}
+
+/// Pinned images of `containers` (none with `taskDefinition`).
+async fn pin_images(
+    ctx: &Ctx,
+    args: &TaskArgs,
+    deploying: bool,
+) -> Result<BTreeMap<String, String>, ecs::ImageError> {
+    if args.containers.is_none() {
+        return Ok(BTreeMap::new());
+    }
+    let resolver = Resolver {
+        ctx,
+        verify_digests: deploying,
+    };
+    ecs::resolve_images(&args.as_service(), &resolver).await
+}
+
+fn progress(ctx: &Ctx) -> impl Fn(&str) + Send + Sync + '_ {
+    move |line: &str| ctx.progress(line)
+}
+
+fn failed(e: DeployError) -> OpError<TaskState> {
+    OpError::Failed(Box::new(e))
+}
+
+/// A failed run is recorded (partial state) so the next up runs it again.
+fn outcome(
+    id: String,
+    o: standalone::TaskOutcome,
+) -> Result<(String, Outputs<TaskState>), OpError<TaskState>> {
+    match o.failure {
+        None => Ok((id, Outputs::known(o.state))),
+        Some(reason) => Err(OpError::Partial {
+            id,
+            state: o.state,
+            reasons: vec![reason],
+        }),
+    }
+}
+
+#[async_trait]
+impl Resource for Task {
+    type Args = TaskArgs;
+    type State = TaskState;
+
+    fn token(&self) -> &'static str {
+        "imagedeploy:index:Task"
+    }
+
+    fn description(&self) -> &'static str {
+        DESCRIPTION
+    }
+
+    async fn check(
+        &self,
+        ctx: &Ctx,
+        input: CheckInput<TaskArgs>,
+    ) -> Result<TaskArgs, Vec<Failure>> {
+        let mut args = input.news;
+        if args.containers.is_some() && args.family.is_none() {
+            args.family = input
+                .olds
+                .as_ref()
+                .and_then(|o| o.family.clone())
+                .or_else(|| Some(ecs::autoname(&ctx.name, &input.random_seed)));
+        }
+        let failures: Vec<Failure> = standalone::check(&args)
+            .into_iter()
+            .filter(|f| !ctx.is_unknown_at(&f.property))
+            .map(|f| Failure::new(f.property, f.reason))
+            .collect();
+        if failures.is_empty() {
+            Ok(args)
+        } else {
+            Err(failures)
+        }
+    }
+
+    async fn diff(
+        &self,
+        ctx: &Ctx,
+        input: DiffInput<TaskArgs, TaskState>,
+    ) -> Result<DiffOutcome, BoxError> {
+        let images = pin_images(ctx, &input.news, false).await?;
+        let plan = standalone::diff(&input.olds, &input.news, &images);
+        let mut reasons = plan.reasons;
+        if plan.rerun {
+            reasons.push(standalone::preview_line(&input.news, &images));
+        }
+        Ok(DiffOutcome {
+            changes: plan.changes.into_iter().map(Change::update).collect(),
+            delete_before_replace: false,
+            reasons,
+        })
+    }
+
+    async fn create(
+        &self,
+        ctx: &Ctx,
+        args: TaskArgs,
+        preview: bool,
+    ) -> Result<(String, Outputs<TaskState>), OpError<TaskState>> {
+        let images = pin_images(ctx, &args, !preview).await?;
+        if preview {
+            ctx.info(&standalone::preview_line(&args, &images));
+            return Ok((
+                String::new(),
+                Outputs {
+                    state: TaskState {
+                        args,
+                        images,
+                        ..Default::default()
+                    },
+                    unknown: RUN_OUTPUTS.iter().map(|s| s.to_string()).collect(),
+                },
+            ));
+        }
+        let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
+        let o = deployer
+            .run_task_resource(&ctx.urn, &args, &images, None, &progress(ctx), &ctx.cancel)
+            .await
+            .map_err(failed)?;
+        let id = if o.state.run.task_arn.is_empty() {
+            format!("{}-{}", ctx.name, o.state.runs)
+        } else {
+            o.state.run.task_arn.clone()
+        };
+        outcome(id, o)
+    }
+
+    async fn read(
+        &self,
+        _ctx: &Ctx,
+        _id: &str,
+        state: TaskState,
+    ) -> Result<Option<TaskState>, BoxError> {
+        // A finished run is history: nothing in AWS to compare it with.
+        Ok(Some(state))
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        olds: TaskState,
+        news: TaskArgs,
+        preview: bool,
+    ) -> Result<Outputs<TaskState>, OpError<TaskState>> {
+        let images = pin_images(ctx, &news, !preview).await?;
+        let plan = standalone::diff(&olds, &news, &images);
+        if !plan.rerun {
+            let mut state = olds;
+            state.args = news;
+            return Ok(Outputs::known(state));
+        }
+        if preview {
+            ctx.info(&standalone::preview_line(&news, &images));
+            let mut state = olds;
+            state.args = news;
+            state.images = images;
+            return Ok(Outputs {
+                state,
+                unknown: RUN_OUTPUTS.iter().map(|s| s.to_string()).collect(),
+            });
+        }
+        let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
+        let o = deployer
+            .run_task_resource(
+                &ctx.urn,
+                &news,
+                &images,
+                Some(&olds),
+                &progress(ctx),
+                &ctx.cancel,
+            )
+            .await
+            .map_err(failed)?;
+        outcome(id.to_string(), o).map(|(_, outputs)| outputs)
+    }
+
+    async fn delete(&self, _ctx: &Ctx, _id: &str, _state: TaskState) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
