@@ -17,7 +17,9 @@
 //! ```
 
 pub mod deploy;
+pub mod display;
 pub mod engine;
+pub mod path;
 pub mod plugin;
 pub mod program;
 pub mod promise;
@@ -28,9 +30,10 @@ pub mod values;
 
 pub use deploy::{Deployment, FIXTURE_TYPE, PROVIDER_TYPE};
 pub use engine::{FakeEngine, LogEntry, Severity};
+pub use path::PropertyPath;
 pub use plugin::{provider_bin, LaunchOptions, Plugin};
-pub use program::{output, Program, Resource};
-pub use report::{Op, PropertyChange, Report, Step};
+pub use program::{output, CustomTimeouts, Program, Resource};
+pub use report::{DiffViews, Op, PropertyChange, Report, Step};
 pub use stack::{ResourceState, StackFile, StackState};
 
 /// A test fixture resource (`imagedeploy:testing:Fixture`) with these inputs.
