@@ -283,9 +283,12 @@ impl ResourceProvider for Provider {
         for (name, _) in &self.config_shape.properties {
             let changed = old_json.get(name) != new_json.get(name);
             if changed || (any_unknown && new.is_none()) {
-                outcome
-                    .changes
-                    .push(crate::resource::Change::update(name.clone()));
+                let mut change = crate::resource::Change::update(name.clone());
+                // Resources live in the account and region these settings
+                // select: moving them must replace the provider (and so every
+                // resource it manages), never look the resources up elsewhere.
+                change.replace = crate::config::MOVES_RESOURCES.contains(&name.as_str());
+                outcome.changes.push(change);
             }
         }
         Ok(Response::new(diff_response(&outcome, &self.config_shape)))

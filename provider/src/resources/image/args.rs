@@ -168,8 +168,14 @@ pub struct ImageState {
     /// Platform of the image, e.g. `linux/amd64`.
     pub platform: String,
     /// The fingerprint's file list, kept so the next preview can say which
-    /// files changed. Internal: not part of the schema.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// files changed. Internal: not part of the schema, and `__`-prefixed so
+    /// the Pulumi CLI does not print it (the old plain name is still read).
+    #[serde(
+        rename = "__contextManifest",
+        alias = "contextManifest",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(skip)]
     pub context_manifest: Option<imagedeploy_fingerprint::Manifest>,
 }
