@@ -38,6 +38,7 @@ pub struct CheckRequest {
     pub news: PropertyMap,
     pub random_seed: Vec<u8>,
     pub proposed_name: Option<String>,
+    pub autonaming: crate::resource::AutonamingMode,
 }
 
 pub struct DiffRequest {
@@ -271,6 +272,7 @@ impl<R: Resource> ErasedResource for Typed<R> {
             olds,
             random_seed: req.random_seed,
             proposed_name: req.proposed_name,
+            autonaming: req.autonaming,
         };
         match self.resource.check(&ctx, input).await {
             Ok(checked) => match to_json(&checked) {
@@ -341,13 +343,20 @@ impl<R: Resource> ErasedResource for Typed<R> {
         id: String,
         state: PropertyMap,
     ) -> Result<Option<(PropertyMap, PropertyMap)>, String> {
-        let (typed, ann) = self.state(&state)?;
-        match self
-            .resource
-            .read(&ctx, &id, typed)
-            .await
-            .map_err(err_text)?
-        {
+        // No recorded state: an import, which knows only the id.
+        let (found, ann) = if state.is_empty() {
+            let found = self.resource.import(&ctx, &id).await.map_err(err_text)?;
+            (found, Annotations::default())
+        } else {
+            let (typed, ann) = self.state(&state)?;
+            let found = self
+                .resource
+                .read(&ctx, &id, typed)
+                .await
+                .map_err(err_text)?;
+            (found, ann)
+        };
+        match found {
             None => Ok(None),
             Some(fresh) => {
                 let outputs = self.encode_outputs(&fresh, &[], &ann)?;

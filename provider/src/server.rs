@@ -374,6 +374,8 @@ impl ResourceProvider for Provider {
             .as_ref()
             .filter(|a| !a.proposed_name.is_empty())
             .map(|a| a.proposed_name.clone());
+        let autonaming =
+            crate::resource::AutonamingMode::from_wire(req.autonaming.as_ref().map(|a| a.mode));
         let (inputs, failures) = resource
             .check(
                 ctx,
@@ -382,6 +384,7 @@ impl ResourceProvider for Provider {
                     news: props(req.news.as_ref()),
                     random_seed: req.random_seed,
                     proposed_name,
+                    autonaming,
                 },
             )
             .await;

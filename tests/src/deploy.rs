@@ -50,6 +50,7 @@ pub struct Deployment {
     rpc_timeout: Duration,
     /// The plugin's working directory: the program's main directory.
     program_dir: Option<PathBuf>,
+    autonamer: Option<crate::rpc::Autonamer>,
 }
 
 /// What dependents of a resource see during this run.
@@ -108,7 +109,14 @@ impl Deployment {
             flags: Vec::new(),
             rpc_timeout: Duration::from_secs(600),
             program_dir: None,
+            autonamer: None,
         }
+    }
+
+    /// The stack's `pulumi:autonaming` configuration.
+    pub fn with_autonaming(mut self, autonamer: crate::rpc::Autonamer) -> Self {
+        self.autonamer = Some(autonamer);
+        self
     }
 
     /// A Pulumi project whose program's main directory is `dir`: every
@@ -213,6 +221,7 @@ impl Deployment {
             .push(("PULUMI_STACK".to_string(), self.stack_name.clone()));
         let plugin = Plugin::start(&opts).await?;
         let mut calls = Calls::new(plugin.client(), self.rpc_timeout);
+        calls.autonamer = self.autonamer.clone();
         let root = self.bin.parent().map(|p| p.to_string_lossy().into_owned());
         let handshake = calls
             .handshake(ProviderHandshakeRequest {

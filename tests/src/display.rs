@@ -31,6 +31,8 @@ pub enum Node {
     Delete(Json),
     /// A leaf update (both sides, `Null` where absent).
     Update(Json, Json),
+    /// An unchanged element inside an updated object or array.
+    Same(Json),
     Object(BTreeMap<String, Node>),
     Array(BTreeMap<i64, Node>),
 }
@@ -56,10 +58,52 @@ fn leaf(kind: &str, old: Option<&Json>, new: Option<&Json>) -> Node {
     match kind {
         "ADD" | "ADD_REPLACE" => Node::Add(value_or_unknown(new)),
         "DELETE" | "DELETE_REPLACE" => Node::Delete(value_or_unknown(old)),
-        _ => Node::Update(
+        _ => value_diff(
             old.cloned().unwrap_or(Json::Null),
             new.cloned().unwrap_or(Json::Null),
         ),
+    }
+}
+
+/// An updated value, broken down the way `PropertyValue.Diff` does: objects
+/// and arrays (not secrets) by element, anything else as old => new.
+fn value_diff(old: Json, new: Json) -> Node {
+    if is_secret(&old) || is_secret(&new) || is_unknown(&old) || is_unknown(&new) {
+        return Node::Update(old, new);
+    }
+    match (old, new) {
+        (Json::Object(o), Json::Object(n)) => {
+            let mut out = BTreeMap::new();
+            for k in o.keys().chain(n.keys()) {
+                if out.contains_key(k) {
+                    continue;
+                }
+                let node = match (o.get(k), n.get(k)) {
+                    (Some(a), Some(b)) if a == b => Node::Same(a.clone()),
+                    (Some(a), Some(b)) => value_diff(a.clone(), b.clone()),
+                    (Some(a), None) => Node::Delete(a.clone()),
+                    (None, Some(b)) => Node::Add(b.clone()),
+                    (None, None) => continue,
+                };
+                out.insert(k.clone(), node);
+            }
+            Node::Object(out)
+        }
+        (Json::Array(o), Json::Array(n)) => {
+            let mut out = BTreeMap::new();
+            for i in 0..o.len().max(n.len()) {
+                let node = match (o.get(i), n.get(i)) {
+                    (Some(a), Some(b)) if a == b => Node::Same(a.clone()),
+                    (Some(a), Some(b)) => value_diff(a.clone(), b.clone()),
+                    (Some(a), None) => Node::Delete(a.clone()),
+                    (None, Some(b)) => Node::Add(b.clone()),
+                    (None, None) => continue,
+                };
+                out.insert(i as i64, node);
+            }
+            Node::Array(out)
+        }
+        (old, new) => Node::Update(old, new),
     }
 }
 
@@ -176,7 +220,7 @@ pub fn row_summary(diff: &BTreeMap<String, Node>, include: &[String]) -> Option<
     };
     let adds = group(|n| matches!(n, Node::Add(_)));
     let deletes = group(|n| matches!(n, Node::Delete(_)));
-    let updates = group(|n| !matches!(n, Node::Add(_) | Node::Delete(_)));
+    let updates = group(|n| !matches!(n, Node::Add(_) | Node::Delete(_) | Node::Same(_)));
     let mut out = String::from("diff: ");
     for (sym, keys) in [("+", adds), ("-", deletes), ("~", updates)] {
         if !keys.is_empty() {
@@ -265,6 +309,11 @@ fn print_node(title: &str, node: &Node, indent: usize, out: &mut Vec<String>) {
     match node {
         Node::Add(v) => out.push(format!("{pad}+ {title}{}", value_text(v, indent + 2))),
         Node::Delete(v) => out.push(format!("{pad}- {title}{}", value_text(v, indent + 2))),
+        Node::Same(v) => {
+            if printable(v) {
+                out.push(format!("{pad}  {title}{}", value_text(v, indent + 2)));
+            }
+        }
         Node::Object(m) => {
             out.push(format!("{pad}~ {title}{{"));
             print_object(m, indent + 4, out);

@@ -34,6 +34,7 @@ pub use path::PropertyPath;
 pub use plugin::{provider_bin, LaunchOptions, Plugin};
 pub use program::{output, CustomTimeouts, Program, Resource};
 pub use report::{DiffViews, Op, PropertyChange, Report, Step};
+pub use rpc::Autonamer;
 pub use stack::{ResourceState, StackFile, StackState};
 
 /// A test fixture resource (`imagedeploy:testing:Fixture`) with these inputs.

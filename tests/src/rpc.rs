@@ -113,10 +113,53 @@ pub fn classify(status: &tonic::Status) -> CallError {
 }
 
 /// A provider client that records every call.
+/// The stack's `pulumi:autonaming` configuration as the engine applies it to
+/// each Check (`AutonamingForResource` in pkg/resource/autonaming/strategy.go).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Autonamer {
+    /// `verbatim`: the resource's own name, enforced.
+    Verbatim,
+    /// `disabled`: no automatic names at all.
+    Disabled,
+    /// A pattern that expanded to this text; `enforce` or propose.
+    Pattern { proposed: String, enforce: bool },
+}
+
+impl Autonamer {
+    /// The `autonaming` field of a CheckRequest for the resource `name`.
+    pub fn options(
+        &self,
+        name: &str,
+    ) -> pulumi_gestalt_proto::pulumi::pulumirpc::check_request::AutonamingOptions {
+        use pulumi_gestalt_proto::pulumi::pulumirpc::check_request::{
+            autonaming_options::Mode, AutonamingOptions,
+        };
+        let (proposed_name, mode) = match self {
+            Autonamer::Verbatim => (name.to_string(), Mode::Enforce),
+            Autonamer::Disabled => (String::new(), Mode::Disable),
+            Autonamer::Pattern { proposed, enforce } => (
+                proposed.clone(),
+                if *enforce {
+                    Mode::Enforce
+                } else {
+                    Mode::Propose
+                },
+            ),
+        };
+        AutonamingOptions {
+            proposed_name,
+            mode: mode as i32,
+        }
+    }
+}
+
 pub struct Calls {
     client: ResourceProviderClient<Channel>,
     timeout: Duration,
     pub log: Vec<Rpc>,
+    /// The stack's autonaming configuration (`None`: the engine's default,
+    /// which sends no options).
+    pub autonamer: Option<Autonamer>,
 }
 
 macro_rules! call {
@@ -174,6 +217,7 @@ impl Calls {
             client,
             timeout,
             log: Vec::new(),
+            autonamer: None,
         }
     }
 
@@ -242,9 +286,16 @@ impl Calls {
             random_seed: seed.to_vec(),
             name: name.to_string(),
             r#type: type_token.to_string(),
-            autonaming: None,
+            autonaming: if config {
+                None
+            } else {
+                self.autonamer.as_ref().map(|a| a.options(name))
+            },
         };
-        let req_json = json!({"olds": olds, "news": news, "randomSeed": seed_hex(seed), "name": name, "type": type_token});
+        let req_json = json!({
+            "olds": olds, "news": news, "randomSeed": seed_hex(seed), "name": name, "type": type_token,
+            "autonaming": req.autonaming.as_ref().map(|a| json!({"proposedName": a.proposed_name, "mode": a.mode})),
+        });
         let resp_json = |r: &CheckResponse| {
             json!({
                 "inputs": from_opt_struct(r.inputs.as_ref()),

@@ -96,6 +96,9 @@ pub struct Refreshed {
 pub struct Deployer {
     pub(crate) client: aws_sdk_ecs::Client,
     pub(crate) poll_interval: Duration,
+    /// The caller's own deadline (Pulumi's `customTimeouts`): waits end at
+    /// the shorter of it and `wait.timeoutSeconds`.
+    pub(crate) time_limit: Option<Duration>,
 }
 
 pub(crate) fn aws_error<E>(operation: &'static str, target: &str, e: SdkError<E>) -> DeployError
@@ -175,7 +178,20 @@ impl Deployer {
         Self {
             client,
             poll_interval: Duration::from_secs(5),
+            time_limit: None,
         }
+    }
+
+    /// Bounds every wait by `limit` as well as by `wait.timeoutSeconds`.
+    pub fn with_time_limit(mut self, limit: Option<Duration>) -> Self {
+        self.time_limit = limit;
+        self
+    }
+
+    /// `wait.timeoutSeconds` or the time limit, whichever is shorter.
+    pub(crate) fn wait_timeout(&self, args: &crate::ServiceArgs) -> Duration {
+        let own = args.wait_timeout();
+        self.time_limit.map_or(own, |limit| own.min(limit))
     }
 
     /// How often DescribeServices is polled while waiting.
@@ -415,7 +431,7 @@ impl Deployer {
             cluster: &state.args.cluster,
             service: &name,
             task_definition: &state.task_definition_arn,
-            timeout: state.args.wait_timeout(),
+            timeout: self.wait_timeout(&state.args),
             poll: self.poll_interval,
         };
         let outcome = wait::rollout(&self.client, target, progress, cancel).await;

@@ -20,6 +20,7 @@ pub mod args;
 pub(crate) mod auth;
 mod check;
 mod diff;
+mod import;
 mod inputs;
 
 pub use args::{ImageArgs, ImageState};
@@ -244,7 +245,9 @@ async fn build_and_push(
         });
     }
 
-    let request = build_request(&args, &obs);
+    let mut request = build_request(&args, &obs);
+    // customTimeouts bound the build too: the shorter limit wins.
+    request.timeout = ctx.bound(request.timeout);
     ctx.progress(if preview {
         "building (preview: nothing will be pushed)"
     } else {
@@ -443,6 +446,10 @@ impl Resource for Image {
             ctx.warn(&format!("{} is no longer in its registry", state.reference));
             Ok(None)
         }
+    }
+
+    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Option<ImageState>, BoxError> {
+        import::import(ctx, id).await
     }
 
     async fn update(

@@ -12,6 +12,7 @@ use crate::resource::{
     Outputs, Resource,
 };
 
+mod naming;
 mod resolver;
 
 pub struct Service;
@@ -24,7 +25,8 @@ const POLL_ENV: &str = "IMAGEDEPLOY_ECS_POLL_INTERVAL_MS";
 
 async fn deployer(ctx: &Ctx) -> Result<ecs::Deployer, BoxError> {
     let client = ctx.provider.ecs().await?;
-    let mut deployer = ecs::Deployer::new(client);
+    // customTimeouts bound the rollout wait (the shorter limit wins).
+    let mut deployer = ecs::Deployer::new(client).with_time_limit(ctx.engine_timeout());
     if let Some(ms) = std::env::var(POLL_ENV)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -82,6 +84,14 @@ impl Resource for Service {
         input: CheckInput<ServiceArgs>,
     ) -> Result<ServiceArgs, Vec<Failure>> {
         let mut args = input.news;
+        if let Some(failure) = naming::apply(
+            &mut args.name,
+            input.olds.as_ref().and_then(|o| o.name.as_deref()),
+            input.autonaming,
+            input.proposed_name.as_deref(),
+        ) {
+            return Err(vec![failure]);
+        }
         if args.name.is_none() {
             // Keep the name the service already has; else the engine's
             // proposal; else the resource name plus a seed-derived suffix.
