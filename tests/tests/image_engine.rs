@@ -1,0 +1,117 @@
+//! The Image under the engine's import and working-directory rules: Read
+//! with only an id (`ImportStep.Apply`), and relative paths from a program
+//! whose main directory is where the engine starts the plugin (`getPwdMain`),
+//! including SST's `.sst/platform` layout.
+
+mod image_support;
+
+use image_support::*;
+use imagedeploy_tests::{Op, Program};
+use serde_json::json;
+
+/// Importing by the pinned `ref`: Read gets only the id and answers inputs
+/// and outputs; the program's first up rebuilds once and, the content being
+/// the same, keeps the imported digest. Before, Read tried to decode the
+/// missing state and told the user to run refresh.
+#[tokio::test]
+async fn an_image_is_imported_by_its_pinned_ref() {
+    let w = World::start();
+    let dockerfile = simple_dockerfile(&w.base_from());
+    let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
+    let p = Program::new().resource(w.image("app", &ctx, json!({})));
+    w.stack.up(&p).await.unwrap().assert_ok();
+    let original = w.stack.state().unwrap().by_name("app").unwrap().clone();
+    let reference = original.outputs["ref"].as_str().unwrap().to_string();
+
+    let adopter = w.another_stack("adopter");
+    let adopt = Program::new().resource(w.image("app", &ctx, json!({})).import(&reference));
+    let r = adopter.up(&adopt).await.unwrap();
+    r.assert_ok();
+    assert_eq!(r.steps[0].op, Op::Import);
+    let read = &r.calls_for("Read", "app")[0];
+    assert_eq!(read.req("import"), &json!(true), "Read with only an id");
+    let adopted = adopter.state().unwrap().by_name("app").unwrap().clone();
+    assert_eq!(adopted.id, reference);
+    assert_eq!(adopted.outputs["digest"], original.outputs["digest"]);
+    assert_eq!(adopted.outputs["ref"], original.outputs["ref"]);
+}
+
+/// A wrong id gets an error naming the expected form; a digest the registry
+/// does not have is "does not exist" (the engine's wording for no outputs).
+#[tokio::test]
+async fn a_wrong_import_id_names_the_expected_form() {
+    let w = World::start();
+    let ctx = w.context("app", &[("Dockerfile", &simple_dockerfile(&w.base_from())), ("src/app.ts", "x\n")]);
+    let tag = w.tag("app");
+    let r = w
+        .stack
+        .preview(&Program::new().resource(w.image("app", &ctx, json!({})).import(&tag)))
+        .await
+        .unwrap();
+    assert!(!r.ok());
+    let e = r.errors.join("\n");
+    assert!(e.contains("registry/repository@sha256:"), "{e}");
+
+    let missing = format!("{}/app@sha256:{}", w.registry.address(), "0".repeat(64));
+    let r = w
+        .stack
+        .preview(&Program::new().resource(w.image("app", &ctx, json!({})).import(&missing)))
+        .await
+        .unwrap();
+    assert!(!r.ok());
+    let e = r.errors.join("\n");
+    assert!(e.contains("does not exist"), "{e}");
+    assert!(w.stack.state().unwrap().by_name("app").is_none());
+}
+
+/// A relative `context.location` means the directory the program runs in.
+/// Under Pulumi the engine starts the plugin there; under SST it starts the
+/// plugin in `<app>/.sst/platform` while the program runs in `<app>`, and
+/// `./app` (as SST users write it) must still find `<app>/app`.
+#[tokio::test]
+async fn relative_locations_resolve_where_the_program_runs_under_pulumi_and_sst() {
+    let w = World::start();
+    let dockerfile = simple_dockerfile(&w.base_from());
+    for layout in ["pulumi", "sst"] {
+        let root = w.dir.path().join(layout);
+        write_files(
+            &root.join("app"),
+            &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")],
+        );
+        let stack = w.another_stack(&format!("{layout}-stack"));
+        let stack = match layout {
+            "sst" => stack.with_sst_app(&root).unwrap(),
+            _ => stack.with_program_dir(&root),
+        };
+        let mut image = w.image("app", &root.join("app"), json!({}));
+        image.inputs["context"]["location"] = json!("./app");
+        let p = Program::new().resource(image);
+        let r = stack.preview(&p).await.unwrap();
+        r.assert_ok();
+        assert_eq!(r.op("app"), Some(Op::Create), "{layout}");
+    }
+}
+
+/// Moving the checkout (a CI workspace path differs on every machine) with
+/// the same content is no change: no diff, no build.
+#[tokio::test]
+async fn moving_the_checkout_is_no_change() {
+    let w = World::start();
+    let dockerfile = simple_dockerfile(&w.base_from());
+    let files = [("Dockerfile", dockerfile.as_str()), ("src/app.ts", "x\n")];
+    let first = w.context("checkout-1", &files);
+    w.stack
+        .up(&Program::new().resource(w.image("app", &first, json!({}))))
+        .await
+        .unwrap()
+        .assert_ok();
+    let moved = w.context("checkout-2", &files);
+    let r = w
+        .stack
+        .up(&Program::new().resource(w.image("app", &moved, json!({}))))
+        .await
+        .unwrap();
+    r.assert_ok();
+    assert_eq!(r.op("app"), Some(Op::Same), "{}", r.render());
+    assert!(r.calls("Update").is_empty());
+}
