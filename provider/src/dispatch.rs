@@ -221,13 +221,17 @@ fn plain(value: &Value) -> Json {
     crate::wire::typed::value_to_json(value)
 }
 
+/// True when `path` lies under one of the `ignoreChanges` paths, matched as
+/// the engine matches property paths (parsed, `*` a wildcard, quoted keys).
 fn ignored(path: &str, ignore: &[String]) -> bool {
-    ignore.iter().any(|i| {
-        path == i
-            || path
-                .strip_prefix(i.as_str())
-                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
-    })
+    use crate::wire::path::Path;
+    let Ok(changed) = Path::parse(path) else {
+        return false;
+    };
+    ignore
+        .iter()
+        .filter_map(|i| Path::parse(i).ok())
+        .any(|i| i.contains(&changed))
 }
 
 fn err_text(e: BoxError) -> String {
@@ -305,9 +309,15 @@ impl<R: Resource> ErasedResource for Typed<R> {
             };
             self.resource.diff(&ctx, input).await.map_err(err_text)?
         };
+        let before = outcome.changes.len();
         outcome
             .changes
             .retain(|c| !ignored(&c.path, &req.ignore_changes));
+        if outcome.changes.is_empty() && before > 0 {
+            // Every change was one the program ignores: none of the
+            // reasons is about a change that will happen.
+            outcome.reasons.clear();
+        }
         Ok(outcome)
     }
 

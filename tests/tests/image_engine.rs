@@ -115,3 +115,24 @@ async fn moving_the_checkout_is_no_change() {
     assert_eq!(r.op("app"), Some(Op::Same), "{}", r.render());
     assert!(r.calls("Update").is_empty());
 }
+
+/// ignoreChanges on `context`: a file edit is no change and no reason is
+/// logged for it (before, the reason "src/app.ts modified" was still logged
+/// for a change the program said to ignore).
+#[tokio::test]
+async fn ignored_changes_log_no_reason() {
+    let w = World::start();
+    let dockerfile = simple_dockerfile(&w.base_from());
+    let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
+    let p = Program::new().resource(w.image("app", &ctx, json!({})).ignore_changes(&["context"]));
+    w.stack.up(&p).await.unwrap().assert_ok();
+    write_files(&ctx, &[("src/app.ts", "y\n")]);
+    let r = w.stack.preview(&p).await.unwrap();
+    r.assert_ok();
+    assert_eq!(r.op("app"), Some(Op::Same));
+    let messages = messages_for(&r, "app");
+    assert!(
+        messages.iter().all(|m| !m.contains("src/app.ts")),
+        "{messages:?}"
+    );
+}
