@@ -119,6 +119,11 @@ impl<R: Resource> Typed<R> {
         ann: &Annotations,
     ) -> Result<PropertyMap, String> {
         let json = to_json(state)?;
+        let mut derived = ann.clone();
+        derived
+            .secret
+            .extend(self.resource.derived_secrets(&ann.secret, state));
+        let ann = &derived;
         let mut map = encode(&json, &self.outputs, ann);
         if !ann.secret.is_empty() {
             // Internal outputs (not in the schema) may hold copies of inputs

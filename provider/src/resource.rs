@@ -262,6 +262,17 @@ pub trait Resource: Send + Sync + 'static {
         state: Self::State,
     ) -> Result<Option<Self::State>, BoxError>;
 
+    /// Output paths derived from secret inputs in another shape (secret in,
+    /// secret out): `secret_inputs` are the input paths that were secret,
+    /// the result the output paths to wrap as secrets too.
+    fn derived_secrets(
+        &self,
+        _secret_inputs: &std::collections::BTreeSet<crate::wire::path::Path>,
+        _state: &Self::State,
+    ) -> Vec<crate::wire::path::Path> {
+        Vec::new()
+    }
+
     /// The state of an existing resource known only by its id (`pulumi
     /// import`, the `import` option: Read with no recorded state). `None`
     /// when nothing exists under `id`; an error names the id's expected form

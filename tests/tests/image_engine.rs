@@ -41,7 +41,13 @@ async fn an_image_is_imported_by_its_pinned_ref() {
 #[tokio::test]
 async fn a_wrong_import_id_names_the_expected_form() {
     let w = World::start();
-    let ctx = w.context("app", &[("Dockerfile", &simple_dockerfile(&w.base_from())), ("src/app.ts", "x\n")]);
+    let ctx = w.context(
+        "app",
+        &[
+            ("Dockerfile", &simple_dockerfile(&w.base_from())),
+            ("src/app.ts", "x\n"),
+        ],
+    );
     let tag = w.tag("app");
     let r = w
         .stack

@@ -201,7 +201,10 @@ mod tests {
     #[test]
     fn parses_and_matches_like_the_engine() {
         let p = |s: &str| Path::parse(s).unwrap();
-        assert_eq!(p(r#"tags["team.x"]"#), Path::root().key("tags").key("team.x"));
+        assert_eq!(
+            p(r#"tags["team.x"]"#),
+            Path::root().key("tags").key("team.x")
+        );
         assert_eq!(
             p("containers[0].image"),
             Path::root().key("containers").index(0).key("image")

@@ -14,6 +14,7 @@ use crate::resource::{
 
 mod naming;
 mod resolver;
+mod secrets;
 
 pub struct Service;
 
@@ -112,6 +113,14 @@ impl Resource for Service {
         } else {
             Err(failures)
         }
+    }
+
+    fn derived_secrets(
+        &self,
+        secret_inputs: &std::collections::BTreeSet<crate::wire::path::Path>,
+        state: &ServiceState,
+    ) -> Vec<crate::wire::path::Path> {
+        secrets::derived(secret_inputs, state)
     }
 
     async fn diff(
