@@ -27,7 +27,9 @@ pub fn provider_bin() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("IMAGEDEPLOY_PROVIDER_BIN") {
         let p = PathBuf::from(p);
         if p.is_file() {
-            return Ok(p);
+            // Absolute: plugins start in the program's directory, so a path
+            // relative to the test's directory would not find the binary.
+            return Ok(std::fs::canonicalize(&p).unwrap_or(p));
         }
         bail!(
             "IMAGEDEPLOY_PROVIDER_BIN points at {}, which is not a file",

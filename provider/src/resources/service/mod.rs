@@ -12,6 +12,7 @@ use crate::resource::{
     Outputs, Resource,
 };
 
+mod import;
 mod naming;
 mod resolver;
 mod secrets;
@@ -113,6 +114,10 @@ impl Resource for Service {
         } else {
             Err(failures)
         }
+    }
+
+    async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Option<ServiceState>, BoxError> {
+        import::refuse(id)
     }
 
     fn derived_secrets(
