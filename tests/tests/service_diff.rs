@@ -239,7 +239,10 @@ async fn a_cluster_change_replaces_the_service_create_before_delete() {
         None => {}
         Some(s) => assert_eq!(s.status(), Some("INACTIVE"), "the old service is deleted"),
     }
-    assert_eq!(w.registered().await, 2);
+    // One revision in each family: the family follows the (new) name.
+    assert_eq!(w.registered().await, 1);
+    let old_family = old.outputs["family"].as_str().unwrap();
+    assert_eq!(w.env.registered_revisions(old_family).await.unwrap(), 1);
     assert_eq!(
         w.env.active_revisions(&w.family()).await.unwrap(),
         vec![new.outputs["taskDefinitionArn"]
