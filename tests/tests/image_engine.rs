@@ -173,3 +173,25 @@ async fn refresh_without_the_sources_fails_the_step_and_keeps_the_state() {
         "a failed refresh step keeps the old state"
     );
 }
+
+/// What `pulumi preview --diff` shows for a changed build arg: the key
+/// `buildArgs.NOTE` is walked through the old outputs and the new inputs
+/// (`TranslateDetailedDiff`), so the row names `buildArgs` and the detail
+/// shows the old and the new value.
+#[tokio::test]
+async fn preview_diff_shows_a_changed_build_arg_with_both_values() {
+    let w = World::start();
+    let dockerfile = format!("{}\nARG NOTE\nCOPY src/ /app/\n", w.base_from());
+    let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
+    let p = |note: &str| {
+        Program::new().resource(w.image("app", &ctx, json!({"buildArgs": {"NOTE": note}})))
+    };
+    w.stack.up(&p("first")).await.unwrap().assert_ok();
+    let r = w.stack.preview(&p("second")).await.unwrap();
+    r.assert_ok();
+    assert_eq!(r.op("app"), Some(Op::Update));
+    let text = r.render();
+    assert!(text.contains("[diff: ~buildArgs]"), "{text}");
+    assert!(text.contains("~ buildArgs: {"), "{text}");
+    assert!(text.contains(r#"~ NOTE: "first" => "second""#), "{text}");
+}
