@@ -375,9 +375,12 @@ impl<R: Resource> ErasedResource for Typed<R> {
             None => Ok(None),
             Some(fresh) => {
                 let outputs = self.encode_outputs(&fresh, &[], &ann)?;
+                let internal = self.resource.internal_inputs();
                 let inputs = outputs
                     .iter()
-                    .filter(|(k, _)| self.inputs.property(k).is_some())
+                    .filter(|(k, _)| {
+                        self.inputs.property(k).is_some() || internal.contains(&k.as_str())
+                    })
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
                 Ok(Some((outputs, inputs)))

@@ -262,6 +262,13 @@ pub trait Resource: Send + Sync + 'static {
         state: Self::State,
     ) -> Result<Option<Self::State>, BoxError>;
 
+    /// Internal (`__`-prefixed, not in the schema) input keys that Check
+    /// adds; Read hands them back as inputs with the schema's ones, so a
+    /// refresh keeps them.
+    fn internal_inputs(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Output paths derived from secret inputs in another shape (secret in,
     /// secret out): `secret_inputs` are the input paths that were secret,
     /// the result the output paths to wrap as secrets too.

@@ -143,35 +143,33 @@ async fn ignored_changes_log_no_reason() {
     );
 }
 
-/// Refresh without the sources (a job that only has the stack): the engine
-/// calls Diff after Read (`RefreshStep.Apply`), and when Diff fails the
-/// refresh step fails and the recorded state stays as it was (before, the
-/// harness saved the refreshed state anyway).
+/// Refresh without the sources (a job that only has the stack) and without
+/// the registry's tags: Check observed the machine during up and recorded
+/// it in the inputs, so the Diff that refresh runs after Read
+/// (`RefreshStep.Apply`) looks at nothing else and reports no drift, twice
+/// in a row (Read hands the recorded observation back as an input). Before,
+/// Diff fingerprinted the missing checkout and the refresh failed.
 #[tokio::test]
-async fn refresh_without_the_sources_fails_the_step_and_keeps_the_state() {
+async fn refresh_needs_neither_the_sources_nor_a_base_tag_and_reports_no_drift() {
     let w = World::start();
     let dockerfile = simple_dockerfile(&w.base_from());
     let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
     let p = Program::new().resource(w.image("app", &ctx, json!({})));
     w.stack.up(&p).await.unwrap().assert_ok();
-    let before = w.stack.state().unwrap();
+    let before = w.stack.state().unwrap().by_name("app").unwrap().clone();
     std::fs::remove_dir_all(&ctx).unwrap();
-    let r = w.stack.refresh().await.unwrap();
-    let step = r.step("app").unwrap();
-    assert_eq!(step.op, Op::Read);
-    // Not fixed yet (issue 11, item 2): the Image's Diff still fingerprints
-    // the checkout. When it no longer does, this becomes "no drift".
-    let e = step
-        .error
-        .clone()
-        .expect("Diff fails without the sources today");
-    assert!(e.starts_with("Diff after Read failed"), "{e}");
-    assert!(!r.ok());
-    assert_eq!(
-        w.stack.state().unwrap(),
-        before,
-        "a failed refresh step keeps the old state"
-    );
+    // The base tag is gone too: resolving it would fail.
+    delete_manifest(&w.base.reference);
+    for _ in 0..2 {
+        let r = w.stack.refresh().await.unwrap();
+        r.assert_ok();
+        let step = r.step("app").unwrap();
+        assert_eq!(step.op, Op::Read);
+        assert!(step.detailed_diff.is_empty(), "{}", r.render());
+    }
+    let after = w.stack.state().unwrap().by_name("app").unwrap().clone();
+    assert_eq!(after.outputs["digest"], before.outputs["digest"]);
+    assert_eq!(after.inputs["__observed"], before.inputs["__observed"]);
 }
 
 /// What `pulumi preview --diff` shows for a changed build arg: the key

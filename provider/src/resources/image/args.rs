@@ -70,6 +70,26 @@ pub struct ImageArgs {
     /// is a change; `pinned` keeps the digests recorded in state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_images: Option<BaseImagePolicy>,
+    /// Internal, set by Check (which the engine calls only in preview and
+    /// up): what these inputs resolved to on the machine then. Diff compares
+    /// it with the state instead of looking at the machine, so refresh,
+    /// destroy and import need neither the sources nor the registry.
+    #[serde(
+        rename = "__observed",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(skip)]
+    pub observed: Option<ObservedInputs>,
+}
+
+/// What Check observed: the fingerprint digest and each `FROM` digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedInputs {
+    pub context_hash: String,
+    #[serde(default)]
+    pub base_image_digests: BTreeMap<String, String>,
 }
 
 /// A build context.

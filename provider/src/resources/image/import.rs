@@ -59,6 +59,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
         build_timeout_seconds: None,
         builder: None,
         base_images: None,
+        observed: None,
     };
     let client = auth::client_for(ctx, &args, std::slice::from_ref(&reference))
         .await
