@@ -12,6 +12,11 @@ use tokio::sync::OnceCell;
 
 use crate::schema::Failure;
 
+/// Settings that select where resources live (account, region, API
+/// endpoint): DiffConfig asks the engine to replace the provider, and with it
+/// every resource it manages, when one of them changes.
+pub const MOVES_RESOURCES: [&str; 3] = ["region", "profile", "endpoints"];
+
 /// Configuration of the imagedeploy provider.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -38,6 +38,7 @@ pub struct CheckRequest {
     pub news: PropertyMap,
     pub random_seed: Vec<u8>,
     pub proposed_name: Option<String>,
+    pub autonaming: crate::resource::AutonamingMode,
 }
 
 pub struct DiffRequest {
@@ -118,6 +119,11 @@ impl<R: Resource> Typed<R> {
         ann: &Annotations,
     ) -> Result<PropertyMap, String> {
         let json = to_json(state)?;
+        let mut derived = ann.clone();
+        derived
+            .secret
+            .extend(self.resource.derived_secrets(&ann.secret, state));
+        let ann = &derived;
         let mut map = encode(&json, &self.outputs, ann);
         if !ann.secret.is_empty() {
             // Internal outputs (not in the schema) may hold copies of inputs
@@ -220,13 +226,17 @@ fn plain(value: &Value) -> Json {
     crate::wire::typed::value_to_json(value)
 }
 
+/// True when `path` lies under one of the `ignoreChanges` paths, matched as
+/// the engine matches property paths (parsed, `*` a wildcard, quoted keys).
 fn ignored(path: &str, ignore: &[String]) -> bool {
-    ignore.iter().any(|i| {
-        path == i
-            || path
-                .strip_prefix(i.as_str())
-                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
-    })
+    use crate::wire::path::Path;
+    let Ok(changed) = Path::parse(path) else {
+        return false;
+    };
+    ignore
+        .iter()
+        .filter_map(|i| Path::parse(i).ok())
+        .any(|i| i.contains(&changed))
 }
 
 fn err_text(e: BoxError) -> String {
@@ -271,6 +281,7 @@ impl<R: Resource> ErasedResource for Typed<R> {
             olds,
             random_seed: req.random_seed,
             proposed_name: req.proposed_name,
+            autonaming: req.autonaming,
         };
         match self.resource.check(&ctx, input).await {
             Ok(checked) => match to_json(&checked) {
@@ -303,9 +314,15 @@ impl<R: Resource> ErasedResource for Typed<R> {
             };
             self.resource.diff(&ctx, input).await.map_err(err_text)?
         };
+        let before = outcome.changes.len();
         outcome
             .changes
             .retain(|c| !ignored(&c.path, &req.ignore_changes));
+        if outcome.changes.is_empty() && before > 0 {
+            // Every change was one the program ignores: none of the
+            // reasons is about a change that will happen.
+            outcome.reasons.clear();
+        }
         Ok(outcome)
     }
 
@@ -341,19 +358,29 @@ impl<R: Resource> ErasedResource for Typed<R> {
         id: String,
         state: PropertyMap,
     ) -> Result<Option<(PropertyMap, PropertyMap)>, String> {
-        let (typed, ann) = self.state(&state)?;
-        match self
-            .resource
-            .read(&ctx, &id, typed)
-            .await
-            .map_err(err_text)?
-        {
+        // No recorded state: an import, which knows only the id.
+        let (found, ann) = if state.is_empty() {
+            let found = self.resource.import(&ctx, &id).await.map_err(err_text)?;
+            (found, Annotations::default())
+        } else {
+            let (typed, ann) = self.state(&state)?;
+            let found = self
+                .resource
+                .read(&ctx, &id, typed)
+                .await
+                .map_err(err_text)?;
+            (found, ann)
+        };
+        match found {
             None => Ok(None),
             Some(fresh) => {
                 let outputs = self.encode_outputs(&fresh, &[], &ann)?;
+                let internal = self.resource.internal_inputs();
                 let inputs = outputs
                     .iter()
-                    .filter(|(k, _)| self.inputs.property(k).is_some())
+                    .filter(|(k, _)| {
+                        self.inputs.property(k).is_some() || internal.contains(&k.as_str())
+                    })
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
                 Ok(Some((outputs, inputs)))

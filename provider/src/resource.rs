@@ -120,6 +120,18 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The engine's `customTimeouts` for this call, if the program set one.
+    pub fn engine_timeout(&self) -> Option<std::time::Duration> {
+        (self.timeout_seconds.is_finite() && self.timeout_seconds > 0.0)
+            .then(|| std::time::Duration::from_secs_f64(self.timeout_seconds))
+    }
+
+    /// `own` (a resource's own time limit) bounded by the engine's
+    /// `customTimeouts`: the shorter one wins.
+    pub fn bound(&self, own: std::time::Duration) -> std::time::Duration {
+        self.engine_timeout().map_or(own, |limit| own.min(limit))
+    }
+
     /// Progress line shown live in the CLI and not kept.
     pub fn progress(&self, message: &str) {
         self.log.progress(&self.urn, message);
@@ -170,6 +182,34 @@ pub struct CheckInput<A> {
     pub random_seed: Vec<u8>,
     /// The engine's proposed name when autonaming is configured.
     pub proposed_name: Option<String>,
+    /// How the engine wants names chosen (the proto's `AutonamingOptions.Mode`).
+    pub autonaming: AutonamingMode,
+}
+
+/// `CheckRequest.AutonamingOptions.Mode`, plus "no options sent".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AutonamingMode {
+    /// No autonaming options: the provider names as it likes.
+    #[default]
+    Unset,
+    /// The proposed name is a suggestion.
+    Propose,
+    /// The provider must use exactly the proposed name (or fail).
+    Enforce,
+    /// No automatic name: a resource without a name is an error.
+    Disable,
+}
+
+impl AutonamingMode {
+    /// From the wire value of `Mode` (absent options: `Unset`).
+    pub fn from_wire(mode: Option<i32>) -> Self {
+        match mode {
+            None => AutonamingMode::Unset,
+            Some(1) => AutonamingMode::Enforce,
+            Some(2) => AutonamingMode::Disable,
+            Some(_) => AutonamingMode::Propose,
+        }
+    }
 }
 
 /// Diff's view: old outputs, old inputs if the engine sent them, new inputs.
@@ -221,6 +261,32 @@ pub trait Resource: Send + Sync + 'static {
         id: &str,
         state: Self::State,
     ) -> Result<Option<Self::State>, BoxError>;
+
+    /// Internal (`__`-prefixed, not in the schema) input keys that Check
+    /// adds; Read hands them back as inputs with the schema's ones, so a
+    /// refresh keeps them.
+    fn internal_inputs(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Output paths derived from secret inputs in another shape (secret in,
+    /// secret out): `secret_inputs` are the input paths that were secret,
+    /// the result the output paths to wrap as secrets too.
+    fn derived_secrets(
+        &self,
+        _secret_inputs: &std::collections::BTreeSet<crate::wire::path::Path>,
+        _state: &Self::State,
+    ) -> Vec<crate::wire::path::Path> {
+        Vec::new()
+    }
+
+    /// The state of an existing resource known only by its id (`pulumi
+    /// import`, the `import` option: Read with no recorded state). `None`
+    /// when nothing exists under `id`; an error names the id's expected form
+    /// when `id` does not have it.
+    async fn import(&self, _ctx: &Ctx, _id: &str) -> Result<Option<Self::State>, BoxError> {
+        Err(format!("{} resources cannot be imported yet", self.token()).into())
+    }
 
     async fn update(
         &self,

@@ -283,9 +283,12 @@ impl ResourceProvider for Provider {
         for (name, _) in &self.config_shape.properties {
             let changed = old_json.get(name) != new_json.get(name);
             if changed || (any_unknown && new.is_none()) {
-                outcome
-                    .changes
-                    .push(crate::resource::Change::update(name.clone()));
+                let mut change = crate::resource::Change::update(name.clone());
+                // Resources live in the account and region these settings
+                // select: moving them must replace the provider (and so every
+                // resource it manages), never look the resources up elsewhere.
+                change.replace = crate::config::MOVES_RESOURCES.contains(&name.as_str());
+                outcome.changes.push(change);
             }
         }
         Ok(Response::new(diff_response(&outcome, &self.config_shape)))
@@ -371,6 +374,8 @@ impl ResourceProvider for Provider {
             .as_ref()
             .filter(|a| !a.proposed_name.is_empty())
             .map(|a| a.proposed_name.clone());
+        let autonaming =
+            crate::resource::AutonamingMode::from_wire(req.autonaming.as_ref().map(|a| a.mode));
         let (inputs, failures) = resource
             .check(
                 ctx,
@@ -379,6 +384,7 @@ impl ResourceProvider for Provider {
                     news: props(req.news.as_ref()),
                     random_seed: req.random_seed,
                     proposed_name,
+                    autonaming,
                 },
             )
             .await;

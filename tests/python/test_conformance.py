@@ -287,6 +287,72 @@ def test_unimplemented_rpcs_say_so(provider):
     assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
+def test_refresh_reads_then_diffs_the_engine_way_round(provider):
+    """Refresh as `RefreshStep.Apply` does it: Read with the recorded state,
+    then Diff with the refreshed outputs and inputs as the olds and the
+    program's last inputs as the news. Nothing changed outside: no diff."""
+    stub, _ = provider
+    inputs = {"value": "r", "tags": {"team.x": "a"}}
+    created = stub.Create(
+        provider_pb2.CreateRequest(
+            urn=fixture_urn("r"), properties=to_struct(inputs), preview=False, name="r", type=FIXTURE
+        )
+    )
+    outputs = from_struct(created.properties)
+    read = stub.Read(
+        provider_pb2.ReadRequest(
+            id=created.id,
+            urn=fixture_urn("r"),
+            properties=to_struct(outputs),
+            inputs=to_struct(inputs),
+            name="r",
+            type=FIXTURE,
+        )
+    )
+    assert read.id == created.id
+    refreshed_inputs = from_struct(read.inputs)
+    assert refreshed_inputs["value"] == "r"
+    diff = stub.Diff(
+        provider_pb2.DiffRequest(
+            id=read.id,
+            urn=fixture_urn("r"),
+            olds=read.properties,
+            news=to_struct(inputs),
+            old_inputs=read.inputs,
+            ignoreChanges=['tags["team.x"]'],
+            name="r",
+            type=FIXTURE,
+        )
+    )
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
+
+
+def test_import_reads_with_only_an_id_and_a_wrong_id_names_the_form(provider):
+    """`ImportStep.Apply` calls Read with only an id: no properties, no
+    inputs. An Image id that is not a pinned reference gets an error naming
+    the expected form; a resource that cannot be imported says so."""
+    stub, _ = provider
+    image_urn = "urn:pulumi:dev::conformance::imagedeploy:index:Image::imp"
+    with pytest.raises(grpc.RpcError) as err:
+        stub.Read(
+            provider_pb2.ReadRequest(
+                id="127.0.0.1:5000/app:latest",
+                urn=image_urn,
+                name="imp",
+                type="imagedeploy:index:Image",
+            )
+        )
+    assert "registry/repository@sha256:" in err.value.details()
+    assert "refresh" not in err.value.details()
+    with pytest.raises(grpc.RpcError) as err:
+        stub.Read(
+            provider_pb2.ReadRequest(
+                id="fixture-00000001", urn=fixture_urn("imp"), name="imp", type=FIXTURE
+            )
+        )
+    assert "cannot be imported" in err.value.details()
+
+
 def test_cancel_then_sigint_exits_cleanly(provider):
     stub, proc = provider
     try:

@@ -19,9 +19,12 @@ use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 
 use crate::engine::FakeEngine;
+use crate::path::PropertyPath;
 use crate::plugin::{provider_bin, LaunchOptions, Plugin};
 use crate::program::{as_output_ref, Program, Resource};
-use crate::report::{inverted_kind, kind_name, kind_replaces, Op, PropertyChange, Report, Step};
+use crate::report::{
+    inverted_kind, kind_name, kind_replaces, DiffViews, Op, PropertyChange, Report, Step,
+};
 use crate::rpc::{CallError, Calls};
 use crate::stack::{ProviderState, ResourceState, StackFile, StackState};
 use crate::values::{contains_unknown, get_path, is_secret, secret, unknown, unwrap_secret};
@@ -45,6 +48,9 @@ pub struct Deployment {
     env: Vec<(String, String)>,
     flags: Vec<String>,
     rpc_timeout: Duration,
+    /// The plugin's working directory: the program's main directory.
+    program_dir: Option<PathBuf>,
+    autonamer: Option<crate::rpc::Autonamer>,
 }
 
 /// What dependents of a resource see during this run.
@@ -84,6 +90,9 @@ impl Deployment {
     pub fn new() -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut d = Deployment::with_stack_file(provider_bin()?, dir.path().join("stack.json"));
+        let project = dir.path().join("project");
+        std::fs::create_dir_all(&project)?;
+        d.program_dir = Some(project);
         d._dir = Some(dir);
         Ok(d)
     }
@@ -99,7 +108,40 @@ impl Deployment {
             env: Vec::new(),
             flags: Vec::new(),
             rpc_timeout: Duration::from_secs(600),
+            program_dir: None,
+            autonamer: None,
         }
+    }
+
+    /// The stack's `pulumi:autonaming` configuration.
+    pub fn with_autonaming(mut self, autonamer: crate::rpc::Autonamer) -> Self {
+        self.autonamer = Some(autonamer);
+        self
+    }
+
+    /// A Pulumi project whose program's main directory is `dir`: every
+    /// provider process starts there, as the engine starts plugins in the
+    /// directory `getPwdMain` (pkg/engine/project.go) derives from the
+    /// project root and its `main`.
+    pub fn with_program_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.program_dir = Some(dir.into());
+        self
+    }
+
+    /// An SST app rooted at `root`: SST runs Pulumi with the project's `main`
+    /// set to `.sst/platform/sst.config.<ts>.mjs` (sst `pkg/project/stack.go`,
+    /// `PathPlatformDir` in `pkg/project/path/path.go`), so the engine starts
+    /// plugins in `<root>/.sst/platform`, while the program itself chdirs to
+    /// the app root (`platform/src/auto/run.ts`).
+    pub fn with_sst_app(self, root: &Path) -> anyhow::Result<Self> {
+        let platform = root.join(".sst").join("platform");
+        std::fs::create_dir_all(&platform)?;
+        Ok(self.with_program_dir(platform))
+    }
+
+    /// The directory provider processes start in (`None`: the test's own).
+    pub fn program_dir(&self) -> Option<&Path> {
+        self.program_dir.as_deref()
     }
 
     /// Registers the test fixture resource in every provider process.
@@ -164,6 +206,7 @@ impl Deployment {
         opts.engine_address = Some(engine.address());
         opts.flags = self.flags.clone();
         opts.env = self.env.clone();
+        opts.cwd = self.program_dir.clone();
         let pulumi_config: BTreeMap<String, String> = config
             .iter()
             .map(|(k, v)| (format!("{PACKAGE}:{k}"), config_string(v)))
@@ -178,6 +221,7 @@ impl Deployment {
             .push(("PULUMI_STACK".to_string(), self.stack_name.clone()));
         let plugin = Plugin::start(&opts).await?;
         let mut calls = Calls::new(plugin.client(), self.rpc_timeout);
+        calls.autonamer = self.autonamer.clone();
         let root = self.bin.parent().map(|p| p.to_string_lossy().into_owned());
         let handshake = calls
             .handshake(ProviderHandshakeRequest {
@@ -284,7 +328,7 @@ impl Deployment {
                 PROVIDER_TYPE,
                 &olds,
                 &news,
-                &seed_for(&urn),
+                &random_seed(),
             )
             .await
             .map_err(|e| format!("CheckConfig failed: {e}"))?;
@@ -314,7 +358,7 @@ impl Deployment {
         }
         let id = match old {
             Some(o) if !replace => o.id.clone(),
-            _ => hex::encode(&seed_for(&format!("{urn}/{}", s.version))[..16]),
+            _ => hex::encode(&stable_hash(&format!("{urn}/{}", s.version))[..16]),
         };
         let state = ProviderState {
             urn,
@@ -380,13 +424,34 @@ impl Deployment {
             for res in &order {
                 let urn = self.urn(&res.type_token, &res.name);
                 touched.insert(urn.clone());
-                let old = old_state.live(&urn);
+                let mut old = old_state.live(&urn);
                 let deps: Vec<String> = res
                     .dependencies()
                     .iter()
                     .filter_map(|n| program.get(n))
                     .map(|r| self.urn(&r.type_token, &r.name))
                     .collect();
+                let imported: ResourceState;
+                if let (None, Some(id)) = (old, res.options.import.as_deref()) {
+                    let mut step = Step::new(&urn, &res.name, &res.type_token, Op::Import);
+                    match self.import(&mut s, res, &urn, id, &deps).await {
+                        Ok(st) => {
+                            step.outputs = st.outputs.clone();
+                            report.steps.push(step);
+                            imported = st;
+                            old = Some(&imported);
+                        }
+                        Err(e) => {
+                            report
+                                .errors
+                                .push(format!("{} ({}): {e}", res.name, res.type_token));
+                            step.error = Some(e);
+                            report.steps.push(step);
+                            failed = true;
+                            break;
+                        }
+                    }
+                }
                 let inputs = resolve(&res.inputs, &live, preview);
                 let outcome = self
                     .resource_step(&mut s, res, &urn, old, inputs, deps, provider_replaced)
@@ -441,7 +506,15 @@ impl Deployment {
                 if !preview {
                     if let Err(e) = s
                         .calls
-                        .delete(&r.id, &r.urn, &r.name, &r.type_token, &r.outputs, &r.inputs)
+                        .delete_with_timeout(
+                            &r.id,
+                            &r.urn,
+                            &r.name,
+                            &r.type_token,
+                            &r.outputs,
+                            &r.inputs,
+                            r.custom_timeouts.delete,
+                        )
                         .await
                     {
                         step.error = Some(format!("Delete failed: {e}"));
@@ -494,7 +567,9 @@ impl Deployment {
         let preview = s.preview;
         let name = res.name.as_str();
         let ty = res.type_token.as_str();
-        let seed = seed_for(urn);
+        // One new seed per registration, used by its Check calls
+        // (`generateSteps` in step_generator.go draws it from crypto/rand).
+        let seed = random_seed();
         let empty = Json::Object(Map::new());
         let fail = |op: Op, msg: String, state: Option<ResourceState>| {
             let mut step = Step::new(urn, name, ty, op);
@@ -519,7 +594,11 @@ impl Deployment {
                 init_failed,
                 pending_delete: false,
                 delete_before_replace: res.options.delete_before_replace,
+                ignore_changes: res.options.ignore_changes.clone(),
+                replace_on_changes: res.options.replace_on_changes.clone(),
+                custom_timeouts: res.options.custom_timeouts,
             };
+        let timeouts = res.options.custom_timeouts;
 
         let Some(old) = old else {
             // Create.
@@ -529,12 +608,22 @@ impl Deployment {
                 Err(e) => return fail(Op::Create, format!("Check failed: {e}"), None),
             };
             return self
-                .create(s, urn, name, ty, &checked, Op::Create, None, &new_state)
+                .create(
+                    s,
+                    urn,
+                    name,
+                    ty,
+                    &checked,
+                    Op::Create,
+                    None,
+                    &new_state,
+                    timeouts.create,
+                )
                 .await;
         };
 
         // Existing resource: ignoreChanges, Check(olds = old inputs), Diff(olds = old outputs).
-        let inputs = apply_ignore_changes(inputs, &old.inputs, &res.options.ignore_changes);
+        let inputs = process_ignore_changes(inputs, &old.inputs, &res.options.ignore_changes);
         let checked = match s
             .calls
             .check(urn, name, ty, &old.inputs, &inputs, &seed)
@@ -561,6 +650,20 @@ impl Deployment {
             Ok(d) => d,
             Err(e) => return fail(Op::Update, format!("Diff failed: {e}"), Some(old.clone())),
         };
+        let diff = match apply_replace_on_changes(
+            diff,
+            &res.options.replace_on_changes,
+            old.init_failed,
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                return fail(
+                    Op::Update,
+                    format!("the provider's diff is not valid: {e}"),
+                    Some(old.clone()),
+                )
+            }
+        };
         let decision = decide(&diff, &old.inputs, &checked);
         let mut base = Step::new(urn, name, ty, Op::Same);
         base.detailed_diff = diff
@@ -571,6 +674,7 @@ impl Deployment {
         base.diffs = diff.diffs.clone();
         base.replaces = diff.replaces.clone();
         base.changes = property_changes(&diff, old, &checked);
+        base.views = Some(DiffViews::new(&diff, old, &checked, None));
         if diff.changes == DiffChanges::DiffUnknown as i32 {
             for k in &decision.changed {
                 base.detailed_diff
@@ -597,6 +701,9 @@ impl Deployment {
                 st.inputs = checked;
                 st.dependencies = deps.clone();
                 st.delete_before_replace = res.options.delete_before_replace;
+                st.ignore_changes = res.options.ignore_changes.clone();
+                st.replace_on_changes = res.options.replace_on_changes.clone();
+                st.custom_timeouts = res.options.custom_timeouts;
                 base.outputs = old.outputs.clone();
                 Outcome {
                     step: base,
@@ -614,7 +721,7 @@ impl Deployment {
                 base.op = Op::Update;
                 let result = s
                     .calls
-                    .update(
+                    .update_with_timeout(
                         &old.id,
                         urn,
                         name,
@@ -624,6 +731,7 @@ impl Deployment {
                         &old.inputs,
                         &res.options.ignore_changes,
                         preview,
+                        timeouts.update,
                     )
                     .await;
                 match result {
@@ -698,7 +806,15 @@ impl Deployment {
                 if dbr && !preview {
                     if let Err(e) = s
                         .calls
-                        .delete(&old.id, urn, name, ty, &old.outputs, &old.inputs)
+                        .delete_with_timeout(
+                            &old.id,
+                            urn,
+                            name,
+                            ty,
+                            &old.outputs,
+                            &old.inputs,
+                            old.custom_timeouts.delete,
+                        )
                         .await
                     {
                         base.error = Some(format!("Delete (before replace) failed: {e}"));
@@ -730,9 +846,11 @@ impl Deployment {
                         Op::Replace,
                         keep_on_failure,
                         &new_state,
+                        timeouts.create,
                     )
                     .await;
                 out.step.detailed_diff = base.detailed_diff;
+                out.step.views = base.views;
                 out.step.changes = base.changes;
                 out.step.diffs = base.diffs;
                 out.step.replaces = base.replaces;
@@ -759,10 +877,15 @@ impl Deployment {
         op: Op,
         keep_on_failure: Option<ResourceState>,
         new_state: &dyn Fn(String, Json, Json, bool) -> ResourceState,
+        timeout: f64,
     ) -> Outcome {
         let preview = s.preview;
         let mut step = Step::new(urn, name, ty, op);
-        match s.calls.create(urn, name, ty, checked, preview).await {
+        match s
+            .calls
+            .create_with_timeout(urn, name, ty, checked, preview, timeout)
+            .await
+        {
             Ok(r) => {
                 let outputs = crate::values::from_opt_struct(r.properties.as_ref());
                 if !preview {
@@ -831,6 +954,50 @@ impl Deployment {
         }
     }
 
+    /// The first half of an `import` (`ImportStep.Apply`, not planned): Read
+    /// with only the id; no outputs means the resource does not exist, no
+    /// inputs means the provider cannot import. The result becomes the old
+    /// state, and the ordinary Check and Diff against the program follow
+    /// (`continueStepsFromImport`), after the program's ignoreChanges.
+    async fn import(
+        &self,
+        s: &mut Session,
+        res: &Resource,
+        urn: &str,
+        id: &str,
+        deps: &[String],
+    ) -> Result<ResourceState, String> {
+        let resp = s
+            .calls
+            .read_for_import(id, urn, &res.name, &res.type_token)
+            .await
+            .map_err(|e| format!("Read (import of {id:?}) failed: {e}"))?;
+        if resp.id.is_empty() || resp.properties.is_none() {
+            return Err(format!("resource '{id}' does not exist"));
+        }
+        let Some(inputs) = resp.inputs.as_ref() else {
+            return Err(
+                "provider does not support importing resources; please try updating the 'imagedeploy' plugin"
+                    .to_string(),
+            );
+        };
+        Ok(ResourceState {
+            urn: urn.to_string(),
+            type_token: res.type_token.clone(),
+            name: res.name.clone(),
+            id: resp.id.clone(),
+            inputs: crate::values::from_struct(inputs),
+            outputs: crate::values::from_opt_struct(resp.properties.as_ref()),
+            dependencies: deps.to_vec(),
+            init_failed: false,
+            pending_delete: false,
+            delete_before_replace: res.options.delete_before_replace,
+            ignore_changes: res.options.ignore_changes.clone(),
+            replace_on_changes: res.options.replace_on_changes.clone(),
+            custom_timeouts: res.options.custom_timeouts,
+        })
+    }
+
     /// `pulumi refresh --yes`: Read every resource, then Diff the other way round.
     pub async fn refresh(&self) -> anyhow::Result<Report> {
         let old_state = self.stack.load()?;
@@ -866,7 +1033,10 @@ impl Deployment {
                         Some(i) if !i.fields.is_empty() => crate::values::from_struct(i),
                         _ => r.inputs.clone(),
                     };
-                    // Inverted diff: what the program says (old inputs) vs. what is really there.
+                    // The refresh diff (`RefreshStep.Apply`): the refreshed
+                    // inputs and outputs as the olds, the program's last inputs
+                    // as the news, the stored ignoreChanges, then inverted. A
+                    // failing Diff fails the step and keeps the old state.
                     match s
                         .calls
                         .diff(
@@ -877,7 +1047,7 @@ impl Deployment {
                             &outputs,
                             &r.inputs,
                             &inputs,
-                            &[],
+                            &r.ignore_changes,
                         )
                         .await
                     {
@@ -890,15 +1060,24 @@ impl Deployment {
                                 })
                                 .collect();
                             step.diffs = d.diffs.clone();
+                            let mut inverted = d.clone();
+                            for pd in inverted.detailed_diff.values_mut() {
+                                pd.kind = kind_value(inverted_kind(kind_name(pd.kind)));
+                            }
+                            step.views =
+                                Some(DiffViews::new(&inverted, r, &inputs, Some(&outputs)));
+                            step.outputs = outputs.clone();
+                            let mut st = r.clone();
+                            st.id = resp.id;
+                            st.outputs = outputs;
+                            st.inputs = inputs;
+                            resources.push(st);
                         }
-                        Err(e) => step.error = Some(format!("Diff after Read failed: {e}")),
+                        Err(e) => {
+                            step.error = Some(format!("Diff after Read failed: {e}"));
+                            resources.push(r.clone());
+                        }
                     }
-                    step.outputs = outputs.clone();
-                    let mut st = r.clone();
-                    st.id = resp.id;
-                    st.outputs = outputs;
-                    st.inputs = inputs;
-                    resources.push(st);
                 }
                 Err(CallError::InitFailed {
                     id,
@@ -964,7 +1143,15 @@ impl Deployment {
             let mut step = Step::new(&r.urn, &r.name, &r.type_token, Op::Delete);
             if let Err(e) = s
                 .calls
-                .delete(&r.id, &r.urn, &r.name, &r.type_token, &r.outputs, &r.inputs)
+                .delete_with_timeout(
+                    &r.id,
+                    &r.urn,
+                    &r.name,
+                    &r.type_token,
+                    &r.outputs,
+                    &r.inputs,
+                    r.custom_timeouts.delete,
+                )
                 .await
             {
                 step.error = Some(format!("Delete failed: {e}"));
@@ -1055,22 +1242,98 @@ fn changed_keys(old: &Json, new: &Json) -> Vec<String> {
         .collect()
 }
 
-/// ignoreChanges: the old value wins for each listed top-level property.
-fn apply_ignore_changes(mut news: Json, old_inputs: &Json, ignore: &[String]) -> Json {
-    if let Some(map) = news.as_object_mut() {
-        for path in ignore {
-            let key = path.split(['.', '[']).next().unwrap_or(path);
-            match old_inputs.get(key) {
-                Some(v) => {
-                    map.insert(key.to_string(), v.clone());
-                }
-                None => {
-                    map.remove(key);
-                }
+/// ignoreChanges: each path's value in the new inputs is reset to its value
+/// in the old inputs (removed where the old inputs have none). A path that
+/// does not parse is skipped; one that cannot be followed leaves the inputs
+/// as they are.
+///
+/// Mirrors `processIgnoreChanges` (pkg/resource/deploy/step_generator.go),
+/// which uses `ParsePropertyPath` and `PropertyPath.Reset`.
+fn process_ignore_changes(news: Json, old_inputs: &Json, ignore: &[String]) -> Json {
+    let mut out = news;
+    for p in ignore {
+        if let Ok(path) = PropertyPath::parse(p) {
+            let mut attempt = out.clone();
+            if path.reset(old_inputs, &mut attempt) {
+                out = attempt;
             }
         }
     }
-    news
+    out
+}
+
+/// The special diff key of a resource whose last step failed to initialise.
+const INIT_ERROR_KEY: &str = "#initerror";
+
+/// Applies `replaceOnChanges` to a provider's diff: every detailedDiff key is
+/// parsed as a property path (a key that does not parse fails the step), and
+/// a changed path under one of the options' paths becomes a replacement.
+///
+/// Mirrors `applyReplaceOnChanges` (pkg/resource/deploy/step_generator.go),
+/// which the step generator calls on every DIFF_SOME result.
+fn apply_replace_on_changes(
+    mut diff: DiffResponse,
+    replace_on_changes: &[String],
+    has_init_errors: bool,
+) -> Result<DiffResponse, String> {
+    if diff.changes != DiffChanges::DiffSome as i32 && !has_init_errors {
+        return Ok(diff);
+    }
+    let paths: Vec<PropertyPath> = replace_on_changes
+        .iter()
+        .map(|p| PropertyPath::parse(p).map_err(|e| format!("replaceOnChanges path {p:?}: {e}")))
+        .collect::<Result<_, _>>()?;
+    for (key, pd) in diff.detailed_diff.iter_mut() {
+        let path = PropertyPath::parse(key)
+            .map_err(|e| format!("detailedDiff key {key:?} is not a property path: {e}"))?;
+        if paths.iter().any(|p| p.contains(&path)) {
+            pd.kind = kind_value(to_replace(kind_name(pd.kind)));
+        }
+    }
+    for k in diff.diffs.clone() {
+        if let Ok(kp) = PropertyPath::parse(&k) {
+            if paths.iter().any(|p| p.contains(&kp)) && !diff.replaces.contains(&k) {
+                diff.replaces.push(k);
+            }
+        }
+    }
+    if has_init_errors {
+        let init = PropertyPath(vec![crate::path::Element::Key(INIT_ERROR_KEY.to_string())]);
+        if paths.iter().any(|p| p.contains(&init)) {
+            diff.replaces.push(INIT_ERROR_KEY.to_string());
+            diff.detailed_diff.insert(
+                INIT_ERROR_KEY.to_string(),
+                PropertyDiff {
+                    kind: kind_value("UPDATE_REPLACE"),
+                    input_diff: false,
+                },
+            );
+            diff.changes = DiffChanges::DiffSome as i32;
+        }
+    }
+    Ok(diff)
+}
+
+/// `PropertyDiff.ToReplace`.
+fn to_replace(kind: &str) -> &'static str {
+    match kind {
+        "ADD" | "ADD_REPLACE" => "ADD_REPLACE",
+        "DELETE" | "DELETE_REPLACE" => "DELETE_REPLACE",
+        _ => "UPDATE_REPLACE",
+    }
+}
+
+/// The proto value of a `PropertyDiff.Kind` name.
+fn kind_value(name: &str) -> i32 {
+    match name {
+        "ADD" => 0,
+        "ADD_REPLACE" => 1,
+        "DELETE" => 2,
+        "DELETE_REPLACE" => 3,
+        "UPDATE" => 4,
+        "UPDATE_REPLACE" => 5,
+        _ => -1,
+    }
 }
 
 /// Replaces `output(res, path)` references with values (or unknowns in preview).
@@ -1130,8 +1393,9 @@ fn property_changes(d: &DiffResponse, old: &ResourceState, news: &Json) -> Vec<P
             } else {
                 &old.outputs
             };
+            let parsed = PropertyPath::parse(path).ok();
             let pick = |root: &Json| {
-                get_path(root, path).map(|(v, was_secret)| {
+                parsed.as_ref()?.get(root).map(|(v, was_secret)| {
                     if was_secret {
                         secret(v.clone())
                     } else {
@@ -1185,9 +1449,29 @@ pub fn reverse_dependency_order(resources: &[ResourceState]) -> Vec<&ResourceSta
     forward
 }
 
-/// A random seed that stays the same for a resource across runs.
-fn seed_for(urn: &str) -> Vec<u8> {
-    Sha256::digest(format!("randomSeed:{urn}").as_bytes()).to_vec()
+/// A new 32-byte random seed, as the engine draws one from crypto/rand for
+/// every registration (`generateSteps` in step_generator.go): a provider must
+/// not rely on it being the same in the next run.
+fn random_seed() -> Vec<u8> {
+    use std::io::Read as _;
+    let mut seed = vec![0u8; 32];
+    let filled = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut seed));
+    if filled.is_err() {
+        // Still different per call: time and a counter through SHA-256.
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        seed = Sha256::digest(format!("{t}/{n}/{}", std::process::id()).as_bytes()).to_vec();
+    }
+    seed
+}
+
+/// A hash that stays the same for the same text (provider ids).
+fn stable_hash(text: &str) -> Vec<u8> {
+    Sha256::digest(text.as_bytes()).to_vec()
 }
 
 /// Config values as the engine renders them in `variables`/`PULUMI_CONFIG`.
@@ -1213,6 +1497,7 @@ fn check_error(failures: &[pulumi_gestalt_proto::pulumi::pulumirpc::CheckFailure
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::program::CustomTimeouts;
     use serde_json::json;
 
     fn rs(name: &str, deps: &[&str]) -> ResourceState {
@@ -1227,6 +1512,9 @@ mod tests {
             init_failed: false,
             pending_delete: false,
             delete_before_replace: false,
+            ignore_changes: vec![],
+            replace_on_changes: vec![],
+            custom_timeouts: CustomTimeouts::default(),
         }
     }
 
@@ -1277,11 +1565,96 @@ mod tests {
 
     #[test]
     fn ignore_changes_keeps_old_values() {
-        let news = apply_ignore_changes(
+        let news = process_ignore_changes(
             json!({"a": 2, "b": 2, "c": 1}),
             &json!({"a": 1}),
             &["a".to_string(), "c".to_string()],
         );
         assert_eq!(news, json!({"a": 1, "b": 2}));
+    }
+
+    #[test]
+    fn ignore_changes_follows_nested_wildcard_and_quoted_paths() {
+        let old =
+            json!({"tags": {"team": "a", "x.y": "1"}, "list": [{"v": 1}, {"v": 2}], "n": {"k": 1}});
+        let new = json!({"tags": {"team": "b", "x.y": "2"}, "list": [{"v": 5}, {"v": 6}], "n": {"k": 2, "j": 3}});
+        let out = process_ignore_changes(
+            new,
+            &old,
+            &[
+                "tags[\"x.y\"]".to_string(),
+                "list[*].v".to_string(),
+                "n.k".to_string(),
+            ],
+        );
+        assert_eq!(
+            out,
+            json!({"tags": {"team": "b", "x.y": "1"}, "list": [{"v": 1}, {"v": 2}], "n": {"k": 1, "j": 3}})
+        );
+        // A string prefix is not a path prefix: "tag" ignores nothing under "tags".
+        let out = process_ignore_changes(
+            json!({"tags": {"a": 2}}),
+            &json!({"tags": {"a": 1}}),
+            &["tag".to_string()],
+        );
+        assert_eq!(out, json!({"tags": {"a": 2}}));
+    }
+
+    fn diff_with(keys: &[(&str, i32)]) -> DiffResponse {
+        DiffResponse {
+            changes: DiffChanges::DiffSome as i32,
+            diffs: keys
+                .iter()
+                .filter_map(|(k, _)| PropertyPath::parse(k).ok()?.root_key().map(str::to_string))
+                .collect(),
+            detailed_diff: keys
+                .iter()
+                .map(|(k, kind)| {
+                    (
+                        k.to_string(),
+                        PropertyDiff {
+                            kind: *kind,
+                            input_diff: false,
+                        },
+                    )
+                })
+                .collect(),
+            has_detailed_diff: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn replace_on_changes_turns_matching_paths_into_replacements() {
+        let d = apply_replace_on_changes(
+            diff_with(&[("tags.team", 4), ("image", 4)]),
+            &["tags.*".to_string()],
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            kind_name(d.detailed_diff["tags.team"].kind),
+            "UPDATE_REPLACE"
+        );
+        assert_eq!(kind_name(d.detailed_diff["image"].kind), "UPDATE");
+        assert!(wants_replace(&d));
+    }
+
+    #[test]
+    fn a_diff_key_that_is_not_a_property_path_fails_the_step() {
+        let err = apply_replace_on_changes(diff_with(&[(r#"context["src\"]"#, 4)]), &[], false)
+            .unwrap_err();
+        assert!(err.contains("missing closing quote"), "{err}");
+        // Without changes the engine does not look at the keys.
+        let mut none = diff_with(&[(r#"context["src\"]"#, 4)]);
+        none.changes = DiffChanges::DiffNone as i32;
+        assert!(apply_replace_on_changes(none, &[], false).is_ok());
+    }
+
+    #[test]
+    fn every_registration_gets_a_new_seed() {
+        let (a, b) = (random_seed(), random_seed());
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
     }
 }

@@ -15,9 +15,34 @@
 //! stack.up(&program).await?.assert_ok();
 //! # Ok(()) }
 //! ```
+//!
+//! # Where each rule comes from
+//!
+//! Every rule is read from pulumi/pulumi's source (and SST's, for its
+//! layout), not from what this provider happens to do:
+//!
+//! | rule | Go function (file) |
+//! | --- | --- |
+//! | property-path grammar for diff keys, ignoreChanges, replaceOnChanges | `parsePropertyPath`, `PropertyPath.Contains`, `.Get`, `.Reset`, `.String` (sdk/go/common/resource/properties_path.go) → [`path`] |
+//! | every detailedDiff key parsed on DIFF_SOME, a bad key fails the step; replaceOnChanges | `applyReplaceOnChanges` (pkg/resource/deploy/step_generator.go) |
+//! | ignoreChanges resets paths in the new inputs | `processIgnoreChanges` (step_generator.go) |
+//! | engine-side diff for DIFF_UNKNOWN | `diffResource` (step_generator.go) |
+//! | a new random seed per registration | `generateSteps` (step_generator.go, crypto/rand) |
+//! | customTimeouts in Create/Update/Delete | `CreateStep.Apply`, `UpdateStep.Apply`, `DeleteStep.Apply` (pkg/resource/deploy/step.go) |
+//! | import: Read with only an id, "does not exist", then Check and Diff | `ImportStep.Apply` (step.go), `continueStepsFromImport` (step_generator.go) |
+//! | refresh: Read, then Diff with refreshed state as olds, stored ignoreChanges, inverted; a failing Diff fails the step | `RefreshStep.Apply` (step.go) |
+//! | a provider replaced by DiffConfig replaces its resources | `providerChanged` (step_generator.go) |
+//! | autonaming options in Check | `AutonamingForResource` (pkg/resource/autonaming/strategy.go) → [`Autonamer`] |
+//! | plugin working directory = the program's main directory | `newPlugin` (`cmd.Dir = pwd`, sdk/go/common/resource/plugin/plugin.go), `getPwdMain` (pkg/engine/project.go); SST: `Main` under `.sst/platform` (sst pkg/project/stack.go) and the program's chdir to the app root (platform/src/auto/run.ts) |
+//! | diff display: values looked up in old outputs / new inputs, one tree | `TranslateDetailedDiff`, `addDiff` (pkg/engine/detailedDiff.go) → [`display`] |
+//! | row summary of top-level keys | `getDiffInfo`, `writeShortDiff` (pkg/backend/display/rows.go) |
+//! | detail lines, nulls and empties not printed | `printObjectDiff`, `printPropertyValueDiff`, `shouldPrintPropertyValue` (pkg/backend/display/object_diff.go) |
+//! | ephemeral messages never under Diagnostics | the Diagnostics loop in pkg/backend/display/progress.go |
 
 pub mod deploy;
+pub mod display;
 pub mod engine;
+pub mod path;
 pub mod plugin;
 pub mod program;
 pub mod promise;
@@ -28,9 +53,11 @@ pub mod values;
 
 pub use deploy::{Deployment, FIXTURE_TYPE, PROVIDER_TYPE};
 pub use engine::{FakeEngine, LogEntry, Severity};
+pub use path::PropertyPath;
 pub use plugin::{provider_bin, LaunchOptions, Plugin};
-pub use program::{output, Program, Resource};
-pub use report::{Op, PropertyChange, Report, Step};
+pub use program::{output, CustomTimeouts, Program, Resource};
+pub use report::{DiffViews, Op, PropertyChange, Report, Step};
+pub use rpc::Autonamer;
 pub use stack::{ResourceState, StackFile, StackState};
 
 /// A test fixture resource (`imagedeploy:testing:Fixture`) with these inputs.

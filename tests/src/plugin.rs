@@ -27,7 +27,9 @@ pub fn provider_bin() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("IMAGEDEPLOY_PROVIDER_BIN") {
         let p = PathBuf::from(p);
         if p.is_file() {
-            return Ok(p);
+            // Absolute: plugins start in the program's directory, so a path
+            // relative to the test's directory would not find the binary.
+            return Ok(std::fs::canonicalize(&p).unwrap_or(p));
         }
         bail!(
             "IMAGEDEPLOY_PROVIDER_BIN points at {}, which is not a file",
@@ -70,6 +72,11 @@ pub struct LaunchOptions {
     pub env_remove: Vec<String>,
     /// How long to wait for the port line.
     pub startup_timeout: Duration,
+    /// The working directory of the plugin process. The engine starts every
+    /// plugin in the program's main directory (`newPlugin` sets `cmd.Dir` to
+    /// `ctx.Pwd`, which `getPwdMain` derives from the project's `main`);
+    /// `None` inherits the test's own directory.
+    pub cwd: Option<PathBuf>,
 }
 
 impl LaunchOptions {
@@ -81,6 +88,7 @@ impl LaunchOptions {
             env: Vec::new(),
             env_remove: Vec::new(),
             startup_timeout: Duration::from_secs(30),
+            cwd: None,
         }
     }
 }
@@ -102,6 +110,9 @@ impl Plugin {
         cmd.args(&opts.flags);
         if let Some(addr) = &opts.engine_address {
             cmd.arg(addr);
+        }
+        if let Some(dir) = &opts.cwd {
+            cmd.current_dir(dir);
         }
         for k in &opts.env_remove {
             cmd.env_remove(k);

@@ -35,8 +35,29 @@ pub struct Options {
     pub delete_before_replace: bool,
     /// Names of resources in the same program.
     pub depends_on: Vec<String>,
-    /// Top-level (or dotted) input paths whose changes are ignored.
+    /// Property paths (engine grammar) whose changes are ignored.
     pub ignore_changes: Vec<String>,
+    /// Property paths whose changes force a replacement.
+    pub replace_on_changes: Vec<String>,
+    /// `customTimeouts`, sent as the `timeout` of Create, Update and Delete.
+    pub custom_timeouts: CustomTimeouts,
+    /// `import`: adopt the existing resource with this id instead of creating it.
+    pub import: Option<String>,
+}
+
+/// The `customTimeouts` resource option, in seconds (0: none), as the engine
+/// keeps it in state and sends it in each request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CustomTimeouts {
+    pub create: f64,
+    pub update: f64,
+    pub delete: f64,
+}
+
+impl CustomTimeouts {
+    pub fn is_zero(&self) -> bool {
+        *self == CustomTimeouts::default()
+    }
 }
 
 /// One resource registration.
@@ -74,6 +95,29 @@ impl Resource {
         self.options
             .ignore_changes
             .extend(paths.iter().map(|s| s.to_string()));
+        self
+    }
+
+    pub fn replace_on_changes(mut self, paths: &[&str]) -> Self {
+        self.options
+            .replace_on_changes
+            .extend(paths.iter().map(|s| s.to_string()));
+        self
+    }
+
+    /// `customTimeouts: {create, update, delete}` in seconds.
+    pub fn custom_timeouts(mut self, create: f64, update: f64, delete: f64) -> Self {
+        self.options.custom_timeouts = CustomTimeouts {
+            create,
+            update,
+            delete,
+        };
+        self
+    }
+
+    /// The `import` option: adopt the existing resource with this id.
+    pub fn import(mut self, id: &str) -> Self {
+        self.options.import = Some(id.to_string());
         self
     }
 

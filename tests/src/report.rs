@@ -26,6 +26,9 @@ pub enum Op {
     DeleteReplaced,
     /// Refresh read the resource (see `Step::removed` for a vanished one).
     Read,
+    /// The `import` option adopted an existing resource (a Check and Diff
+    /// against the program follow as a step of their own).
+    Import,
 }
 
 impl Op {
@@ -38,6 +41,7 @@ impl Op {
             Op::Delete => "- ",
             Op::DeleteReplaced => "--",
             Op::Read => "~ ",
+            Op::Import => "= ",
         }
     }
 
@@ -50,6 +54,7 @@ impl Op {
             Op::Delete => "delete",
             Op::DeleteReplaced => "delete-replaced",
             Op::Read => "refresh",
+            Op::Import => "import",
         }
     }
 }
@@ -77,6 +82,66 @@ pub struct Step {
     /// Refresh found the resource gone.
     pub removed: bool,
     pub error: Option<String>,
+    /// What the CLI reads to render the detailed diff.
+    #[serde(skip)]
+    pub views: Option<DiffViews>,
+}
+
+/// The states the CLI walks each detailed-diff key through (`StepEventMetadata`
+/// `Old`/`New` as `TranslateDetailedDiff` uses them).
+#[derive(Debug, Clone)]
+pub struct DiffViews {
+    /// Path -> (kind, inputDiff), as the provider (or refresh's inversion) said.
+    pub entries: BTreeMap<String, (String, bool)>,
+    pub old_inputs: Json,
+    pub old_outputs: Json,
+    pub new_inputs: Json,
+    /// Refresh only: the refreshed outputs, read for non-input diffs.
+    pub new_outputs: Option<Json>,
+    /// The provider's changed top-level keys (filter for the row summary).
+    pub diffs: Vec<String>,
+}
+
+impl DiffViews {
+    pub(crate) fn new(
+        d: &pulumi_gestalt_proto::pulumi::pulumirpc::DiffResponse,
+        old: &crate::stack::ResourceState,
+        new_inputs: &Json,
+        new_outputs: Option<&Json>,
+    ) -> Self {
+        DiffViews {
+            entries: d
+                .detailed_diff
+                .iter()
+                .map(|(k, v)| (k.clone(), (kind_name(v.kind).to_string(), v.input_diff)))
+                .collect(),
+            old_inputs: old.inputs.clone(),
+            old_outputs: old.outputs.clone(),
+            new_inputs: new_inputs.clone(),
+            new_outputs: new_outputs.cloned(),
+            diffs: d.diffs.clone(),
+        }
+    }
+
+    /// The translated diff tree (`TranslateDetailedDiff`).
+    pub fn tree(&self) -> BTreeMap<String, crate::display::Node> {
+        let entries: Vec<crate::display::Entry<'_>> = self
+            .entries
+            .iter()
+            .map(|(path, (kind, input_diff))| crate::display::Entry {
+                path,
+                kind,
+                input_diff: *input_diff,
+            })
+            .collect();
+        crate::display::translate(
+            &entries,
+            &self.old_inputs,
+            &self.old_outputs,
+            &self.new_inputs,
+            self.new_outputs.as_ref(),
+        )
+    }
 }
 
 impl Step {
@@ -94,7 +159,26 @@ impl Step {
             changes: Vec::new(),
             removed: false,
             error: None,
+            views: None,
         }
+    }
+
+    /// The lines `pulumi preview --diff` prints under this step's row.
+    pub fn diff_lines(&self) -> Vec<String> {
+        match &self.views {
+            Some(v) if self.op != Op::Same => crate::display::detail_lines(&v.tree(), 8),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The row's `diff: ...` summary as the CLI prints it (top-level keys only).
+    pub fn row_diff(&self) -> Option<String> {
+        let v = self.views.as_ref().filter(|_| self.op != Op::Same)?;
+        let tree = v.tree();
+        if tree.is_empty() {
+            return None;
+        }
+        crate::display::row_summary(&tree, &v.diffs)
     }
 
     /// The changed paths, sorted.
@@ -259,13 +343,23 @@ impl Report {
         let _ = writeln!(out, "     {:<32} {:<12} {:<8} Info", "Type", "Name", "Plan");
         for s in &self.steps {
             let mut info = String::new();
-            if !s.detailed_diff.is_empty() {
-                let parts: Vec<String> = s
+            if let Some(row) = s.row_diff() {
+                info = format!("[{row}]");
+            } else if s.views.is_none() && !s.detailed_diff.is_empty() && s.op != Op::Same {
+                // No states to walk the keys through (engine-computed diff):
+                // the top-level keys, as the CLI's own input diff shows them.
+                let mut keys: Vec<String> = s
                     .detailed_diff
-                    .iter()
-                    .map(|(path, kind)| format!("{}{path}", kind_symbol(kind)))
+                    .keys()
+                    .map(|k| {
+                        crate::path::PropertyPath::parse(k)
+                            .ok()
+                            .and_then(|p| p.root_key().map(str::to_string))
+                            .unwrap_or_else(|| k.clone())
+                    })
                     .collect();
-                info = format!("[diff: {}]", parts.join(", "));
+                keys.dedup();
+                info = format!("[diff: ~{}]", keys.join(","));
             }
             if s.removed {
                 info = "[gone: removed from the stack]".to_string();
@@ -290,30 +384,25 @@ impl Report {
                 word,
                 info
             );
-            for c in &s.changes {
-                let show = |v: &Option<Json>| v.as_ref().map(display_value);
-                let line = match (show(&c.old), show(&c.new)) {
-                    (Some(o), Some(n)) => format!("{o} => {n}"),
-                    (None, Some(n)) => format!("(none) => {n}"),
-                    (Some(o), None) => format!("{o} => (none)"),
-                    (None, None) => String::new(),
-                };
-                let _ = writeln!(out, "        {}{}: {line}", kind_symbol(&c.kind), c.path);
+            for line in s.diff_lines() {
+                let _ = writeln!(out, "{line}");
             }
         }
+        // Ephemeral messages are status updates: the CLI shows them on the
+        // resource's row while it runs and never under Diagnostics
+        // (`printDiagnostics` in pkg/backend/display/progress.go skips them).
         let visible: Vec<&LogEntry> = self
             .logs
             .iter()
-            .filter(|l| l.severity != Severity::Debug)
+            .filter(|l| l.severity != Severity::Debug && !l.ephemeral)
             .collect();
         if !visible.is_empty() || !self.errors.is_empty() {
             let _ = writeln!(out, "\nDiagnostics:");
             for l in visible {
                 let who = l.urn.rsplit("::").next().unwrap_or("");
-                let tag = if l.ephemeral { " (status)" } else { "" };
                 let _ = writeln!(
                     out,
-                    "  {who} {}{tag}: {}",
+                    "  {who} {}: {}",
                     l.severity.label(),
                     l.message.trim_end()
                 );
@@ -360,14 +449,5 @@ pub fn inverted_kind(kind: &str) -> &'static str {
         "UPDATE" => "UPDATE",
         "UPDATE_REPLACE" => "UPDATE_REPLACE",
         _ => "INVALID_KIND",
-    }
-}
-
-fn kind_symbol(kind: &str) -> &'static str {
-    match kind {
-        "ADD" => "+",
-        "DELETE" => "-",
-        "UPDATE" => "~",
-        _ => "+-",
     }
 }

@@ -113,10 +113,53 @@ pub fn classify(status: &tonic::Status) -> CallError {
 }
 
 /// A provider client that records every call.
+/// The stack's `pulumi:autonaming` configuration as the engine applies it to
+/// each Check (`AutonamingForResource` in pkg/resource/autonaming/strategy.go).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Autonamer {
+    /// `verbatim`: the resource's own name, enforced.
+    Verbatim,
+    /// `disabled`: no automatic names at all.
+    Disabled,
+    /// A pattern that expanded to this text; `enforce` or propose.
+    Pattern { proposed: String, enforce: bool },
+}
+
+impl Autonamer {
+    /// The `autonaming` field of a CheckRequest for the resource `name`.
+    pub fn options(
+        &self,
+        name: &str,
+    ) -> pulumi_gestalt_proto::pulumi::pulumirpc::check_request::AutonamingOptions {
+        use pulumi_gestalt_proto::pulumi::pulumirpc::check_request::{
+            autonaming_options::Mode, AutonamingOptions,
+        };
+        let (proposed_name, mode) = match self {
+            Autonamer::Verbatim => (name.to_string(), Mode::Enforce),
+            Autonamer::Disabled => (String::new(), Mode::Disable),
+            Autonamer::Pattern { proposed, enforce } => (
+                proposed.clone(),
+                if *enforce {
+                    Mode::Enforce
+                } else {
+                    Mode::Propose
+                },
+            ),
+        };
+        AutonamingOptions {
+            proposed_name,
+            mode: mode as i32,
+        }
+    }
+}
+
 pub struct Calls {
     client: ResourceProviderClient<Channel>,
     timeout: Duration,
     pub log: Vec<Rpc>,
+    /// The stack's autonaming configuration (`None`: the engine's default,
+    /// which sends no options).
+    pub autonamer: Option<Autonamer>,
 }
 
 macro_rules! call {
@@ -174,6 +217,7 @@ impl Calls {
             client,
             timeout,
             log: Vec::new(),
+            autonamer: None,
         }
     }
 
@@ -242,9 +286,16 @@ impl Calls {
             random_seed: seed.to_vec(),
             name: name.to_string(),
             r#type: type_token.to_string(),
-            autonaming: None,
+            autonaming: if config {
+                None
+            } else {
+                self.autonamer.as_ref().map(|a| a.options(name))
+            },
         };
-        let req_json = json!({"olds": olds, "news": news, "randomSeed": seed_hex(seed), "name": name, "type": type_token});
+        let req_json = json!({
+            "olds": olds, "news": news, "randomSeed": seed_hex(seed), "name": name, "type": type_token,
+            "autonaming": req.autonaming.as_ref().map(|a| json!({"proposedName": a.proposed_name, "mode": a.mode})),
+        });
         let resp_json = |r: &CheckResponse| {
             json!({
                 "inputs": from_opt_struct(r.inputs.as_ref()),
@@ -409,10 +460,24 @@ impl Calls {
         properties: &Json,
         preview: bool,
     ) -> Result<CreateResponse, CallError> {
+        self.create_with_timeout(urn, name, type_token, properties, preview, 0.0)
+            .await
+    }
+
+    /// Create with the resource's `customTimeouts.create` (seconds, 0: none).
+    pub async fn create_with_timeout(
+        &mut self,
+        urn: &str,
+        name: &str,
+        type_token: &str,
+        properties: &Json,
+        preview: bool,
+        timeout: f64,
+    ) -> Result<CreateResponse, CallError> {
         let req = CreateRequest {
             urn: urn.to_string(),
             properties: Some(to_struct(properties)),
-            timeout: 0.0,
+            timeout,
             preview,
             name: name.to_string(),
             r#type: type_token.to_string(),
@@ -423,7 +488,7 @@ impl Calls {
             self,
             "Create",
             urn,
-            json!({"properties": properties, "preview": preview}),
+            json!({"properties": properties, "preview": preview, "timeout": timeout}),
             c.create(req),
             |r: &CreateResponse| json!({"id": r.id, "properties": from_opt_struct(r.properties.as_ref())})
         )
@@ -442,12 +507,42 @@ impl Calls {
         ignore_changes: &[String],
         preview: bool,
     ) -> Result<UpdateResponse, CallError> {
+        self.update_with_timeout(
+            id,
+            urn,
+            name,
+            type_token,
+            olds,
+            news,
+            old_inputs,
+            ignore_changes,
+            preview,
+            0.0,
+        )
+        .await
+    }
+
+    /// Update with the resource's `customTimeouts.update` (seconds, 0: none).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn update_with_timeout(
+        &mut self,
+        id: &str,
+        urn: &str,
+        name: &str,
+        type_token: &str,
+        olds: &Json,
+        news: &Json,
+        old_inputs: &Json,
+        ignore_changes: &[String],
+        preview: bool,
+        timeout: f64,
+    ) -> Result<UpdateResponse, CallError> {
         let req = UpdateRequest {
             id: id.to_string(),
             urn: urn.to_string(),
             olds: Some(to_struct(olds)),
             news: Some(to_struct(news)),
-            timeout: 0.0,
+            timeout,
             ignore_changes: ignore_changes.to_vec(),
             preview,
             old_inputs: Some(to_struct(old_inputs)),
@@ -460,7 +555,7 @@ impl Calls {
             self,
             "Update",
             urn,
-            json!({"id": id, "olds": olds, "news": news, "oldInputs": old_inputs, "preview": preview}),
+            json!({"id": id, "olds": olds, "news": news, "oldInputs": old_inputs, "preview": preview, "timeout": timeout}),
             c.update(req),
             |r: &UpdateResponse| json!({"properties": from_opt_struct(r.properties.as_ref())})
         )
@@ -499,6 +594,39 @@ impl Calls {
         )
     }
 
+    /// Read with only an id, as an import does (`ImportStep.Apply`): no old
+    /// properties, no old inputs.
+    pub async fn read_for_import(
+        &mut self,
+        id: &str,
+        urn: &str,
+        name: &str,
+        type_token: &str,
+    ) -> Result<ReadResponse, CallError> {
+        let req = ReadRequest {
+            id: id.to_string(),
+            urn: urn.to_string(),
+            properties: None,
+            inputs: None,
+            name: name.to_string(),
+            r#type: type_token.to_string(),
+            ..Default::default()
+        };
+        let mut c = self.client.clone();
+        call!(
+            self,
+            "Read",
+            urn,
+            json!({"id": id, "import": true}),
+            c.read(req),
+            |r: &ReadResponse| json!({
+                "id": r.id,
+                "properties": from_opt_struct(r.properties.as_ref()),
+                "inputs": r.inputs.as_ref().map(crate::values::from_struct),
+            })
+        )
+    }
+
     pub async fn delete(
         &mut self,
         id: &str,
@@ -508,11 +636,27 @@ impl Calls {
         properties: &Json,
         old_inputs: &Json,
     ) -> Result<(), CallError> {
+        self.delete_with_timeout(id, urn, name, type_token, properties, old_inputs, 0.0)
+            .await
+    }
+
+    /// Delete with the resource's `customTimeouts.delete` (seconds, 0: none).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn delete_with_timeout(
+        &mut self,
+        id: &str,
+        urn: &str,
+        name: &str,
+        type_token: &str,
+        properties: &Json,
+        old_inputs: &Json,
+        timeout: f64,
+    ) -> Result<(), CallError> {
         let req = DeleteRequest {
             id: id.to_string(),
             urn: urn.to_string(),
             properties: Some(to_struct(properties)),
-            timeout: 0.0,
+            timeout,
             old_inputs: Some(to_struct(old_inputs)),
             name: name.to_string(),
             r#type: type_token.to_string(),
@@ -523,7 +667,7 @@ impl Calls {
             self,
             "Delete",
             urn,
-            json!({"id": id, "properties": properties, "oldInputs": old_inputs}),
+            json!({"id": id, "properties": properties, "oldInputs": old_inputs, "timeout": timeout}),
             c.delete(req),
             |_r: &()| json!({})
         )

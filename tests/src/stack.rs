@@ -11,6 +11,8 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::program::CustomTimeouts;
+
 /// The provider resource (`pulumi:providers:imagedeploy`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -44,6 +46,14 @@ pub struct ResourceState {
     pub pending_delete: bool,
     #[serde(default)]
     pub delete_before_replace: bool,
+    /// The resource options the engine keeps in state and uses without the
+    /// program (refresh passes `ignoreChanges` to Diff, destroy the timeouts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_changes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replace_on_changes: Vec<String>,
+    #[serde(default, skip_serializing_if = "CustomTimeouts::is_zero")]
+    pub custom_timeouts: CustomTimeouts,
 }
 
 /// Everything in one stack.
@@ -134,6 +144,9 @@ mod tests {
                 init_failed: true,
                 pending_delete: false,
                 delete_before_replace: false,
+                ignore_changes: vec![],
+                replace_on_changes: vec![],
+                custom_timeouts: CustomTimeouts::default(),
             }],
         };
         file.save(&state).unwrap();

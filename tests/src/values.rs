@@ -166,70 +166,12 @@ pub fn from_opt_struct(s: Option<&Struct>) -> Json {
         .unwrap_or_else(|| Json::Object(Map::new()))
 }
 
-/// The value at a property path such as `a.b`, `list[0]` or `["k.x"]`.
-/// Secrets met on the way are unwrapped; the second element says whether any was.
+/// The value at a property path such as `a.b`, `list[0]` or `["k.x"]`, in the
+/// engine's grammar (see `crate::path`); `None` when it does not parse or
+/// leads nowhere. Secrets met on the way are unwrapped; the second element
+/// says whether any was.
 pub fn get_path<'a>(root: &'a Json, path: &str) -> Option<(&'a Json, bool)> {
-    let mut cur = root;
-    let mut secret_seen = false;
-    for seg in parse_path(path)? {
-        if is_secret(cur) {
-            secret_seen = true;
-            cur = unwrap_secret(cur);
-        }
-        cur = match seg {
-            Segment::Key(k) => cur.as_object()?.get(&k)?,
-            Segment::Index(i) => cur.as_array()?.get(i)?,
-        };
-    }
-    if is_secret(cur) {
-        secret_seen = true;
-        cur = unwrap_secret(cur);
-    }
-    Some((cur, secret_seen))
-}
-
-#[derive(Debug, PartialEq)]
-enum Segment {
-    Key(String),
-    Index(usize),
-}
-
-fn parse_path(path: &str) -> Option<Vec<Segment>> {
-    let mut out = Vec::new();
-    let chars: Vec<char> = path.chars().collect();
-    let mut i = 0;
-    let mut key = String::new();
-    while i < chars.len() {
-        match chars[i] {
-            '.' => {
-                if !key.is_empty() {
-                    out.push(Segment::Key(std::mem::take(&mut key)));
-                }
-                i += 1;
-            }
-            '[' => {
-                if !key.is_empty() {
-                    out.push(Segment::Key(std::mem::take(&mut key)));
-                }
-                let close = chars[i..].iter().position(|c| *c == ']')? + i;
-                let inner: String = chars[i + 1..close].iter().collect();
-                if let Some(quoted) = inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-                    out.push(Segment::Key(quoted.to_string()));
-                } else {
-                    out.push(Segment::Index(inner.parse().ok()?));
-                }
-                i = close + 1;
-            }
-            c => {
-                key.push(c);
-                i += 1;
-            }
-        }
-    }
-    if !key.is_empty() {
-        out.push(Segment::Key(key));
-    }
-    Some(out)
+    crate::path::PropertyPath::parse(path).ok()?.get(root)
 }
 
 #[cfg(test)]

@@ -225,3 +225,52 @@ async fn detailed_diff_and_log_name_the_changed_file() {
         preview.step("app").unwrap().detailed_diff
     );
 }
+
+/// Every detailedDiff key is a property path the engine parses back to the
+/// file it names, whatever the file is called; the one name no path can
+/// spell (a trailing backslash in a name with a dot) falls back to `context`.
+/// Before, keys were JSON-quoted: a backslash doubled and a trailing one
+/// made `applyReplaceOnChanges` fail the whole preview.
+#[tokio::test]
+async fn diff_keys_are_property_paths_for_any_file_name() {
+    let w = World::start();
+    let dockerfile = simple_dockerfile(&w.base_from());
+    let names = [
+        r#"src/say "hi".txt"#,
+        r"src/win\path.txt",
+        r"src/ends-in\",
+        r"src/dot.ends\",
+        "src/[x] y.z",
+        "src/ünï cödé.ts",
+        "src/app.ts",
+    ];
+    let mut files: Vec<(&str, &str)> = vec![("Dockerfile", &dockerfile)];
+    files.extend(names.iter().map(|n| (*n, "1\n")));
+    let ctx = w.context("app", &files);
+    let p = Program::new().resource(w.image("app", &ctx, json!({})));
+    w.stack.up(&p).await.unwrap().assert_ok();
+
+    let edits: Vec<(&str, &str)> = names.iter().map(|n| (*n, "2\n")).collect();
+    write_files(&ctx, &edits);
+    let preview = w.stack.preview(&p).await.unwrap();
+    preview.assert_ok();
+    let step = preview.step("app").unwrap();
+    let mut named = Vec::new();
+    for key in step.detailed_diff.keys() {
+        let path = imagedeploy_tests::PropertyPath::parse(key)
+            .unwrap_or_else(|e| panic!("{key:?} does not parse: {e}"));
+        assert_eq!(path.root_key(), Some("context"), "{key}");
+        match &path.0[..] {
+            [_, imagedeploy_tests::path::Element::Key(file)] => named.push(file.clone()),
+            [_] => named.push(String::new()),
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+    for n in names.iter().filter(|n| **n != r"src/dot.ends\") {
+        assert!(named.iter().any(|f| f == n), "{n:?} not in {named:?}");
+    }
+    assert!(
+        named.iter().any(String::is_empty),
+        "the unspellable name falls back to `context`: {named:?}"
+    );
+}

@@ -110,3 +110,27 @@ async fn bad_inputs_are_check_failures_before_any_aws_call() {
     // Still nothing anywhere.
     assert_eq!(w.env.proxy.calls().len(), 0);
 }
+
+/// Autonaming follows the proto's modes (`AutonamingForResource` in
+/// pkg/resource/autonaming/strategy.go builds them): `disable` without a name
+/// is a CheckFailure naming `name`; `enforce` uses exactly the proposal.
+/// Before, the mode was dropped and `disable` still got a random name.
+#[tokio::test]
+async fn autonaming_modes_follow_the_proto() {
+    let mut w = World::start().await;
+    let mut inputs = w.inputs();
+    inputs.as_object_mut().unwrap().remove("name");
+    let stack = std::mem::replace(&mut w.stack, w.env.deployment().unwrap());
+    w.stack = stack.with_autonaming(imagedeploy_tests::Autonamer::Disabled);
+    rejected(&w, inputs.clone(), "name", "autonaming is disabled").await;
+
+    let stack = std::mem::replace(&mut w.stack, w.env.deployment().unwrap());
+    w.stack = stack.with_autonaming(imagedeploy_tests::Autonamer::Pattern {
+        proposed: "web-from-pattern".into(),
+        enforce: true,
+    });
+    let r = w.stack.preview(&w.program(inputs)).await.unwrap();
+    r.assert_ok();
+    let checked = r.calls_for("Check", NAME)[0].response.as_ref().unwrap()["inputs"].clone();
+    assert_eq!(checked["name"], json!("web-from-pattern"));
+}

@@ -155,3 +155,21 @@ async fn a_digest_not_pushed_yet_previews_but_is_verified_before_deploying() {
     assert!(!after.init_failed);
     assert_eq!(w.registered().await, 1);
 }
+
+/// Secret in, secret out: a secret container image leaves `images.<name>`
+/// (its pinned form) secret in state. Before, it was stored in plain text.
+#[tokio::test]
+async fn a_secret_image_keeps_its_pinned_image_secret() {
+    let w = World::start().await;
+    let mut inputs = w.inputs();
+    let image = inputs["containers"][0]["image"].clone();
+    inputs["containers"][0]["image"] = imagedeploy_tests::values::secret(image);
+    let r = w.up_ok(inputs).await;
+    assert_eq!(r.op(NAME), Some(Op::Create));
+    let st = w.state();
+    assert!(
+        imagedeploy_tests::values::is_secret(&st.outputs["images"]["web"]),
+        "{}",
+        st.outputs["images"]
+    );
+}

@@ -160,10 +160,11 @@ async fn a_service_deleted_outside_the_program_is_gone_after_refresh() {
     assert!(r.step(NAME).unwrap().removed, "{}", r.render());
     assert!(w.stack.state().unwrap().by_name(NAME).is_none());
 
-    // The next up creates it again.
+    // The next up creates it again (autonamed anew: nothing of the old
+    // state is left, and the engine's seed is new per run).
     let r = w.up_ok(w.inputs()).await;
     assert_eq!(r.op(NAME), Some(Op::Create));
-    let svc = w.env.service(&name).await.unwrap().unwrap();
+    let svc = w.env.service(&service_name(&w)).await.unwrap().unwrap();
     assert_eq!(svc.status(), Some("ACTIVE"));
 }
 

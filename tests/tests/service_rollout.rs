@@ -192,3 +192,26 @@ async fn throttling_and_server_errors_are_retried_and_a_retried_create_makes_one
     assert_eq!(services.service_arns().len(), 1);
     assert_eq!(w.state().outputs["rolloutState"], json!("COMPLETED"));
 }
+
+/// customTimeouts reach the rollout wait: with `wait.timeoutSeconds` at its
+/// 900 s default and `customTimeouts.create` of 2 s, the wait ends after 2 s
+/// (the shorter limit wins). Before, the engine's timeout was dropped and the
+/// wait ran for 15 minutes.
+#[tokio::test]
+async fn custom_timeouts_bound_the_rollout_wait() {
+    let w = World::start().await;
+    w.env.proxy.set_rollout(Rollout::PassThrough);
+    let program = imagedeploy_tests::Program::new()
+        .config(w.env.provider_config())
+        .resource(
+            imagedeploy_tests::Resource::new(service_support::SERVICE, NAME, w.inputs())
+                .custom_timeouts(2.0, 2.0, 2.0),
+        );
+    let started = std::time::Instant::now();
+    let r = w.stack.up(&program).await.unwrap();
+    assert!(!r.ok());
+    assert_eq!(r.calls_for("Create", NAME)[0].req("timeout"), &json!(2.0));
+    let error = r.step(NAME).unwrap().error.clone().unwrap();
+    assert!(error.contains("timed out after 2s"), "{error}");
+    assert!(started.elapsed().as_secs() < 120);
+}

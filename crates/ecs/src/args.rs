@@ -556,7 +556,9 @@ impl Default for DependencyCondition {
 }
 
 /// Outputs of `imagedeploy:index:Service`: the inputs, what was deployed, and
-/// the bookkeeping the next diff needs.
+/// the bookkeeping the next diff needs. Bookkeeping keys start with `__`, so
+/// the Pulumi CLI keeps them out of `up --diff` and refresh output; the old
+/// plain names are still read.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceState {
@@ -587,21 +589,34 @@ pub struct ServiceState {
 
     /// Internal: the container definitions registered in
     /// `taskDefinitionArn`, normalised the way ECS stores them.
-    #[serde(default)]
+    #[serde(
+        rename = "__containerDefinitions",
+        alias = "containerDefinitions",
+        default
+    )]
     #[schemars(skip)]
     pub container_definitions: Vec<NormalContainer>,
     /// Internal: task-level settings registered in `taskDefinitionArn`, normalised.
-    #[serde(default)]
+    #[serde(rename = "__taskSettings", alias = "taskSettings", default)]
     #[schemars(skip)]
     pub task_settings: NormalTask,
     /// Internal: every task definition revision this resource registered
     /// and has not deregistered yet.
-    #[serde(default)]
+    #[serde(
+        rename = "__registeredRevisions",
+        alias = "registeredRevisions",
+        default
+    )]
     #[schemars(skip)]
     pub registered_revisions: Vec<String>,
     /// Internal: true when the last deployment failed or timed out, so the
     /// next `up` retries it even if nothing else changed.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        rename = "__deployFailed",
+        alias = "deployFailed",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     #[schemars(skip)]
     pub deploy_failed: bool,
 
@@ -666,6 +681,32 @@ impl ServiceArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bookkeeping_keys_are_hidden_and_old_states_still_read() {
+        let state = ServiceState {
+            registered_revisions: vec!["arn:rev:1".into()],
+            deploy_failed: true,
+            ..Default::default()
+        };
+        let v = serde_json::to_value(&state).unwrap();
+        for key in [
+            "__containerDefinitions",
+            "__taskSettings",
+            "__registeredRevisions",
+            "__deployFailed",
+        ] {
+            assert!(v.get(key).is_some(), "{key} missing in {v}");
+        }
+        assert!(v.get("registeredRevisions").is_none());
+        let mut old = v.as_object().unwrap().clone();
+        let revs = old.remove("__registeredRevisions").unwrap();
+        old.insert("registeredRevisions".into(), revs);
+        let failed = old.remove("__deployFailed").unwrap();
+        old.insert("deployFailed".into(), failed);
+        let back: ServiceState = serde_json::from_value(serde_json::Value::Object(old)).unwrap();
+        assert_eq!(back, state);
+    }
 
     #[test]
     fn schema_marks_identity_fields_replace_on_change() {

@@ -146,6 +146,9 @@ pub struct Deployer {
     pub(crate) poll_interval: Duration,
     /// CloudWatch Logs client for pre-deploy task output (none: no lines).
     pub(crate) logs: Option<aws_sdk_cloudwatchlogs::Client>,
+    /// The caller's own deadline (Pulumi's `customTimeouts`): waits end at
+    /// the shorter of it and `wait.timeoutSeconds`.
+    pub(crate) time_limit: Option<Duration>,
 }
 
 pub(crate) fn aws_error<E>(operation: &'static str, target: &str, e: SdkError<E>) -> DeployError
@@ -226,6 +229,7 @@ impl Deployer {
             client,
             poll_interval: Duration::from_secs(5),
             logs: None,
+            time_limit: None,
         }
     }
 
@@ -233,6 +237,18 @@ impl Deployer {
     pub fn with_logs(mut self, logs: aws_sdk_cloudwatchlogs::Client) -> Self {
         self.logs = Some(logs);
         self
+    }
+
+    /// Bounds every wait by `limit` as well as by `wait.timeoutSeconds`.
+    pub fn with_time_limit(mut self, limit: Option<Duration>) -> Self {
+        self.time_limit = limit;
+        self
+    }
+
+    /// `wait.timeoutSeconds` or the time limit, whichever is shorter.
+    pub(crate) fn wait_timeout(&self, args: &crate::ServiceArgs) -> Duration {
+        let own = args.wait_timeout();
+        self.time_limit.map_or(own, |limit| own.min(limit))
     }
 
     /// How often DescribeServices is polled while waiting.
@@ -514,7 +530,7 @@ impl Deployer {
             cluster: &state.args.cluster,
             service: &name,
             task_definition: &state.task_definition_arn,
-            timeout: state.args.wait_timeout(),
+            timeout: self.wait_timeout(&state.args),
             poll: self.poll_interval,
         };
         let outcome = wait::rollout(&self.client, target, progress, cancel).await;

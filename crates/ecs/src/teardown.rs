@@ -51,8 +51,14 @@ impl Deployer {
                     }
                 }
             }
-            self.wait_inactive(cluster, name, state.args.wait_timeout(), progress, cancel)
-                .await?;
+            self.wait_inactive(
+                cluster,
+                name,
+                self.wait_timeout(&state.args),
+                progress,
+                cancel,
+            )
+            .await?;
         }
         for arn in &state.registered_revisions {
             self.deregister(arn, progress).await;

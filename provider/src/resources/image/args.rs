@@ -70,6 +70,26 @@ pub struct ImageArgs {
     /// is a change; `pinned` keeps the digests recorded in state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_images: Option<BaseImagePolicy>,
+    /// Internal, set by Check (which the engine calls only in preview and
+    /// up): what these inputs resolved to on the machine then. Diff compares
+    /// it with the state instead of looking at the machine, so refresh,
+    /// destroy and import need neither the sources nor the registry.
+    #[serde(
+        rename = "__observed",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(skip)]
+    pub observed: Option<ObservedInputs>,
+}
+
+/// What Check observed: the fingerprint digest and each `FROM` digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedInputs {
+    pub context_hash: String,
+    #[serde(default)]
+    pub base_image_digests: BTreeMap<String, String>,
 }
 
 /// A build context.
@@ -168,8 +188,14 @@ pub struct ImageState {
     /// Platform of the image, e.g. `linux/amd64`.
     pub platform: String,
     /// The fingerprint's file list, kept so the next preview can say which
-    /// files changed. Internal: not part of the schema.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// files changed. Internal: not part of the schema, and `__`-prefixed so
+    /// the Pulumi CLI does not print it (the old plain name is still read).
+    #[serde(
+        rename = "__contextManifest",
+        alias = "contextManifest",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(skip)]
     pub context_manifest: Option<imagedeploy_fingerprint::Manifest>,
 }

@@ -54,15 +54,12 @@ pub fn diff(
     for (reference, digest) in observed.base_image_digests {
         match old.base_image_digests.get(reference) {
             Some(before) if before != digest => {
-                changes.push(Change::update(format!(
-                    "baseImageDigests[{}]",
-                    quoted(reference)
-                )));
+                changes.push(Change::update(under("baseImageDigests", reference)));
                 reasons.push(format!("FROM {reference} moved {before} -> {digest}"));
             }
             None if !old.base_image_digests.is_empty() || !old.context_hash.is_empty() => {
                 changes.push(Change {
-                    path: format!("baseImageDigests[{}]", quoted(reference)),
+                    path: under("baseImageDigests", reference),
                     kind: ChangeKind::Add,
                     replace: false,
                 });
@@ -132,7 +129,7 @@ fn classify(reason: &str) -> (String, ChangeKind) {
             (" changed", ChangeKind::Update),
         ] {
             if let Some(name) = rest.strip_suffix(suffix) {
-                return (format!("buildArgs[{}]", quoted(name)), kind);
+                return (under("buildArgs", name), kind);
             }
         }
         return update("buildArgs");
@@ -140,7 +137,7 @@ fn classify(reason: &str) -> (String, ChangeKind) {
     if reason.starts_with("named context ") || reason.starts_with("fingerprint ") {
         return update("contextHash");
     }
-    let file = |path: &str| format!("context[{}]", quoted(path.trim_end_matches('/')));
+    let file = |path: &str| under("context", path.trim_end_matches('/'));
     for (suffix, kind) in [
         (" added", ChangeKind::Add),
         (" removed", ChangeKind::Delete),
@@ -160,8 +157,15 @@ fn classify(reason: &str) -> (String, ChangeKind) {
     update("contextHash")
 }
 
-fn quoted(s: &str) -> String {
-    serde_json::Value::String(s.to_string()).to_string()
+/// `parent` followed by `key` in the engine's property-path grammar, so the
+/// CLI parses the detailed-diff key back to exactly this name; `parent` alone
+/// for the one kind of name no spelling can carry (a trailing backslash in a
+/// name with `.` or `[`).
+fn under(parent: &str, key: &str) -> String {
+    match crate::wire::path::encode_key(key, false) {
+        Some(k) => format!("{parent}{k}"),
+        None => parent.to_string(),
+    }
 }
 
 /// `sha256:` and the first 12 hex digits, for messages.
@@ -190,19 +194,25 @@ mod tests {
         );
         assert_eq!(
             at("assets/ removed"),
-            (r#"context["assets"]"#.into(), ChangeKind::Delete)
+            ("context.assets".into(), ChangeKind::Delete)
         );
         assert_eq!(at("run.sh became executable").0, r#"context["run.sh"]"#);
-        assert_eq!(
-            at("lib changed from a file to a symlink").0,
-            r#"context["lib"]"#
-        );
-        assert_eq!(
-            at("lib symlink target changed: a -> b").0,
-            r#"context["lib"]"#
-        );
+        assert_eq!(at("lib changed from a file to a symlink").0, "context.lib");
+        assert_eq!(at("lib symlink target changed: a -> b").0, "context.lib");
         // A context file that happens to be called Dockerfile.
-        assert_eq!(at("Dockerfile modified").0, r#"context["Dockerfile"]"#);
+        assert_eq!(at("Dockerfile modified").0, r#"context.Dockerfile"#);
+    }
+
+    #[test]
+    fn odd_file_names_still_give_keys_the_engine_parses() {
+        assert_eq!(
+            at(r#"say "hi".txt modified"#).0,
+            r#"context["say \"hi\".txt"]"#
+        );
+        assert_eq!(at(r"win\path.txt added").0, r#"context["win\path.txt"]"#);
+        assert_eq!(at(r"ends-in\ added").0, r"context.ends-in\");
+        assert_eq!(at(r"dot.ends\ added").0, "context");
+        assert_eq!(at("[x] y.z modified").0, r#"context["[x] y.z"]"#);
     }
 
     #[test]
@@ -222,15 +232,15 @@ mod tests {
         );
         assert_eq!(
             at("build arg NOTE set"),
-            (r#"buildArgs["NOTE"]"#.into(), ChangeKind::Add)
+            ("buildArgs.NOTE".into(), ChangeKind::Add)
         );
         assert_eq!(
             at("build arg NOTE unset"),
-            (r#"buildArgs["NOTE"]"#.into(), ChangeKind::Delete)
+            ("buildArgs.NOTE".into(), ChangeKind::Delete)
         );
         assert_eq!(
             at("build arg NOTE changed"),
-            (r#"buildArgs["NOTE"]"#.into(), ChangeKind::Update)
+            ("buildArgs.NOTE".into(), ChangeKind::Update)
         );
         assert_eq!(at("target changed: a -> b").0, "target");
         assert_eq!(at("platforms changed: [] -> [linux/arm64]").0, "platforms");

@@ -2,7 +2,7 @@
 //! fingerprint request.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use imagedeploy_fingerprint as fingerprint;
@@ -28,12 +28,36 @@ pub struct Resolved {
     pub policy: BaseImagePolicy,
 }
 
+/// A relative path resolved against the directory the program runs in
+/// (see [`program_dir`]).
 pub fn absolute(path: &str) -> PathBuf {
     let p = PathBuf::from(path);
     if p.is_absolute() {
         p
     } else {
-        std::env::current_dir().map(|cwd| cwd.join(&p)).unwrap_or(p)
+        match std::env::current_dir() {
+            Ok(cwd) => program_dir(&cwd).join(&p),
+            Err(_) => p,
+        }
+    }
+}
+
+/// The directory the program runs in, from the provider's working directory.
+///
+/// The engine starts the provider in the program's main directory, which for
+/// a Pulumi project is where the program runs too. SST is the exception: it
+/// points Pulumi at `<app>/.sst/platform/sst.config.<ts>.mjs`, so the provider
+/// starts in `<app>/.sst/platform`, while the program chdirs to the app root
+/// before running the user's config. There, relative paths mean the app root.
+pub fn program_dir(cwd: &Path) -> PathBuf {
+    let platform = cwd.file_name().is_some_and(|n| n == "platform");
+    let sst = cwd
+        .parent()
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n == ".sst");
+    match cwd.parent().and_then(Path::parent) {
+        Some(root) if platform && sst => root.to_path_buf(),
+        _ => cwd.to_path_buf(),
     }
 }
 
@@ -81,5 +105,23 @@ impl Resolved {
             named_contexts: BTreeMap::new(),
             cache: fingerprint::CacheMode::Default,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_mean_the_program_directory() {
+        assert_eq!(program_dir(Path::new("/w/proj")), Path::new("/w/proj"));
+        assert_eq!(
+            program_dir(Path::new("/w/app/.sst/platform")),
+            Path::new("/w/app")
+        );
+        assert_eq!(
+            program_dir(Path::new("/w/app/sst/platform")),
+            Path::new("/w/app/sst/platform")
+        );
     }
 }

@@ -20,7 +20,9 @@ pub mod args;
 pub(crate) mod auth;
 mod check;
 mod diff;
+mod import;
 mod inputs;
+mod observed;
 
 pub use args::{ImageArgs, ImageState};
 use diff::short;
@@ -244,7 +246,9 @@ async fn build_and_push(
         });
     }
 
-    let request = build_request(&args, &obs);
+    let mut request = build_request(&args, &obs);
+    // customTimeouts bound the build too: the shorter limit wins.
+    request.timeout = ctx.bound(request.timeout);
     ctx.progress(if preview {
         "building (preview: nothing will be pushed)"
     } else {
@@ -382,11 +386,23 @@ impl Resource for Image {
         input: CheckInput<ImageArgs>,
     ) -> Result<ImageArgs, Vec<Failure>> {
         let failures = check::check(ctx, &input.news);
-        if failures.is_empty() {
-            Ok(input.news)
-        } else {
-            Err(failures)
+        if !failures.is_empty() {
+            return Err(failures);
         }
+        let mut args = input.news;
+        args.observed = None;
+        if observed::observable(ctx) {
+            // Pinned base images keep the digests the last Check recorded.
+            let pinned = observed::pinned_state(&args, input.olds.as_ref());
+            if let Ok(obs) = observe(ctx, &args, pinned.as_ref()).await {
+                fingerprint_cache::store(&obs.fingerprint.manifest);
+                args.observed = Some(args::ObservedInputs {
+                    context_hash: obs.fingerprint.digest.clone(),
+                    base_image_digests: obs.base_image_digests.clone(),
+                });
+            }
+        }
+        Ok(args)
     }
 
     async fn diff(
@@ -394,13 +410,29 @@ impl Resource for Image {
         ctx: &Ctx,
         input: DiffInput<ImageArgs, ImageState>,
     ) -> Result<DiffOutcome, BoxError> {
-        let obs = observe(ctx, &input.news, Some(&input.olds)).await?;
-        fingerprint_cache::store(&obs.fingerprint.manifest);
         let old_manifest = input
             .olds
             .context_manifest
             .clone()
             .or_else(|| fingerprint_cache::load(&input.olds.context_hash));
+        // Check observed the machine (preview, up): compare with that, so the
+        // Diff the engine runs in refresh looks at nothing but its inputs.
+        if let Some(seen) = input.news.observed.clone() {
+            let manifest = fingerprint_cache::load(&seen.context_hash);
+            let observed = diff::Observed {
+                context_hash: &seen.context_hash,
+                manifest: manifest.as_ref(),
+                base_image_digests: &seen.base_image_digests,
+            };
+            return Ok(diff::diff(
+                &input.olds,
+                old_manifest.as_ref(),
+                &input.news,
+                &observed,
+            ));
+        }
+        let obs = observe(ctx, &input.news, Some(&input.olds)).await?;
+        fingerprint_cache::store(&obs.fingerprint.manifest);
         let observed = diff::Observed {
             context_hash: &obs.fingerprint.digest,
             manifest: Some(&obs.fingerprint.manifest),
@@ -443,6 +475,14 @@ impl Resource for Image {
             ctx.warn(&format!("{} is no longer in its registry", state.reference));
             Ok(None)
         }
+    }
+
+    fn internal_inputs(&self) -> &'static [&'static str] {
+        &["__observed"]
+    }
+
+    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Option<ImageState>, BoxError> {
+        import::import(ctx, id).await
     }
 
     async fn update(

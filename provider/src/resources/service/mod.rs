@@ -12,7 +12,10 @@ use crate::resource::{
     Outputs, Resource,
 };
 
+mod import;
+mod naming;
 pub(crate) mod resolver;
+mod secrets;
 
 pub struct Service;
 
@@ -24,7 +27,10 @@ const POLL_ENV: &str = "IMAGEDEPLOY_ECS_POLL_INTERVAL_MS";
 
 async fn deployer(ctx: &Ctx) -> Result<ecs::Deployer, BoxError> {
     let client = ctx.provider.ecs().await?;
-    let mut deployer = ecs::Deployer::new(client).with_logs(ctx.provider.logs().await?);
+    // customTimeouts bound the rollout wait (the shorter limit wins).
+    let mut deployer = ecs::Deployer::new(client)
+        .with_logs(ctx.provider.logs().await?)
+        .with_time_limit(ctx.engine_timeout());
     if let Some(ms) = std::env::var(POLL_ENV)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -82,6 +88,14 @@ impl Resource for Service {
         input: CheckInput<ServiceArgs>,
     ) -> Result<ServiceArgs, Vec<Failure>> {
         let mut args = input.news;
+        if let Some(failure) = naming::apply(
+            &mut args.name,
+            input.olds.as_ref().and_then(|o| o.name.as_deref()),
+            input.autonaming,
+            input.proposed_name.as_deref(),
+        ) {
+            return Err(vec![failure]);
+        }
         if args.name.is_none() {
             // Keep the name the service already has; else the engine's
             // proposal; else the resource name plus a seed-derived suffix.
@@ -103,6 +117,18 @@ impl Resource for Service {
         } else {
             Err(failures)
         }
+    }
+
+    async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Option<ServiceState>, BoxError> {
+        import::refuse(id)
+    }
+
+    fn derived_secrets(
+        &self,
+        secret_inputs: &std::collections::BTreeSet<crate::wire::path::Path>,
+        state: &ServiceState,
+    ) -> Vec<crate::wire::path::Path> {
+        secrets::derived(secret_inputs, state)
     }
 
     async fn diff(

@@ -1,0 +1,106 @@
+//! Adopting an image that already is in a registry (`pulumi import`, the
+//! `import` option).
+//!
+//! The id is the image's pinned reference, `registry/repository@sha256:...`,
+//! exactly what `ref` holds. The registry confirms the manifest exists; what
+//! built it (context, Dockerfile, args) cannot be known from the image, so the
+//! adopted state has an empty fingerprint: the program's first `up` builds
+//! once and, when the content is the same, keeps this digest.
+
+use imagedeploy_registry::Reference;
+
+use super::args::{BuildContext, ImageArgs, ImageState};
+use super::{auth, ImageError};
+use crate::resource::{BoxError, Ctx};
+
+/// The form an Image import id must have.
+pub(super) const ID_FORM: &str = "registry/repository@sha256:<64 hex digits>";
+
+/// The pinned reference in `id`, or an error naming the expected form.
+pub(super) fn parse_id(id: &str) -> Result<Reference, BoxError> {
+    let wrong = |why: String| -> BoxError {
+        format!("cannot import Image {id:?}: {why}; expected {ID_FORM}, as in the `ref` output")
+            .into()
+    };
+    let reference = Reference::parse(id).map_err(|e| wrong(e.to_string()))?;
+    if reference.digest().is_none() || reference.tag().is_some() {
+        return Err(wrong(
+            "the id must be pinned by digest, without a tag".into(),
+        ));
+    }
+    Ok(reference)
+}
+
+/// The state of the image `id`, or `None` when its registry does not have it.
+pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, BoxError> {
+    let reference = parse_id(id)?;
+    let Some(digest) = reference.digest().map(|d| d.to_string()) else {
+        return Err(format!("cannot import Image {id:?}: expected {ID_FORM}").into());
+    };
+    let args = ImageArgs {
+        context: BuildContext {
+            location: String::new(),
+        },
+        dockerfile: None,
+        build_args: None,
+        target: None,
+        platforms: None,
+        labels: None,
+        tags: Some(vec![format!(
+            "{}/{}",
+            reference.registry(),
+            reference.repository()
+        )]),
+        push: None,
+        registries: None,
+        secrets: None,
+        build_on_preview: None,
+        no_cache: None,
+        build_timeout_seconds: None,
+        builder: None,
+        base_images: None,
+        observed: None,
+    };
+    let client = auth::client_for(ctx, &args, std::slice::from_ref(&reference))
+        .await
+        .map_err(|e: ImageError| -> BoxError { e.to_string().into() })?;
+    if !client.exists(&reference).await? {
+        return Ok(None);
+    }
+    Ok(Some(ImageState {
+        args,
+        reference: format!(
+            "{}/{}@{digest}",
+            reference.registry(),
+            reference.repository()
+        ),
+        digest,
+        content_digest: String::new(),
+        context_hash: String::new(),
+        base_image_digests: Default::default(),
+        size_bytes: 0,
+        layers: 0,
+        platform: String::new(),
+        context_manifest: None,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_must_be_pinned_references() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        assert!(parse_id(&format!("127.0.0.1:5000/app@{digest}")).is_ok());
+        for bad in [
+            "127.0.0.1:5000/app:latest".to_string(),
+            format!("127.0.0.1:5000/app:1@{digest}"),
+            "not a reference".to_string(),
+            String::new(),
+        ] {
+            let e = parse_id(&bad).unwrap_err().to_string();
+            assert!(e.contains(ID_FORM), "{bad}: {e}");
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Importing a Service: the id forms are checked, adoption itself is not
+//! implemented yet.
+//!
+//! Turning a running service's task definition back into `containers`
+//! inputs the program can adopt needs a reverse of every container setting;
+//! until that exists, an import is refused with an error that says so
+//! instead of adopting a half-read service.
+
+use crate::resource::BoxError;
+
+/// The id forms a Service import will take.
+pub(super) const ID_FORMS: &str =
+    "<cluster>/<service> or arn:aws:ecs:<region>:<account>:service/<cluster>/<service>";
+
+/// `(cluster, service)` named by `id`, or an error naming the forms.
+pub(super) fn parse_id(id: &str) -> Result<(String, String), BoxError> {
+    let path = match id.strip_prefix("arn:") {
+        Some(rest) => {
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            match parts.as_slice() {
+                [_, "ecs", _, _, resource] => {
+                    resource.strip_prefix("service/").ok_or_else(|| wrong(id))?
+                }
+                _ => return Err(wrong(id)),
+            }
+        }
+        None => id,
+    };
+    match path.split('/').collect::<Vec<_>>().as_slice() {
+        [cluster, service] if !cluster.is_empty() && !service.is_empty() => {
+            Ok((cluster.to_string(), service.to_string()))
+        }
+        _ => Err(wrong(id)),
+    }
+}
+
+fn wrong(id: &str) -> BoxError {
+    format!("cannot import Service {id:?}: expected {ID_FORMS}").into()
+}
+
+/// Checks the id, then refuses clearly.
+pub(super) fn refuse<T>(id: &str) -> Result<T, BoxError> {
+    let (cluster, service) = parse_id(id)?;
+    Err(format!(
+        "importing Service {service:?} of cluster {cluster:?} is not supported yet: \
+         declare it in the program under a new name, or delete it and let the program create it"
+    )
+    .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_forms() {
+        assert_eq!(
+            parse_id("prod/web").unwrap(),
+            ("prod".to_string(), "web".to_string())
+        );
+        assert_eq!(
+            parse_id("arn:aws:ecs:us-east-1:123456789012:service/prod/web").unwrap(),
+            ("prod".to_string(), "web".to_string())
+        );
+        for bad in [
+            "web",
+            "a/b/c",
+            "/web",
+            "arn:aws:ecs:us-east-1:1:task/prod/x",
+            "arn:aws:s3:::b",
+        ] {
+            assert!(
+                parse_id(bad).unwrap_err().to_string().contains(ID_FORMS),
+                "{bad}"
+            );
+        }
+        let e = refuse::<()>("prod/web").unwrap_err().to_string();
+        assert!(e.contains("not supported yet"), "{e}");
+    }
+}
