@@ -85,7 +85,7 @@ impl DeployError {
     /// The same error with `state` as the state to record (for errors that record one).
     pub(crate) fn with_recorded(mut self, s: &ServiceState) -> Self {
         match &mut self {
-            Self::Unhealthy { state, .. } => *state = Box::new(s.clone()),
+            Self::Unhealthy { state, .. } => **state = s.clone(),
             Self::PreDeployFailed { state, .. }
             | Self::Cancelled { state, .. }
             | Self::Aws { state, .. } => *state = Some(Box::new(s.clone())),

@@ -71,6 +71,7 @@ fn failed(e: DeployError) -> OpError<TaskState> {
 }
 
 /// A failed run is recorded (partial state) so the next up runs it again.
+#[allow(clippy::result_large_err)] // the Resource trait's own result type
 fn outcome(
     id: String,
     o: standalone::TaskOutcome,
