@@ -412,6 +412,30 @@ async fn the_task_resource_runs_on_create_again_on_new_triggers_or_image_and_not
         .unwrap()
         .ends_with(&digest));
 
+    // FAULT INJECTION: the next run exits 2: a partial failure, recorded;
+    // the next up runs it again although nothing changed.
+    w.env.proxy.set_task_fate(TaskFate::Exit(2));
+    let r = w
+        .stack
+        .up(&program(inputs(json!(["v3"]), 90)))
+        .await
+        .unwrap();
+    assert!(!r.ok(), "{}", r.render());
+    let error = r.step("migrate").unwrap().error.clone().unwrap();
+    assert!(error.contains("exited with code 2"), "{error}");
+    assert_eq!(outputs()["exitCode"], json!(2));
+    w.env.proxy.set_task_fate(TaskFate::PassThrough);
+    w.env.proxy.clear_calls();
+    let r = w
+        .stack
+        .up(&program(inputs(json!(["v3"]), 90)))
+        .await
+        .unwrap();
+    r.assert_ok();
+    assert_eq!(r.op("migrate"), Some(Op::Update));
+    assert_eq!(run_count(&w), 1);
+    assert_eq!(outputs()["exitCode"], json!(0));
+
     // Delete does nothing in AWS.
     w.env.proxy.clear_calls();
     let r = w.stack.destroy().await.unwrap();
