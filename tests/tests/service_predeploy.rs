@@ -11,7 +11,7 @@ mod service_support;
 
 use imagedeploy_ecs::testing::TaskFate;
 use imagedeploy_tests::promise::images::push_tiny_image;
-use imagedeploy_tests::{Op, Program, Report, Resource};
+use imagedeploy_tests::{values, Op, Program, Report, Resource};
 use serde_json::{json, Value as Json};
 use service_support::{messages, World, NAME};
 
@@ -240,6 +240,27 @@ async fn when_decides_which_deployments_run_it() {
         .env
         .writes()
         .contains(&"RegisterTaskDefinition".to_string()));
+}
+
+#[tokio::test]
+async fn a_secret_command_is_never_echoed() {
+    let w = World::start().await;
+    let inputs = with_pre_deploy(
+        &w,
+        json!({"command": ["migrate", values::secret(json!("--password=hunter2"))]}),
+    );
+    let p = w.preview_ok(inputs.clone()).await;
+    let said = messages(&p);
+    assert!(
+        said.iter()
+            .any(|m| m.starts_with("will run `(secret command)` on ")),
+        "{said:#?}"
+    );
+    let r = w.up_ok(inputs).await;
+    assert_eq!(run_count(&w), 1);
+    let everything = format!("{}\n{}", r.render(), r.stderr);
+    assert!(!everything.contains("hunter2"), "{everything}");
+    assert!(messages(&r).iter().any(|m| m.contains("(secret command)")));
 }
 
 fn check_failures(r: &Report, name: &str) -> Vec<(String, String)> {

@@ -145,6 +145,8 @@ pub struct Deployer {
     pub(crate) poll_interval: Duration,
     /// CloudWatch Logs client for pre-deploy task output (none: no lines).
     pub(crate) logs: Option<aws_sdk_cloudwatchlogs::Client>,
+    /// Task commands are secret: messages say "(secret command)".
+    pub(crate) hide_commands: bool,
 }
 
 pub(crate) fn aws_error<E>(operation: &'static str, target: &str, e: SdkError<E>) -> DeployError
@@ -225,7 +227,14 @@ impl Deployer {
             client,
             poll_interval: Duration::from_secs(5),
             logs: None,
+            hide_commands: false,
         }
+    }
+
+    /// Never echo task commands (they come from a secret input).
+    pub fn hiding_commands(mut self, hide: bool) -> Self {
+        self.hide_commands = hide;
+        self
     }
 
     /// Streams pre-deploy task output from CloudWatch Logs.

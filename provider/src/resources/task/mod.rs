@@ -35,8 +35,9 @@ const RUN_OUTPUTS: [&str; 9] = [
 ];
 
 async fn deployer(ctx: &Ctx) -> Result<ecs::Deployer, BoxError> {
-    let mut deployer =
-        ecs::Deployer::new(ctx.provider.ecs().await?).with_logs(ctx.provider.logs().await?);
+    let mut deployer = ecs::Deployer::new(ctx.provider.ecs().await?)
+        .with_logs(ctx.provider.logs().await?)
+        .hiding_commands(hide(ctx));
     if let Some(ms) = std::env::var(POLL_ENV)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -60,6 +61,11 @@ async fn pin_images(
         verify_digests: deploying,
     };
     ecs::resolve_images(&args.as_service(), &resolver).await
+}
+
+/// A secret command is never echoed.
+fn hide(ctx: &Ctx) -> bool {
+    super::is_secret_at(ctx, "command")
 }
 
 fn progress(ctx: &Ctx) -> impl Fn(&str) + Send + Sync + '_ {
@@ -133,7 +139,7 @@ impl Resource for Task {
         let plan = standalone::diff(&input.olds, &input.news, &images);
         let mut reasons = plan.reasons;
         if plan.rerun {
-            reasons.push(standalone::preview_line(&input.news, &images));
+            reasons.push(standalone::preview_line(&input.news, &images, hide(ctx)));
         }
         Ok(DiffOutcome {
             changes: plan.changes.into_iter().map(Change::update).collect(),
@@ -150,7 +156,7 @@ impl Resource for Task {
     ) -> Result<(String, Outputs<TaskState>), OpError<TaskState>> {
         let images = pin_images(ctx, &args, !preview).await?;
         if preview {
-            ctx.info(&standalone::preview_line(&args, &images));
+            ctx.info(&standalone::preview_line(&args, &images, hide(ctx)));
             return Ok((
                 String::new(),
                 Outputs {
@@ -202,7 +208,7 @@ impl Resource for Task {
             return Ok(Outputs::known(state));
         }
         if preview {
-            ctx.info(&standalone::preview_line(&news, &images));
+            ctx.info(&standalone::preview_line(&news, &images, hide(ctx)));
             let mut state = olds;
             state.args = news;
             state.images = images;
