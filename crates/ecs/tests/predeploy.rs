@@ -376,7 +376,7 @@ async fn when_decides_which_deployments_run_it() {
     // A new service always runs it.
     assert!(predeploy::due(None, &args, &same, None));
     assert_eq!(
-        predeploy::preview_line(&args, &moved).as_deref(),
+        predeploy::preview_line(&args, &moved, false).as_deref(),
         Some(
             format!(
                 "will run `npm run migrate` on {} before switching",
