@@ -292,8 +292,9 @@ impl<R: Resource> ErasedResource for Typed<R> {
         }
     }
 
-    async fn diff(&self, ctx: Ctx, req: DiffRequest) -> Result<DiffOutcome, String> {
+    async fn diff(&self, mut ctx: Ctx, req: DiffRequest) -> Result<DiffOutcome, String> {
         let (news, news_ann) = self.args(&req.news)?;
+        ctx.inputs = news_ann.clone();
         let old_inputs = req.old_inputs.clone().unwrap_or_else(|| {
             req.olds
                 .iter()
@@ -328,11 +329,12 @@ impl<R: Resource> ErasedResource for Typed<R> {
 
     async fn create(
         &self,
-        ctx: Ctx,
+        mut ctx: Ctx,
         news: PropertyMap,
         preview: bool,
     ) -> Result<(String, PropertyMap), OpFailure> {
         let (args, ann) = self.args(&news).map_err(OpFailure::Error)?;
+        ctx.inputs = ann.clone();
         if ann.has_unknowns() {
             if preview {
                 return Ok((String::new(), self.preview_with_unknowns(&news)));
@@ -390,13 +392,14 @@ impl<R: Resource> ErasedResource for Typed<R> {
 
     async fn update(
         &self,
-        ctx: Ctx,
+        mut ctx: Ctx,
         id: String,
         olds: PropertyMap,
         news: PropertyMap,
         preview: bool,
     ) -> Result<PropertyMap, OpFailure> {
         let (args, ann) = self.args(&news).map_err(OpFailure::Error)?;
+        ctx.inputs = ann.clone();
         if ann.has_unknowns() {
             if preview {
                 return Ok(self.preview_with_unknowns(&news));

@@ -157,6 +157,12 @@ fn output_only_types_stay_out_of_input_files() {
     let files = sdk_gen::generate(&s.to_string(), "test").expect("generate");
     assert!(files["nodejs/types/output.ts"].contains("export interface Report {"));
     assert!(!files["nodejs/types/input.ts"].contains("interface Report"));
+    // The State interface (for `get`) names the output type, which exists.
+    assert!(
+        files["nodejs/widget.ts"].contains("report?: pulumi.Input<outputs.Report>;"),
+        "{}",
+        files["nodejs/widget.ts"]
+    );
     assert!(files["python/demo_sdk/outputs.py"].contains("class Report(dict):"));
     assert!(!files["python/demo_sdk/_inputs.py"].contains("class ReportArgs"));
     // No required inputs: args are optional.

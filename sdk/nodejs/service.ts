@@ -623,5 +623,5 @@ export interface ServiceState {
     /**
      * The last pre-deploy task: task ARN, exit code, stop code, stopped reason, image digest and log stream.
      */
-    lastPreDeploy?: pulumi.Input<inputs.LastPreDeploy>;
+    lastPreDeploy?: pulumi.Input<outputs.LastPreDeploy>;
 }

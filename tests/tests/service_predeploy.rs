@@ -11,7 +11,7 @@ mod service_support;
 
 use imagedeploy_ecs::testing::TaskFate;
 use imagedeploy_tests::promise::images::push_tiny_image;
-use imagedeploy_tests::{Op, Program, Report, Resource};
+use imagedeploy_tests::{values, Op, Program, Report, Resource};
 use serde_json::{json, Value as Json};
 use service_support::{messages, World, NAME};
 
@@ -242,6 +242,27 @@ async fn when_decides_which_deployments_run_it() {
         .contains(&"RegisterTaskDefinition".to_string()));
 }
 
+#[tokio::test]
+async fn a_secret_command_is_never_echoed() {
+    let w = World::start().await;
+    let inputs = with_pre_deploy(
+        &w,
+        json!({"command": ["migrate", values::secret(json!("--password=hunter2"))]}),
+    );
+    let p = w.preview_ok(inputs.clone()).await;
+    let said = messages(&p);
+    assert!(
+        said.iter()
+            .any(|m| m.starts_with("will run `(secret command)` on ")),
+        "{said:#?}"
+    );
+    let r = w.up_ok(inputs).await;
+    assert_eq!(run_count(&w), 1);
+    let everything = format!("{}\n{}", r.render(), r.stderr);
+    assert!(!everything.contains("hunter2"), "{everything}");
+    assert!(messages(&r).iter().any(|m| m.contains("(secret command)")));
+}
+
 fn check_failures(r: &Report, name: &str) -> Vec<(String, String)> {
     r.calls_for("Check", name)
         .last()
@@ -411,6 +432,30 @@ async fn the_task_resource_runs_on_create_again_on_new_triggers_or_image_and_not
         .as_str()
         .unwrap()
         .ends_with(&digest));
+
+    // FAULT INJECTION: the next run exits 2: a partial failure, recorded;
+    // the next up runs it again although nothing changed.
+    w.env.proxy.set_task_fate(TaskFate::Exit(2));
+    let r = w
+        .stack
+        .up(&program(inputs(json!(["v3"]), 90)))
+        .await
+        .unwrap();
+    assert!(!r.ok(), "{}", r.render());
+    let error = r.step("migrate").unwrap().error.clone().unwrap();
+    assert!(error.contains("exited with code 2"), "{error}");
+    assert_eq!(outputs()["exitCode"], json!(2));
+    w.env.proxy.set_task_fate(TaskFate::PassThrough);
+    w.env.proxy.clear_calls();
+    let r = w
+        .stack
+        .up(&program(inputs(json!(["v3"]), 90)))
+        .await
+        .unwrap();
+    r.assert_ok();
+    assert_eq!(r.op("migrate"), Some(Op::Update));
+    assert_eq!(run_count(&w), 1);
+    assert_eq!(outputs()["exitCode"], json!(0));
 
     // Delete does nothing in AWS.
     w.env.proxy.clear_calls();

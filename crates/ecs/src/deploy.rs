@@ -86,7 +86,7 @@ impl DeployError {
     /// The same error with `state` as the state to record (for errors that record one).
     pub(crate) fn with_recorded(mut self, s: &ServiceState) -> Self {
         match &mut self {
-            Self::Unhealthy { state, .. } => *state = Box::new(s.clone()),
+            Self::Unhealthy { state, .. } => **state = s.clone(),
             Self::PreDeployFailed { state, .. }
             | Self::Cancelled { state, .. }
             | Self::Aws { state, .. } => *state = Some(Box::new(s.clone())),
@@ -149,6 +149,8 @@ pub struct Deployer {
     /// The caller's own deadline (Pulumi's `customTimeouts`): waits end at
     /// the shorter of it and `wait.timeoutSeconds`.
     pub(crate) time_limit: Option<Duration>,
+    /// Task commands are secret: messages say "(secret command)".
+    pub(crate) hide_commands: bool,
 }
 
 pub(crate) fn aws_error<E>(operation: &'static str, target: &str, e: SdkError<E>) -> DeployError
@@ -230,7 +232,14 @@ impl Deployer {
             poll_interval: Duration::from_secs(5),
             logs: None,
             time_limit: None,
+            hide_commands: false,
         }
+    }
+
+    /// Never echo task commands (they come from a secret input).
+    pub fn hiding_commands(mut self, hide: bool) -> Self {
+        self.hide_commands = hide;
+        self
     }
 
     /// Streams pre-deploy task output from CloudWatch Logs.

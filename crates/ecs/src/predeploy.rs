@@ -119,9 +119,9 @@ impl PreDeploy {
         Duration::from_secs(self.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS))
     }
 
-    /// The command as one line, for messages.
-    pub fn command_line(&self) -> String {
-        self.command.join(" ")
+    /// The command as one line, for messages; `hide` for a secret one.
+    pub fn command_line(&self, hide: bool) -> String {
+        shown_command(&self.command, hide)
     }
 
     /// The target container's name: the given one, else the first essential.
@@ -211,8 +211,22 @@ pub fn due(
     }
 }
 
-/// What preview says: "will run `npm run migrate` on sha256:... before switching".
-pub fn preview_line(args: &ServiceArgs, images: &BTreeMap<String, String>) -> Option<String> {
+/// A command for messages: its words, or a placeholder when it is secret.
+pub fn shown_command(command: &[String], hide: bool) -> String {
+    if hide {
+        "(secret command)".to_string()
+    } else {
+        command.join(" ")
+    }
+}
+
+/// What preview says: "will run `npm run migrate` on sha256:... before
+/// switching" (`hide`: the command is secret and not shown).
+pub fn preview_line(
+    args: &ServiceArgs,
+    images: &BTreeMap<String, String>,
+    hide: bool,
+) -> Option<String> {
     let pd = args.pre_deploy.as_ref()?;
     let container = pd.container_in(args)?;
     let image = images
@@ -227,7 +241,7 @@ pub fn preview_line(args: &ServiceArgs, images: &BTreeMap<String, String>) -> Op
         .unwrap_or_default();
     Some(format!(
         "will run `{}` on {image} before switching",
-        pd.command_line()
+        pd.command_line(hide)
     ))
 }
 
@@ -341,7 +355,7 @@ impl Deployer {
             .and_then(|i| digest_of(i).map(str::to_string));
         progress(&format!(
             "running pre-deploy `{}` in {} before switching",
-            pd.command_line(),
+            pd.command_line(self.hide_commands),
             short(task_definition)
         ));
         let runner = self.task_runner(self.logs.clone());
@@ -355,13 +369,16 @@ impl Deployer {
             attempt,
         });
         if succeeded {
-            progress(&format!("pre-deploy `{}` succeeded", pd.command_line()));
+            progress(&format!(
+                "pre-deploy `{}` succeeded",
+                pd.command_line(self.hide_commands)
+            ));
             return Ok(());
         }
         if !pd.aborts() {
             progress(&format!(
                 "warning: pre-deploy `{}` failed, switching anyway (onFailure: warn): {message}",
-                pd.command_line()
+                pd.command_line(self.hide_commands)
             ));
             return Ok(());
         }
@@ -369,7 +386,7 @@ impl Deployer {
             state: Some(Box::new(state.clone())),
             message: format!(
                 "service {name}: pre-deploy `{}` failed, the service was not switched: {message}",
-                pd.command_line()
+                pd.command_line(self.hide_commands)
             ),
         })
     }

@@ -305,7 +305,7 @@ fn to_object<T: Serialize>(v: &T) -> serde_json::Map<String, Value> {
 }
 
 /// What preview says: "will run `npm run migrate` on sha256:...".
-pub fn preview_line(args: &TaskArgs, images: &BTreeMap<String, String>) -> String {
+pub fn preview_line(args: &TaskArgs, images: &BTreeMap<String, String>, hide: bool) -> String {
     let on = match &args.containers {
         Some(containers) => {
             let target = match &args.container {
@@ -319,7 +319,10 @@ pub fn preview_line(args: &TaskArgs, images: &BTreeMap<String, String>) -> Strin
         }
         None => args.task_definition.clone().unwrap_or_default(),
     };
-    format!("will run `{}` on {on}", args.command.join(" "))
+    format!(
+        "will run `{}` on {on}",
+        crate::predeploy::shown_command(&args.command, hide)
+    )
 }
 
 /// A run of the Task resource: the new state, and why it failed if it did.
@@ -401,7 +404,7 @@ impl Deployer {
         };
         progress(&format!(
             "running `{}` in {}",
-            args.command.join(" "),
+            crate::predeploy::shown_command(&args.command, self.hide_commands),
             crate::wait::short(&task_definition)
         ));
         let run = self
@@ -410,7 +413,10 @@ impl Deployer {
             .await?;
         let failure = (!run.succeeded).then(|| run.failure_message());
         if failure.is_none() {
-            progress(&format!("`{}` succeeded", args.command.join(" ")));
+            progress(&format!(
+                "`{}` succeeded",
+                crate::predeploy::shown_command(&args.command, self.hide_commands)
+            ));
         }
         Ok(TaskOutcome {
             state: TaskState {

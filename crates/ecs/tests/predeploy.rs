@@ -376,7 +376,7 @@ async fn when_decides_which_deployments_run_it() {
     // A new service always runs it.
     assert!(predeploy::due(None, &args, &same, None));
     assert_eq!(
-        predeploy::preview_line(&args, &moved).as_deref(),
+        predeploy::preview_line(&args, &moved, false).as_deref(),
         Some(
             format!(
                 "will run `npm run migrate` on {} before switching",
@@ -498,4 +498,36 @@ async fn the_task_resource_runs_a_task_definition_arn_or_its_own_containers() {
     assert_eq!(s.env.proxy.write_calls(), ["RunTask"]);
     assert!(second.failure.unwrap().contains("exited with code 2"));
     assert_eq!(second.state.runs, 2);
+}
+
+#[tokio::test]
+async fn a_failed_migration_before_the_first_deployment_creates_no_service() {
+    let env = Env::start().await;
+    env.proxy.set_rollout(Rollout::Complete); // fault injection: simulated rollout
+                                              // FAULT INJECTION: the migration exits 1.
+    env.proxy.set_task_fate(TaskFate::Exit(1));
+    let r = MapResolver::with(&format!("{APP}:latest"), &digest('a'));
+    let args = args_with(&env, migrate());
+    let images = pinned(&args, &r).await;
+    let err = deployer(&env)
+        .create(
+            &args,
+            &images,
+            &Log::default().sink(),
+            &CancellationToken::new(),
+        )
+        .await
+        .expect_err("exit 1 aborts the create");
+    assert!(err.to_string().contains("exited with code 1"), "{err}");
+    assert!(err.partial_state().is_none(), "nothing to record");
+    assert_eq!(
+        env.proxy.write_calls(),
+        [
+            "RegisterTaskDefinition",
+            "RunTask",
+            "DeregisterTaskDefinition"
+        ],
+        "no CreateService; the revision goes"
+    );
+    assert_eq!(env.service_count().await, 0);
 }

@@ -111,7 +111,16 @@ fn state_interface(package: &Package, resource: &Resource, class: &str) -> Strin
     );
     for p in state_properties(resource) {
         out.push_str(&jsdoc(p.description.as_deref(), "    "));
-        let _ = writeln!(out, "    {}?: {};", p.name, input_type(package, &p.ty));
+        let ty = match &p.ty {
+            // An object type only outputs use exists in output.ts alone.
+            TypeRef::Named(token)
+                if resource.input(&p.name).is_none() && package.object(token).is_some() =>
+            {
+                format!("pulumi.Input<outputs.{}>", token_name(token))
+            }
+            other => input_type(package, other),
+        };
+        let _ = writeln!(out, "    {}?: {ty};", p.name);
     }
     out.push_str("}\n");
     out

@@ -18,16 +18,17 @@ async fn main() -> anyhow::Result<()> {
 
     println!("=== summary: what each edit did to the ECS service ===");
     println!(
-        "{:<42} {:<8} {:<8} {:>13}  image the service runs",
-        "edit", "preview", "up", "new revisions"
+        "{:<42} {:<8} {:<8} {:>13} {:>10}  image the service runs",
+        "edit", "preview", "up", "new revisions", "migrations"
     );
     for e in &outcome.edits {
         println!(
-            "{:<42} {:<8} {:<8} {:>13}  {}",
+            "{:<42} {:<8} {:<8} {:>13} {:>10}  {}",
             e.label,
             op_word(e.preview_op),
             op_word(e.up_op),
             e.new_revisions,
+            e.pre_deploy_runs,
             e.deployed_image
         );
     }
@@ -37,7 +38,7 @@ async fn main() -> anyhow::Result<()> {
 
     let violations = outcome.violations();
     if violations.is_empty() && destroy.ok() {
-        println!("The promise held: the task definition changed only when the image content did.");
+        println!("The promise held: the task definition changed, and the migration ran, only when the image content did.");
         Ok(())
     } else {
         for v in &violations {

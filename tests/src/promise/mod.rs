@@ -55,6 +55,8 @@ pub struct EditOutcome {
     pub up_op: Option<Op>,
     /// Task definition revisions registered by the up.
     pub new_revisions: usize,
+    /// Pre-deploy tasks (the Service's `preDeploy` migration) the up started.
+    pub pre_deploy_runs: usize,
     /// The pinned image the Service runs after the up.
     pub deployed_image: String,
     /// The Image's `ref` output after the up.
@@ -90,6 +92,12 @@ impl PromiseOutcome {
                         e.new_revisions
                     ));
                 }
+                if e.pre_deploy_runs != 1 {
+                    out.push(format!(
+                        "{l}: the migration ran {} times, expected once",
+                        e.pre_deploy_runs
+                    ));
+                }
                 if e.preview_op != Some(Op::Update) {
                     out.push(format!(
                         "{l}: preview showed {:?} for the Service, expected an update",
@@ -116,6 +124,12 @@ impl PromiseOutcome {
                     out.push(format!(
                         "{l}: {} new revisions, expected none",
                         e.new_revisions
+                    ));
+                }
+                if e.pre_deploy_runs != 0 {
+                    out.push(format!(
+                        "{l}: the migration ran {} times, expected never",
+                        e.pre_deploy_runs
                     ));
                 }
                 if e.preview_op != Some(Op::Same) {
@@ -309,11 +323,14 @@ impl Stage {
                     "builder": {"kind": "buildah"},
                 }),
             ))
-            .resource(Resource::new(
-                SERVICE_TYPE,
-                SERVICE,
-                self.env.service_inputs(&output(IMAGE, "ref")),
-            ))
+            .resource(Resource::new(SERVICE_TYPE, SERVICE, {
+                let mut inputs = self.env.service_inputs(&output(IMAGE, "ref"));
+                // A migration from the new image before each switch.
+                inputs["preDeploy"] = json!({"command": ["node", "migrate.js"]});
+                // moto's RunTask fails (HTTP 500) without a container-level memory.
+                inputs["containers"][0]["memory"] = json!(512);
+                inputs
+            }))
     }
 
     fn service_outputs(&self) -> anyhow::Result<Json> {
@@ -416,6 +433,7 @@ pub async fn run_on(
             .and_then(|s| s.outputs["images"]["web"].as_str())
             .filter(|s| *s != crate::values::UNKNOWN)
             .map(str::to_string);
+        let runs_before = stage.env.proxy.count("RunTask");
         let r = stage.stack.up(&program).await?;
         show(&format!(
             "=== {}: pulumi up ===\n{}",
@@ -435,6 +453,7 @@ pub async fn run_on(
             preview_reasons: service_reasons(&p),
             up_op: r.op(SERVICE),
             new_revisions: after.saturating_sub(before),
+            pre_deploy_runs: stage.env.proxy.count("RunTask") - runs_before,
             deployed_image: stage.service_outputs()?["images"]["web"]
                 .as_str()
                 .unwrap_or_default()

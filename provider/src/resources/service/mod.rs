@@ -30,7 +30,8 @@ async fn deployer(ctx: &Ctx) -> Result<ecs::Deployer, BoxError> {
     // customTimeouts bound the rollout wait (the shorter limit wins).
     let mut deployer = ecs::Deployer::new(client)
         .with_logs(ctx.provider.logs().await?)
-        .with_time_limit(ctx.engine_timeout());
+        .with_time_limit(ctx.engine_timeout())
+        .hiding_commands(hide(ctx));
     if let Some(ms) = std::env::var(POLL_ENV)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -63,6 +64,11 @@ fn failure(e: DeployError) -> OpError<ServiceState> {
         },
         None => OpError::Failed(Box::new(e)),
     }
+}
+
+/// A secret pre-deploy command is never echoed.
+fn hide(ctx: &Ctx) -> bool {
+    super::is_secret_at(ctx, "preDeploy.command")
 }
 
 fn progress(ctx: &Ctx) -> impl Fn(&str) + Send + Sync + '_ {
@@ -157,7 +163,11 @@ impl Resource for Service {
         }
         let mut reasons = plan.reasons.clone();
         if ecs::predeploy::due(Some(&input.olds), &input.news, &images, Some(&plan)) {
-            reasons.extend(ecs::predeploy::preview_line(&input.news, &images));
+            reasons.extend(ecs::predeploy::preview_line(
+                &input.news,
+                &images,
+                hide(ctx),
+            ));
         }
         if changes.is_empty() && input.olds.deploy_failed {
             // The plan's reasons already say the deployment is retried.
@@ -188,7 +198,7 @@ impl Resource for Service {
             ];
             if ecs::predeploy::due(None, &args, &images, None) {
                 unknown.push("lastPreDeploy");
-                if let Some(line) = ecs::predeploy::preview_line(&args, &images) {
+                if let Some(line) = ecs::predeploy::preview_line(&args, &images, hide(ctx)) {
                     ctx.info(&line);
                 }
             }
@@ -250,7 +260,7 @@ impl Resource for Service {
             }
             if ecs::predeploy::due(Some(&olds), &news, &images, Some(&plan)) {
                 unknown.push("lastPreDeploy");
-                if let Some(line) = ecs::predeploy::preview_line(&news, &images) {
+                if let Some(line) = ecs::predeploy::preview_line(&news, &images, hide(ctx)) {
                     ctx.info(&line);
                 }
             }

@@ -35,8 +35,9 @@ const RUN_OUTPUTS: [&str; 9] = [
 ];
 
 async fn deployer(ctx: &Ctx) -> Result<ecs::Deployer, BoxError> {
-    let mut deployer =
-        ecs::Deployer::new(ctx.provider.ecs().await?).with_logs(ctx.provider.logs().await?);
+    let mut deployer = ecs::Deployer::new(ctx.provider.ecs().await?)
+        .with_logs(ctx.provider.logs().await?)
+        .hiding_commands(hide(ctx));
     if let Some(ms) = std::env::var(POLL_ENV)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -62,6 +63,11 @@ async fn pin_images(
     ecs::resolve_images(&args.as_service(), &resolver).await
 }
 
+/// A secret command is never echoed.
+fn hide(ctx: &Ctx) -> bool {
+    super::is_secret_at(ctx, "command")
+}
+
 fn progress(ctx: &Ctx) -> impl Fn(&str) + Send + Sync + '_ {
     move |line: &str| ctx.progress(line)
 }
@@ -71,6 +77,7 @@ fn failed(e: DeployError) -> OpError<TaskState> {
 }
 
 /// A failed run is recorded (partial state) so the next up runs it again.
+#[allow(clippy::result_large_err)] // the Resource trait's own result type
 fn outcome(
     id: String,
     o: standalone::TaskOutcome,
@@ -132,7 +139,7 @@ impl Resource for Task {
         let plan = standalone::diff(&input.olds, &input.news, &images);
         let mut reasons = plan.reasons;
         if plan.rerun {
-            reasons.push(standalone::preview_line(&input.news, &images));
+            reasons.push(standalone::preview_line(&input.news, &images, hide(ctx)));
         }
         Ok(DiffOutcome {
             changes: plan.changes.into_iter().map(Change::update).collect(),
@@ -149,7 +156,7 @@ impl Resource for Task {
     ) -> Result<(String, Outputs<TaskState>), OpError<TaskState>> {
         let images = pin_images(ctx, &args, !preview).await?;
         if preview {
-            ctx.info(&standalone::preview_line(&args, &images));
+            ctx.info(&standalone::preview_line(&args, &images, hide(ctx)));
             return Ok((
                 String::new(),
                 Outputs {
@@ -201,7 +208,7 @@ impl Resource for Task {
             return Ok(Outputs::known(state));
         }
         if preview {
-            ctx.info(&standalone::preview_line(&news, &images));
+            ctx.info(&standalone::preview_line(&news, &images, hide(ctx)));
             let mut state = olds;
             state.args = news;
             state.images = images;
