@@ -157,11 +157,10 @@ impl RegistryClient {
         refresher: Option<CredentialRefresher>,
     ) {
         let key = canonical_registry(registry);
-        self.forget_authorizations(&key);
         if let Ok(mut explicit) = self.explicit.lock() {
             let generation = explicit.get(&key).map_or(0, |e| e.generation + 1);
             explicit.insert(
-                key,
+                key.clone(),
                 Explicit {
                     credentials,
                     refresher,
@@ -169,6 +168,9 @@ impl RegistryClient {
                 },
             );
         }
+        // After the new credentials are in place, so no header made from the
+        // old ones is cached again.
+        self.forget_authorizations(&key);
     }
 
     fn forget_authorizations(&self, key: &str) {

@@ -216,7 +216,56 @@ async fn regional_ecr(ctx: &Ctx, region: &str) -> Result<aws_sdk_ecr::Client, Im
 
 #[cfg(test)]
 mod tests {
-    use super::{ecr_account_and_region, is_ecr_host, parse_resolve};
+    use super::{
+        ecr_account_and_region, ecr_refresher, is_ecr_host, parse_resolve, token_cache, Credentials,
+    };
+    use std::time::Instant;
+
+    fn ecr_at(endpoint: &str) -> aws_sdk_ecr::Client {
+        let config = aws_sdk_ecr::Config::builder()
+            .behavior_version(aws_sdk_ecr::config::BehaviorVersion::latest())
+            .region(aws_sdk_ecr::config::Region::new("eu-west-3"))
+            .credentials_provider(aws_sdk_ecr::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .endpoint_url(endpoint)
+            .build();
+        aws_sdk_ecr::Client::from_conf(config)
+    }
+
+    /// The renewal the registry client runs when ECR rejects a token: a new
+    /// GetAuthorizationToken (moto's), which also replaces the cached token.
+    #[tokio::test]
+    async fn renewing_an_ecr_token_fetches_a_new_one_and_replaces_the_cached_one() {
+        let moto = imagedeploy_testsupport::Moto::start()
+            .unwrap_or_else(|e| panic!("moto is needed for this test: {e}"));
+        if let Ok(mut cache) = token_cache().lock() {
+            cache.insert(
+                "eu-west-3".into(),
+                (Instant::now(), Credentials::basic("AWS", "expired-token")),
+            );
+        }
+        let renew = ecr_refresher(ecr_at(&moto.endpoint()), "123456789012", "eu-west-3");
+        let fresh = renew().await.expect("renewed");
+        assert_eq!(fresh, Credentials::basic("AWS", "123456789012-auth-token"));
+        let cached = token_cache()
+            .lock()
+            .ok()
+            .and_then(|c| c.get("eu-west-3").map(|(_, c)| c.clone()));
+        assert_eq!(cached, Some(fresh));
+    }
+
+    #[tokio::test]
+    async fn a_failed_renewal_names_account_and_region() {
+        let dead = format!("http://127.0.0.1:{}", imagedeploy_testsupport::free_port());
+        let renew = ecr_refresher(ecr_at(&dead), "123456789012", "eu-west-3");
+        let error = renew().await.expect_err("no ECR there");
+        assert!(
+            error.contains("123456789012") && error.contains("eu-west-3"),
+            "{error}"
+        );
+        assert!(error.contains("GetAuthorizationToken"), "{error}");
+    }
 
     #[test]
     fn reads_host_overrides() {
