@@ -13,9 +13,10 @@
 //! it copies the pushed manifest into moto with PutImage, giving the digest
 //! (moto keeps a digest it is given).
 //!
-//! A token that expires mid-push is covered where the expiry can be staged,
-//! in the registry crate (`crates/registry/tests/expiring_credentials.rs`);
-//! moto's token never changes.
+//! A token that expires mid-push: moto's token never changes, so the expiry
+//! is staged by `ExpiringTokenProxy` (a named stand-in) in front of a real
+//! registry, behind TLS for the ECR host name, and the renewal is counted at
+//! moto's GetAuthorizationToken.
 
 mod image_support;
 
@@ -26,7 +27,7 @@ use base64::Engine as _;
 use image_support::*;
 use imagedeploy_tests::promise::ecs::EcsEnv;
 use imagedeploy_tests::{output, Op, Program, Resource};
-use imagedeploy_testsupport::{Registry, TestCa};
+use imagedeploy_testsupport::{ExpiringTokenProxy, Registry, TestCa, TlsFront};
 use serde_json::json;
 
 const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
@@ -260,6 +261,90 @@ async fn an_image_pushed_to_ecr_over_tls_feeds_a_service_through_describe_images
     assert!(
         error.to_lowercase().contains("certificate"),
         "names the certificate problem: {error}"
+    );
+}
+
+#[tokio::test]
+async fn an_ecr_token_that_expires_mid_push_is_renewed_and_the_push_completes() {
+    let env = EcsEnv::start().await.unwrap_or_else(|e| panic!("{e:#}"));
+    let ecr = ecr_client(&env.moto.endpoint());
+    let (user, token) = moto_token(&ecr).await;
+    ecr.create_repository()
+        .repository_name("app")
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "CreateRepository: {}",
+                aws_sdk_ecr::error::DisplayErrorContext(&e)
+            )
+        });
+
+    // docker-registry <- STAND-IN: the token expires after two requests <- TLS for the ECR host.
+    let real_password = "the-registry-password";
+    let registry = Registry::start_with_auth_behind_tls(&user, real_password)
+        .unwrap_or_else(|e| panic!("docker-registry: {e}"));
+    let expiry =
+        ExpiringTokenProxy::start(&registry.address(), &user, real_password, &token, &token, 2)
+            .await;
+    let ca = TestCa::new(&[ECR_HOST]).unwrap_or_else(|e| panic!("test CA: {e}"));
+    let front = TlsFront::start(&ca, &expiry.address)
+        .await
+        .unwrap_or_else(|e| panic!("TLS front: {e}"));
+
+    let w = World::start();
+    let dockerfile = simple_dockerfile(&w.base_from());
+    let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
+    let stack = w
+        .another_stack("ecr-expiry")
+        .with_env("AWS_ACCESS_KEY_ID", "test")
+        .with_env("AWS_SECRET_ACCESS_KEY", "test")
+        .with_env("AWS_EC2_METADATA_DISABLED", "true")
+        .with_env("SSL_CERT_FILE", &ca.ca_pem().to_string_lossy())
+        .with_env(
+            "IMAGEDEPLOY_TEST_REGISTRY_RESOLVE",
+            &format!("{ECR_HOST}=127.0.0.1:{}", front.port()),
+        );
+    // ECR's API through the recording proxy, so the renewal can be counted.
+    let mut config = env.provider_config();
+    config["endpoints"]["ecr"] = json!(env.proxy.endpoint());
+    let tag = format!("{ECR_HOST}/app");
+    let program = Program::new().config(config).resource(w.image(
+        "app",
+        &ctx,
+        json!({ "tags": [tag.clone()] }),
+    ));
+    env.proxy.clear_calls();
+    let up = stack.up(&program).await.unwrap();
+    up.assert_ok();
+
+    assert!(
+        expiry.rejected.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "the token really expired mid-push"
+    );
+    let token_calls: Vec<_> = env
+        .proxy
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "GetAuthorizationToken")
+        .map(|c| c.at)
+        .collect();
+    assert_eq!(
+        token_calls.len(),
+        2,
+        "one token for the push and one renewal after the registry rejected it: {token_calls:?}"
+    );
+    let digest = stack.state().unwrap().by_name("app").unwrap().outputs["digest"]
+        .as_str()
+        .expect("digest")
+        .to_string();
+    assert_eq!(
+        registry_digest_as(
+            &format!("{}/app:latest", registry.address()),
+            &user,
+            real_password
+        ),
+        Some(digest)
     );
 }
 

@@ -10,12 +10,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{make_layout, ExpiringTokenProxy, TestFile};
+use common::{make_layout, TestFile};
 use imagedeploy_registry::{
     ClientOptions, CredentialRefresher, Credentials, DockerConfig, Reference, RegistryClient,
     RegistryError, RetryPolicy,
 };
-use imagedeploy_testsupport::Registry;
+use imagedeploy_testsupport::{ExpiringTokenProxy, Registry};
 
 const USER: &str = "AWS";
 const REAL_PASSWORD: &str = "the-registry-password";
@@ -30,6 +30,24 @@ fn options() -> ClientOptions {
         },
         ..ClientOptions::default()
     }
+}
+
+/// The token of generation `n` (the first is `token-1`).
+fn token(n: usize) -> String {
+    format!("token-{n}")
+}
+
+async fn proxy(registry: &Registry) -> ExpiringTokenProxy {
+    // Two requests succeed with the first token (the push has started), then it expires.
+    ExpiringTokenProxy::start(
+        &registry.address(),
+        USER,
+        REAL_PASSWORD,
+        &token(1),
+        &token(2),
+        2,
+    )
+    .await
 }
 
 fn layout(dir: &std::path::Path) {
@@ -50,7 +68,7 @@ fn layout(dir: &std::path::Path) {
 fn refresher(calls: Arc<AtomicUsize>) -> CredentialRefresher {
     Arc::new(move || {
         let n = calls.fetch_add(1, Ordering::SeqCst) + 2;
-        Box::pin(async move { Ok(Credentials::basic(USER, ExpiringTokenProxy::token(n))) })
+        Box::pin(async move { Ok(Credentials::basic(USER, token(n))) })
     })
 }
 
@@ -58,8 +76,7 @@ fn refresher(calls: Arc<AtomicUsize>) -> CredentialRefresher {
 async fn a_token_that_expires_mid_push_is_renewed_and_the_push_completes() {
     let registry = Registry::start_with_auth(USER, REAL_PASSWORD)
         .unwrap_or_else(|e| panic!("the registry is needed for this test: {e}"));
-    // Two requests succeed with the first token (the push has started), then it expires.
-    let proxy = ExpiringTokenProxy::start(&registry.address(), USER, REAL_PASSWORD, 2).await;
+    let proxy = proxy(&registry).await;
     let dir = tempfile::tempdir().expect("tempdir");
     layout(dir.path());
     let tag = Reference::parse(&format!("{}/app:v1", proxy.address)).expect("reference");
@@ -68,7 +85,7 @@ async fn a_token_that_expires_mid_push_is_renewed_and_the_push_completes() {
     let mut client = RegistryClient::new(options()).expect("client");
     client.set_expiring_credentials(
         &proxy.address,
-        Credentials::basic(USER, ExpiringTokenProxy::token(1)),
+        Credentials::basic(USER, token(1)),
         refresher(calls.clone()),
     );
     let report = client
@@ -100,17 +117,14 @@ async fn a_token_that_expires_mid_push_is_renewed_and_the_push_completes() {
 async fn without_a_refresher_the_expired_token_is_an_auth_failure() {
     let registry = Registry::start_with_auth(USER, REAL_PASSWORD)
         .unwrap_or_else(|e| panic!("the registry is needed for this test: {e}"));
-    let proxy = ExpiringTokenProxy::start(&registry.address(), USER, REAL_PASSWORD, 2).await;
+    let proxy = proxy(&registry).await;
     let dir = tempfile::tempdir().expect("tempdir");
     layout(dir.path());
     let tag = Reference::parse(&format!("{}/app:v1", proxy.address)).expect("reference");
 
     let client = RegistryClient::new(options())
         .expect("client")
-        .with_credentials(
-            &proxy.address,
-            Credentials::basic(USER, ExpiringTokenProxy::token(1)),
-        );
+        .with_credentials(&proxy.address, Credentials::basic(USER, token(1)));
     let error = client
         .push_layout(dir.path(), std::slice::from_ref(&tag), &|_| {})
         .await
@@ -123,7 +137,7 @@ async fn without_a_refresher_the_expired_token_is_an_auth_failure() {
 async fn a_failing_renewal_names_the_registry_and_why() {
     let registry = Registry::start_with_auth(USER, REAL_PASSWORD)
         .unwrap_or_else(|e| panic!("the registry is needed for this test: {e}"));
-    let proxy = ExpiringTokenProxy::start(&registry.address(), USER, REAL_PASSWORD, 2).await;
+    let proxy = proxy(&registry).await;
     let dir = tempfile::tempdir().expect("tempdir");
     layout(dir.path());
     let tag = Reference::parse(&format!("{}/app:v1", proxy.address)).expect("reference");
@@ -131,7 +145,7 @@ async fn a_failing_renewal_names_the_registry_and_why() {
     let mut client = RegistryClient::new(options()).expect("client");
     client.set_expiring_credentials(
         &proxy.address,
-        Credentials::basic(USER, ExpiringTokenProxy::token(1)),
+        Credentials::basic(USER, token(1)),
         Arc::new(|| Box::pin(async { Err("GetAuthorizationToken: access denied".to_string()) })),
     );
     let error = client
