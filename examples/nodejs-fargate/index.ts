@@ -7,7 +7,7 @@
 // and deploys nothing.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import * as imagedeploy from "@imagedeploy/pulumi";
+import * as imagedeploy from "pulumi-imagedeploy";
 
 const config = new pulumi.Config();
 const desiredCount = config.getNumber("desiredCount") ?? 1;

@@ -11,6 +11,7 @@ mod names;
 mod nodejs;
 mod python;
 mod schema;
+mod sst;
 mod text;
 mod tree;
 
@@ -19,6 +20,7 @@ use std::path::Path;
 
 pub use error::GenError;
 pub use schema::Package;
+pub use sst::{sst_global_name, sst_lookup_names};
 pub use tree::{differences, list_files, write_tree};
 
 /// Generated files by path relative to the output directory (`/`-separated).

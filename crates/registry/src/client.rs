@@ -1,10 +1,14 @@
 //! The HTTP side of the registry API: picking http or https, attaching
 //! credentials (basic, or bearer tokens from the registry's token service),
-//! and retrying transient failures with bounded exponential backoff.
+//! renewing short-lived credentials (ECR tokens) when the registry stops
+//! accepting them, and retrying transient failures with bounded exponential
+//! backoff.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -47,6 +51,9 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Longest silence while reading a response.
     pub read_timeout: Duration,
+    /// Host names connected to at a fixed address instead of through DNS (like
+    /// `curl --resolve`). The address's port is used when the URL names none.
+    pub resolve: Vec<(String, SocketAddr)>,
 }
 
 impl Default for ClientOptions {
@@ -57,6 +64,7 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(120),
+            resolve: Vec::new(),
         }
     }
 }
@@ -68,28 +76,53 @@ pub(crate) enum Access {
     Push,
 }
 
+/// Fetches fresh credentials for a registry whose credentials expire (an ECR
+/// token). The error text is shown to the user; it must not contain secrets.
+pub type CredentialRefresher = Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Credentials, String>> + Send>> + Send + Sync,
+>;
+
+/// Explicit credentials of one registry, and how to renew them.
+struct Explicit {
+    credentials: Credentials,
+    refresher: Option<CredentialRefresher>,
+    /// Bumped on every renewal, so concurrent requests that all met the
+    /// expired credentials renew them once.
+    generation: u64,
+}
+
 /// Talks to OCI distribution registries. Cheap to share (`&self` everywhere).
 pub struct RegistryClient {
     http: reqwest::Client,
     options: ClientOptions,
-    explicit: HashMap<String, Credentials>,
+    explicit: Mutex<HashMap<String, Explicit>>,
+    /// Serialises renewals.
+    renewing: tokio::sync::Mutex<()>,
     /// Authorization header values by (registry, repository, access).
     auth_cache: Mutex<HashMap<(String, String, Access), HeaderValue>>,
 }
 
 impl RegistryClient {
+    /// TLS trusts the public web roots and the system's certificate store;
+    /// `SSL_CERT_FILE` / `SSL_CERT_DIR` replace the system store (a registry
+    /// with a private CA).
     pub fn new(options: ClientOptions) -> Result<Self, RegistryError> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
             .read_timeout(options.read_timeout)
             .user_agent(concat!("imagedeploy/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(reqwest::redirect::Policy::limited(5));
+        for (host, address) in &options.resolve {
+            builder = builder.resolve(host, *address);
+        }
+        let http = builder
             .build()
             .map_err(|e| RegistryError::Client(e.to_string()))?;
         Ok(Self {
             http,
             options,
-            explicit: HashMap::new(),
+            explicit: Mutex::new(HashMap::new()),
+            renewing: tokio::sync::Mutex::new(()),
             auth_cache: Mutex::new(HashMap::new()),
         })
     }
@@ -102,11 +135,87 @@ impl RegistryClient {
     }
 
     pub fn set_credentials(&mut self, registry: &str, credentials: Credentials) {
+        self.store(registry, credentials, None);
+    }
+
+    /// Uses `credentials` for `registry`, and `refresher` to renew them when
+    /// the registry rejects credentials it accepted before (a token that
+    /// expired mid-push); the failed request is then sent again once.
+    pub fn set_expiring_credentials(
+        &mut self,
+        registry: &str,
+        credentials: Credentials,
+        refresher: CredentialRefresher,
+    ) {
+        self.store(registry, credentials, Some(refresher));
+    }
+
+    fn store(
+        &self,
+        registry: &str,
+        credentials: Credentials,
+        refresher: Option<CredentialRefresher>,
+    ) {
         let key = canonical_registry(registry);
-        if let Ok(mut cache) = self.auth_cache.lock() {
-            cache.retain(|(r, _, _), _| *r != key);
+        if let Ok(mut explicit) = self.explicit.lock() {
+            let generation = explicit.get(&key).map_or(0, |e| e.generation + 1);
+            explicit.insert(
+                key.clone(),
+                Explicit {
+                    credentials,
+                    refresher,
+                    generation,
+                },
+            );
         }
-        self.explicit.insert(key, credentials);
+        // After the new credentials are in place, so no header made from the
+        // old ones is cached again.
+        self.forget_authorizations(&key);
+    }
+
+    fn forget_authorizations(&self, key: &str) {
+        if let Ok(mut cache) = self.auth_cache.lock() {
+            cache.retain(|(r, _, _), _| r != key);
+        }
+    }
+
+    /// The renewal generation of `registry`'s credentials, when they can be renewed.
+    fn renewable(&self, key: &str) -> Option<u64> {
+        let explicit = self.explicit.lock().ok()?;
+        let entry = explicit.get(key)?;
+        entry.refresher.as_ref().map(|_| entry.generation)
+    }
+
+    /// Renews `registry`'s credentials unless another request already did
+    /// since generation `seen`.
+    async fn renew(&self, registry: &str, key: &str, seen: u64) -> Result<(), RegistryError> {
+        let _one_at_a_time = self.renewing.lock().await;
+        let refresher = {
+            let explicit = self.explicit.lock().ok();
+            match explicit.as_ref().and_then(|e| e.get(key)) {
+                Some(entry) if entry.generation == seen => entry.refresher.clone(),
+                _ => None,
+            }
+        };
+        let Some(refresher) = refresher else {
+            return Ok(());
+        };
+        tracing::info!(%registry, "the registry rejected credentials it accepted before; renewing them");
+        let credentials = refresher().await.map_err(|detail| {
+            let source = self
+                .credentials_for(registry)
+                .map(|(_, s)| s)
+                .unwrap_or(CredentialSource::Anonymous);
+            RegistryError::AuthFailed {
+                registry: registry.to_string(),
+                credential_source: source,
+                detail: format!(
+                    "the registry stopped accepting them (expired?) and renewing them failed: {detail}"
+                ),
+            }
+        })?;
+        self.store(registry, credentials, Some(refresher));
+        Ok(())
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {
@@ -136,14 +245,19 @@ impl RegistryClient {
         registry: &str,
     ) -> Result<(Credentials, CredentialSource), RegistryError> {
         let key = canonical_registry(registry);
-        if let Some(credentials) = self.explicit.get(&key) {
-            let source = match credentials {
+        let explicit = self
+            .explicit
+            .lock()
+            .ok()
+            .and_then(|e| e.get(&key).map(|e| e.credentials.clone()));
+        if let Some(credentials) = explicit {
+            let source = match &credentials {
                 Credentials::Basic { username, .. } => CredentialSource::Explicit {
                     username: username.clone(),
                 },
                 Credentials::Anonymous => CredentialSource::Anonymous,
             };
-            return Ok((credentials.clone(), source));
+            return Ok((credentials, source));
         }
         if let Some(found) = self.options.docker_config.lookup(&key)? {
             return Ok(found);
@@ -207,6 +321,7 @@ impl RegistryClient {
         build: &(dyn Fn() -> Result<RequestBuilder, RegistryError> + Send + Sync),
     ) -> Result<Response, RegistryError> {
         let key = (canonical_registry(registry), repository.to_string(), access);
+        let generation = self.renewable(&key.0);
         let cached = self
             .auth_cache
             .lock()
@@ -215,7 +330,16 @@ impl RegistryClient {
         let mut response = self
             .send_with(registry, operation, build, cached.as_ref())
             .await?;
-        if response.status() == StatusCode::UNAUTHORIZED {
+        // A 401 to a request without credentials is the registry's challenge.
+        // A 401 to credentials that were sent means they stopped working:
+        // renewable ones (an expired token) are renewed before answering it.
+        let mut credentials_rejected = cached.is_some();
+        let mut renewed = false;
+        while response.status() == StatusCode::UNAUTHORIZED {
+            if let (true, false, Some(seen)) = (credentials_rejected, renewed, generation) {
+                self.renew(registry, &key.0, seen).await?;
+                renewed = true;
+            }
             let challenge = response
                 .headers()
                 .get(WWW_AUTHENTICATE)
@@ -225,21 +349,25 @@ impl RegistryClient {
                 .authenticate(registry, repository, access, challenge.as_deref())
                 .await?;
             if let Ok(mut cache) = self.auth_cache.lock() {
-                cache.insert(key, header.clone());
+                cache.insert(key.clone(), header.clone());
             }
             response = self
                 .send_with(registry, operation, build, Some(&header))
                 .await?;
-            if response.status() == StatusCode::UNAUTHORIZED
-                || response.status() == StatusCode::FORBIDDEN
-            {
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED && !renewed && generation.is_some() {
+                // Rejected right away: the credentials were stale from the start.
+                credentials_rejected = true;
+                continue;
+            }
+            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
                 let (_, source) = self.credentials_for(registry)?;
                 return Err(RegistryError::AuthFailed {
                     registry: registry.to_string(),
                     credential_source: source,
                     detail: format!(
                         "the registry rejected them for {operation} (HTTP {})",
-                        response.status().as_u16()
+                        status.as_u16()
                     ),
                 });
             }

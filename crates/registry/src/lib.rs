@@ -14,7 +14,7 @@ pub mod layout;
 mod ops;
 mod reference;
 
-pub use client::{ClientOptions, RegistryClient, RetryPolicy};
+pub use client::{ClientOptions, CredentialRefresher, RegistryClient, RetryPolicy};
 pub use content::{content_digest, ContentDigest, ContentError, ImageContent};
 pub use credentials::{CredentialSource, Credentials, DockerConfig, DockerConfigError, Secret};
 pub use digest::{Digest, DigestError};

@@ -9,9 +9,15 @@ mod docker_engine;
 mod moto;
 mod process;
 mod registry;
+mod tls;
+mod tls_front;
+mod token_expiry;
 
 pub use base_image::{push_base_image, push_base_image_as, BaseImageError, PushedImage};
 pub use docker_engine::DockerEngine;
 pub use moto::Moto;
 pub use process::{free_port, wait_for_port, ServerError};
 pub use registry::Registry;
+pub use tls::TestCa;
+pub use tls_front::TlsFront;
+pub use token_expiry::ExpiringTokenProxy;

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::process::{Command, Stdio};
 
 use crate::process::{await_listening, find_program, free_port, Guard, ServerError};
+use crate::tls::TestCa;
 
 /// A running registry. `address()` is `127.0.0.1:PORT`, usable in image references.
 pub struct Registry {
@@ -15,12 +16,29 @@ pub struct Registry {
 impl Registry {
     /// An anonymous registry with deletes enabled.
     pub fn start() -> Result<Self, ServerError> {
-        Self::launch(None)
+        Self::launch(None, None, false)
     }
 
     /// A registry that demands basic auth for `user` / `password` (bcrypt htpasswd).
     pub fn start_with_auth(user: &str, password: &str) -> Result<Self, ServerError> {
-        Self::launch(Some((user, password)))
+        Self::launch(Some((user, password)), None, false)
+    }
+
+    /// [`Registry::start_with_auth`] for a registry behind a TLS terminator:
+    /// it answers with relative upload locations (`http.relativeurls`), since
+    /// it cannot know the scheme its clients use.
+    pub fn start_with_auth_behind_tls(user: &str, password: &str) -> Result<Self, ServerError> {
+        Self::launch(Some((user, password)), None, true)
+    }
+
+    /// A registry serving HTTPS with `ca`'s server certificate and demanding
+    /// basic auth for `user` / `password`.
+    pub fn start_tls_with_auth(
+        ca: &TestCa,
+        user: &str,
+        password: &str,
+    ) -> Result<Self, ServerError> {
+        Self::launch(Some((user, password)), Some(ca), false)
     }
 
     pub fn address(&self) -> String {
@@ -37,7 +55,11 @@ impl Registry {
         self._dir.path().join("storage")
     }
 
-    fn launch(auth: Option<(&str, &str)>) -> Result<Self, ServerError> {
+    fn launch(
+        auth: Option<(&str, &str)>,
+        tls: Option<&TestCa>,
+        relative_urls: bool,
+    ) -> Result<Self, ServerError> {
         let program =
             find_program("docker-registry", &["/usr/bin/docker-registry"]).ok_or_else(|| {
                 ServerError::Missing {
@@ -55,6 +77,17 @@ impl Registry {
             "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
             storage.display()
         );
+        if relative_urls {
+            config.push_str("  relativeurls: true\n");
+        }
+        if let Some(ca) = tls {
+            let _ = write!(
+                config,
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                ca.server_cert().display(),
+                ca.server_key().display()
+            );
+        }
         if let Some((user, password)) = auth {
             let htpasswd = dir.path().join("htpasswd");
             write_htpasswd(&htpasswd, user, password)?;

@@ -9,7 +9,7 @@ use super::shape::{collect_named, ObjectShape, Property, Shape};
 use crate::dispatch::ErasedResource;
 
 pub const PACKAGE: &str = "imagedeploy";
-pub const NODE_PACKAGE: &str = "@imagedeploy/pulumi";
+pub const NODE_PACKAGE: &str = "pulumi-imagedeploy";
 pub const PYTHON_PACKAGE: &str = "pulumi_imagedeploy";
 pub const PLUGIN_DOWNLOAD_URL: &str = "github://api.github.com/imagedeploy/imagedeploy";
 

@@ -44,6 +44,8 @@ pub enum ImageError {
     Registry(#[from] imagedeploy_registry::RegistryError),
     #[error("ECR credentials: {0}")]
     EcrAuth(String),
+    #[error("registry client settings: {0}")]
+    RegistrySettings(String),
     #[error("{0}")]
     Build(#[from] build::BuildError),
     #[error("reading the built image: {0}")]

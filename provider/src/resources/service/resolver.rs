@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 use imagedeploy_ecs::{ImageReference, ImageResolver, ResolveError};
-use imagedeploy_registry::{ClientOptions, Reference, RegistryClient};
+use imagedeploy_registry::{Reference, RegistryClient};
 
 use crate::resource::Ctx;
 use crate::resources::image::auth::is_ecr_host;
@@ -41,8 +41,8 @@ impl ImageResolver for Resolver<'_> {
                 });
         }
         let parsed = Reference::parse(&written).map_err(|e| registry_error(e.to_string()))?;
-        let mut client = RegistryClient::new(ClientOptions::default())
-            .map_err(|e| registry_error(e.to_string()))?;
+        let options = crate::resources::image::auth::registry_options().map_err(registry_error)?;
+        let mut client = RegistryClient::new(options).map_err(|e| registry_error(e.to_string()))?;
         if is_ecr_host(parsed.registry()) {
             let credentials = crate::resources::image::auth::ecr_credentials(self.ctx)
                 .await

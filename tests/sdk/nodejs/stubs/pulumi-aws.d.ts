@@ -1,10 +1,14 @@
 // A MINIMAL, HAND-WRITTEN declaration of the few @pulumi/aws members that
-// examples/nodejs-fargate uses, so `tsc --strict` can check the example without
+// examples/nodejs-fargate and examples/sst use, so `tsc --strict` can check the example without
 // installing @pulumi/aws (hundreds of MB). The signatures copy the shape of
 // @pulumi/aws 6.x/7.x for these members only; this file is a type stub for the
 // type check and is never executed. What it cannot catch: a member renamed or
 // retyped in a newer @pulumi/aws release.
 import * as pulumi from "@pulumi/pulumi";
+
+export namespace config {
+    const region: string | undefined;
+}
 
 export namespace ecr {
     interface RepositoryArgs {
