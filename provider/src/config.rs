@@ -164,3 +164,55 @@ async fn validate_credentials(sdk: &aws_config::SdkConfig) -> Result<(), AwsSetu
         )),
     }
 }
+
+impl crate::server::AppContext for ProviderContext {
+    type Config = ProviderConfig;
+
+    fn check(config: &ProviderConfig) -> Vec<Failure> {
+        config.check()
+    }
+
+    fn new(config: ProviderConfig) -> Self {
+        ProviderContext::new(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use crate::schema::object_shape_of;
+    use crate::schema::validate::validate;
+    use crate::wire::typed::{decode, from_json};
+    use crate::wire::value::Value;
+
+    fn map(entries: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn s(v: &str) -> Value {
+        Value::String(v.into())
+    }
+
+    #[test]
+    fn json_encoded_config_strings_are_accepted() {
+        let shape = object_shape_of::<crate::config::ProviderConfig>();
+        let mut input = map(&[
+            ("skipCredentialsValidation", s("true")),
+            ("endpoints", s("{\"ecs\":\"http://127.0.0.1:5000\"}")),
+            ("region", s("us-east-1")),
+        ]);
+        crate::schema::validate::coerce_json_strings(&mut input, &shape);
+        assert!(validate(&input, &shape).is_empty());
+        let (json, _) = decode(&input, &shape);
+        let config: crate::config::ProviderConfig = from_json(json).expect("decodes");
+        assert_eq!(config.skip_credentials_validation, Some(true));
+        assert_eq!(
+            config.endpoints.and_then(|e| e.ecs).as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+    }
+}

@@ -7,19 +7,29 @@
 //! engine's value model), `schema` (shapes from Rust types), `resources`.
 
 pub mod config;
-pub mod dispatch;
-pub mod launch;
-pub mod log;
-pub mod resource;
 pub mod resources;
-pub mod schema;
-pub mod server;
-pub mod wire;
+
+pub use pulumi_provider::{dispatch, launch, log, schema, server, wire};
+
+/// The framework's resource interface, with this provider's context.
+pub mod resource {
+    pub use pulumi_provider::resource::*;
+
+    /// Everything a resource call may use besides its own values.
+    pub type Ctx = pulumi_provider::resource::Ctx<crate::config::ProviderContext>;
+}
 
 /// The `fingerprint` subcommand: what the Image resource will see of a context.
 pub fn fingerprint_cli(args: &[String]) -> std::process::ExitCode {
     imagedeploy_fingerprint::cli::run(args)
 }
+
+/// Name, version and schema of the package.
+pub const INFO: server::ProviderInfo = server::ProviderInfo {
+    name: "imagedeploy",
+    version: env!("CARGO_PKG_VERSION"),
+    schema: package_schema,
+};
 
 /// The package schema, as GetSchema serves it (used to write schema.json).
 pub fn package_schema() -> String {

@@ -26,7 +26,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(imagedeploy::launch::serve(launch)) {
+    match runtime.block_on(imagedeploy::launch::serve(
+        launch,
+        imagedeploy::INFO,
+        imagedeploy::resources::all(),
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("imagedeploy: {e}");

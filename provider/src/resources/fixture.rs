@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::config::ProviderContext;
 use crate::resource::{
     BoxError, Change, ChangeKind, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError,
     Outputs, Resource,
@@ -61,7 +62,7 @@ fn flag_set(args: &FixtureArgs) -> bool {
 }
 
 #[async_trait]
-impl Resource for Fixture {
+impl Resource<ProviderContext> for Fixture {
     type Args = FixtureArgs;
     type State = FixtureState;
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::config::ProviderContext;
 use crate::dispatch::{ErasedResource, Typed};
 
 pub mod fixture;
@@ -11,7 +12,7 @@ pub mod service;
 /// Environment variable that also registers the harness's test fixture.
 pub const TEST_RESOURCES_ENV: &str = "IMAGEDEPLOY_TEST_RESOURCES";
 
-pub fn all() -> Vec<Arc<dyn ErasedResource>> {
+pub fn all() -> Vec<Arc<dyn ErasedResource<ProviderContext>>> {
     let mut resources = vec![Typed::erase(image::Image), Typed::erase(service::Service)];
     if std::env::var(TEST_RESOURCES_ENV).is_ok_and(|v| v == "1") {
         resources.push(Typed::erase(fixture::Fixture));

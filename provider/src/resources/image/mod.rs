@@ -12,6 +12,7 @@ use imagedeploy_build as build;
 use imagedeploy_fingerprint as fingerprint;
 use imagedeploy_registry::{Reference, RegistryClient};
 
+use crate::config::ProviderContext;
 use crate::resource::{
     BoxError, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError, Outputs, Resource,
 };
@@ -364,7 +365,7 @@ mod fingerprint_cache {
 }
 
 #[async_trait]
-impl Resource for Image {
+impl Resource<ProviderContext> for Image {
     type Args = ImageArgs;
     type State = ImageState;
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use imagedeploy_ecs::{self as ecs, DeployError, ServiceArgs, ServiceState};
 
+use crate::config::ProviderContext;
 use crate::resource::{
     BoxError, Change, ChangeKind, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError,
     Outputs, Resource,
@@ -64,7 +65,7 @@ fn progress(ctx: &Ctx) -> impl Fn(&str) + Send + Sync + '_ {
 }
 
 #[async_trait]
-impl Resource for Service {
+impl Resource<ProviderContext> for Service {
     type Args = ServiceArgs;
     type State = ServiceState;
 

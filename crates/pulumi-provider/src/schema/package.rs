@@ -14,10 +14,10 @@ pub const PYTHON_PACKAGE: &str = "pulumi_imagedeploy";
 pub const PLUGIN_DOWNLOAD_URL: &str = "github://api.github.com/imagedeploy/imagedeploy";
 
 /// Everything the schema is built from.
-pub struct PackageSpec<'a> {
+pub struct PackageSpec<'a, C: Send + Sync + 'static> {
     pub version: &'a str,
     pub config: Arc<ObjectShape>,
-    pub resources: &'a [Arc<dyn ErasedResource>],
+    pub resources: &'a [Arc<dyn ErasedResource<C>>],
 }
 
 fn type_token(name: &str) -> String {
@@ -25,13 +25,13 @@ fn type_token(name: &str) -> String {
 }
 
 /// The schema as pretty JSON with a trailing newline (the form of schema.json).
-pub fn render(spec: &PackageSpec<'_>) -> String {
+pub fn render<C: Send + Sync + 'static>(spec: &PackageSpec<'_, C>) -> String {
     let mut text = serde_json::to_string_pretty(&build(spec)).unwrap_or_default();
     text.push('\n');
     text
 }
 
-pub fn build(spec: &PackageSpec<'_>) -> Json {
+pub fn build<C: Send + Sync + 'static>(spec: &PackageSpec<'_, C>) -> Json {
     let mut named = BTreeMap::new();
     for (_, p) in &spec.config.properties {
         collect_named(&p.shape, &mut named);

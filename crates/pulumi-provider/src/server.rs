@@ -12,7 +12,6 @@ use rpc::resource_provider_server::ResourceProvider;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use crate::config::{ProviderConfig, ProviderContext};
 use crate::dispatch::{self, ErasedResource, OpFailure, PropertyMap};
 use crate::log::Logger;
 use crate::resource::{ChangeKind, Ctx, DiffOutcome, Failure};
@@ -24,30 +23,52 @@ use crate::wire::value::{to_struct, Value};
 /// The engine raises gRPC message limits to 400 MiB; so do we.
 pub const MAX_MESSAGE: usize = 400 * 1024 * 1024;
 
-pub struct Provider {
-    resources: BTreeMap<&'static str, Arc<dyn ErasedResource>>,
+/// What the application builds from its provider configuration: the
+/// context every resource call sees.
+pub trait AppContext: Default + Send + Sync + 'static {
+    /// The provider configuration, as the schema declares it.
+    type Config: serde::Serialize + serde::de::DeserializeOwned + schemars::JsonSchema + Send + Sync;
+    /// Checks beyond types.
+    fn check(config: &Self::Config) -> Vec<Failure>;
+    /// The context for a configuration that passed `check`.
+    fn new(config: Self::Config) -> Self;
+}
+
+/// The package's name, version and schema.
+#[derive(Clone, Copy)]
+pub struct ProviderInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub schema: fn() -> String,
+}
+
+pub struct Provider<C: AppContext> {
+    info: ProviderInfo,
+    resources: BTreeMap<&'static str, Arc<dyn ErasedResource<C>>>,
     config_shape: Arc<ObjectShape>,
-    context: RwLock<Arc<ProviderContext>>,
+    context: RwLock<Arc<C>>,
     logger: Logger,
     cancel: CancellationToken,
 }
 
-impl Provider {
+impl<C: AppContext> Provider<C> {
     pub fn new(
-        resources: Vec<Arc<dyn ErasedResource>>,
+        info: ProviderInfo,
+        resources: Vec<Arc<dyn ErasedResource<C>>>,
         logger: Logger,
         cancel: CancellationToken,
     ) -> Self {
         Provider {
+            info,
             resources: resources.into_iter().map(|r| (r.token(), r)).collect(),
-            config_shape: object_shape_of::<ProviderConfig>(),
-            context: RwLock::new(Arc::new(ProviderContext::default())),
+            config_shape: object_shape_of::<C::Config>(),
+            context: RwLock::new(Arc::new(C::default())),
             logger,
             cancel,
         }
     }
 
-    fn resource(&self, type_token: &str, urn: &str) -> Result<Arc<dyn ErasedResource>, Status> {
+    fn resource(&self, type_token: &str, urn: &str) -> Result<Arc<dyn ErasedResource<C>>, Status> {
         let token = if type_token.is_empty() {
             type_from_urn(urn)
         } else {
@@ -65,7 +86,7 @@ impl Provider {
         })
     }
 
-    fn ctx(&self, urn: &str, name: &str, timeout_seconds: f64) -> Ctx {
+    fn ctx(&self, urn: &str, name: &str, timeout_seconds: f64) -> Ctx<C> {
         let provider = self.context.read().map(|c| c.clone()).unwrap_or_default();
         Ctx {
             urn: urn.to_string(),
@@ -79,7 +100,7 @@ impl Provider {
     }
 
     /// Decodes provider configuration, accepting JSON-encoded strings.
-    fn decode_config(&self, mut map: PropertyMap) -> (Option<ProviderConfig>, Vec<Failure>) {
+    fn decode_config(&self, mut map: PropertyMap) -> (Option<C::Config>, Vec<Failure>) {
         map.remove("version");
         map.remove("pluginDownloadURL");
         crate::schema::validate::coerce_json_strings(&mut map, &self.config_shape);
@@ -88,9 +109,9 @@ impl Provider {
             return (None, failures);
         }
         let (json, _) = decode(&map, &self.config_shape);
-        match from_json::<ProviderConfig>(json) {
+        match from_json::<C::Config>(json) {
             Ok(config) => {
-                failures.extend(config.check());
+                failures.extend(C::check(&config));
                 (Some(config), failures)
             }
             Err(e) => (None, vec![Failure::new("", e)]),
@@ -213,7 +234,7 @@ fn op_status(
 }
 
 #[tonic::async_trait]
-impl ResourceProvider for Provider {
+impl<C: AppContext> ResourceProvider for Provider<C> {
     async fn handshake(
         &self,
         request: Request<rpc::ProviderHandshakeRequest>,
@@ -231,9 +252,10 @@ impl ResourceProvider for Provider {
         &self,
         _request: Request<rpc::ParameterizeRequest>,
     ) -> Result<Response<rpc::ParameterizeResponse>, Status> {
-        Err(Status::unimplemented(
-            "imagedeploy is not a parameterized provider",
-        ))
+        Err(Status::unimplemented(format!(
+            "{} is not a parameterized provider",
+            self.info.name
+        )))
     }
 
     async fn get_schema(
@@ -241,10 +263,13 @@ impl ResourceProvider for Provider {
         request: Request<rpc::GetSchemaRequest>,
     ) -> Result<Response<rpc::GetSchemaResponse>, Status> {
         if !request.get_ref().subpackage_name.is_empty() {
-            return Err(Status::invalid_argument("imagedeploy has no sub-packages"));
+            return Err(Status::invalid_argument(format!(
+                "{} has no sub-packages",
+                self.info.name
+            )));
         }
         Ok(Response::new(rpc::GetSchemaResponse {
-            schema: crate::package_schema(),
+            schema: (self.info.schema)(),
         }))
     }
 
@@ -316,13 +341,14 @@ impl ResourceProvider for Provider {
                     .map(|f| format!("{}: {}", f.property, f.reason))
                     .collect();
                 return Err(Status::invalid_argument(format!(
-                    "invalid imagedeploy provider configuration: {}",
+                    "invalid {} provider configuration: {}",
+                    self.info.name,
                     text.join("; ")
                 )));
             }
         };
         if let Ok(mut slot) = self.context.write() {
-            *slot = Arc::new(ProviderContext::new(config));
+            *slot = Arc::new(C::new(config));
         }
         Ok(Response::new(rpc::ConfigureResponse {
             accept_secrets: true,
@@ -338,7 +364,8 @@ impl ResourceProvider for Provider {
         request: Request<rpc::InvokeRequest>,
     ) -> Result<Response<rpc::InvokeResponse>, Status> {
         Err(Status::unimplemented(format!(
-            "imagedeploy has no function \"{}\"",
+            "{} has no function \"{}\"",
+            self.info.name,
             request.get_ref().tok
         )))
     }
@@ -348,7 +375,8 @@ impl ResourceProvider for Provider {
         request: Request<rpc::CallRequest>,
     ) -> Result<Response<rpc::CallResponse>, Status> {
         Err(Status::unimplemented(format!(
-            "imagedeploy has no method \"{}\"",
+            "{} has no method \"{}\"",
+            self.info.name,
             request.get_ref().tok
         )))
     }
@@ -525,9 +553,10 @@ impl ResourceProvider for Provider {
         &self,
         _request: Request<rpc::ConstructRequest>,
     ) -> Result<Response<rpc::ConstructResponse>, Status> {
-        Err(Status::unimplemented(
-            "imagedeploy has no component resources",
-        ))
+        Err(Status::unimplemented(format!(
+            "{} has no component resources",
+            self.info.name
+        )))
     }
 
     async fn cancel(&self, _request: Request<()>) -> Result<Response<()>, Status> {
@@ -541,7 +570,7 @@ impl ResourceProvider for Provider {
         _request: Request<()>,
     ) -> Result<Response<rpc::PluginInfo>, Status> {
         Ok(Response::new(rpc::PluginInfo {
-            version: env!("CARGO_PKG_VERSION").to_string(),
+            version: self.info.version.to_string(),
         }))
     }
 
@@ -554,14 +583,20 @@ impl ResourceProvider for Provider {
         &self,
         _request: Request<rpc::GetMappingRequest>,
     ) -> Result<Response<rpc::GetMappingResponse>, Status> {
-        Err(Status::unimplemented("imagedeploy has no mappings"))
+        Err(Status::unimplemented(format!(
+            "{} has no mappings",
+            self.info.name
+        )))
     }
 
     async fn get_mappings(
         &self,
         _request: Request<rpc::GetMappingsRequest>,
     ) -> Result<Response<rpc::GetMappingsResponse>, Status> {
-        Err(Status::unimplemented("imagedeploy has no mappings"))
+        Err(Status::unimplemented(format!(
+            "{} has no mappings",
+            self.info.name
+        )))
     }
 }
 
@@ -570,9 +605,17 @@ mod tests {
     use super::*;
     use crate::resource::Change;
 
+    /// Two input properties, as the Image resource has them.
+    #[derive(schemars::JsonSchema, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct SampleArgs {
+        context: String,
+        tags: Vec<String>,
+    }
+
     #[test]
     fn input_diff_is_set_only_for_paths_under_input_properties() {
-        let inputs = object_shape_of::<crate::resources::image::ImageArgs>();
+        let inputs = object_shape_of::<SampleArgs>();
         let outcome = DiffOutcome {
             changes: vec![
                 Change::update("context[\"src/app.ts\"]"),

@@ -11,7 +11,6 @@ use schemars::JsonSchema;
 use serde::{de::DeserializeOwned, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::ProviderContext;
 use crate::log::Logger;
 use crate::wire::typed::Annotations;
 
@@ -107,19 +106,32 @@ impl<S> Outputs<S> {
 }
 
 /// Everything a resource call may use besides its own values.
-#[derive(Clone)]
-pub struct Ctx {
+pub struct Ctx<C> {
     pub urn: String,
     pub name: String,
     pub cancel: CancellationToken,
-    pub provider: Arc<ProviderContext>,
+    pub provider: Arc<C>,
     pub(crate) log: Logger,
     pub(crate) inputs: Annotations,
     /// Engine-provided timeout in seconds (0 = resource default).
     pub timeout_seconds: f64,
 }
 
-impl Ctx {
+impl<C> Clone for Ctx<C> {
+    fn clone(&self) -> Self {
+        Ctx {
+            urn: self.urn.clone(),
+            name: self.name.clone(),
+            cancel: self.cancel.clone(),
+            provider: self.provider.clone(),
+            log: self.log.clone(),
+            inputs: self.inputs.clone(),
+            timeout_seconds: self.timeout_seconds,
+        }
+    }
+}
+
+impl<C> Ctx<C> {
     /// Progress line shown live in the CLI and not kept.
     pub fn progress(&self, message: &str) {
         self.log.progress(&self.urn, message);
@@ -181,7 +193,7 @@ pub struct DiffInput<A, S> {
 }
 
 #[async_trait]
-pub trait Resource: Send + Sync + 'static {
+pub trait Resource<C: Send + Sync + 'static>: Send + Sync + 'static {
     type Args: Serialize + DeserializeOwned + JsonSchema + Clone + Send + Sync;
     type State: Serialize + DeserializeOwned + JsonSchema + Clone + Send + Sync;
 
@@ -195,21 +207,21 @@ pub trait Resource: Send + Sync + 'static {
     /// Values that are unknown (see `Ctx::is_unknown`) hold placeholders.
     async fn check(
         &self,
-        ctx: &Ctx,
+        ctx: &Ctx<C>,
         input: CheckInput<Self::Args>,
     ) -> Result<Self::Args, Vec<Failure>>;
 
     /// Called only with fully known new inputs.
     async fn diff(
         &self,
-        ctx: &Ctx,
+        ctx: &Ctx<C>,
         input: DiffInput<Self::Args, Self::State>,
     ) -> Result<DiffOutcome, BoxError>;
 
     /// Returns the new id and outputs. Called only with fully known inputs.
     async fn create(
         &self,
-        ctx: &Ctx,
+        ctx: &Ctx<C>,
         args: Self::Args,
         preview: bool,
     ) -> Result<(String, Outputs<Self::State>), OpError<Self::State>>;
@@ -217,19 +229,19 @@ pub trait Resource: Send + Sync + 'static {
     /// Current state of `id`; `None` when it no longer exists.
     async fn read(
         &self,
-        ctx: &Ctx,
+        ctx: &Ctx<C>,
         id: &str,
         state: Self::State,
     ) -> Result<Option<Self::State>, BoxError>;
 
     async fn update(
         &self,
-        ctx: &Ctx,
+        ctx: &Ctx<C>,
         id: &str,
         olds: Self::State,
         news: Self::Args,
         preview: bool,
     ) -> Result<Outputs<Self::State>, OpError<Self::State>>;
 
-    async fn delete(&self, ctx: &Ctx, id: &str, state: Self::State) -> Result<(), BoxError>;
+    async fn delete(&self, ctx: &Ctx<C>, id: &str, state: Self::State) -> Result<(), BoxError>;
 }

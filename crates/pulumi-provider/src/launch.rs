@@ -6,8 +6,9 @@ use std::sync::Arc;
 use pulumi_gestalt_proto::pulumi::pulumirpc::resource_provider_server::ResourceProviderServer;
 use tokio_util::sync::CancellationToken;
 
+use crate::dispatch::ErasedResource;
 use crate::log::Logger;
-use crate::server::{Provider, MAX_MESSAGE};
+use crate::server::{AppContext, Provider, ProviderInfo, MAX_MESSAGE};
 
 pub const USAGE: &str = "usage: pulumi-resource-imagedeploy [--logtostderr] [-v=N] [--tracing ENDPOINT] [ENGINE_ADDRESS]
        pulumi-resource-imagedeploy fingerprint --context DIR [--dockerfile PATH] [--target NAME] [--build-arg K=V]... [--platform P]... [--json] [--explain OLD.json]
@@ -54,17 +55,17 @@ pub enum LaunchError {
     Serve(tonic::transport::Error),
 }
 
-pub async fn serve(launch: Launch) -> Result<(), LaunchError> {
+pub async fn serve<C: AppContext>(
+    launch: Launch,
+    info: ProviderInfo,
+    resources: Vec<Arc<dyn ErasedResource<C>>>,
+) -> Result<(), LaunchError> {
     let logger = Logger::start();
     if let Some(address) = &launch.engine_address {
         logger.connect(address);
     }
     let cancel = CancellationToken::new();
-    let provider = Arc::new(Provider::new(
-        crate::resources::all(),
-        logger,
-        cancel.clone(),
-    ));
+    let provider = Arc::new(Provider::new(info, resources, logger, cancel.clone()));
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -234,25 +234,6 @@ fn unknowns_pass_validation() {
     assert!(validate(&input, &shape).is_empty());
 }
 
-#[test]
-fn json_encoded_config_strings_are_accepted() {
-    let shape = object_shape_of::<crate::config::ProviderConfig>();
-    let mut input = map(&[
-        ("skipCredentialsValidation", s("true")),
-        ("endpoints", s("{\"ecs\":\"http://127.0.0.1:5000\"}")),
-        ("region", s("us-east-1")),
-    ]);
-    crate::schema::validate::coerce_json_strings(&mut input, &shape);
-    assert!(validate(&input, &shape).is_empty());
-    let (json, _) = decode(&input, &shape);
-    let config: crate::config::ProviderConfig = from_json(json).expect("decodes");
-    assert_eq!(config.skip_credentials_validation, Some(true));
-    assert_eq!(
-        config.endpoints.and_then(|e| e.ecs).as_deref(),
-        Some("http://127.0.0.1:5000")
-    );
-}
-
 proptest! {
     #[test]
     fn typed_round_trip_is_lossless(

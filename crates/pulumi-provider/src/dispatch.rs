@@ -50,48 +50,50 @@ pub struct DiffRequest {
 
 /// The wire-level face of a resource type.
 #[async_trait]
-pub trait ErasedResource: Send + Sync {
+pub trait ErasedResource<C: Send + Sync + 'static>: Send + Sync {
     fn token(&self) -> &'static str;
     fn description(&self) -> &'static str;
     fn input_shape(&self) -> Arc<ObjectShape>;
     fn output_shape(&self) -> Arc<ObjectShape>;
-    async fn check(&self, ctx: Ctx, req: CheckRequest) -> (PropertyMap, Vec<Failure>);
-    async fn diff(&self, ctx: Ctx, req: DiffRequest) -> Result<DiffOutcome, String>;
+    async fn check(&self, ctx: Ctx<C>, req: CheckRequest) -> (PropertyMap, Vec<Failure>);
+    async fn diff(&self, ctx: Ctx<C>, req: DiffRequest) -> Result<DiffOutcome, String>;
     async fn create(
         &self,
-        ctx: Ctx,
+        ctx: Ctx<C>,
         news: PropertyMap,
         preview: bool,
     ) -> Result<(String, PropertyMap), OpFailure>;
     async fn read(
         &self,
-        ctx: Ctx,
+        ctx: Ctx<C>,
         id: String,
         state: PropertyMap,
     ) -> Result<Option<(PropertyMap, PropertyMap)>, String>;
     async fn update(
         &self,
-        ctx: Ctx,
+        ctx: Ctx<C>,
         id: String,
         olds: PropertyMap,
         news: PropertyMap,
         preview: bool,
     ) -> Result<PropertyMap, OpFailure>;
-    async fn delete(&self, ctx: Ctx, id: String, state: PropertyMap) -> Result<(), String>;
+    async fn delete(&self, ctx: Ctx<C>, id: String, state: PropertyMap) -> Result<(), String>;
 }
 
 /// Adapts a typed `Resource` to `ErasedResource`.
-pub struct Typed<R: Resource> {
+pub struct Typed<R, C> {
     resource: R,
+    context: std::marker::PhantomData<fn(C)>,
     inputs: Arc<ObjectShape>,
     outputs: Arc<ObjectShape>,
 }
 
-impl<R: Resource> Typed<R> {
+impl<R: Resource<C>, C: Send + Sync + 'static> Typed<R, C> {
     /// The resource behind the wire-level interface.
-    pub fn erase(resource: R) -> Arc<dyn ErasedResource> {
+    pub fn erase(resource: R) -> Arc<dyn ErasedResource<C>> {
         Arc::new(Typed {
             resource,
+            context: std::marker::PhantomData,
             inputs: object_shape_of::<R::Args>(),
             outputs: object_shape_of::<R::State>(),
         })
@@ -234,7 +236,7 @@ fn err_text(e: BoxError) -> String {
 }
 
 #[async_trait]
-impl<R: Resource> ErasedResource for Typed<R> {
+impl<R: Resource<C>, C: Send + Sync + 'static> ErasedResource<C> for Typed<R, C> {
     fn token(&self) -> &'static str {
         self.resource.token()
     }
@@ -251,7 +253,7 @@ impl<R: Resource> ErasedResource for Typed<R> {
         self.outputs.clone()
     }
 
-    async fn check(&self, mut ctx: Ctx, req: CheckRequest) -> (PropertyMap, Vec<Failure>) {
+    async fn check(&self, mut ctx: Ctx<C>, req: CheckRequest) -> (PropertyMap, Vec<Failure>) {
         let failures = crate::schema::validate::validate(&req.news, &self.inputs);
         if !failures.is_empty() {
             return (req.news, failures);
@@ -281,7 +283,7 @@ impl<R: Resource> ErasedResource for Typed<R> {
         }
     }
 
-    async fn diff(&self, ctx: Ctx, req: DiffRequest) -> Result<DiffOutcome, String> {
+    async fn diff(&self, ctx: Ctx<C>, req: DiffRequest) -> Result<DiffOutcome, String> {
         let (news, news_ann) = self.args(&req.news)?;
         let old_inputs = req.old_inputs.clone().unwrap_or_else(|| {
             req.olds
@@ -311,7 +313,7 @@ impl<R: Resource> ErasedResource for Typed<R> {
 
     async fn create(
         &self,
-        ctx: Ctx,
+        ctx: Ctx<C>,
         news: PropertyMap,
         preview: bool,
     ) -> Result<(String, PropertyMap), OpFailure> {
@@ -337,7 +339,7 @@ impl<R: Resource> ErasedResource for Typed<R> {
 
     async fn read(
         &self,
-        ctx: Ctx,
+        ctx: Ctx<C>,
         id: String,
         state: PropertyMap,
     ) -> Result<Option<(PropertyMap, PropertyMap)>, String> {
@@ -363,7 +365,7 @@ impl<R: Resource> ErasedResource for Typed<R> {
 
     async fn update(
         &self,
-        ctx: Ctx,
+        ctx: Ctx<C>,
         id: String,
         olds: PropertyMap,
         news: PropertyMap,
@@ -388,7 +390,7 @@ impl<R: Resource> ErasedResource for Typed<R> {
             .map_err(OpFailure::Error)
     }
 
-    async fn delete(&self, ctx: Ctx, id: String, state: PropertyMap) -> Result<(), String> {
+    async fn delete(&self, ctx: Ctx<C>, id: String, state: PropertyMap) -> Result<(), String> {
         let (typed, _) = self.state(&state)?;
         self.resource
             .delete(&ctx, &id, typed)
