@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
-use crate::schema::Failure;
+use pulumi_provider::resource::{AppContext, Failure};
 
 /// Configuration of the imagedeploy provider.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -165,7 +165,7 @@ async fn validate_credentials(sdk: &aws_config::SdkConfig) -> Result<(), AwsSetu
     }
 }
 
-impl crate::server::AppContext for ProviderContext {
+impl AppContext for ProviderContext {
     type Config = ProviderConfig;
 
     fn check(config: &ProviderConfig) -> Vec<Failure> {
@@ -181,10 +181,10 @@ impl crate::server::AppContext for ProviderContext {
 mod tests {
     use std::collections::BTreeMap;
 
-    use crate::schema::object_shape_of;
-    use crate::schema::validate::validate;
-    use crate::wire::typed::{decode, from_json};
-    use crate::wire::value::Value;
+    use pulumi_provider::schema::object_shape_of;
+    use pulumi_provider::schema::typed::{decode, from_json};
+    use pulumi_provider::schema::validate::{self, validate};
+    use pulumi_provider::wire::value::Value;
 
     fn map(entries: &[(&str, Value)]) -> BTreeMap<String, Value> {
         entries
@@ -205,7 +205,7 @@ mod tests {
             ("endpoints", s("{\"ecs\":\"http://127.0.0.1:5000\"}")),
             ("region", s("us-east-1")),
         ]);
-        crate::schema::validate::coerce_json_strings(&mut input, &shape);
+        validate::coerce_json_strings(&mut input, &shape);
         assert!(validate(&input, &shape).is_empty());
         let (json, _) = decode(&input, &shape);
         let config: crate::config::ProviderConfig = from_json(json).expect("decodes");

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::ProviderContext;
-use crate::dispatch::{ErasedResource, Typed};
+use pulumi_provider::dispatch::{ErasedResource, Typed};
 
 pub mod fixture;
 pub mod image;

@@ -141,7 +141,7 @@ fn coerce(value: &mut Value, shape: &Shape) {
         Value::Secret(inner) => coerce(inner, shape),
         Value::String(s) if !matches!(shape, Shape::String | Shape::Enum(_) | Shape::Any) => {
             if let Ok(json) = serde_json::from_str::<serde_json::Value>(s) {
-                *value = crate::wire::typed::json_to_value(&json);
+                *value = super::typed::json_to_value(&json);
                 coerce(value, shape);
             }
         }

@@ -3,8 +3,8 @@
 
 pub mod path;
 pub mod status;
-pub mod typed;
 pub mod value;
 
-#[cfg(test)]
-mod tests;
+/// The engine raises gRPC message limits to 400 MiB; so does the provider,
+/// for its server and for its connection to the engine's Log service.
+pub const MAX_MESSAGE: usize = 400 * 1024 * 1024;

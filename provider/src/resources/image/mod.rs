@@ -14,7 +14,8 @@ use imagedeploy_registry::{Reference, RegistryClient};
 
 use crate::config::ProviderContext;
 use crate::resource::{
-    BoxError, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError, Outputs, Resource,
+    unknown_outputs, BoxError, CheckInput, CreateInput, Created, Ctx, DeleteInput, DiffInput,
+    DiffOutcome, Failure, OpError, Outputs, ReadInput, Resource, UpdateInput,
 };
 
 pub mod args;
@@ -231,17 +232,17 @@ async fn build_and_push(
         context_manifest: manifest_for_state(&obs.fingerprint.manifest),
     };
     if preview && !obs.resolved.build_on_preview {
-        let unknown = [
-            "digest",
-            "ref",
-            "contentDigest",
-            "sizeBytes",
-            "layers",
-            "platform",
-        ];
+        let unknown = unknown_outputs!(ImageState {
+            digest,
+            reference as "ref",
+            content_digest,
+            size_bytes,
+            layers,
+            platform,
+        });
         return Ok(Outputs {
             state: skeleton,
-            unknown: unknown.iter().map(|s| s.to_string()).collect(),
+            unknown,
         });
     }
 
@@ -418,9 +419,9 @@ impl Resource<ProviderContext> for Image {
     async fn create(
         &self,
         ctx: &Ctx,
-        args: ImageArgs,
-        preview: bool,
-    ) -> Result<(String, Outputs<ImageState>), OpError<ImageState>> {
+        input: CreateInput<ImageArgs>,
+    ) -> Result<Created<ImageState>, OpError<ImageState>> {
+        let CreateInput { args, preview } = input;
         let name = ctx.name.clone();
         let outputs = build_and_push(ctx, args, None, preview).await.map_err(op)?;
         let id = if preview { String::new() } else { name };
@@ -430,9 +431,9 @@ impl Resource<ProviderContext> for Image {
     async fn read(
         &self,
         ctx: &Ctx,
-        _id: &str,
-        state: ImageState,
+        input: ReadInput<ImageState>,
     ) -> Result<Option<ImageState>, BoxError> {
+        let state = input.state;
         if !state.args.push.unwrap_or(true) || state.reference.is_empty() {
             return Ok(Some(state));
         }
@@ -449,17 +450,21 @@ impl Resource<ProviderContext> for Image {
     async fn update(
         &self,
         ctx: &Ctx,
-        _id: &str,
-        olds: ImageState,
-        news: ImageArgs,
-        preview: bool,
+        input: UpdateInput<ImageArgs, ImageState>,
     ) -> Result<Outputs<ImageState>, OpError<ImageState>> {
+        let UpdateInput {
+            olds,
+            news,
+            preview,
+            ..
+        } = input;
         build_and_push(ctx, news, Some(&olds), preview)
             .await
             .map_err(op)
     }
 
-    async fn delete(&self, ctx: &Ctx, _id: &str, state: ImageState) -> Result<(), BoxError> {
+    async fn delete(&self, ctx: &Ctx, input: DeleteInput<ImageState>) -> Result<(), BoxError> {
+        let state = input.state;
         if !state.reference.is_empty() {
             ctx.info(&format!(
                 "{} stays in its registry: older task definitions may still use it",

@@ -9,8 +9,9 @@ use imagedeploy_ecs::{self as ecs, DeployError, ServiceArgs, ServiceState};
 
 use crate::config::ProviderContext;
 use crate::resource::{
-    BoxError, Change, ChangeKind, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError,
-    Outputs, Resource,
+    unknown_outputs, BoxError, Change, ChangeKind, CheckInput, CreateInput, Created, Ctx,
+    DeleteInput, DiffInput, DiffOutcome, Failure, OpError, Outputs, ReadInput, Resource,
+    UpdateInput,
 };
 
 mod resolver;
@@ -139,27 +140,21 @@ impl Resource<ProviderContext> for Service {
     async fn create(
         &self,
         ctx: &Ctx,
-        args: ServiceArgs,
-        preview: bool,
-    ) -> Result<(String, Outputs<ServiceState>), OpError<ServiceState>> {
+        input: CreateInput<ServiceArgs>,
+    ) -> Result<Created<ServiceState>, OpError<ServiceState>> {
+        let CreateInput { args, preview } = input;
         let images = pin_images(ctx, &args, !preview).await?;
         if preview {
             let state = preview_state(args, images);
-            let unknown = [
-                "arn",
-                "clusterArn",
-                "taskDefinitionArn",
-                "revision",
-                "deploymentId",
-                "rolloutState",
-            ];
-            return Ok((
-                String::new(),
-                Outputs {
-                    state,
-                    unknown: unknown.iter().map(|s| s.to_string()).collect(),
-                },
-            ));
+            let unknown = unknown_outputs!(ServiceState {
+                arn,
+                cluster_arn,
+                task_definition_arn,
+                revision,
+                deployment_id,
+                rollout_state,
+            });
+            return Ok((String::new(), Outputs { state, unknown }));
         }
         let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
         let state = deployer
@@ -172,11 +167,10 @@ impl Resource<ProviderContext> for Service {
     async fn read(
         &self,
         ctx: &Ctx,
-        _id: &str,
-        state: ServiceState,
+        input: ReadInput<ServiceState>,
     ) -> Result<Option<ServiceState>, BoxError> {
         let deployer = deployer(ctx).await?;
-        match deployer.read(&state).await? {
+        match deployer.read(&input.state).await? {
             None => {
                 ctx.warn("the service no longer exists (deleted or INACTIVE)");
                 Ok(None)
@@ -193,20 +187,29 @@ impl Resource<ProviderContext> for Service {
     async fn update(
         &self,
         ctx: &Ctx,
-        _id: &str,
-        olds: ServiceState,
-        news: ServiceArgs,
-        preview: bool,
+        input: UpdateInput<ServiceArgs, ServiceState>,
     ) -> Result<Outputs<ServiceState>, OpError<ServiceState>> {
+        let UpdateInput {
+            olds,
+            news,
+            preview,
+            ..
+        } = input;
         let images = pin_images(ctx, &news, !preview).await?;
         let plan = ecs::diff(&olds, &news, &images);
         if preview {
             let mut unknown = Vec::new();
             if plan.new_revision_needed {
-                unknown.extend(["taskDefinitionArn", "revision"]);
+                unknown.extend(unknown_outputs!(ServiceState {
+                    task_definition_arn,
+                    revision
+                }));
             }
             if plan.new_revision_needed || plan.service_update_needed || olds.deploy_failed {
-                unknown.extend(["deploymentId", "rolloutState"]);
+                unknown.extend(unknown_outputs!(ServiceState {
+                    deployment_id,
+                    rollout_state
+                }));
             }
             let mut state = olds;
             state.args = news;
@@ -215,10 +218,7 @@ impl Resource<ProviderContext> for Service {
                 // The exact new value: dependents must not see the old one.
                 state.family = ecs::normalise::task(&state.args).family;
             }
-            return Ok(Outputs {
-                state,
-                unknown: unknown.iter().map(|s| s.to_string()).collect(),
-            });
+            return Ok(Outputs { state, unknown });
         }
         let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
         let state = deployer
@@ -228,9 +228,11 @@ impl Resource<ProviderContext> for Service {
         Ok(Outputs::known(state))
     }
 
-    async fn delete(&self, ctx: &Ctx, _id: &str, state: ServiceState) -> Result<(), BoxError> {
+    async fn delete(&self, ctx: &Ctx, input: DeleteInput<ServiceState>) -> Result<(), BoxError> {
         let deployer = deployer(ctx).await?;
-        deployer.delete(&state, &progress(ctx), &ctx.cancel).await?;
+        deployer
+            .delete(&input.state, &progress(ctx), &ctx.cancel)
+            .await?;
         Ok(())
     }
 }

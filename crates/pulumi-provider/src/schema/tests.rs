@@ -6,10 +6,10 @@ use proptest::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::path::Path;
 use super::typed::{decode, encode, from_json, to_json};
-use super::value::{Value, UNKNOWN_SENTINELS};
-use crate::schema::{object_shape_of, validate::validate};
+use super::{object_shape_of, validate::validate};
+use crate::wire::path::Path;
+use crate::wire::value::{Value, UNKNOWN_SENTINELS};
 
 fn arb_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -249,7 +249,7 @@ proptest! {
             ann.secret.insert(Path::root().key("name"));
         }
         let wire = encode(&to_json(&sample).unwrap(), &shape, &ann);
-        let proto = super::value::to_struct(&wire);
+        let proto = crate::wire::value::to_struct(&wire);
         let back = Value::from_struct(&proto);
         let (json, ann2) = decode(&back, &shape);
         let decoded: Sample = from_json(json).unwrap();

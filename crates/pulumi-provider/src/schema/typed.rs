@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value as Json;
 
-use super::path::{Path, Segment};
-use super::value::Value;
-use crate::schema::{ObjectShape, Shape};
+use super::{ObjectShape, Shape};
+use crate::wire::path::{Path, Segment};
+use crate::wire::value::Value;
 
 /// Where the unknowns and secrets were in a decoded input.
 #[derive(Debug, Clone, Default, PartialEq)]
