@@ -23,8 +23,12 @@ use crate::diff::ServiceDiff;
 use crate::normalise::{self, NormalContainer, NormalService, NormalTask};
 use crate::wait::{self, short, Outcome, Target};
 
-/// Receives progress lines for the engine log (never contains secret values).
-pub type Progress<'a> = &'a (dyn Fn(&str) + Send + Sync);
+/// A progress line for whoever shows this deployment to a user: a `tracing`
+/// event with `progress = true` (the provider's engine log shows it live
+/// and does not keep it). Never contains secret values.
+pub(crate) fn progress(line: &str) {
+    tracing::info!(progress = true, "{line}");
+}
 
 /// Why a create, update, refresh or delete failed.
 #[derive(Debug, thiserror::Error)]
@@ -192,7 +196,6 @@ impl Deployer {
         &self,
         args: &ServiceArgs,
         images: &BTreeMap<String, String>,
-        progress: Progress<'_>,
         cancel: &CancellationToken,
     ) -> Result<ServiceState, DeployError> {
         let name = service_name(args)?;
@@ -210,7 +213,7 @@ impl Deployer {
                 });
             }
         }
-        let reg = self.register(&containers, &task, &svc, progress).await?;
+        let reg = self.register(&containers, &task, &svc).await?;
         let token = client_token(cluster, name, &reg.arn);
         let mut req = self
             .client
@@ -248,7 +251,7 @@ impl Deployer {
             Ok(out) => out,
             Err(e) => {
                 let err = aws_error("CreateService", name, e);
-                self.deregister(&reg.arn, progress).await;
+                self.deregister(&reg.arn).await;
                 return Err(err);
             }
         };
@@ -282,7 +285,7 @@ impl Deployer {
             deploy_failed: false,
         };
         if args.waits() {
-            self.wait_for(&mut state, progress, cancel).await?;
+            self.wait_for(&mut state, cancel).await?;
         }
         Ok(state)
     }
@@ -297,7 +300,6 @@ impl Deployer {
         args: &ServiceArgs,
         images: &BTreeMap<String, String>,
         plan: &ServiceDiff,
-        progress: Progress<'_>,
         cancel: &CancellationToken,
     ) -> Result<ServiceState, DeployError> {
         if plan.needs_replace() {
@@ -325,7 +327,7 @@ impl Deployer {
 
         let mut task_definition = old.task_definition_arn.clone();
         if plan.new_revision_needed {
-            let reg = self.register(&containers, &task, &svc, progress).await?;
+            let reg = self.register(&containers, &task, &svc).await?;
             state.registered_revisions.push(reg.arn.clone());
             task_definition = reg.arn.clone();
             // Recorded only once UpdateService accepted it (below).
@@ -395,19 +397,18 @@ impl Deployer {
             state.images = images_of(&containers);
         }
         if deploys && args.waits() {
-            self.wait_for(&mut state, progress, cancel).await?;
+            self.wait_for(&mut state, cancel).await?;
         }
         state.deploy_failed = false;
         // Without waiting, superseded revisions go right away: ECS keeps
         // running tasks of an INACTIVE revision.
-        self.deregister_superseded(&mut state, progress).await;
+        self.deregister_superseded(&mut state).await;
         Ok(state)
     }
 
     async fn wait_for(
         &self,
         state: &mut ServiceState,
-        progress: Progress<'_>,
         cancel: &CancellationToken,
     ) -> Result<(), DeployError> {
         let name = service_name(&state.args)?.to_string();
@@ -418,7 +419,7 @@ impl Deployer {
             timeout: state.args.wait_timeout(),
             poll: self.poll_interval,
         };
-        let outcome = wait::rollout(&self.client, target, progress, cancel).await;
+        let outcome = wait::rollout(&self.client, target, cancel).await;
         let (observed, failure) = match outcome {
             Outcome::Done(o) => (o, None),
             Outcome::Failed { observed, message } => (observed, Some(Ok(message))),
@@ -459,7 +460,6 @@ impl Deployer {
         containers: &[NormalContainer],
         task: &NormalTask,
         svc: &NormalService,
-        progress: Progress<'_>,
     ) -> Result<Registered, DeployError> {
         let defs = containers
             .iter()
@@ -542,11 +542,11 @@ impl Deployer {
 
     /// Deregisters the revisions this resource registered other than the
     /// one now deployed; the ones that fail stay listed for next time.
-    async fn deregister_superseded(&self, state: &mut ServiceState, progress: Progress<'_>) {
+    async fn deregister_superseded(&self, state: &mut ServiceState) {
         let current = state.task_definition_arn.clone();
         let mut keep = Vec::new();
         for arn in std::mem::take(&mut state.registered_revisions) {
-            if arn == current || !self.deregister(&arn, progress).await {
+            if arn == current || !self.deregister(&arn).await {
                 keep.push(arn);
             }
         }
@@ -554,7 +554,7 @@ impl Deployer {
     }
 
     /// Best effort: true when the revision is deregistered (or already was).
-    pub(crate) async fn deregister(&self, arn: &str, progress: Progress<'_>) -> bool {
+    pub(crate) async fn deregister(&self, arn: &str) -> bool {
         match self
             .client
             .deregister_task_definition()

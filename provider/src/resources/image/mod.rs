@@ -252,9 +252,7 @@ async fn build_and_push(
     } else {
         "building"
     });
-    let progress_ctx = ctx.clone();
-    let progress = move |line: &str| progress_ctx.progress(line);
-    let built = build::build(&request, &progress, ctx.cancel.clone()).await?;
+    let built = build::build(&request, ctx.cancel.clone()).await?;
     let layout = built.layout_dir().to_path_buf();
     let content =
         tokio::task::spawn_blocking(move || imagedeploy_registry::content_digest(&layout))
@@ -283,7 +281,7 @@ async fn build_and_push(
 
     let built_digest = built.manifest_digest.to_string();
     if obs.resolved.push && !preview {
-        let report = push(ctx, &obs, built.layout_dir()).await?;
+        let report = push(&obs, built.layout_dir()).await?;
         if report.digest.to_string() != built_digest {
             return Err(ImageError::DigestMismatch {
                 pushed: report.digest.to_string(),
@@ -308,12 +306,10 @@ async fn build_and_push(
 }
 
 async fn push(
-    ctx: &Ctx,
     obs: &Observation,
     layout: &std::path::Path,
 ) -> Result<imagedeploy_registry::PushReport, ImageError> {
-    let progress = |line: &str| ctx.progress(line);
-    Ok(obs.client.push_layout(layout, &obs.tags, &progress).await?)
+    Ok(obs.client.push_layout(layout, &obs.tags).await?)
 }
 
 fn op<S>(e: ImageError) -> OpError<S> {

@@ -61,10 +61,6 @@ fn failure(e: DeployError) -> OpError<ServiceState> {
     }
 }
 
-fn progress(ctx: &Ctx) -> impl Fn(&str) + Send + Sync + '_ {
-    move |line: &str| ctx.progress(line)
-}
-
 #[async_trait]
 impl Resource<ProviderContext> for Service {
     type Args = ServiceArgs;
@@ -158,7 +154,7 @@ impl Resource<ProviderContext> for Service {
         }
         let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
         let state = deployer
-            .create(&args, &images, &progress(ctx), &ctx.cancel)
+            .create(&args, &images, &ctx.cancel)
             .await
             .map_err(failure)?;
         Ok((state.arn.clone(), Outputs::known(state)))
@@ -222,7 +218,7 @@ impl Resource<ProviderContext> for Service {
         }
         let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
         let state = deployer
-            .update(&olds, &news, &images, &plan, &progress(ctx), &ctx.cancel)
+            .update(&olds, &news, &images, &plan, &ctx.cancel)
             .await
             .map_err(failure)?;
         Ok(Outputs::known(state))
@@ -230,9 +226,7 @@ impl Resource<ProviderContext> for Service {
 
     async fn delete(&self, ctx: &Ctx, input: DeleteInput<ServiceState>) -> Result<(), BoxError> {
         let deployer = deployer(ctx).await?;
-        deployer
-            .delete(&input.state, &progress(ctx), &ctx.cancel)
-            .await?;
+        deployer.delete(&input.state, &ctx.cancel).await?;
         Ok(())
     }
 }
