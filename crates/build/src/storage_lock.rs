@@ -8,7 +8,6 @@
 //! storage take an exclusive file lock for bud + push + clean-up.
 
 use std::fs::File;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -54,9 +53,7 @@ impl StorageLock {
             .map_err(io)?;
         let mut announced = false;
         loop {
-            // SAFETY: flock on a file descriptor we own; no memory is shared.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if rc == 0 {
+            if file.try_lock().is_ok() {
                 return Ok(StorageLock { _file: file });
             }
             if !announced {

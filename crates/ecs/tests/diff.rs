@@ -89,6 +89,7 @@ fn reorders_and_restated_defaults_are_no_change() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // over 150 lines: split pending (issue 10)
 fn each_change_names_its_path_kind_and_consequence() {
     struct Case {
         what: &'static str,

@@ -12,11 +12,14 @@ use crate::wire::value::Value;
 /// One problem with one property.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
+    /// The property, in the engine's path notation (empty: the whole input).
     pub property: String,
+    /// What is wrong and what would be right.
     pub reason: String,
 }
 
 impl Failure {
+    /// A failure of `property`.
     pub fn new(property: impl Into<String>, reason: impl Into<String>) -> Self {
         Failure {
             property: property.into(),
