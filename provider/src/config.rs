@@ -179,32 +179,22 @@ impl AppContext for ProviderContext {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use pulumi_provider::schema::object_shape_of;
     use pulumi_provider::schema::typed::{decode, from_json};
     use pulumi_provider::schema::validate::{self, validate};
     use pulumi_provider::wire::value::Value;
 
-    fn map(entries: &[(&str, Value)]) -> BTreeMap<String, Value> {
-        entries
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect()
-    }
-
-    fn s(v: &str) -> Value {
-        Value::String(v.into())
-    }
-
     #[test]
     fn json_encoded_config_strings_are_accepted() {
         let shape = object_shape_of::<crate::config::ProviderConfig>();
-        let mut input = map(&[
-            ("skipCredentialsValidation", s("true")),
-            ("endpoints", s("{\"ecs\":\"http://127.0.0.1:5000\"}")),
-            ("region", s("us-east-1")),
-        ]);
+        let mut input = [
+            ("skipCredentialsValidation", "true"),
+            ("endpoints", "{\"ecs\":\"http://127.0.0.1:5000\"}"),
+            ("region", "us-east-1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+        .collect();
         validate::coerce_json_strings(&mut input, &shape);
         assert!(validate(&input, &shape).is_empty());
         let (json, _) = decode(&input, &shape);
