@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
-use crate::schema::Failure;
+use pulumi_provider::resource::{AppContext, Failure};
 
 /// Settings that select where resources live (account, region, API
 /// endpoint): DiffConfig asks the engine to replace the provider, and with it
@@ -183,5 +183,51 @@ async fn validate_credentials(sdk: &aws_config::SdkConfig) -> Result<(), AwsSetu
         Err(_) => Err(AwsSetupError::NoCredentials(
             "timed out looking for credentials".into(),
         )),
+    }
+}
+
+impl AppContext for ProviderContext {
+    type Config = ProviderConfig;
+
+    fn check(config: &ProviderConfig) -> Vec<Failure> {
+        config.check()
+    }
+
+    fn new(config: ProviderConfig) -> Self {
+        ProviderContext::new(config)
+    }
+
+    fn replacing_keys() -> &'static [&'static str] {
+        &MOVES_RESOURCES
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pulumi_provider::schema::object_shape_of;
+    use pulumi_provider::schema::typed::{decode, from_json};
+    use pulumi_provider::schema::validate::{self, validate};
+    use pulumi_provider::wire::value::Value;
+
+    #[test]
+    fn json_encoded_config_strings_are_accepted() {
+        let shape = object_shape_of::<crate::config::ProviderConfig>();
+        let mut input = [
+            ("skipCredentialsValidation", "true"),
+            ("endpoints", "{\"ecs\":\"http://127.0.0.1:5000\"}"),
+            ("region", "us-east-1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+        .collect();
+        validate::coerce_json_strings(&mut input, &shape);
+        assert!(validate(&input, &shape).is_empty());
+        let (json, _) = decode(&input, &shape);
+        let config: crate::config::ProviderConfig = from_json(json).expect("decodes");
+        assert_eq!(config.skip_credentials_validation, Some(true));
+        assert_eq!(
+            config.endpoints.and_then(|e| e.ecs).as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
     }
 }

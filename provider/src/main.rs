@@ -5,20 +5,28 @@
 
 use std::process::ExitCode;
 
+use pulumi_provider::launch;
+
+pub const USAGE: &str = "usage: pulumi-resource-imagedeploy [--logtostderr] [-v=N] [--tracing ENDPOINT] [ENGINE_ADDRESS]
+       pulumi-resource-imagedeploy fingerprint --context DIR [--dockerfile PATH] [--target NAME] [--build-arg K=V]... [--platform P]... [--json] [--explain OLD.json]
+
+Started by the Pulumi engine. Prints the port it serves on, then serves until
+interrupted. Without an engine address it waits for the engine to Attach.";
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("fingerprint") {
         return imagedeploy::fingerprint_cli(&args[2..]);
     }
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{}", imagedeploy::launch::USAGE);
+        println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
     if args.iter().any(|a| a == "--version") {
         println!("{}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
-    let launch = imagedeploy::launch::Launch::parse(&args[1..]);
+    let launch = launch::Launch::parse(&args[1..]);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -26,7 +34,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(imagedeploy::launch::serve(launch)) {
+    match runtime.block_on(launch::serve(launch, imagedeploy::plugin())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("imagedeploy: {e}");

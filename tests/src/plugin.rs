@@ -5,6 +5,7 @@
 //! `Cancel`, then SIGINT, then kills after 5 s. Doing the same here means a
 //! provider that passes these tests also loads under a real `pulumi up`.
 
+use rustix::process::{kill_process, Pid, Signal};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -305,11 +306,8 @@ impl Drop for ChildGuard {
 }
 
 fn send_sigint(child: &Child) {
-    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-        // SAFETY: kill(2) with a pid we own and a valid signal number has no memory effects.
-        unsafe {
-            libc::kill(pid, libc::SIGINT);
-        }
+    if let Some(pid) = i32::try_from(child.id()).ok().and_then(Pid::from_raw) {
+        let _ = kill_process(pid, Signal::INT);
     }
 }
 

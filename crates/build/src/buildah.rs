@@ -38,7 +38,6 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
         job.deadline,
         seconds,
         &job.cancel,
-        job.progress,
     )
     .await?;
 

@@ -154,7 +154,7 @@ pub(crate) async fn build(job: &Job<'_>, kind: BuilderKind, out: &Path) -> Resul
                 Err((BuildError::Failed(_), tail))
                     if tail.iter().any(|l| l.contains("rewrite-timestamp")) =>
                 {
-                    (job.progress)("this BuildKit cannot rewrite timestamps; building without rewrite-timestamp");
+                    crate::progress("this BuildKit cannot rewrite timestamps; building without rewrite-timestamp");
                     job.run(&attempt(false), "docker buildx build").await?;
                 }
                 Err((error, _)) => return Err(error),

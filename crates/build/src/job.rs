@@ -32,7 +32,6 @@ pub(crate) struct Job<'a> {
     pub auth_file: PathBuf,
     pub deadline: Instant,
     pub cancel: CancellationToken,
-    pub progress: &'a (dyn Fn(&str) + Send + Sync),
     pub tracker: Mutex<StepTracker>,
 }
 
@@ -60,7 +59,7 @@ impl Job<'_> {
             if let Ok(mut tracker) = self.tracker.lock() {
                 tracker.observe(&line);
             }
-            (self.progress)(&line);
+            crate::progress(&line);
         };
         let result = process::run(
             invocation,

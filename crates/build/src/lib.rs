@@ -30,12 +30,18 @@ use imagedeploy_registry::ImageLayout;
 use job::Job;
 use secrets::SecretFiles;
 
+/// A progress line for whoever shows this build to a user: a `tracing`
+/// event with `progress = true` (the provider's engine log shows it live and
+/// does not keep it). Callers redact secrets first.
+pub(crate) fn progress(line: &str) {
+    tracing::info!(progress = true, "{line}");
+}
+
 /// Builds `request` and returns the image as an OCI layout. Every builder
-/// output line goes to `progress` (secret values masked). `cancel` stops the
-/// builder; so does `request.timeout`.
+/// output line is a progress line (see [`progress`]; secret values masked).
+/// `cancel` stops the builder; so does `request.timeout`.
 pub async fn build(
     request: &BuildRequest,
-    progress: &(dyn Fn(&str) + Send + Sync),
     cancel: CancellationToken,
 ) -> Result<BuiltImage, BuildError> {
     let started = Instant::now();
@@ -110,7 +116,6 @@ pub async fn build(
         auth_file: authfile::write(work.path(), &request.registry_auth)?,
         deadline,
         cancel,
-        progress,
         tracker: Mutex::new(failure::StepTracker::default()),
     };
     let kind = match &request.builder {

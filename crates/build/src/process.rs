@@ -2,6 +2,7 @@
 //! line to the caller, so a timeout or cancel can stop the whole tree
 //! (buildah's RUN steps, the docker client) and nothing is left running.
 
+use rustix::process::{kill_process_group, Pid, Signal};
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -141,7 +142,7 @@ pub(crate) async fn run(
         }
     }
     // The leader is gone; make sure nothing it started lives on.
-    signal_group(pid, libc::SIGKILL);
+    signal_group(pid, Signal::KILL);
     match status {
         Ok(status) if status.success() => Ok(()),
         Ok(status) => Err(RunError::Exited(status.to_string())),
@@ -171,25 +172,24 @@ async fn forward_lines(stream: impl AsyncRead + Unpin, sender: mpsc::UnboundedSe
 
 /// SIGTERM to the group, then SIGKILL after a grace period.
 async fn stop_group(pid: Option<u32>, child: &mut tokio::process::Child) {
-    signal_group(pid, libc::SIGTERM);
+    signal_group(pid, Signal::TERM);
     if tokio::time::timeout(KILL_GRACE, child.wait())
         .await
         .is_err()
     {
-        signal_group(pid, libc::SIGKILL);
+        signal_group(pid, Signal::KILL);
         let _ = child.wait().await;
     }
-    signal_group(pid, libc::SIGKILL);
+    signal_group(pid, Signal::KILL);
 }
 
-fn signal_group(pid: Option<u32>, signal: libc::c_int) {
-    if let Some(pid) = pid.and_then(|p| libc::pid_t::try_from(p).ok()) {
-        if pid > 0 {
-            // SAFETY: killpg only sends a signal to the process group we
-            // created for this child (process_group(0) makes its id the group id).
-            unsafe {
-                libc::killpg(pid, signal);
-            }
-        }
+/// Signals the process group we created for this child (process_group(0)
+/// makes its id the group id).
+fn signal_group(pid: Option<u32>, signal: Signal) {
+    let group = pid
+        .and_then(|p| i32::try_from(p).ok())
+        .and_then(Pid::from_raw);
+    if let Some(group) = group {
+        let _ = kill_process_group(group, signal);
     }
 }

@@ -8,7 +8,6 @@
 //! storage take an exclusive file lock for bud + push + clean-up.
 
 use std::fs::File;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -37,7 +36,6 @@ impl StorageLock {
         deadline: Instant,
         timeout_seconds: u64,
         cancel: &CancellationToken,
-        progress: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<StorageLock, BuildError> {
         let path = lock_path(storage);
         let io = |source| BuildError::Io {
@@ -55,13 +53,11 @@ impl StorageLock {
             .map_err(io)?;
         let mut announced = false;
         loop {
-            // SAFETY: flock on a file descriptor we own; no memory is shared.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if rc == 0 {
+            if file.try_lock().is_ok() {
                 return Ok(StorageLock { _file: file });
             }
             if !announced {
-                progress("waiting for another build that uses the same buildah storage");
+                crate::progress("waiting for another build that uses the same buildah storage");
                 announced = true;
             }
             if cancel.is_cancelled() {
@@ -88,19 +84,18 @@ mod tests {
     async fn a_second_holder_waits_until_the_first_releases() {
         let dir = tempfile::tempdir().expect("tempdir");
         let never = CancellationToken::new();
-        let quiet = |_: &str| {};
         let far = Instant::now() + Duration::from_secs(10);
-        let first = StorageLock::acquire(Some(dir.path()), far, 10, &never, &quiet)
+        let first = StorageLock::acquire(Some(dir.path()), far, 10, &never)
             .await
             .expect("first lock");
         let soon = Instant::now() + Duration::from_millis(300);
-        let blocked = StorageLock::acquire(Some(dir.path()), soon, 1, &never, &quiet).await;
+        let blocked = StorageLock::acquire(Some(dir.path()), soon, 1, &never).await;
         assert!(
             matches!(blocked, Err(BuildError::TimedOut { .. })),
             "second holder must wait"
         );
         drop(first);
-        StorageLock::acquire(Some(dir.path()), far, 10, &never, &quiet)
+        StorageLock::acquire(Some(dir.path()), far, 10, &never)
             .await
             .expect("free again after the first holder dropped its lock");
     }

@@ -5,11 +5,13 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{context, registry_client, run, BaseImage, Lines};
+use common::{context, registry_client, run, BaseImage};
 use imagedeploy_build::{
     build, BuildError, BuildRequest, Builder, BuilderKind, CancellationToken, DockerfileSource,
 };
 use imagedeploy_registry::{content_digest, Reference};
+use imagedeploy_testsupport::log_capture::Lines;
+use tracing::instrument::WithSubscriber;
 
 const SECRET: &str = "tok-value-9f3b2c";
 
@@ -51,13 +53,12 @@ async fn buildah_builds_are_reproducible_across_directories_and_caches() {
     let storage_b = tempfile::tempdir().expect("tempdir");
 
     let lines = Lines::default();
-    let progress = |l: &str| lines.push(l);
     let started = Instant::now();
     let first = build(
         &app_request(&base, dir_a.path(), storage_a.path()),
-        &progress,
         CancellationToken::new(),
     )
+    .with_subscriber(lines.subscriber())
     .await
     .unwrap_or_else(|e| panic!("first build: {e}"));
     let cold = started.elapsed();
@@ -75,7 +76,6 @@ async fn buildah_builds_are_reproducible_across_directories_and_caches() {
     let started = Instant::now();
     let other_dir = build(
         &app_request(&base, dir_b.path(), storage_b.path()),
-        &|_| {},
         CancellationToken::new(),
     )
     .await
@@ -84,7 +84,6 @@ async fn buildah_builds_are_reproducible_across_directories_and_caches() {
     let started = Instant::now();
     let warm = build(
         &app_request(&base, dir_a.path(), storage_a.path()),
-        &|_| {},
         CancellationToken::new(),
     )
     .await
@@ -107,7 +106,7 @@ async fn buildah_builds_are_reproducible_across_directories_and_caches() {
     let client = registry_client();
     let started = Instant::now();
     let pushed = client
-        .push_layout(first.layout_dir(), std::slice::from_ref(&tag), &|_| {})
+        .push_layout(first.layout_dir(), std::slice::from_ref(&tag))
         .await
         .expect("push");
     eprintln!(
@@ -125,7 +124,6 @@ async fn buildah_builds_are_reproducible_across_directories_and_caches() {
     std::fs::write(dir_b.path().join("app.txt"), "v2\n").expect("edit");
     let changed = build(
         &app_request(&base, dir_b.path(), storage_b.path()),
-        &|_| {},
         CancellationToken::new(),
     )
     .await
@@ -145,7 +143,7 @@ async fn buildah_builds_are_reproducible_across_directories_and_caches() {
     other_secret
         .secrets
         .insert("tok".into(), "a-different-secret".into());
-    let with_other_secret = build(&other_secret, &|_| {}, CancellationToken::new())
+    let with_other_secret = build(&other_secret, CancellationToken::new())
         .await
         .unwrap_or_else(|e| panic!("other secret build: {e}"));
     assert_eq!(
@@ -244,7 +242,7 @@ async fn failure_names_the_dockerfile_line_and_shows_output() {
     request.builder = Builder::Buildah;
     request.base_image_overrides = base.overrides();
     request.buildah_storage = Some(storage.path().to_path_buf());
-    let error = build(&request, &|_| {}, CancellationToken::new())
+    let error = build(&request, CancellationToken::new())
         .await
         .expect_err("must fail");
     let text = error.to_string();
@@ -278,8 +276,8 @@ async fn arg_substituted_from_builds_from_the_pinned_digest() {
     request.base_image_overrides = BTreeMap::from([(missing, base.pinned.clone())]);
     request.buildah_storage = Some(storage.path().to_path_buf());
     let lines = Lines::default();
-    let progress = |l: &str| lines.push(l);
-    let error = build(&request, &progress, CancellationToken::new())
+    let error = build(&request, CancellationToken::new())
+        .with_subscriber(lines.subscriber())
         .await
         .expect_err("RUN false must fail");
     // Failing on line 5 means the base was pulled (by digest) and line
@@ -312,7 +310,7 @@ async fn timeout_and_cancel_stop_the_builder() {
     request.timeout = Duration::from_secs(2);
 
     let started = Instant::now();
-    let error = build(&request, &|_| {}, CancellationToken::new())
+    let error = build(&request, CancellationToken::new())
         .await
         .expect_err("must time out");
     let elapsed = started.elapsed();
@@ -336,7 +334,7 @@ async fn timeout_and_cancel_stop_the_builder() {
         trigger.cancel();
     });
     let started = Instant::now();
-    let error = build(&request, &|_| {}, cancel)
+    let error = build(&request, cancel)
         .await
         .expect_err("must be cancelled");
     assert!(matches!(error, BuildError::Cancelled), "{error}");
@@ -355,13 +353,9 @@ async fn timeout_and_cancel_stop_the_builder() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_inputs_are_reported_with_their_paths() {
     let missing = std::env::temp_dir().join("imagedeploy-no-such-context");
-    let error = build(
-        &BuildRequest::new(&missing),
-        &|_| {},
-        CancellationToken::new(),
-    )
-    .await
-    .expect_err("missing context");
+    let error = build(&BuildRequest::new(&missing), CancellationToken::new())
+        .await
+        .expect_err("missing context");
     assert!(
         matches!(error, BuildError::ContextMissing { .. }),
         "{error}"
@@ -369,13 +363,9 @@ async fn bad_inputs_are_reported_with_their_paths() {
     assert!(error.to_string().contains("imagedeploy-no-such-context"));
 
     let dir = context(&[("app.txt", "x")]);
-    let error = build(
-        &BuildRequest::new(dir.path()),
-        &|_| {},
-        CancellationToken::new(),
-    )
-    .await
-    .expect_err("missing Dockerfile");
+    let error = build(&BuildRequest::new(dir.path()), CancellationToken::new())
+        .await
+        .expect_err("missing Dockerfile");
     assert!(
         matches!(error, BuildError::DockerfileRead { .. }),
         "{error}"
@@ -398,8 +388,8 @@ async fn identical_builds_at_the_same_time_on_one_storage_both_succeed() {
     let request_b = app_request(&base, dir_b.path(), storage.path());
     for round in 0..2 {
         let (a, b) = tokio::join!(
-            build(&request_a, &|_| {}, CancellationToken::new()),
-            build(&request_b, &|_| {}, CancellationToken::new()),
+            build(&request_a, CancellationToken::new()),
+            build(&request_b, CancellationToken::new()),
         );
         let a = a.unwrap_or_else(|e| panic!("round {round}, build a: {e}"));
         let b = b.unwrap_or_else(|e| panic!("round {round}, build b: {e}"));

@@ -7,10 +7,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use common::{context, registry_client, BaseImage, Lines};
+use common::{context, registry_client, BaseImage};
 use imagedeploy_build::{build, BuildError, BuildRequest, Builder, BuilderKind, CancellationToken};
 use imagedeploy_registry::{content_digest, Reference};
+use imagedeploy_testsupport::log_capture::Lines;
 use imagedeploy_testsupport::DockerEngine;
+use tracing::instrument::WithSubscriber;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn docker_engine_builds_export_push_and_keep_content_identity() {
@@ -40,7 +42,8 @@ async fn docker_engine_builds_export_push_and_keep_content_identity() {
     };
     let lines = Lines::default();
     let started = Instant::now();
-    let first = build(&request(true), &|l| lines.push(l), CancellationToken::new())
+    let first = build(&request(true), CancellationToken::new())
+        .with_subscriber(lines.subscriber())
         .await
         .unwrap_or_else(|e| panic!("docker build: {e}"));
     eprintln!("docker build (no cache) took {:?}", started.elapsed());
@@ -57,7 +60,7 @@ async fn docker_engine_builds_export_push_and_keep_content_identity() {
         .any(|l| l.contains("docker-secret-value")));
 
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let second = build(&request(true), &|_| {}, CancellationToken::new())
+    let second = build(&request(true), CancellationToken::new())
         .await
         .unwrap_or_else(|e| panic!("second docker build: {e}"));
     let first_content = content_digest(first.layout_dir()).expect("content");
@@ -73,13 +76,13 @@ async fn docker_engine_builds_export_push_and_keep_content_identity() {
     let tag =
         Reference::parse(&format!("{}/docker-built:v1", base.registry.address())).expect("tag");
     let pushed = registry_client()
-        .push_layout(first.layout_dir(), &[tag], &|_| {})
+        .push_layout(first.layout_dir(), &[tag])
         .await
         .expect("push");
     assert_eq!(pushed.digest, first.manifest_digest);
 
     std::fs::write(dir.path().join("app.txt"), "v2\n").expect("edit");
-    let changed = build(&request(false), &|_| {}, CancellationToken::new())
+    let changed = build(&request(false), CancellationToken::new())
         .await
         .unwrap_or_else(|e| panic!("changed docker build: {e}"));
     assert_ne!(
@@ -99,7 +102,7 @@ async fn docker_engine_builds_export_push_and_keep_content_identity() {
         host: Some(engine.host.clone()),
     };
     request.base_image_overrides = base.overrides();
-    let error = build(&request, &|_| {}, CancellationToken::new())
+    let error = build(&request, CancellationToken::new())
         .await
         .expect_err("must fail");
     match &error {

@@ -24,8 +24,12 @@ use crate::normalise::{self, NormalContainer, NormalService, NormalTask};
 use crate::settings;
 use crate::wait::{self, short, Outcome, Target};
 
-/// Receives progress lines for the engine log (never contains secret values).
-pub type Progress<'a> = &'a (dyn Fn(&str) + Send + Sync);
+/// A progress line for whoever shows this deployment to a user: a `tracing`
+/// event with `progress = true` (the provider's engine log shows it live
+/// and does not keep it). Never contains secret values.
+pub(crate) fn progress(line: &str) {
+    tracing::info!(progress = true, "{line}");
+}
 
 /// Why a create, update, refresh or delete failed.
 #[derive(Debug, thiserror::Error)]
@@ -274,7 +278,6 @@ impl Deployer {
         &self,
         args: &ServiceArgs,
         images: &BTreeMap<String, String>,
-        progress: Progress<'_>,
         cancel: &CancellationToken,
     ) -> Result<ServiceState, DeployError> {
         let name = service_name(args)?;
@@ -295,7 +298,7 @@ impl Deployer {
         }
         let reg = match self.reusable_revision(args, &containers, &task).await {
             Some(r) => r,
-            None => self.register(&containers, &task, &svc, progress).await?,
+            None => self.register(&containers, &task, &svc).await?,
         };
         if crate::predeploy::due(None, args, images, None) {
             let mut pending = ServiceState {
@@ -304,14 +307,11 @@ impl Deployer {
                 container_definitions: containers.clone(),
                 ..Default::default()
             };
-            if let Err(e) = self
-                .pre_deploy(&mut pending, None, &reg.arn, progress, cancel)
-                .await
-            {
+            if let Err(e) = self.pre_deploy(&mut pending, None, &reg.arn, cancel).await {
                 // Nothing to record without a service: the next up registers
                 // (and runs in) a fresh revision.
                 if matches!(e, DeployError::PreDeployFailed { .. }) {
-                    self.deregister(&reg.arn, progress).await;
+                    self.deregister(&reg.arn).await;
                 }
                 return Err(e.without_state());
             }
@@ -355,7 +355,7 @@ impl Deployer {
             Ok(out) => out,
             Err(e) => {
                 let err = aws_error("CreateService", name, e);
-                self.deregister(&reg.arn, progress).await;
+                self.deregister(&reg.arn).await;
                 return Err(err);
             }
         };
@@ -390,7 +390,7 @@ impl Deployer {
             last_pre_deploy,
         };
         if args.waits() {
-            self.wait_for(&mut state, progress, cancel).await?;
+            self.wait_for(&mut state, cancel).await?;
         }
         Ok(state)
     }
@@ -405,7 +405,6 @@ impl Deployer {
         args: &ServiceArgs,
         images: &BTreeMap<String, String>,
         plan: &ServiceDiff,
-        progress: Progress<'_>,
         cancel: &CancellationToken,
     ) -> Result<ServiceState, DeployError> {
         if plan.needs_replace() {
@@ -435,7 +434,7 @@ impl Deployer {
         if plan.new_revision_needed {
             let reg = match self.reusable_revision(args, &containers, &task).await {
                 Some(r) => r,
-                None => self.register(&containers, &task, &svc, progress).await?,
+                None => self.register(&containers, &task, &svc).await?,
             };
             if !state.registered_revisions.contains(&reg.arn) {
                 state.registered_revisions.push(reg.arn.clone());
@@ -451,7 +450,7 @@ impl Deployer {
             pending.images = images_of(&containers);
             pending.container_definitions = containers.clone();
             let ran = self
-                .pre_deploy(&mut pending, Some(old), &task_definition, progress, cancel)
+                .pre_deploy(&mut pending, Some(old), &task_definition, cancel)
                 .await;
             state.last_pre_deploy = pending.last_pre_deploy;
             ran.map_err(|e| e.with_recorded(&rollback_fields(&state, old)))?;
@@ -519,19 +518,18 @@ impl Deployer {
             state.images = images_of(&containers);
         }
         if deploys && args.waits() {
-            self.wait_for(&mut state, progress, cancel).await?;
+            self.wait_for(&mut state, cancel).await?;
         }
         state.deploy_failed = false;
         // Without waiting, superseded revisions go right away: ECS keeps
         // running tasks of an INACTIVE revision.
-        self.deregister_superseded(&mut state, progress).await;
+        self.deregister_superseded(&mut state).await;
         Ok(state)
     }
 
     async fn wait_for(
         &self,
         state: &mut ServiceState,
-        progress: Progress<'_>,
         cancel: &CancellationToken,
     ) -> Result<(), DeployError> {
         let name = service_name(&state.args)?.to_string();
@@ -542,7 +540,7 @@ impl Deployer {
             timeout: self.wait_timeout(&state.args),
             poll: self.poll_interval,
         };
-        let outcome = wait::rollout(&self.client, target, progress, cancel).await;
+        let outcome = wait::rollout(&self.client, target, cancel).await;
         let (observed, failure) = match outcome {
             Outcome::Done(o) => (o, None),
             Outcome::Failed { observed, message } => (observed, Some(Ok(message))),
@@ -583,7 +581,6 @@ impl Deployer {
         containers: &[NormalContainer],
         task: &NormalTask,
         svc: &NormalService,
-        progress: Progress<'_>,
     ) -> Result<Registered, DeployError> {
         let defs = containers
             .iter()
@@ -670,11 +667,11 @@ impl Deployer {
 
     /// Deregisters the revisions this resource registered other than the
     /// one now deployed; the ones that fail stay listed for next time.
-    async fn deregister_superseded(&self, state: &mut ServiceState, progress: Progress<'_>) {
+    async fn deregister_superseded(&self, state: &mut ServiceState) {
         let current = state.task_definition_arn.clone();
         let mut keep = Vec::new();
         for arn in std::mem::take(&mut state.registered_revisions) {
-            if arn == current || !self.deregister(&arn, progress).await {
+            if arn == current || !self.deregister(&arn).await {
                 keep.push(arn);
             }
         }
@@ -682,7 +679,7 @@ impl Deployer {
     }
 
     /// Best effort: true when the revision is deregistered (or already was).
-    pub(crate) async fn deregister(&self, arn: &str, progress: Progress<'_>) -> bool {
+    pub(crate) async fn deregister(&self, arn: &str) -> bool {
         match self
             .client
             .deregister_task_definition()

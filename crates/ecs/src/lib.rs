@@ -32,7 +32,7 @@ mod wait;
 pub mod testing;
 
 pub use args::{ServiceArgs, ServiceState};
-pub use deploy::{client_token, DeployError, Deployer, Progress, Refreshed};
+pub use deploy::{client_token, DeployError, Deployer, Refreshed};
 pub use diff::{diff, ChangeKind, FieldChange, ServiceDiff};
 pub use reference::{ImageReference, ReferenceError};
 pub use resolve::{resolve_images, ImageError, ImageResolver, ResolveError};

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::args::{ServiceArgs, ServiceState};
 use crate::convert;
-use crate::deploy::{DeployError, Deployer, Progress, Registered};
+use crate::deploy::{DeployError, Deployer, Registered};
 use crate::diff::ServiceDiff;
 use crate::normalise::{self, NormalContainer, NormalTask};
 use crate::reference::digest_of;
@@ -307,7 +307,6 @@ impl Deployer {
         state: &mut ServiceState,
         old: Option<&ServiceState>,
         task_definition: &str,
-        progress: Progress<'_>,
         cancel: &CancellationToken,
     ) -> Result<(), DeployError> {
         let args = state.args.clone();
@@ -353,13 +352,13 @@ impl Deployer {
             .as_deref()
             .and_then(|c| state.images.get(c).or_else(|| images_for(state, c)))
             .and_then(|i| digest_of(i).map(str::to_string));
-        progress(&format!(
+        crate::deploy::progress(&format!(
             "running pre-deploy `{}` in {} before switching",
             pd.command_line(self.hide_commands),
             short(task_definition)
         ));
         let runner = self.task_runner(self.logs.clone());
-        let run = runner.run(&spec, progress, cancel).await?;
+        let run = runner.run(&spec, cancel).await?;
         let succeeded = run.succeeded;
         let message = run.failure_message();
         state.last_pre_deploy = Some(LastPreDeploy {
@@ -369,14 +368,14 @@ impl Deployer {
             attempt,
         });
         if succeeded {
-            progress(&format!(
+            crate::deploy::progress(&format!(
                 "pre-deploy `{}` succeeded",
                 pd.command_line(self.hide_commands)
             ));
             return Ok(());
         }
         if !pd.aborts() {
-            progress(&format!(
+            crate::deploy::progress(&format!(
                 "warning: pre-deploy `{}` failed, switching anyway (onFailure: warn): {message}",
                 pd.command_line(self.hide_commands)
             ));

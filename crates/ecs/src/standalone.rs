@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::args::{
     CapacityProviderStrategyItem, ContainerArgs, LaunchType, NetworkConfiguration, ServiceArgs,
 };
-use crate::deploy::{images_of, DeployError, Deployer, Progress};
+use crate::deploy::{images_of, DeployError, Deployer};
 use crate::normalise;
 use crate::predeploy::{check_command, DEFAULT_TIMEOUT_SECONDS};
 use crate::reference::digest_of;
@@ -345,7 +345,6 @@ impl Deployer {
         args: &TaskArgs,
         images: &BTreeMap<String, String>,
         previous: Option<&TaskState>,
-        progress: Progress<'_>,
         cancel: &CancellationToken,
     ) -> Result<TaskOutcome, DeployError> {
         let service = args.as_service();
@@ -361,7 +360,7 @@ impl Deployer {
                 let reg = match self.identical_revision(&containers, &task).await {
                     Some(r) => r,
                     None => {
-                        self.register(&containers, &task, &normalise::service(&service), progress)
+                        self.register(&containers, &task, &normalise::service(&service))
                             .await?
                     }
                 };
@@ -402,18 +401,18 @@ impl Deployer {
             timeout: args.timeout(),
             token,
         };
-        progress(&format!(
+        crate::deploy::progress(&format!(
             "running `{}` in {}",
             crate::predeploy::shown_command(&args.command, self.hide_commands),
             crate::wait::short(&task_definition)
         ));
         let run = self
             .task_runner(self.logs.clone())
-            .run(&spec, progress, cancel)
+            .run(&spec, cancel)
             .await?;
         let failure = (!run.succeeded).then(|| run.failure_message());
         if failure.is_none() {
-            progress(&format!(
+            crate::deploy::progress(&format!(
                 "`{}` succeeded",
                 crate::predeploy::shown_command(&args.command, self.hide_commands)
             ));

@@ -13,7 +13,7 @@
 //!   exit code 0 (no exit code is a failure);
 //! - past the time-out the task is stopped (StopTask) and it is a failure;
 //! - the container's awslogs stream is read while waiting and each new line
-//!   goes to the progress callback; the last lines go into the failure text.
+//!   goes out as a progress event; the last lines go into the failure text.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::args::CapacityProviderStrategyItem;
 use crate::convert;
-use crate::deploy::{aws_error, DeployError, Progress};
+use crate::deploy::{aws_error, DeployError};
 use crate::normalise::NormalNetwork;
 
 /// How many log lines a failure message quotes.
@@ -181,7 +181,6 @@ impl TaskRunner {
     pub async fn run(
         &self,
         spec: &TaskSpec,
-        progress: Progress<'_>,
         cancel: &CancellationToken,
     ) -> Result<TaskRun, DeployError> {
         let (container, log) = self.target(spec).await?;
@@ -191,7 +190,7 @@ impl TaskRunner {
         };
         let arn = match self.existing(spec).await? {
             Some(arn) => {
-                progress(&format!(
+                crate::deploy::progress(&format!(
                     "task {arn} was already started for this step; waiting for it instead of starting another"
                 ));
                 arn
@@ -227,14 +226,14 @@ impl TaskRunner {
             }
             let task = self.describe(&spec.cluster, &arn).await?;
             if let Some((g, s)) = &stream {
-                self.read_logs(g, s, &container, &mut tail, progress).await;
+                self.read_logs(g, s, &container, &mut tail).await;
             }
             if task.last_status() == Some("STOPPED") {
                 break task;
             }
             if !timed_out && Instant::now() >= deadline {
                 timed_out = true;
-                progress(&format!(
+                crate::deploy::progress(&format!(
                     "task {arn} still {} after {}s; stopping it",
                     task.last_status().unwrap_or("unknown"),
                     spec.timeout.as_secs()
@@ -256,7 +255,7 @@ impl TaskRunner {
             }
         };
         if let Some((g, s)) = &stream {
-            self.read_logs(g, s, &container, &mut tail, progress).await;
+            self.read_logs(g, s, &container, &mut tail).await;
         }
         run.last_lines = tail.last.into_iter().collect();
         judge(&task, &container, &mut run);
@@ -442,14 +441,7 @@ impl TaskRunner {
 
     /// Reads the new lines of the stream (best effort: a stream that does
     /// not exist yet or a failing call only means no lines this time).
-    async fn read_logs(
-        &self,
-        group: &str,
-        stream: &str,
-        container: &str,
-        tail: &mut Tail,
-        progress: Progress<'_>,
-    ) {
+    async fn read_logs(&self, group: &str, stream: &str, container: &str, tail: &mut Tail) {
         let Some(logs) = &self.logs else { return };
         // Bounded: a chatty task is read on the next poll.
         for _ in 0..20 {
@@ -464,7 +456,7 @@ impl TaskRunner {
             let Ok(out) = out else { return };
             for e in out.events() {
                 let line = e.message().unwrap_or_default().trim_end();
-                progress(&format!("[{container}] {line}"));
+                crate::deploy::progress(&format!("[{container}] {line}"));
                 tail.push(line.to_string());
             }
             let next = out.next_forward_token().map(str::to_string);

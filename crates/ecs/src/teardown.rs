@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::args::ServiceState;
-use crate::deploy::{aws_error, describe, service_name, DeployError, Deployer, Progress};
+use crate::deploy::{aws_error, describe, progress, service_name, DeployError, Deployer};
 
 impl Deployer {
     /// Scales to zero, deletes the service, waits until it is INACTIVE
@@ -15,7 +15,6 @@ impl Deployer {
     pub async fn delete(
         &self,
         state: &ServiceState,
-        progress: Progress<'_>,
         cancel: &CancellationToken,
     ) -> Result<(), DeployError> {
         let name = service_name(&state.args)?;
@@ -51,17 +50,11 @@ impl Deployer {
                     }
                 }
             }
-            self.wait_inactive(
-                cluster,
-                name,
-                self.wait_timeout(&state.args),
-                progress,
-                cancel,
-            )
-            .await?;
+            self.wait_inactive(cluster, name, self.wait_timeout(&state.args), cancel)
+                .await?;
         }
         for arn in &state.registered_revisions {
-            self.deregister(arn, progress).await;
+            self.deregister(arn).await;
         }
         Ok(())
     }
@@ -71,7 +64,6 @@ impl Deployer {
         cluster: &str,
         name: &str,
         timeout: Duration,
-        progress: Progress<'_>,
         cancel: &CancellationToken,
     ) -> Result<(), DeployError> {
         let deadline = tokio::time::Instant::now() + timeout;

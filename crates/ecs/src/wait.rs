@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service};
 use tokio_util::sync::CancellationToken;
 
-use crate::deploy::Progress;
+use crate::deploy::progress;
 
 /// What the last look at the service showed.
 #[derive(Debug, Clone, Default)]
@@ -51,7 +51,6 @@ pub(crate) struct Target<'a> {
 pub(crate) async fn rollout(
     client: &aws_sdk_ecs::Client,
     target: Target<'_>,
-    progress: Progress<'_>,
     cancel: &CancellationToken,
 ) -> Outcome {
     let deadline = Instant::now() + target.timeout;

@@ -15,6 +15,7 @@ use imagedeploy_ecs::args::ServiceArgs;
 use imagedeploy_ecs::testing::{Fault, Rollout};
 use imagedeploy_ecs::{client_token, diff, resolve_images, DeployError, ServiceState};
 use tokio_util::sync::CancellationToken;
+use tracing::instrument::WithSubscriber;
 
 const APP: &str = "127.0.0.1:5000/app";
 
@@ -28,7 +29,8 @@ async fn create(env: &Env, args: &ServiceArgs, resolver: &MapResolver) -> Servic
     let log = Log::default();
     let images = pinned(args, resolver).await;
     env.deployer()
-        .create(args, &images, &log.sink(), &CancellationToken::new())
+        .create(args, &images, &CancellationToken::new())
+        .with_subscriber(log.subscriber())
         .await
         .unwrap_or_else(|e| panic!("create failed: {e}\nprogress: {:#?}", log.lines()))
 }
@@ -93,14 +95,8 @@ async fn no_change_makes_no_aws_calls_at_all() {
     let log = Log::default();
     let after = env
         .deployer()
-        .update(
-            &state,
-            &restated,
-            &images,
-            &plan,
-            &log.sink(),
-            &CancellationToken::new(),
-        )
+        .update(&state, &restated, &images, &plan, &CancellationToken::new())
+        .with_subscriber(log.subscriber())
         .await
         .expect("update");
     assert!(
@@ -132,14 +128,8 @@ async fn service_only_change_updates_the_service_without_a_new_revision() {
     let log = Log::default();
     let after = env
         .deployer()
-        .update(
-            &state,
-            &scaled,
-            &images,
-            &plan,
-            &log.sink(),
-            &CancellationToken::new(),
-        )
+        .update(&state, &scaled, &images, &plan, &CancellationToken::new())
+        .with_subscriber(log.subscriber())
         .await
         .expect("update");
     assert_eq!(env.proxy.write_calls(), vec!["UpdateService"]);
@@ -184,14 +174,8 @@ async fn container_change_registers_exactly_one_revision_then_deregisters_the_ol
     let log = Log::default();
     let after = env
         .deployer()
-        .update(
-            &state,
-            &args,
-            &images,
-            &plan,
-            &log.sink(),
-            &CancellationToken::new(),
-        )
+        .update(&state, &args, &images, &plan, &CancellationToken::new())
+        .with_subscriber(log.subscriber())
         .await
         .unwrap_or_else(|e| panic!("update: {e}\n{:#?}", log.lines()));
     assert_eq!(
@@ -251,14 +235,8 @@ async fn circuit_breaker_rollback_is_unhealthy_keeps_the_new_revision_and_is_ret
     let log = Log::default();
     let err = env
         .deployer()
-        .update(
-            &state,
-            &changed,
-            &images,
-            &plan,
-            &log.sink(),
-            &CancellationToken::new(),
-        )
+        .update(&state, &changed, &images, &plan, &CancellationToken::new())
+        .with_subscriber(log.subscriber())
         .await
         .expect_err("a rollback must fail the update");
     let DeployError::Unhealthy {
@@ -306,14 +284,8 @@ async fn circuit_breaker_rollback_is_unhealthy_keeps_the_new_revision_and_is_ret
     env.proxy.clear_calls();
     let ok = env
         .deployer()
-        .update(
-            &failed,
-            &changed,
-            &images,
-            &plan,
-            &log.sink(),
-            &CancellationToken::new(),
-        )
+        .update(&failed, &changed, &images, &plan, &CancellationToken::new())
+        .with_subscriber(log.subscriber())
         .await
         .expect("retry succeeds");
     assert_eq!(env.proxy.count("RegisterTaskDefinition"), 0);
@@ -340,7 +312,7 @@ async fn failed_deployment_on_create_is_unhealthy_with_the_service_recorded() {
     let images = pinned(&args, &resolver()).await;
     let err = env
         .deployer()
-        .create(&args, &images, &|_: &str| {}, &CancellationToken::new())
+        .create(&args, &images, &CancellationToken::new())
         .await
         .expect_err("failed deployment");
     let state = err.partial_state().expect("state recorded").clone();
@@ -362,7 +334,7 @@ async fn waiting_times_out_against_a_rollout_that_never_finishes() {
     let started = Instant::now();
     let err = env
         .deployer()
-        .create(&args, &images, &|_: &str| {}, &CancellationToken::new())
+        .create(&args, &images, &CancellationToken::new())
         .await
         .expect_err("timeout");
     let took = started.elapsed();
@@ -488,7 +460,8 @@ async fn delete_scales_to_zero_deletes_waits_and_deregisters() {
 
     let log = Log::default();
     env.deployer()
-        .delete(&state, &log.sink(), &CancellationToken::new())
+        .delete(&state, &CancellationToken::new())
+        .with_subscriber(log.subscriber())
         .await
         .expect("delete");
     assert_eq!(
@@ -515,7 +488,8 @@ async fn delete_scales_to_zero_deletes_waits_and_deregisters() {
 
     // deleting again is fine (already gone)
     env.deployer()
-        .delete(&state, &log.sink(), &CancellationToken::new())
+        .delete(&state, &CancellationToken::new())
+        .with_subscriber(log.subscriber())
         .await
         .expect("second delete");
 }
@@ -595,7 +569,7 @@ async fn create_refuses_to_take_over_an_existing_service() {
     let images = pinned(&args, &resolver()).await;
     let err = env
         .deployer()
-        .create(&args, &images, &|_: &str| {}, &CancellationToken::new())
+        .create(&args, &images, &CancellationToken::new())
         .await
         .expect_err("exists");
     assert!(matches!(err, DeployError::AlreadyExists { .. }), "{err}");
@@ -619,7 +593,7 @@ async fn cancellation_while_waiting_keeps_the_created_service() {
     });
     let err = env
         .deployer()
-        .create(&args, &images, &|_: &str| {}, &cancel)
+        .create(&args, &images, &cancel)
         .await
         .expect_err("cancelled");
     assert!(matches!(err, DeployError::Cancelled { .. }), "{err}");
@@ -823,14 +797,8 @@ async fn service_level_settings_change_with_update_service_only_and_switch_off_e
     let log = Log::default();
     let after = env
         .deployer()
-        .update(
-            &state,
-            &changed,
-            &images,
-            &plan,
-            &log.sink(),
-            &CancellationToken::new(),
-        )
+        .update(&state, &changed, &images, &plan, &CancellationToken::new())
+        .with_subscriber(log.subscriber())
         .await
         .unwrap_or_else(|e| panic!("update: {e}\n{:#?}", log.lines()));
     assert_eq!(env.proxy.write_calls(), vec!["UpdateService"]);
@@ -879,14 +847,8 @@ async fn service_level_settings_change_with_update_service_only_and_switch_off_e
     );
     let last = env
         .deployer()
-        .update(
-            &after,
-            &labelled,
-            &images,
-            &plan,
-            &log.sink(),
-            &CancellationToken::new(),
-        )
+        .update(&after, &labelled, &images, &plan, &CancellationToken::new())
+        .with_subscriber(log.subscriber())
         .await
         .expect("update");
     assert_eq!(

@@ -89,6 +89,7 @@ fn reorders_and_restated_defaults_are_no_change() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // over 150 lines: split pending (issue 10)
 fn each_change_names_its_path_kind_and_consequence() {
     struct Case {
         what: &'static str,
@@ -504,6 +505,7 @@ fn production_settings_reordered_or_restated_as_defaults_are_no_change() {
     assert!(!d.has_changes(), "enabled: false is off: {d:#?}");
 }
 
+#[allow(clippy::too_many_lines)] // over 150 lines: split pending (issue 10)
 #[test]
 fn each_production_setting_change_names_its_path_and_what_it_costs() {
     // (what, edit, path, kind, new revision, replace, part of the reason)

@@ -19,6 +19,7 @@ use imagedeploy_ecs::testing::{Rollout, TaskFate};
 use imagedeploy_ecs::{diff, resolve_images, DeployError, Deployer, ServiceState};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+use tracing::instrument::WithSubscriber;
 
 const APP: &str = "127.0.0.1:5000/app";
 
@@ -70,7 +71,8 @@ async fn created(pd: PreDeploy) -> (Setup, ServiceArgs) {
     let images = pinned(&args, &r).await;
     let log = Log::default();
     let state = deployer(&env)
-        .create(&args, &images, &log.sink(), &CancellationToken::new())
+        .create(&args, &images, &CancellationToken::new())
+        .with_subscriber(log.subscriber())
         .await
         .unwrap_or_else(|e| panic!("create: {e}\n{:#?}", log.lines()));
     r.set(&format!("{APP}:latest"), &digest('b'));
@@ -87,14 +89,8 @@ async fn update(
     let images = pinned(args, &s.r).await;
     let plan = diff(old, args, &images);
     deployer(&s.env)
-        .update(
-            old,
-            args,
-            &images,
-            &plan,
-            &log.sink(),
-            &CancellationToken::new(),
-        )
+        .update(old, args, &images, &plan, &CancellationToken::new())
+        .with_subscriber(log.subscriber())
         .await
 }
 
@@ -432,14 +428,8 @@ async fn the_task_resource_runs_a_task_definition_arn_or_its_own_containers() {
     };
     s.env.proxy.set_task_logs(&["seeded 3 rows"]);
     let o = d
-        .run_task_resource(
-            "urn:t1",
-            &by_arn,
-            &BTreeMap::new(),
-            None,
-            &log.sink(),
-            &cancel,
-        )
+        .run_task_resource("urn:t1", &by_arn, &BTreeMap::new(), None, &cancel)
+        .with_subscriber(log.subscriber())
         .await
         .expect("run");
     assert!(o.failure.is_none(), "{:?}", o.failure);
@@ -471,7 +461,8 @@ async fn the_task_resource_runs_a_task_definition_arn_or_its_own_containers() {
     };
     let images = resolve_images(&own.as_service(), &s.r).await.unwrap();
     let first = d
-        .run_task_resource("urn:t2", &own, &images, None, &log.sink(), &cancel)
+        .run_task_resource("urn:t2", &own, &images, None, &cancel)
+        .with_subscriber(log.subscriber())
         .await
         .expect("run");
     assert!(first.failure.is_none());
@@ -485,14 +476,8 @@ async fn the_task_resource_runs_a_task_definition_arn_or_its_own_containers() {
     s.env.proxy.set_task_fate(TaskFate::Exit(2));
     s.env.proxy.clear_calls();
     let second = d
-        .run_task_resource(
-            "urn:t2",
-            &own,
-            &images,
-            Some(&first.state),
-            &log.sink(),
-            &cancel,
-        )
+        .run_task_resource("urn:t2", &own, &images, Some(&first.state), &cancel)
+        .with_subscriber(log.subscriber())
         .await
         .expect("run");
     assert_eq!(s.env.proxy.write_calls(), ["RunTask"]);
@@ -510,12 +495,8 @@ async fn a_failed_migration_before_the_first_deployment_creates_no_service() {
     let args = args_with(&env, migrate());
     let images = pinned(&args, &r).await;
     let err = deployer(&env)
-        .create(
-            &args,
-            &images,
-            &Log::default().sink(),
-            &CancellationToken::new(),
-        )
+        .create(&args, &images, &CancellationToken::new())
+        .with_subscriber(Log::default().subscriber())
         .await
         .expect_err("exit 1 aborts the create");
     assert!(err.to_string().contains("exited with code 1"), "{err}");

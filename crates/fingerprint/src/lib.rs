@@ -13,6 +13,9 @@ mod hash;
 pub mod ignore;
 pub mod manifest;
 mod pathclean;
+// The one fenced room for `unsafe` besides `hash::mapped`: SHA-NI lanes
+// behind the safe `sha256::compress`/`compress_pair`.
+#[allow(unsafe_code)]
 pub mod sha256;
 mod sources;
 pub mod statcache;

@@ -17,6 +17,7 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 
 use crate::credentials::{CredentialSource, Credentials, DockerConfig};
 use crate::error::RegistryError;
+use crate::progress;
 use crate::reference::api_host;
 
 /// How often and how patiently to retry transient failures.
@@ -266,12 +267,11 @@ impl RegistryClient {
     }
 
     /// Runs `operation` until it succeeds, fails permanently, or the retry
-    /// budget is spent. `notify` hears about each retry.
+    /// budget is spent. Each retry is a progress line.
     pub(crate) async fn retrying<T, F, Fut>(
         &self,
         registry: &str,
         operation: &str,
-        notify: &(dyn Fn(&str) + Send + Sync),
         mut attempt_once: F,
     ) -> Result<T, RegistryError>
     where
@@ -286,12 +286,11 @@ impl RegistryClient {
             match attempt_once().await {
                 Ok(value) => return Ok(value),
                 Err(error) if error.is_transient() && attempt < max_attempts => {
-                    notify(&format!(
+                    progress(&format!(
                         "{operation} on {registry} failed ({error}); retrying in {} ms (attempt {}/{max_attempts})",
                         delay.as_millis(),
                         attempt + 1
                     ));
-                    tracing::warn!(%registry, %operation, %error, attempt, "retrying registry operation");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(policy.max_backoff);
                     attempt += 1;

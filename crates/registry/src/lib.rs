@@ -22,3 +22,10 @@ pub use error::RegistryError;
 pub use layout::{ImageLayout, LayoutError};
 pub use ops::PushReport;
 pub use reference::{Reference, ReferenceError, DOCKER_HUB};
+
+/// A progress line for whoever shows this work to a user: a `tracing`
+/// event with `progress = true` (the provider's engine log shows it live and
+/// does not keep it). Never put secret values in it.
+pub(crate) fn progress(line: &str) {
+    tracing::info!(progress = true, "{line}");
+}

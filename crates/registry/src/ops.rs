@@ -15,6 +15,7 @@ use crate::error::RegistryError;
 use crate::layout::{
     Descriptor, ImageLayout, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
 };
+use crate::progress;
 use crate::reference::Reference;
 
 const CONTENT_DIGEST: &str = "docker-content-digest";
@@ -30,8 +31,6 @@ pub struct PushReport {
     pub blobs_skipped: usize,
     pub bytes_uploaded: u64,
 }
-
-fn no_progress(_: &str) {}
 
 impl RegistryClient {
     /// The digest `reference` currently points to, or `None` if the registry
@@ -58,7 +57,7 @@ impl RegistryClient {
                 .request(Method::HEAD, &url)
                 .header(ACCEPT, accept.as_str()))
         };
-        self.retrying(registry, &operation, &no_progress, || async {
+        self.retrying(registry, &operation, || async {
             let response = self
                 .send(
                     registry,
@@ -110,7 +109,6 @@ impl RegistryClient {
         &self,
         layout_dir: &Path,
         tags: &[Reference],
-        progress: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<PushReport, RegistryError> {
         let layout = ImageLayout::open(layout_dir)?;
         if tags.is_empty() {
@@ -154,10 +152,7 @@ impl RegistryClient {
             // (`#[async_trait]` methods, spawned tasks).
             let uploads: Vec<BoxFuture<'_, Result<Option<u64>, RegistryError>>> = blobs
                 .iter()
-                .map(|blob| {
-                    self.ensure_blob(&layout, repository, blob, progress)
-                        .boxed()
-                })
+                .map(|blob| self.ensure_blob(&layout, repository, blob).boxed())
                 .collect();
             let outcomes: Vec<Option<u64>> = stream::iter(uploads)
                 .buffered(BLOB_UPLOAD_CONCURRENCY)
@@ -174,7 +169,7 @@ impl RegistryClient {
             }
         }
         for tag in tags {
-            self.put_manifest(&layout, tag, progress).await?;
+            self.put_manifest(&layout, tag).await?;
         }
         Ok(report)
     }
@@ -185,7 +180,6 @@ impl RegistryClient {
         layout: &ImageLayout,
         target: &Reference,
         blob: &Descriptor,
-        progress: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<Option<u64>, RegistryError> {
         let registry = target.registry();
         let repository = target.repository();
@@ -195,7 +189,7 @@ impl RegistryClient {
         let blob_url = format!("{base}{repository}/blobs/{}", blob.digest);
         let head = || Ok(self.http().head(&blob_url));
         let present = self
-            .retrying(registry, &check, progress, || async {
+            .retrying(registry, &check, || async {
                 let response = self
                     .send(registry, repository, Access::Push, &check, &head)
                     .await?;
@@ -220,7 +214,7 @@ impl RegistryClient {
         ));
         let path = layout.blob_path(&blob.digest);
         let upload = format!("uploading blob {} to {name}", blob.digest);
-        self.retrying(registry, &upload, progress, || async {
+        self.retrying(registry, &upload, || async {
             let start_url = format!("{base}{repository}/blobs/uploads/");
             let start = || Ok(self.http().post(&start_url).header(CONTENT_LENGTH, "0"));
             let response = self
@@ -282,7 +276,6 @@ impl RegistryClient {
         &self,
         layout: &ImageLayout,
         tag: &Reference,
-        progress: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<(), RegistryError> {
         let registry = tag.registry();
         let operation = format!("pushing manifest to {tag}");
@@ -303,7 +296,7 @@ impl RegistryClient {
         };
         let expected = layout.manifest_digest();
         let reported = self
-            .retrying(registry, &operation, progress, || async {
+            .retrying(registry, &operation, || async {
                 let response = self
                     .send(registry, tag.repository(), Access::Push, &operation, &put)
                     .await?;

@@ -89,7 +89,7 @@ async fn a_token_that_expires_mid_push_is_renewed_and_the_push_completes() {
         refresher(calls.clone()),
     );
     let report = client
-        .push_layout(dir.path(), std::slice::from_ref(&tag), &|_| {})
+        .push_layout(dir.path(), std::slice::from_ref(&tag))
         .await
         .expect("the push completes after renewing the token");
 
@@ -126,7 +126,7 @@ async fn without_a_refresher_the_expired_token_is_an_auth_failure() {
         .expect("client")
         .with_credentials(&proxy.address, Credentials::basic(USER, token(1)));
     let error = client
-        .push_layout(dir.path(), std::slice::from_ref(&tag), &|_| {})
+        .push_layout(dir.path(), std::slice::from_ref(&tag))
         .await
         .expect_err("an expired token cannot push");
     assert!(matches!(error, RegistryError::AuthFailed { .. }), "{error}");
@@ -149,7 +149,7 @@ async fn a_failing_renewal_names_the_registry_and_why() {
         Arc::new(|| Box::pin(async { Err("GetAuthorizationToken: access denied".to_string()) })),
     );
     let error = client
-        .push_layout(dir.path(), std::slice::from_ref(&tag), &|_| {})
+        .push_layout(dir.path(), std::slice::from_ref(&tag))
         .await
         .expect_err("no fresh token, no push");
     let text = error.to_string();

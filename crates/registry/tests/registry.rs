@@ -3,7 +3,6 @@
 mod common;
 
 use std::sync::atomic::Ordering;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::{make_layout, Fault, FaultPlan, FaultProxy, TestFile};
@@ -11,7 +10,9 @@ use imagedeploy_registry::{
     ClientOptions, Credentials, Digest, DockerConfig, Reference, RegistryClient, RegistryError,
     RetryPolicy,
 };
+use imagedeploy_testsupport::log_capture::Lines;
 use imagedeploy_testsupport::Registry;
+use tracing::instrument::WithSubscriber;
 
 fn registry() -> Registry {
     Registry::start().unwrap_or_else(|e| panic!("the registry is needed for this test: {e}"))
@@ -51,23 +52,6 @@ fn sample_layout(dir: &std::path::Path) -> Digest {
     )
 }
 
-/// Collects progress lines so tests can show them when an assertion fails.
-struct Lines(Mutex<Vec<String>>);
-
-impl Lines {
-    fn new() -> Self {
-        Self(Mutex::new(Vec::new()))
-    }
-    fn push(&self, line: &str) {
-        if let Ok(mut lines) = self.0.lock() {
-            lines.push(line.to_string());
-        }
-    }
-    fn all(&self) -> Vec<String> {
-        self.0.lock().map(|l| l.clone()).unwrap_or_default()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn push_resolve_exists_and_idempotent_second_push() {
     let registry = registry();
@@ -85,9 +69,8 @@ async fn push_resolve_exists_and_idempotent_second_push() {
     let started = Instant::now();
     let lines = Lines::new();
     let first = client
-        .push_layout(dir.path(), &[tag.clone(), other_tag.clone()], &|l| {
-            lines.push(l)
-        })
+        .push_layout(dir.path(), &[tag.clone(), other_tag.clone()])
+        .with_subscriber(lines.subscriber())
         .await
         .expect("first push");
     eprintln!("first push took {:?}", started.elapsed());
@@ -128,7 +111,7 @@ async fn push_resolve_exists_and_idempotent_second_push() {
 
     let started = Instant::now();
     let second = client
-        .push_layout(dir.path(), std::slice::from_ref(&tag), &|_| {})
+        .push_layout(dir.path(), std::slice::from_ref(&tag))
         .await
         .expect("second push");
     eprintln!("idempotent second push took {:?}", started.elapsed());
@@ -151,7 +134,7 @@ async fn pushing_to_a_pinned_digest_that_differs_is_refused() {
     let wrong = Digest::sha256_of(b"x");
     let tag = reference(&format!("{}/app@{wrong}", registry.address()));
     let error = client()
-        .push_layout(dir.path(), &[tag], &|_| {})
+        .push_layout(dir.path(), &[tag])
         .await
         .expect_err("must refuse");
     assert!(
@@ -159,7 +142,7 @@ async fn pushing_to_a_pinned_digest_that_differs_is_refused() {
         "{error}"
     );
     let error = client()
-        .push_layout(dir.path(), &[], &|_| {})
+        .push_layout(dir.path(), &[])
         .await
         .expect_err("no tags");
     assert!(matches!(error, RegistryError::NoTags), "{error}");
@@ -177,7 +160,7 @@ async fn basic_auth_explicit_and_docker_config_credentials() {
 
     let authed = client().with_credentials(&address, Credentials::basic("alice", password));
     let report = authed
-        .push_layout(dir.path(), std::slice::from_ref(&tag), &|_| {})
+        .push_layout(dir.path(), std::slice::from_ref(&tag))
         .await
         .expect("push with credentials");
     assert_eq!(report.digest, local);
@@ -202,7 +185,7 @@ async fn basic_auth_explicit_and_docker_config_credentials() {
     let wrong =
         client().with_credentials(&address, Credentials::basic("alice", "wrong-password-123"));
     let error = wrong
-        .push_layout(dir.path(), std::slice::from_ref(&tag), &|_| {})
+        .push_layout(dir.path(), std::slice::from_ref(&tag))
         .await
         .expect_err("wrong password");
     let text = error.to_string();
@@ -283,7 +266,8 @@ async fn fault_injection_503_and_resets_are_retried() {
         ));
         let lines = Lines::new();
         let report = client()
-            .push_layout(dir.path(), std::slice::from_ref(&tag), &|l| lines.push(l))
+            .push_layout(dir.path(), std::slice::from_ref(&tag))
+            .with_subscriber(lines.subscriber())
             .await
             .unwrap_or_else(|e| panic!("push through {fault:?} faults: {e}\n{:?}", lines.all()));
         assert_eq!(report.digest, local);
@@ -318,7 +302,7 @@ async fn fault_injection_persistent_503_gives_up_after_bounded_attempts() {
     let tag = reference(&format!("{}/down/app:v1", proxy.address));
     let started = Instant::now();
     let error = client()
-        .push_layout(dir.path(), &[tag], &|_| {})
+        .push_layout(dir.path(), &[tag])
         .await
         .expect_err("must give up");
     let text = error.to_string();
@@ -350,7 +334,7 @@ async fn fault_injection_wrong_manifest_digest_is_detected() {
     .await;
     let tag = reference(&format!("{}/lying/app:v1", proxy.address));
     let error = client()
-        .push_layout(dir.path(), &[tag], &|_| {})
+        .push_layout(dir.path(), &[tag])
         .await
         .expect_err("must detect");
     assert!(

@@ -29,9 +29,8 @@ fn reference() -> Reference {
 fn futures_of_push_resolve_and_exists_are_send() {
     let client = client();
     let tags = [reference()];
-    let progress = |_: &str| {};
     // Built, never polled: dropping an unpolled future does no I/O.
-    assert_send(client.push_layout(Path::new("layout"), &tags, &progress));
+    assert_send(client.push_layout(Path::new("layout"), &tags));
     assert_send(client.resolve(&tags[0]));
     assert_send(client.exists(&tags[0]));
 }
@@ -54,8 +53,7 @@ impl Publisher for Client {
         layout: &Path,
         tags: &[Reference],
     ) -> Result<PushReport, RegistryError> {
-        let progress = |_: &str| {};
-        self.0.push_layout(layout, tags, &progress).await
+        self.0.push_layout(layout, tags).await
     }
 
     async fn current(&self, reference: &Reference) -> Result<bool, RegistryError> {
@@ -74,8 +72,7 @@ fn push_can_run_in_a_spawned_task() {
     // `tokio::spawn` demands `Send + 'static`; only type-check it.
     let task = async move {
         let pushed = publisher.publish(&layout, &tags).await;
-        let progress = |_: &str| {};
-        let direct = publisher.0.push_layout(&layout, &tags, &progress).await;
+        let direct = publisher.0.push_layout(&layout, &tags).await;
         let current = publisher.current(&tags[0]).await;
         (pushed.is_ok(), direct.is_ok(), current.is_ok())
     };

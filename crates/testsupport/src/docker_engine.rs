@@ -4,6 +4,7 @@
 //! to; this is the one place that starts it, always with those changes
 //! turned off.
 
+use rustix::process::{kill_process, Pid, Signal};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -86,11 +87,8 @@ impl DockerEngine {
 impl Drop for DockerEngine {
     fn drop(&mut self) {
         // SIGTERM lets dockerd stop its containerd; SIGKILL if it hangs.
-        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
-            // SAFETY: signals only the dockerd process this guard spawned.
-            unsafe {
-                libc::kill(pid, libc::SIGTERM);
-            }
+        if let Some(pid) = i32::try_from(self.child.id()).ok().and_then(Pid::from_raw) {
+            let _ = kill_process(pid, Signal::TERM);
         }
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {

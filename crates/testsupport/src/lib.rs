@@ -6,6 +6,7 @@
 
 pub mod base_image;
 mod docker_engine;
+pub mod log_capture;
 mod moto;
 mod process;
 mod registry;

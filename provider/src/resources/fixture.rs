@@ -10,9 +10,10 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::config::ProviderContext;
 use crate::resource::{
-    BoxError, Change, ChangeKind, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError,
-    Outputs, Resource,
+    unknown_outputs, BoxError, Change, ChangeKind, CreateInput, Created, Ctx, DiffInput,
+    DiffOutcome, OpError, Outputs, Resource, UpdateInput,
 };
 
 pub struct Fixture;
@@ -61,7 +62,7 @@ fn flag_set(args: &FixtureArgs) -> bool {
 }
 
 #[async_trait]
-impl Resource for Fixture {
+impl Resource<ProviderContext> for Fixture {
     type Args = FixtureArgs;
     type State = FixtureState;
 
@@ -71,14 +72,6 @@ impl Resource for Fixture {
 
     fn description(&self) -> &'static str {
         "A side-effect-free resource for testing the provider protocol."
-    }
-
-    async fn check(
-        &self,
-        _ctx: &Ctx,
-        input: CheckInput<FixtureArgs>,
-    ) -> Result<FixtureArgs, Vec<Failure>> {
-        Ok(input.news)
     }
 
     async fn diff(
@@ -122,9 +115,9 @@ impl Resource for Fixture {
     async fn create(
         &self,
         ctx: &Ctx,
-        args: FixtureArgs,
-        preview: bool,
-    ) -> Result<(String, Outputs<FixtureState>), OpError<FixtureState>> {
+        input: CreateInput<FixtureArgs>,
+    ) -> Result<Created<FixtureState>, OpError<FixtureState>> {
+        let CreateInput { args, preview } = input;
         if args.create_error == Some(true) {
             return Err(OpError::msg(
                 "the fixture was asked to fail (createError: true)",
@@ -150,23 +143,17 @@ impl Resource for Fixture {
         Ok((id, Outputs::known(state)))
     }
 
-    async fn read(
-        &self,
-        _ctx: &Ctx,
-        _id: &str,
-        state: FixtureState,
-    ) -> Result<Option<FixtureState>, BoxError> {
-        Ok(Some(state))
-    }
-
     async fn update(
         &self,
         ctx: &Ctx,
-        id: &str,
-        olds: FixtureState,
-        news: FixtureArgs,
-        preview: bool,
+        input: UpdateInput<FixtureArgs, FixtureState>,
     ) -> Result<Outputs<FixtureState>, OpError<FixtureState>> {
+        let UpdateInput {
+            id,
+            olds,
+            news,
+            preview,
+        } = input;
         let state = FixtureState {
             result: format!("value={}", news.value),
             generation: olds.generation + 1,
@@ -175,22 +162,18 @@ impl Resource for Fixture {
         if preview {
             return Ok(Outputs {
                 state,
-                unknown: vec!["generation".into()],
+                unknown: unknown_outputs!(FixtureState { generation }),
             });
         }
         ctx.progress("updating fixture");
         if flag_set(&state.args) {
             return Err(OpError::Partial {
-                id: id.to_string(),
+                id,
                 state,
                 reasons: vec!["fixture failure flag set".into()],
             });
         }
         Ok(Outputs::known(state))
-    }
-
-    async fn delete(&self, _ctx: &Ctx, _id: &str, _state: FixtureState) -> Result<(), BoxError> {
-        Ok(())
     }
 }
 

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::dispatch::{ErasedResource, Typed};
+use crate::config::ProviderContext;
+use pulumi_provider::dispatch::{ErasedResource, Typed};
 
 pub mod fixture;
 pub mod image;
@@ -12,22 +13,7 @@ pub mod task;
 /// Environment variable that also registers the harness's test fixture.
 pub const TEST_RESOURCES_ENV: &str = "IMAGEDEPLOY_TEST_RESOURCES";
 
-/// True when the input at `property` (e.g. `preDeploy.command`), or a
-/// value around or inside it, is secret: such values are never echoed.
-pub(crate) fn is_secret_at(ctx: &crate::resource::Ctx, property: &str) -> bool {
-    let related = |outer: &str, inner: &str| {
-        inner == outer
-            || inner
-                .strip_prefix(outer)
-                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
-    };
-    ctx.inputs.secret.iter().any(|p| {
-        let p = p.to_string();
-        related(&p, property) || related(property, &p)
-    })
-}
-
-pub fn all() -> Vec<Arc<dyn ErasedResource>> {
+pub fn all() -> Vec<Arc<dyn ErasedResource<ProviderContext>>> {
     let mut resources = vec![
         Typed::erase(image::Image),
         Typed::erase(service::Service),

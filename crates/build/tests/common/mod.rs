@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 
 use imagedeploy_registry::{ClientOptions, DockerConfig, Reference, RegistryClient};
 use imagedeploy_testsupport::Registry;
@@ -141,19 +140,4 @@ pub fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
         std::fs::write(full, content).expect("context file");
     }
     dir
-}
-
-/// Collects progress lines.
-#[derive(Default)]
-pub struct Lines(Mutex<Vec<String>>);
-
-impl Lines {
-    pub fn push(&self, line: &str) {
-        if let Ok(mut lines) = self.0.lock() {
-            lines.push(line.to_string());
-        }
-    }
-    pub fn all(&self) -> Vec<String> {
-        self.0.lock().map(|l| l.clone()).unwrap_or_default()
-    }
 }

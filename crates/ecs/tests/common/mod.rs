@@ -20,6 +20,7 @@ use imagedeploy_ecs::testing::{create_network, FaultProxy, MotoNetwork};
 use imagedeploy_ecs::{
     normalise, Deployer, ImageReference, ImageResolver, ResolveError, ServiceState,
 };
+use imagedeploy_testsupport::log_capture::Lines;
 use imagedeploy_testsupport::Moto;
 
 pub const REGION: &str = "us-east-1";
@@ -242,17 +243,17 @@ pub fn recorded(args: &ServiceArgs, images: &BTreeMap<String, String>) -> Servic
     }
 }
 
-/// Collects progress lines.
+/// Collects progress lines (the deployer's `tracing` events).
 #[derive(Default, Clone)]
-pub struct Log(pub Arc<Mutex<Vec<String>>>);
+pub struct Log(Lines);
 
 impl Log {
-    pub fn sink(&self) -> impl Fn(&str) + Send + Sync + 'static {
-        let lines = self.0.clone();
-        move |line: &str| lines.lock().unwrap().push(line.to_string())
+    /// Attach to a deployer call with `WithSubscriber::with_subscriber`.
+    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync {
+        self.0.subscriber()
     }
     pub fn lines(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
+        self.0.all()
     }
 }
 

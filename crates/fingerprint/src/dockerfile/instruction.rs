@@ -363,6 +363,7 @@ fn parse_copy_args(
 }
 
 /// Parses one logical instruction line.
+#[allow(clippy::too_many_lines)] // over 150 lines: split pending (issue 10)
 pub(crate) fn parse_instruction(
     text: &str,
     line: usize,

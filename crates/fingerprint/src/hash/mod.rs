@@ -9,6 +9,9 @@
 
 mod files;
 #[cfg(target_os = "linux")]
+// A SIGBUS-guarded file mapping behind the safe `Mapping::new`/`bytes`;
+// with `sha256`, the only place `unsafe` is allowed.
+#[allow(unsafe_code)]
 mod mapped;
 
 use crate::sha256;

@@ -162,7 +162,7 @@ fn classify(reason: &str) -> (String, ChangeKind) {
 /// for the one kind of name no spelling can carry (a trailing backslash in a
 /// name with `.` or `[`).
 fn under(parent: &str, key: &str) -> String {
-    match crate::wire::path::encode_key(key, false) {
+    match pulumi_provider::wire::path::encode_key(key, false) {
         Some(k) => format!("{parent}{k}"),
         None => parent.to_string(),
     }

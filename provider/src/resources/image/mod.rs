@@ -12,8 +12,10 @@ use imagedeploy_build as build;
 use imagedeploy_fingerprint as fingerprint;
 use imagedeploy_registry::{Reference, RegistryClient};
 
+use crate::config::ProviderContext;
 use crate::resource::{
-    BoxError, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError, Outputs, Resource,
+    unknown_outputs, BoxError, CheckInput, CreateInput, Created, Ctx, DeleteInput, DiffInput,
+    DiffOutcome, Failure, OpError, Outputs, ReadInput, Resource, UpdateInput,
 };
 
 pub mod args;
@@ -234,17 +236,17 @@ async fn build_and_push(
         context_manifest: manifest_for_state(&obs.fingerprint.manifest),
     };
     if preview && !obs.resolved.build_on_preview {
-        let unknown = [
-            "digest",
-            "ref",
-            "contentDigest",
-            "sizeBytes",
-            "layers",
-            "platform",
-        ];
+        let unknown = unknown_outputs!(ImageState {
+            digest,
+            reference as "ref",
+            content_digest,
+            size_bytes,
+            layers,
+            platform,
+        });
         return Ok(Outputs {
             state: skeleton,
-            unknown: unknown.iter().map(|s| s.to_string()).collect(),
+            unknown,
         });
     }
 
@@ -256,9 +258,7 @@ async fn build_and_push(
     } else {
         "building"
     });
-    let progress_ctx = ctx.clone();
-    let progress = move |line: &str| progress_ctx.progress(line);
-    let built = build::build(&request, &progress, ctx.cancel.clone()).await?;
+    let built = build::build(&request, ctx.cancel.clone()).await?;
     let layout = built.layout_dir().to_path_buf();
     let content =
         tokio::task::spawn_blocking(move || imagedeploy_registry::content_digest(&layout))
@@ -287,7 +287,7 @@ async fn build_and_push(
 
     let built_digest = built.manifest_digest.to_string();
     if obs.resolved.push && !preview {
-        let report = push(ctx, &obs, built.layout_dir()).await?;
+        let report = push(&obs, built.layout_dir()).await?;
         if report.digest.to_string() != built_digest {
             return Err(ImageError::DigestMismatch {
                 pushed: report.digest.to_string(),
@@ -312,12 +312,10 @@ async fn build_and_push(
 }
 
 async fn push(
-    ctx: &Ctx,
     obs: &Observation,
     layout: &std::path::Path,
 ) -> Result<imagedeploy_registry::PushReport, ImageError> {
-    let progress = |line: &str| ctx.progress(line);
-    Ok(obs.client.push_layout(layout, &obs.tags, &progress).await?)
+    Ok(obs.client.push_layout(layout, &obs.tags).await?)
 }
 
 fn op<S>(e: ImageError) -> OpError<S> {
@@ -370,7 +368,7 @@ mod fingerprint_cache {
 }
 
 #[async_trait]
-impl Resource for Image {
+impl Resource<ProviderContext> for Image {
     type Args = ImageArgs;
     type State = ImageState;
 
@@ -451,9 +449,9 @@ impl Resource for Image {
     async fn create(
         &self,
         ctx: &Ctx,
-        args: ImageArgs,
-        preview: bool,
-    ) -> Result<(String, Outputs<ImageState>), OpError<ImageState>> {
+        input: CreateInput<ImageArgs>,
+    ) -> Result<Created<ImageState>, OpError<ImageState>> {
+        let CreateInput { args, preview } = input;
         let name = ctx.name.clone();
         let outputs = build_and_push(ctx, args, None, preview).await.map_err(op)?;
         let id = if preview { String::new() } else { name };
@@ -463,9 +461,9 @@ impl Resource for Image {
     async fn read(
         &self,
         ctx: &Ctx,
-        _id: &str,
-        state: ImageState,
+        input: ReadInput<ImageState>,
     ) -> Result<Option<ImageState>, BoxError> {
+        let state = input.state;
         if !state.args.push.unwrap_or(true) || state.reference.is_empty() {
             return Ok(Some(state));
         }
@@ -490,17 +488,21 @@ impl Resource for Image {
     async fn update(
         &self,
         ctx: &Ctx,
-        _id: &str,
-        olds: ImageState,
-        news: ImageArgs,
-        preview: bool,
+        input: UpdateInput<ImageArgs, ImageState>,
     ) -> Result<Outputs<ImageState>, OpError<ImageState>> {
+        let UpdateInput {
+            olds,
+            news,
+            preview,
+            ..
+        } = input;
         build_and_push(ctx, news, Some(&olds), preview)
             .await
             .map_err(op)
     }
 
-    async fn delete(&self, ctx: &Ctx, _id: &str, state: ImageState) -> Result<(), BoxError> {
+    async fn delete(&self, ctx: &Ctx, input: DeleteInput<ImageState>) -> Result<(), BoxError> {
+        let state = input.state;
         if !state.reference.is_empty() {
             ctx.info(&format!(
                 "{} stays in its registry: older task definitions may still use it",

@@ -7,9 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use imagedeploy_ecs::{self as ecs, DeployError, ServiceArgs, ServiceState};
 
+use crate::config::ProviderContext;
 use crate::resource::{
-    BoxError, Change, ChangeKind, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError,
-    Outputs, Resource,
+    unknown_outputs, BoxError, Change, ChangeKind, CheckInput, CreateInput, Created, Ctx,
+    DeleteInput, DiffInput, DiffOutcome, Failure, OpError, Outputs, ReadInput, Resource,
+    UpdateInput,
 };
 
 mod import;
@@ -68,15 +70,11 @@ fn failure(e: DeployError) -> OpError<ServiceState> {
 
 /// A secret pre-deploy command is never echoed.
 fn hide(ctx: &Ctx) -> bool {
-    super::is_secret_at(ctx, "preDeploy.command")
-}
-
-fn progress(ctx: &Ctx) -> impl Fn(&str) + Send + Sync + '_ {
-    move |line: &str| ctx.progress(line)
+    ctx.is_secret_at("preDeploy.command")
 }
 
 #[async_trait]
-impl Resource for Service {
+impl Resource<ProviderContext> for Service {
     type Args = ServiceArgs;
     type State = ServiceState;
 
@@ -131,9 +129,9 @@ impl Resource for Service {
 
     fn derived_secrets(
         &self,
-        secret_inputs: &std::collections::BTreeSet<crate::wire::path::Path>,
+        secret_inputs: &std::collections::BTreeSet<pulumi_provider::wire::path::Path>,
         state: &ServiceState,
-    ) -> Vec<crate::wire::path::Path> {
+    ) -> Vec<pulumi_provider::wire::path::Path> {
         secrets::derived(secret_inputs, state)
     }
 
@@ -183,37 +181,31 @@ impl Resource for Service {
     async fn create(
         &self,
         ctx: &Ctx,
-        args: ServiceArgs,
-        preview: bool,
-    ) -> Result<(String, Outputs<ServiceState>), OpError<ServiceState>> {
+        input: CreateInput<ServiceArgs>,
+    ) -> Result<Created<ServiceState>, OpError<ServiceState>> {
+        let CreateInput { args, preview } = input;
         let images = pin_images(ctx, &args, !preview).await?;
         if preview {
-            let mut unknown = vec![
-                "arn",
-                "clusterArn",
-                "taskDefinitionArn",
-                "revision",
-                "deploymentId",
-                "rolloutState",
-            ];
+            let mut unknown = unknown_outputs!(ServiceState {
+                arn,
+                cluster_arn,
+                task_definition_arn,
+                revision,
+                deployment_id,
+                rollout_state,
+            });
             if ecs::predeploy::due(None, &args, &images, None) {
-                unknown.push("lastPreDeploy");
+                unknown.extend(unknown_outputs!(ServiceState { last_pre_deploy }));
                 if let Some(line) = ecs::predeploy::preview_line(&args, &images, hide(ctx)) {
                     ctx.info(&line);
                 }
             }
             let state = preview_state(args, images);
-            return Ok((
-                String::new(),
-                Outputs {
-                    state,
-                    unknown: unknown.iter().map(|s| s.to_string()).collect(),
-                },
-            ));
+            return Ok((String::new(), Outputs { state, unknown }));
         }
         let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
         let state = deployer
-            .create(&args, &images, &progress(ctx), &ctx.cancel)
+            .create(&args, &images, &ctx.cancel)
             .await
             .map_err(failure)?;
         Ok((state.arn.clone(), Outputs::known(state)))
@@ -222,11 +214,10 @@ impl Resource for Service {
     async fn read(
         &self,
         ctx: &Ctx,
-        _id: &str,
-        state: ServiceState,
+        input: ReadInput<ServiceState>,
     ) -> Result<Option<ServiceState>, BoxError> {
         let deployer = deployer(ctx).await?;
-        match deployer.read(&state).await? {
+        match deployer.read(&input.state).await? {
             None => {
                 ctx.warn("the service no longer exists (deleted or INACTIVE)");
                 Ok(None)
@@ -243,23 +234,32 @@ impl Resource for Service {
     async fn update(
         &self,
         ctx: &Ctx,
-        _id: &str,
-        olds: ServiceState,
-        news: ServiceArgs,
-        preview: bool,
+        input: UpdateInput<ServiceArgs, ServiceState>,
     ) -> Result<Outputs<ServiceState>, OpError<ServiceState>> {
+        let UpdateInput {
+            olds,
+            news,
+            preview,
+            ..
+        } = input;
         let images = pin_images(ctx, &news, !preview).await?;
         let plan = ecs::diff(&olds, &news, &images);
         if preview {
             let mut unknown = Vec::new();
             if plan.new_revision_needed {
-                unknown.extend(["taskDefinitionArn", "revision"]);
+                unknown.extend(unknown_outputs!(ServiceState {
+                    task_definition_arn,
+                    revision
+                }));
             }
             if plan.new_revision_needed || plan.service_update_needed || olds.deploy_failed {
-                unknown.extend(["deploymentId", "rolloutState"]);
+                unknown.extend(unknown_outputs!(ServiceState {
+                    deployment_id,
+                    rollout_state
+                }));
             }
             if ecs::predeploy::due(Some(&olds), &news, &images, Some(&plan)) {
-                unknown.push("lastPreDeploy");
+                unknown.extend(unknown_outputs!(ServiceState { last_pre_deploy }));
                 if let Some(line) = ecs::predeploy::preview_line(&news, &images, hide(ctx)) {
                     ctx.info(&line);
                 }
@@ -271,22 +271,19 @@ impl Resource for Service {
                 // The exact new value: dependents must not see the old one.
                 state.family = ecs::normalise::task(&state.args).family;
             }
-            return Ok(Outputs {
-                state,
-                unknown: unknown.iter().map(|s| s.to_string()).collect(),
-            });
+            return Ok(Outputs { state, unknown });
         }
         let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
         let state = deployer
-            .update(&olds, &news, &images, &plan, &progress(ctx), &ctx.cancel)
+            .update(&olds, &news, &images, &plan, &ctx.cancel)
             .await
             .map_err(failure)?;
         Ok(Outputs::known(state))
     }
 
-    async fn delete(&self, ctx: &Ctx, _id: &str, state: ServiceState) -> Result<(), BoxError> {
+    async fn delete(&self, ctx: &Ctx, input: DeleteInput<ServiceState>) -> Result<(), BoxError> {
         let deployer = deployer(ctx).await?;
-        deployer.delete(&state, &progress(ctx), &ctx.cancel).await?;
+        deployer.delete(&input.state, &ctx.cancel).await?;
         Ok(())
     }
 }

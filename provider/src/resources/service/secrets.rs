@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use imagedeploy_ecs::ServiceState;
 
-use crate::wire::path::Path;
+use pulumi_provider::wire::path::Path;
 
 /// The output paths to keep secret, given the secret input paths.
 pub(super) fn derived(secret_inputs: &BTreeSet<Path>, state: &ServiceState) -> Vec<Path> {

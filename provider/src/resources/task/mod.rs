@@ -9,8 +9,10 @@ use async_trait::async_trait;
 use imagedeploy_ecs::standalone::{self, TaskArgs, TaskState};
 use imagedeploy_ecs::{self as ecs, DeployError};
 
+use crate::config::ProviderContext;
 use crate::resource::{
-    BoxError, Change, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError, Outputs, Resource,
+    BoxError, Change, CheckInput, CreateInput, Created, Ctx, DiffInput, DiffOutcome, Failure,
+    OpError, OutputName, Outputs, Resource, UpdateInput,
 };
 use crate::resources::service::resolver::Resolver;
 
@@ -21,7 +23,8 @@ const DESCRIPTION: &str = "A command run once in a one-off ECS task (a database 
 /// Same override as the Service's: the poll interval in milliseconds.
 const POLL_ENV: &str = "IMAGEDEPLOY_ECS_POLL_INTERVAL_MS";
 
-/// Outputs that only a run knows.
+/// Outputs that only a run knows (fields of the flattened `TaskRun`, so
+/// named as the wire names them; dispatch checks each is an output).
 const RUN_OUTPUTS: [&str; 9] = [
     "taskArn",
     "exitCode",
@@ -65,11 +68,12 @@ async fn pin_images(
 
 /// A secret command is never echoed.
 fn hide(ctx: &Ctx) -> bool {
-    super::is_secret_at(ctx, "command")
+    ctx.is_secret_at("command")
 }
 
-fn progress(ctx: &Ctx) -> impl Fn(&str) + Send + Sync + '_ {
-    move |line: &str| ctx.progress(line)
+/// The outputs a preview cannot know yet.
+fn run_outputs() -> Vec<OutputName> {
+    RUN_OUTPUTS.iter().map(|s| OutputName::renamed(s)).collect()
 }
 
 fn failed(e: DeployError) -> OpError<TaskState> {
@@ -93,7 +97,7 @@ fn outcome(
 }
 
 #[async_trait]
-impl Resource for Task {
+impl Resource<ProviderContext> for Task {
     type Args = TaskArgs;
     type State = TaskState;
 
@@ -151,9 +155,9 @@ impl Resource for Task {
     async fn create(
         &self,
         ctx: &Ctx,
-        args: TaskArgs,
-        preview: bool,
-    ) -> Result<(String, Outputs<TaskState>), OpError<TaskState>> {
+        input: CreateInput<TaskArgs>,
+    ) -> Result<Created<TaskState>, OpError<TaskState>> {
+        let CreateInput { args, preview } = input;
         let images = pin_images(ctx, &args, !preview).await?;
         if preview {
             ctx.info(&standalone::preview_line(&args, &images, hide(ctx)));
@@ -165,13 +169,13 @@ impl Resource for Task {
                         images,
                         ..Default::default()
                     },
-                    unknown: RUN_OUTPUTS.iter().map(|s| s.to_string()).collect(),
+                    unknown: run_outputs(),
                 },
             ));
         }
         let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
         let o = deployer
-            .run_task_resource(&ctx.urn, &args, &images, None, &progress(ctx), &ctx.cancel)
+            .run_task_resource(&ctx.urn, &args, &images, None, &ctx.cancel)
             .await
             .map_err(failed)?;
         let id = if o.state.run.task_arn.is_empty() {
@@ -182,24 +186,20 @@ impl Resource for Task {
         outcome(id, o)
     }
 
-    async fn read(
-        &self,
-        _ctx: &Ctx,
-        _id: &str,
-        state: TaskState,
-    ) -> Result<Option<TaskState>, BoxError> {
-        // A finished run is history: nothing in AWS to compare it with.
-        Ok(Some(state))
-    }
+    // Read: the default keeps the state. A finished run is history, with
+    // nothing in AWS to compare it with.
 
     async fn update(
         &self,
         ctx: &Ctx,
-        id: &str,
-        olds: TaskState,
-        news: TaskArgs,
-        preview: bool,
+        input: UpdateInput<TaskArgs, TaskState>,
     ) -> Result<Outputs<TaskState>, OpError<TaskState>> {
+        let UpdateInput {
+            id,
+            olds,
+            news,
+            preview,
+        } = input;
         let images = pin_images(ctx, &news, !preview).await?;
         let plan = standalone::diff(&olds, &news, &images);
         if !plan.rerun {
@@ -214,25 +214,16 @@ impl Resource for Task {
             state.images = images;
             return Ok(Outputs {
                 state,
-                unknown: RUN_OUTPUTS.iter().map(|s| s.to_string()).collect(),
+                unknown: run_outputs(),
             });
         }
         let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
         let o = deployer
-            .run_task_resource(
-                &ctx.urn,
-                &news,
-                &images,
-                Some(&olds),
-                &progress(ctx),
-                &ctx.cancel,
-            )
+            .run_task_resource(&ctx.urn, &news, &images, Some(&olds), &ctx.cancel)
             .await
             .map_err(failed)?;
-        outcome(id.to_string(), o).map(|(_, outputs)| outputs)
+        outcome(id, o).map(|(_, outputs)| outputs)
     }
 
-    async fn delete(&self, _ctx: &Ctx, _id: &str, _state: TaskState) -> Result<(), BoxError> {
-        Ok(())
-    }
+    // Delete: the default does nothing; a run leaves nothing in AWS to remove.
 }

@@ -11,10 +11,15 @@ use prost_types::value::Kind;
 
 /// Key that marks a special object (secret, resource reference, ...).
 pub const SIG_KEY: &str = "4dabf18193072939515e22adb298388d";
+/// Signature of a secret.
 pub const SECRET_SIG: &str = "1b47061264138c4ac30d75fd1eb44270";
+/// Signature of a resource reference.
 pub const RESOURCE_REF_SIG: &str = "5cf8f73096256a8f31e491e813e4eb8e";
+/// Signature of an output value.
 pub const OUTPUT_SIG: &str = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
+/// Signature of an asset.
 pub const ASSET_SIG: &str = "c44067f5952c0a294b673a41bacd8c17";
+/// Signature of an archive.
 pub const ARCHIVE_SIG: &str = "0def7320c3a5731c473e5ecbe6d01bc7";
 
 /// The unknown sentinel the engine sends for any type.
@@ -33,11 +38,17 @@ pub const UNKNOWN_SENTINELS: [&str; 7] = [
 /// A property value as the engine means it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// No value.
     Null,
+    /// A boolean.
     Bool(bool),
+    /// A number (the wire has only doubles).
     Number(f64),
+    /// A string.
     String(String),
+    /// A list.
     Array(Vec<Value>),
+    /// An object or map.
     Object(BTreeMap<String, Value>),
     /// A value the engine does not know yet (preview only).
     Unknown,
@@ -45,17 +56,22 @@ pub enum Value {
     Secret(Box<Value>),
     /// A reference to another resource; providers see it as its id (or urn).
     ResourceRef {
+        /// The referenced resource's URN.
         urn: String,
+        /// Its id, for custom resources (may be unknown).
         id: Option<Box<Value>>,
     },
     /// An output value with known-ness, secretness and dependencies.
     Output {
+        /// The value; `None` when unknown.
         value: Option<Box<Value>>,
+        /// Whether the value is secret.
         secret: bool,
     },
 }
 
 impl Value {
+    /// True for `Unknown` itself.
     pub fn is_unknown(&self) -> bool {
         matches!(self, Value::Unknown)
     }
@@ -74,6 +90,7 @@ impl Value {
         }
     }
 
+    /// The string, if this is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
@@ -105,6 +122,7 @@ impl Value {
         }
     }
 
+    /// Decodes a protobuf Struct.
     pub fn from_struct(s: &prost_types::Struct) -> BTreeMap<String, Value> {
         s.fields
             .iter()
@@ -112,10 +130,12 @@ impl Value {
             .collect()
     }
 
+    /// Decodes an optional protobuf Struct (absent = empty).
     pub fn from_opt_struct(s: Option<&prost_types::Struct>) -> BTreeMap<String, Value> {
         s.map(Value::from_struct).unwrap_or_default()
     }
 
+    /// Decodes one protobuf value.
     pub fn from_proto(v: &prost_types::Value) -> Value {
         match &v.kind {
             None | Some(Kind::NullValue(_)) => Value::Null,
@@ -160,6 +180,7 @@ impl Value {
         }
     }
 
+    /// Encodes to a protobuf value.
     pub fn to_proto(&self) -> prost_types::Value {
         let kind = match self {
             Value::Null => Kind::NullValue(0),
@@ -209,6 +230,7 @@ fn special<'a>(
     out
 }
 
+/// Encodes a property map as a protobuf Struct.
 pub fn to_struct(map: &BTreeMap<String, Value>) -> prost_types::Struct {
     prost_types::Struct {
         fields: map.iter().map(|(k, v)| (k.clone(), v.to_proto())).collect(),

@@ -12,28 +12,42 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde_json::{Map, Value as Json};
 
+/// A value's shape, as Pulumi's type system has it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {
+    /// Anything (`pulumi.json#/Any`).
     Any,
+    /// A string.
     String,
+    /// A whole number.
     Integer,
+    /// A floating-point number.
     Number,
+    /// A boolean.
     Bool,
+    /// A list of one shape.
     Array(Box<Shape>),
+    /// A map from strings to one shape.
     Map(Box<Shape>),
+    /// An object with named properties.
     Object(Arc<ObjectShape>),
+    /// A string from a fixed set.
     Enum(Arc<EnumShape>),
 }
 
+/// An object's properties, in declaration order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ObjectShape {
     /// Type name for the package schema's `types` section (nested types only).
     pub name: Option<String>,
+    /// Doc comment of the Rust type.
     pub description: Option<String>,
+    /// Wire name and property, in declaration order.
     pub properties: Vec<(String, Property)>,
 }
 
 impl ObjectShape {
+    /// The property with this wire name.
     pub fn property(&self, name: &str) -> Option<&Property> {
         self.properties
             .iter()
@@ -42,19 +56,29 @@ impl ObjectShape {
     }
 }
 
+/// One property of an object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Property {
+    /// Its value's shape.
     pub shape: Shape,
+    /// Must be set (not `Option`, no serde default).
     pub required: bool,
+    /// Doc comment of the Rust field.
     pub description: Option<String>,
+    /// Marked `#[schemars(extend("secret" = true))]`: always secret on the wire.
     pub secret: bool,
+    /// Marked `#[schemars(extend("replaceOnChanges" = true))]`.
     pub replace_on_changes: bool,
+    /// serde default, when it is a plain value.
     pub default: Option<Json>,
 }
 
+/// A string enum.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnumShape {
+    /// Type name for the package schema's `types` section.
     pub name: Option<String>,
+    /// Doc comment of the Rust type.
     pub description: Option<String>,
     /// (value, description)
     pub values: Vec<(String, Option<String>)>,

@@ -12,11 +12,14 @@ use crate::wire::value::Value;
 /// One problem with one property.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
+    /// The property, in the engine's path notation (empty: the whole input).
     pub property: String,
+    /// What is wrong and what would be right.
     pub reason: String,
 }
 
 impl Failure {
+    /// A failure of `property`.
     pub fn new(property: impl Into<String>, reason: impl Into<String>) -> Self {
         Failure {
             property: property.into(),
@@ -141,7 +144,7 @@ fn coerce(value: &mut Value, shape: &Shape) {
         Value::Secret(inner) => coerce(inner, shape),
         Value::String(s) if !matches!(shape, Shape::String | Shape::Enum(_) | Shape::Any) => {
             if let Ok(json) = serde_json::from_str::<serde_json::Value>(s) {
-                *value = crate::wire::typed::json_to_value(&json);
+                *value = super::typed::json_to_value(&json);
                 coerce(value, shape);
             }
         }

@@ -2,7 +2,11 @@
 
 pub mod package;
 pub mod shape;
+pub mod typed;
 pub mod validate;
+
+#[cfg(test)]
+mod tests;
 
 pub use shape::{object_shape_of, ObjectShape, Property, Shape};
 pub use validate::Failure;

@@ -13,86 +13,148 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 
 use crate::resource::{
-    BoxError, Change, ChangeKind, CheckInput, Ctx, DiffInput, DiffOutcome, Failure, OpError,
-    Resource,
+    Change, ChangeKind, CheckInput, CreateInput, Ctx, DeleteInput, DiffInput, DiffOutcome, Failure,
+    OpError, OutputName, ReadInput, Resource, UpdateInput,
 };
-use crate::schema::{object_shape_of, ObjectShape};
-use crate::wire::typed::{decode, encode, from_json, to_json, Annotations};
+use crate::schema::package::ResourceSchema;
+use crate::schema::typed::{decode, encode, from_json, to_json, value_to_json, Annotations};
+use crate::schema::{object_shape_of, validate, ObjectShape};
 use crate::wire::value::Value;
 
+/// Top-level properties as the engine sends them.
 pub type PropertyMap = BTreeMap<String, Value>;
 
-/// A failed create/update as the engine must hear it.
+/// A failed operation as the engine must hear it.
 #[derive(Debug)]
 pub enum OpFailure {
+    /// Nothing to record; the text goes to the user.
     Error(String),
+    /// The engine records `id` and `outputs`, fails the step, and retries.
     Partial {
+        /// The id to record.
         id: String,
+        /// The outputs to record.
         outputs: PropertyMap,
+        /// Why the operation did not complete.
         reasons: Vec<String>,
     },
 }
 
+impl From<String> for OpFailure {
+    fn from(message: String) -> Self {
+        OpFailure::Error(message)
+    }
+}
+
+/// Check, as the engine asks it.
 pub struct CheckRequest {
+    /// Old inputs (absent on create).
     pub olds: Option<PropertyMap>,
+    /// New inputs.
     pub news: PropertyMap,
+    /// Engine-provided randomness.
     pub random_seed: Vec<u8>,
+    /// The engine's proposed name, when autonaming is configured.
     pub proposed_name: Option<String>,
+    /// How the engine wants names chosen.
     pub autonaming: crate::resource::AutonamingMode,
 }
 
+/// Diff, as the engine asks it.
 pub struct DiffRequest {
+    /// The resource's id.
     pub id: String,
+    /// Old outputs.
     pub olds: PropertyMap,
+    /// Old inputs, when the engine sent them.
     pub old_inputs: Option<PropertyMap>,
+    /// New inputs.
     pub news: PropertyMap,
+    /// Paths the user asked to ignore.
     pub ignore_changes: Vec<String>,
 }
 
+/// Create, as the engine asks it.
+pub struct CreateRequest {
+    /// Checked inputs.
+    pub news: PropertyMap,
+    /// True during preview.
+    pub preview: bool,
+}
+
+/// Read, as the engine asks it.
+pub struct ReadRequest {
+    /// The resource's id.
+    pub id: String,
+    /// Recorded outputs.
+    pub state: PropertyMap,
+}
+
+/// Update, as the engine asks it.
+pub struct UpdateRequest {
+    /// The resource's id.
+    pub id: String,
+    /// Old outputs.
+    pub olds: PropertyMap,
+    /// Checked new inputs.
+    pub news: PropertyMap,
+    /// True during preview.
+    pub preview: bool,
+}
+
+/// Delete, as the engine asks it.
+pub struct DeleteRequest {
+    /// The resource's id.
+    pub id: String,
+    /// Recorded outputs.
+    pub state: PropertyMap,
+}
+
+/// What Read answers: outputs and the inputs they imply; `None` when the
+/// resource is gone.
+pub type ReadAnswer = Option<(PropertyMap, PropertyMap)>;
+
 /// The wire-level face of a resource type.
 #[async_trait]
-pub trait ErasedResource: Send + Sync {
+pub trait ErasedResource<C: Send + Sync + 'static>: Send + Sync {
+    /// Type token.
     fn token(&self) -> &'static str;
-    fn description(&self) -> &'static str;
+    /// Token, description and shapes, for the package schema.
+    fn schema(&self) -> ResourceSchema;
+    /// Shape of the inputs.
     fn input_shape(&self) -> Arc<ObjectShape>;
-    fn output_shape(&self) -> Arc<ObjectShape>;
-    async fn check(&self, ctx: Ctx, req: CheckRequest) -> (PropertyMap, Vec<Failure>);
-    async fn diff(&self, ctx: Ctx, req: DiffRequest) -> Result<DiffOutcome, String>;
+    /// Check: new inputs (possibly with defaults) and failures.
+    async fn check(&self, ctx: Ctx<C>, req: CheckRequest) -> (PropertyMap, Vec<Failure>);
+    /// Diff.
+    async fn diff(&self, ctx: Ctx<C>, req: DiffRequest) -> Result<DiffOutcome, OpFailure>;
+    /// Create: id and outputs.
     async fn create(
         &self,
-        ctx: Ctx,
-        news: PropertyMap,
-        preview: bool,
+        ctx: Ctx<C>,
+        req: CreateRequest,
     ) -> Result<(String, PropertyMap), OpFailure>;
-    async fn read(
-        &self,
-        ctx: Ctx,
-        id: String,
-        state: PropertyMap,
-    ) -> Result<Option<(PropertyMap, PropertyMap)>, String>;
-    async fn update(
-        &self,
-        ctx: Ctx,
-        id: String,
-        olds: PropertyMap,
-        news: PropertyMap,
-        preview: bool,
-    ) -> Result<PropertyMap, OpFailure>;
-    async fn delete(&self, ctx: Ctx, id: String, state: PropertyMap) -> Result<(), String>;
+    /// Read.
+    async fn read(&self, ctx: Ctx<C>, req: ReadRequest) -> Result<ReadAnswer, OpFailure>;
+    /// Update: outputs.
+    async fn update(&self, ctx: Ctx<C>, req: UpdateRequest) -> Result<PropertyMap, OpFailure>;
+    /// Delete.
+    async fn delete(&self, ctx: Ctx<C>, req: DeleteRequest) -> Result<(), OpFailure>;
 }
 
 /// Adapts a typed `Resource` to `ErasedResource`.
-pub struct Typed<R: Resource> {
+pub struct Typed<R, C> {
     resource: R,
+    context: std::marker::PhantomData<fn(C)>,
     inputs: Arc<ObjectShape>,
     outputs: Arc<ObjectShape>,
 }
 
-impl<R: Resource> Typed<R> {
+impl<R: Resource<C>, C: Send + Sync + 'static> Typed<R, C> {
     /// The resource behind the wire-level interface.
-    pub fn erase(resource: R) -> Arc<dyn ErasedResource> {
+    pub fn erase(resource: R) -> Arc<dyn ErasedResource<C>> {
         Arc::new(Typed {
             resource,
+            context: std::marker::PhantomData,
             inputs: object_shape_of::<R::Args>(),
             outputs: object_shape_of::<R::State>(),
         })
@@ -115,9 +177,18 @@ impl<R: Resource> Typed<R> {
     fn encode_outputs(
         &self,
         state: &R::State,
-        unknown: &[String],
+        unknown: &[OutputName],
         ann: &Annotations,
     ) -> Result<PropertyMap, String> {
+        if let Some(name) = unknown
+            .iter()
+            .find(|n| self.outputs.property(n.as_str()).is_none())
+        {
+            return Err(format!(
+                "internal error: \"{name}\" is named unknown but is not an output of {}",
+                self.resource.token()
+            ));
+        }
         let json = to_json(state)?;
         let mut derived = ann.clone();
         derived
@@ -138,7 +209,7 @@ impl<R: Resource> Typed<R> {
             }
         }
         for name in unknown {
-            map.insert(name.clone(), Value::Unknown);
+            map.insert(name.as_str().to_string(), Value::Unknown);
         }
         Ok(map)
     }
@@ -223,7 +294,7 @@ impl<R: Resource> Typed<R> {
 }
 
 fn plain(value: &Value) -> Json {
-    crate::wire::typed::value_to_json(value)
+    value_to_json(value)
 }
 
 /// True when `path` lies under one of the `ignoreChanges` paths, matched as
@@ -239,30 +310,27 @@ fn ignored(path: &str, ignore: &[String]) -> bool {
         .any(|i| i.contains(&changed))
 }
 
-fn err_text(e: BoxError) -> String {
-    e.to_string()
-}
-
 #[async_trait]
-impl<R: Resource> ErasedResource for Typed<R> {
+impl<R: Resource<C>, C: Send + Sync + 'static> ErasedResource<C> for Typed<R, C> {
     fn token(&self) -> &'static str {
         self.resource.token()
     }
 
-    fn description(&self) -> &'static str {
-        self.resource.description()
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema {
+            token: self.resource.token(),
+            description: self.resource.description(),
+            inputs: self.inputs.clone(),
+            outputs: self.outputs.clone(),
+        }
     }
 
     fn input_shape(&self) -> Arc<ObjectShape> {
         self.inputs.clone()
     }
 
-    fn output_shape(&self) -> Arc<ObjectShape> {
-        self.outputs.clone()
-    }
-
-    async fn check(&self, mut ctx: Ctx, req: CheckRequest) -> (PropertyMap, Vec<Failure>) {
-        let failures = crate::schema::validate::validate(&req.news, &self.inputs);
+    async fn check(&self, mut ctx: Ctx<C>, req: CheckRequest) -> (PropertyMap, Vec<Failure>) {
+        let failures = validate::validate(&req.news, &self.inputs);
         if !failures.is_empty() {
             return (req.news, failures);
         }
@@ -292,7 +360,7 @@ impl<R: Resource> ErasedResource for Typed<R> {
         }
     }
 
-    async fn diff(&self, mut ctx: Ctx, req: DiffRequest) -> Result<DiffOutcome, String> {
+    async fn diff(&self, mut ctx: Ctx<C>, req: DiffRequest) -> Result<DiffOutcome, OpFailure> {
         let (news, news_ann) = self.args(&req.news)?;
         ctx.inputs = news_ann.clone();
         let old_inputs = req.old_inputs.clone().unwrap_or_else(|| {
@@ -313,7 +381,10 @@ impl<R: Resource> ErasedResource for Typed<R> {
                 old_inputs: old_args,
                 news,
             };
-            self.resource.diff(&ctx, input).await.map_err(err_text)?
+            self.resource
+                .diff(&ctx, input)
+                .await
+                .map_err(|e| e.to_string())?
         };
         let before = outcome.changes.len();
         outcome
@@ -329,100 +400,96 @@ impl<R: Resource> ErasedResource for Typed<R> {
 
     async fn create(
         &self,
-        mut ctx: Ctx,
-        news: PropertyMap,
-        preview: bool,
+        mut ctx: Ctx<C>,
+        req: CreateRequest,
     ) -> Result<(String, PropertyMap), OpFailure> {
-        let (args, ann) = self.args(&news).map_err(OpFailure::Error)?;
+        let (args, ann) = self.args(&req.news)?;
         ctx.inputs = ann.clone();
         if ann.has_unknowns() {
-            if preview {
-                return Ok((String::new(), self.preview_with_unknowns(&news)));
+            if req.preview {
+                return Ok((String::new(), self.preview_with_unknowns(&req.news)));
             }
             return Err(OpFailure::Error(
                 "inputs are still unknown outside of preview".into(),
             ));
         }
+        let input = CreateInput {
+            args,
+            preview: req.preview,
+        };
         let (id, outputs) = self
             .resource
-            .create(&ctx, args, preview)
+            .create(&ctx, input)
             .await
             .map_err(|e| self.failure(e, &ann))?;
-        let map = self
-            .encode_outputs(&outputs.state, &outputs.unknown, &ann)
-            .map_err(OpFailure::Error)?;
+        let map = self.encode_outputs(&outputs.state, &outputs.unknown, &ann)?;
         Ok((id, map))
     }
 
-    async fn read(
-        &self,
-        ctx: Ctx,
-        id: String,
-        state: PropertyMap,
-    ) -> Result<Option<(PropertyMap, PropertyMap)>, String> {
+    async fn read(&self, ctx: Ctx<C>, req: ReadRequest) -> Result<ReadAnswer, OpFailure> {
         // No recorded state: an import, which knows only the id.
-        let (found, ann) = if state.is_empty() {
-            let found = self.resource.import(&ctx, &id).await.map_err(err_text)?;
-            (found, Annotations::default())
-        } else {
-            let (typed, ann) = self.state(&state)?;
+        let (found, ann) = if req.state.is_empty() {
             let found = self
                 .resource
-                .read(&ctx, &id, typed)
+                .import(&ctx, &req.id)
                 .await
-                .map_err(err_text)?;
+                .map_err(|e| e.to_string())?;
+            (found, Annotations::default())
+        } else {
+            let (state, ann) = self.state(&req.state)?;
+            let input = ReadInput { id: req.id, state };
+            let found = self
+                .resource
+                .read(&ctx, input)
+                .await
+                .map_err(|e| e.to_string())?;
             (found, ann)
         };
-        match found {
-            None => Ok(None),
-            Some(fresh) => {
-                let outputs = self.encode_outputs(&fresh, &[], &ann)?;
-                let internal = self.resource.internal_inputs();
-                let inputs = outputs
-                    .iter()
-                    .filter(|(k, _)| {
-                        self.inputs.property(k).is_some() || internal.contains(&k.as_str())
-                    })
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                Ok(Some((outputs, inputs)))
-            }
-        }
+        let Some(fresh) = found else {
+            return Ok(None);
+        };
+        let outputs = self.encode_outputs(&fresh, &[], &ann)?;
+        let internal = self.resource.internal_inputs();
+        let inputs = outputs
+            .iter()
+            .filter(|(k, _)| self.inputs.property(k).is_some() || internal.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(Some((outputs, inputs)))
     }
 
-    async fn update(
-        &self,
-        mut ctx: Ctx,
-        id: String,
-        olds: PropertyMap,
-        news: PropertyMap,
-        preview: bool,
-    ) -> Result<PropertyMap, OpFailure> {
-        let (args, ann) = self.args(&news).map_err(OpFailure::Error)?;
+    async fn update(&self, mut ctx: Ctx<C>, req: UpdateRequest) -> Result<PropertyMap, OpFailure> {
+        let (args, ann) = self.args(&req.news)?;
         ctx.inputs = ann.clone();
         if ann.has_unknowns() {
-            if preview {
-                return Ok(self.preview_with_unknowns(&news));
+            if req.preview {
+                return Ok(self.preview_with_unknowns(&req.news));
             }
             return Err(OpFailure::Error(
                 "inputs are still unknown outside of preview".into(),
             ));
         }
-        let (old_state, _) = self.state(&olds).map_err(OpFailure::Error)?;
+        let (olds, _) = self.state(&req.olds)?;
+        let input = UpdateInput {
+            id: req.id,
+            olds,
+            news: args,
+            preview: req.preview,
+        };
         let outputs = self
             .resource
-            .update(&ctx, &id, old_state, args, preview)
+            .update(&ctx, input)
             .await
             .map_err(|e| self.failure(e, &ann))?;
-        self.encode_outputs(&outputs.state, &outputs.unknown, &ann)
-            .map_err(OpFailure::Error)
+        Ok(self.encode_outputs(&outputs.state, &outputs.unknown, &ann)?)
     }
 
-    async fn delete(&self, ctx: Ctx, id: String, state: PropertyMap) -> Result<(), String> {
-        let (typed, _) = self.state(&state)?;
+    async fn delete(&self, ctx: Ctx<C>, req: DeleteRequest) -> Result<(), OpFailure> {
+        let (state, _) = self.state(&req.state)?;
+        let input = DeleteInput { id: req.id, state };
         self.resource
-            .delete(&ctx, &id, typed)
+            .delete(&ctx, input)
             .await
-            .map_err(err_text)
+            .map_err(|e| OpFailure::Error(e.to_string()))
     }
 }

@@ -1,4 +1,7 @@
 //! The Pulumi package schema, built from the resources' shapes.
+//!
+//! The package's own words (name, description, SDK package names) come from
+//! the application in a [`PackageMeta`]; everything else from Rust types.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -6,22 +9,61 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value as Json};
 
 use super::shape::{collect_named, ObjectShape, Property, Shape};
-use crate::dispatch::ErasedResource;
 
-pub const PACKAGE: &str = "imagedeploy";
-pub const NODE_PACKAGE: &str = "pulumi-imagedeploy";
-pub const PYTHON_PACKAGE: &str = "pulumi_imagedeploy";
-pub const PLUGIN_DOWNLOAD_URL: &str = "github://api.github.com/imagedeploy/imagedeploy";
+/// What the package says about itself.
+#[derive(Debug, Clone, Copy)]
+pub struct PackageMeta {
+    /// Package name, the first part of every type token (`imagedeploy`).
+    pub name: &'static str,
+    /// Shown in the registry.
+    pub display_name: &'static str,
+    /// One sentence.
+    pub description: &'static str,
+    /// Registry keywords.
+    pub keywords: &'static [&'static str],
+    /// Project home page.
+    pub homepage: &'static str,
+    /// SPDX license.
+    pub license: &'static str,
+    /// Source repository.
+    pub repository: &'static str,
+    /// Publisher name.
+    pub publisher: &'static str,
+    /// Where the engine downloads the plugin from.
+    pub plugin_download_url: &'static str,
+    /// npm package of the Node.js SDK.
+    pub node_package: &'static str,
+    /// Python package of the Python SDK.
+    pub python_package: &'static str,
+}
+
+/// One resource type as the schema shows it.
+#[derive(Debug, Clone)]
+pub struct ResourceSchema {
+    /// Type token.
+    pub token: &'static str,
+    /// Markdown description.
+    pub description: &'static str,
+    /// Inputs.
+    pub inputs: Arc<ObjectShape>,
+    /// Outputs.
+    pub outputs: Arc<ObjectShape>,
+}
 
 /// Everything the schema is built from.
 pub struct PackageSpec<'a> {
+    /// What the package says about itself.
+    pub meta: &'a PackageMeta,
+    /// Package version.
     pub version: &'a str,
+    /// Shape of the provider configuration.
     pub config: Arc<ObjectShape>,
-    pub resources: &'a [Arc<dyn ErasedResource>],
+    /// The resource types.
+    pub resources: &'a [ResourceSchema],
 }
 
-fn type_token(name: &str) -> String {
-    format!("{PACKAGE}:index:{name}")
+fn type_token(package: &str, name: &str) -> String {
+    format!("{package}:index:{name}")
 }
 
 /// The schema as pretty JSON with a trailing newline (the form of schema.json).
@@ -31,71 +73,73 @@ pub fn render(spec: &PackageSpec<'_>) -> String {
     text
 }
 
+/// The schema as JSON.
 pub fn build(spec: &PackageSpec<'_>) -> Json {
+    let meta = spec.meta;
     let mut named = BTreeMap::new();
     for (_, p) in &spec.config.properties {
         collect_named(&p.shape, &mut named);
     }
     let mut resources = Map::new();
     for r in spec.resources {
-        let inputs = r.input_shape();
-        let outputs = r.output_shape();
+        let inputs = &r.inputs;
+        let outputs = &r.outputs;
         for (_, p) in inputs.properties.iter().chain(outputs.properties.iter()) {
             collect_named(&p.shape, &mut named);
         }
         resources.insert(
-            r.token().to_string(),
+            r.token.to_string(),
             json!({
-                "description": r.description(),
-                "properties": properties(&outputs),
-                "required": required(&outputs),
-                "inputProperties": properties(&inputs),
-                "requiredInputs": required(&inputs),
+                "description": r.description,
+                "properties": properties(meta, outputs),
+                "required": required(outputs),
+                "inputProperties": properties(meta, inputs),
+                "requiredInputs": required(inputs),
             }),
         );
     }
     let types: Map<String, Json> = named
         .iter()
-        .map(|(name, shape)| (type_token(name), type_spec(shape)))
+        .map(|(name, shape)| (type_token(meta.name, name), type_spec(meta, shape)))
         .collect();
     json!({
-        "name": PACKAGE,
-        "displayName": "imagedeploy",
+        "name": meta.name,
+        "displayName": meta.display_name,
         "version": spec.version,
-        "description": "Container images decided by their content, and ECS services that redeploy only when a container really changes.",
-        "keywords": ["pulumi", "docker", "oci", "ecs", "ecr", "aws", "category/cloud", "kind/native"],
-        "homepage": "https://github.com/imagedeploy/imagedeploy",
-        "license": "Apache-2.0",
-        "repository": "https://github.com/imagedeploy/imagedeploy",
-        "publisher": "imagedeploy",
-        "pluginDownloadURL": PLUGIN_DOWNLOAD_URL,
-        "config": { "variables": properties(&spec.config) },
+        "description": meta.description,
+        "keywords": meta.keywords,
+        "homepage": meta.homepage,
+        "license": meta.license,
+        "repository": meta.repository,
+        "publisher": meta.publisher,
+        "pluginDownloadURL": meta.plugin_download_url,
+        "config": { "variables": properties(meta, &spec.config) },
         "provider": {
-            "description": "The provider type for the imagedeploy package.",
-            "inputProperties": properties(&spec.config),
+            "description": format!("The provider type for the {} package.", meta.name),
+            "inputProperties": properties(meta, &spec.config),
         },
         "types": types,
         "resources": resources,
         "language": {
             "nodejs": {
-                "packageName": NODE_PACKAGE,
-                "packageDescription": "Container images decided by their content, and ECS services that redeploy only when a container really changes.",
+                "packageName": meta.node_package,
+                "packageDescription": meta.description,
                 "dependencies": { "@pulumi/pulumi": "^3.0.0" },
             },
             "python": {
-                "packageName": PYTHON_PACKAGE,
+                "packageName": meta.python_package,
                 "requires": { "pulumi": ">=3.0.0,<4.0.0" },
             },
         },
     })
 }
 
-fn properties(shape: &ObjectShape) -> Json {
+fn properties(meta: &PackageMeta, shape: &ObjectShape) -> Json {
     Json::Object(
         shape
             .properties
             .iter()
-            .map(|(name, p)| (name.clone(), property_spec(p)))
+            .map(|(name, p)| (name.clone(), property_spec(meta, p)))
             .collect(),
     )
 }
@@ -111,8 +155,8 @@ fn required(shape: &ObjectShape) -> Json {
     )
 }
 
-fn property_spec(p: &Property) -> Json {
-    let mut spec = match type_ref(&p.shape) {
+fn property_spec(meta: &PackageMeta, p: &Property) -> Json {
+    let mut spec = match type_ref(meta, &p.shape) {
         Json::Object(m) => m,
         _ => Map::new(),
     };
@@ -133,34 +177,36 @@ fn property_spec(p: &Property) -> Json {
     Json::Object(spec)
 }
 
-fn type_ref(shape: &Shape) -> Json {
+fn type_ref(meta: &PackageMeta, shape: &Shape) -> Json {
     match shape {
         Shape::Any => json!({ "$ref": "pulumi.json#/Any" }),
         Shape::String => json!({ "type": "string" }),
         Shape::Integer => json!({ "type": "integer" }),
         Shape::Number => json!({ "type": "number" }),
         Shape::Bool => json!({ "type": "boolean" }),
-        Shape::Array(inner) => json!({ "type": "array", "items": type_ref(inner) }),
-        Shape::Map(inner) => json!({ "type": "object", "additionalProperties": type_ref(inner) }),
+        Shape::Array(inner) => json!({ "type": "array", "items": type_ref(meta, inner) }),
+        Shape::Map(inner) => {
+            json!({ "type": "object", "additionalProperties": type_ref(meta, inner) })
+        }
         Shape::Object(o) => match &o.name {
-            Some(name) => json!({ "$ref": format!("#/types/{}", type_token(name)) }),
+            Some(name) => json!({ "$ref": format!("#/types/{}", type_token(meta.name, name)) }),
             None => {
                 json!({ "type": "object", "additionalProperties": { "$ref": "pulumi.json#/Any" } })
             }
         },
         Shape::Enum(e) => match &e.name {
-            Some(name) => json!({ "$ref": format!("#/types/{}", type_token(name)) }),
+            Some(name) => json!({ "$ref": format!("#/types/{}", type_token(meta.name, name)) }),
             None => json!({ "type": "string" }),
         },
     }
 }
 
-fn type_spec(shape: &Shape) -> Json {
+fn type_spec(meta: &PackageMeta, shape: &Shape) -> Json {
     match shape {
         Shape::Object(o) => {
             let mut spec = json!({
                 "type": "object",
-                "properties": properties(o),
+                "properties": properties(meta, o),
                 "required": required(o),
             });
             if let Some(d) = &o.description {
@@ -183,6 +229,6 @@ fn type_spec(shape: &Shape) -> Json {
             }
             spec
         }
-        other => type_ref(other),
+        other => type_ref(meta, other),
     }
 }

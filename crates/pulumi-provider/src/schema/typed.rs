@@ -11,18 +11,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value as Json;
 
-use super::path::{Path, Segment};
-use super::value::Value;
-use crate::schema::{ObjectShape, Shape};
+use super::{ObjectShape, Shape};
+use crate::wire::path::{Path, Segment};
+use crate::wire::value::Value;
 
 /// Where the unknowns and secrets were in a decoded input.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Annotations {
+    /// Paths whose values were unknown.
     pub unknown: BTreeSet<Path>,
+    /// Paths whose values were secret.
     pub secret: BTreeSet<Path>,
 }
 
 impl Annotations {
+    /// True when any value was unknown.
     pub fn has_unknowns(&self) -> bool {
         !self.unknown.is_empty()
     }
@@ -32,6 +35,7 @@ impl Annotations {
         self.unknown.iter().any(|p| p.top_level() == Some(top))
     }
 
+    /// Adds `other`'s paths.
     pub fn merge(&mut self, other: &Annotations) {
         self.unknown.extend(other.unknown.iter().cloned());
         self.secret.extend(other.secret.iter().cloned());
@@ -248,6 +252,7 @@ pub fn from_json<T: DeserializeOwned>(json: Json) -> Result<T, String> {
     serde_json::from_value(json).map_err(|e| e.to_string())
 }
 
+/// serde encode, with the error as text.
 pub fn to_json<T: Serialize>(value: &T) -> Result<Json, String> {
     serde_json::to_value(value).map_err(|e| e.to_string())
 }

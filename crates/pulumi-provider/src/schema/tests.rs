@@ -6,10 +6,10 @@ use proptest::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::path::Path;
 use super::typed::{decode, encode, from_json, to_json};
-use super::value::{Value, UNKNOWN_SENTINELS};
-use crate::schema::{object_shape_of, validate::validate};
+use super::{object_shape_of, validate::validate};
+use crate::wire::path::Path;
+use crate::wire::value::{Value, UNKNOWN_SENTINELS};
 
 fn arb_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -234,25 +234,6 @@ fn unknowns_pass_validation() {
     assert!(validate(&input, &shape).is_empty());
 }
 
-#[test]
-fn json_encoded_config_strings_are_accepted() {
-    let shape = object_shape_of::<crate::config::ProviderConfig>();
-    let mut input = map(&[
-        ("skipCredentialsValidation", s("true")),
-        ("endpoints", s("{\"ecs\":\"http://127.0.0.1:5000\"}")),
-        ("region", s("us-east-1")),
-    ]);
-    crate::schema::validate::coerce_json_strings(&mut input, &shape);
-    assert!(validate(&input, &shape).is_empty());
-    let (json, _) = decode(&input, &shape);
-    let config: crate::config::ProviderConfig = from_json(json).expect("decodes");
-    assert_eq!(config.skip_credentials_validation, Some(true));
-    assert_eq!(
-        config.endpoints.and_then(|e| e.ecs).as_deref(),
-        Some("http://127.0.0.1:5000")
-    );
-}
-
 proptest! {
     #[test]
     fn typed_round_trip_is_lossless(
@@ -268,7 +249,7 @@ proptest! {
             ann.secret.insert(Path::root().key("name"));
         }
         let wire = encode(&to_json(&sample).unwrap(), &shape, &ann);
-        let proto = super::value::to_struct(&wire);
+        let proto = crate::wire::value::to_struct(&wire);
         let back = Value::from_struct(&proto);
         let (json, ann2) = decode(&back, &shape);
         let decoded: Sample = from_json(json).unwrap();

@@ -1,23 +1,34 @@
-//! How the engine starts the plugin: lenient flags, the port line, shutdown.
+//! How the engine starts the plugin: lenient flags, the log subscriber, the
+//! port line, shutdown.
 
 use std::io::Write;
 use std::sync::Arc;
 
 use pulumi_gestalt_proto::pulumi::pulumirpc::resource_provider_server::ResourceProviderServer;
 use tokio_util::sync::CancellationToken;
+use tracing_subscriber::layer::SubscriberExt;
 
-use crate::log::Logger;
-use crate::server::{Provider, MAX_MESSAGE};
+use crate::dispatch::ErasedResource;
+use crate::log::EngineLog;
+use crate::resource::AppContext;
+use crate::server::{Provider, ProviderInfo};
+use crate::wire::MAX_MESSAGE;
 
-pub const USAGE: &str = "usage: pulumi-resource-imagedeploy [--logtostderr] [-v=N] [--tracing ENDPOINT] [ENGINE_ADDRESS]
-       pulumi-resource-imagedeploy fingerprint --context DIR [--dockerfile PATH] [--target NAME] [--build-arg K=V]... [--platform P]... [--json] [--explain OLD.json]
-
-Started by the Pulumi engine. Prints the port it serves on, then serves until
-interrupted. Without an engine address it waits for the engine to Attach.";
+/// Everything the application brings.
+pub struct Plugin<C: AppContext> {
+    /// Name, version, schema.
+    pub info: ProviderInfo,
+    /// The resource types (see `dispatch::Typed::erase`).
+    pub resources: Vec<Arc<dyn ErasedResource<C>>>,
+    /// `tracing` targets (crate names, e.g. `myapp`, `myapp_build`) whose
+    /// events reach the engine's log; a name also covers `name_*` crates.
+    pub log_targets: &'static [&'static str],
+}
 
 /// What the command line says.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Launch {
+    /// The engine's address, when the engine passed it.
     pub engine_address: Option<String>,
 }
 
@@ -44,25 +55,36 @@ impl Launch {
     }
 }
 
+/// Why the plugin could not serve.
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
+    /// No loopback port.
     #[error("cannot listen on 127.0.0.1: {0}")]
     Bind(std::io::Error),
+    /// The engine cannot learn the port.
     #[error("cannot write the port to stdout: {0}")]
     Stdout(std::io::Error),
+    /// The server stopped with an error.
     #[error("gRPC server failed: {0}")]
     Serve(tonic::transport::Error),
 }
 
-pub async fn serve(launch: Launch) -> Result<(), LaunchError> {
-    let logger = Logger::start();
+/// Serves `plugin` until the engine stops it: installs the engine log as the
+/// global `tracing` subscriber, prints the port, serves gRPC.
+pub async fn serve<C: AppContext>(launch: Launch, plugin: Plugin<C>) -> Result<(), LaunchError> {
+    let log = EngineLog::start(plugin.info.name);
     if let Some(address) = &launch.engine_address {
-        logger.connect(address);
+        log.connect(address);
     }
+    let subscriber = tracing_subscriber::registry().with(log.layer(plugin.log_targets));
+    // Only fails when a subscriber is already installed (embedding tests);
+    // then that one keeps receiving the events.
+    let _ = tracing::subscriber::set_global_default(subscriber);
     let cancel = CancellationToken::new();
     let provider = Arc::new(Provider::new(
-        crate::resources::all(),
-        logger,
+        plugin.info,
+        plugin.resources,
+        log,
         cancel.clone(),
     ));
 

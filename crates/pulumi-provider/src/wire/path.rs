@@ -2,26 +2,33 @@
 
 use std::fmt;
 
+/// One step of a path.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Segment {
+    /// An object property or map key.
     Key(String),
+    /// A list index.
     Index(usize),
 }
 
+/// A path from the top of a property map.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Path(pub Vec<Segment>);
 
 impl Path {
+    /// The empty path (the whole map).
     pub fn root() -> Self {
         Path(Vec::new())
     }
 
+    /// This path, then `key`.
     pub fn key(&self, key: &str) -> Path {
         let mut segments = self.0.clone();
         segments.push(Segment::Key(key.to_owned()));
         Path(segments)
     }
 
+    /// This path, then `[index]`.
     pub fn index(&self, index: usize) -> Path {
         let mut segments = self.0.clone();
         segments.push(Segment::Index(index));
