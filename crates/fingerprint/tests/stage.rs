@@ -45,6 +45,7 @@ FROM scratch
 COPY app/ /app/
 COPY --exclude=*.log logs /logs
 COPY linked /linked
+COPY --parents pkg/./**/*.txt /pkgs/
 RUN --mount=type=bind,source=tools,target=/t true
 ";
 
@@ -60,6 +61,9 @@ fn context() -> Context {
         ("real/target.txt", "target\n"),
         ("tools/run.sh", "run\n"),
         ("README.md", "not copied\n"),
+        ("pkg/a/one.txt", "one\n"),
+        ("pkg/a/one.md", "not matched\n"),
+        ("pkg/b/c/two.txt", "two\n"),
     ]);
     ctx.chmod("app/main.sh", 0o700);
     ctx.chmod("app/lib/util.txt", 0o600);
@@ -77,7 +81,7 @@ fn stages_exactly_the_fingerprinted_entries_normalised() {
     let out = tempfile::tempdir().expect("tmp");
     let dest = out.path().join("context");
     let staged = stage(&fp, &dest).expect("stage");
-    assert_eq!(staged.files, 5);
+    assert_eq!(staged.files, 7);
     assert_eq!(staged.symlinks, 1);
 
     let got = listing(&dest);
@@ -91,6 +95,12 @@ fn stages_exactly_the_fingerprinted_entries_normalised() {
         ("app/util-link", ('l', 0o777, t, "lib/util.txt")),
         ("linked", ('f', 0o644, t, "target\n")),
         ("logs", ('d', 0o755, t, "")),
+        ("pkg", ('d', 0o755, t, "")),
+        ("pkg/a", ('d', 0o755, t, "")),
+        ("pkg/a/one.txt", ('f', 0o644, t, "one\n")),
+        ("pkg/b", ('d', 0o755, t, "")),
+        ("pkg/b/c", ('d', 0o755, t, "")),
+        ("pkg/b/c/two.txt", ('f', 0o644, t, "two\n")),
         ("logs/keep.txt", ('f', 0o644, t, "keep\n")),
         ("tools", ('d', 0o755, t, "")),
         ("tools/run.sh", ('f', 0o755, t, "run\n")),
