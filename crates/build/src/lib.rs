@@ -32,8 +32,23 @@ use secrets::SecretFiles;
 
 /// Which builder `builder` resolves to here, and its native platform
 /// (`os/arch`): the platform the automatic platform args describe when the
-/// request names none. The fingerprint must be planned with it.
+/// request names none. The fingerprint must be planned with it. Answers are
+/// kept for the life of the process (a preview of many images asks once).
 pub async fn resolve_builder(builder: &Builder) -> Result<(BuilderKind, String), BuildError> {
+    static RESOLVED: Mutex<Vec<(Builder, BuilderKind, String)>> = Mutex::new(Vec::new());
+    if let Ok(known) = RESOLVED.lock() {
+        if let Some((_, kind, platform)) = known.iter().find(|(b, _, _)| b == builder) {
+            return Ok((*kind, platform.clone()));
+        }
+    }
+    let (kind, platform) = resolve_builder_now(builder).await?;
+    if let Ok(mut known) = RESOLVED.lock() {
+        known.push((builder.clone(), kind, platform.clone()));
+    }
+    Ok((kind, platform))
+}
+
+async fn resolve_builder_now(builder: &Builder) -> Result<(BuilderKind, String), BuildError> {
     let host = imagedeploy_fingerprint::dockerfile::host_platform;
     match builder {
         Builder::Buildah => Ok((BuilderKind::Buildah, host())),

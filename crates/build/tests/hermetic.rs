@@ -257,6 +257,7 @@ async fn buildah_digest_is_a_function_of_the_fingerprint_inputs_alone() {
             prop_assert_eq!(&image.manifest_digest, &first.manifest_digest);
             Ok(())
         })
+        .map_err(|e| e.to_string())
     });
     if let Err(e) = result {
         panic!("{e}");
@@ -384,6 +385,7 @@ async fn docker_engine_content_is_a_function_of_the_fingerprint_inputs_alone() {
             prop_assert_eq!(content(&image), first_content.clone());
             Ok(())
         })
+        .map_err(|e| e.to_string())
     });
     if let Err(e) = result {
         panic!("{e}");
