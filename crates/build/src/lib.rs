@@ -163,26 +163,47 @@ pub async fn build(
             source,
         },
     )?;
-    let context = work.path().join("context");
-    let staged = {
-        let (fp, dest) = (fingerprint.clone(), context.clone());
+    // buildah: the context's kept snapshot (only changes are copied; it
+    // stays locked until `_snapshot` is dropped, after the build). The
+    // Docker engine gets a fresh one in the work directory every time:
+    // BuildKit re-sends a context directory it has seen before by comparing
+    // stats, and with one fixed mtime an edit that keeps the size would look
+    // unchanged. Also a fresh one when there is no cache directory.
+    let (context, _snapshot) = {
+        let (fp, work_dir) = (fingerprint.clone(), work.path().to_path_buf());
+        let keep = match kind {
+            BuilderKind::Buildah => imagedeploy_fingerprint::stage::snapshot_dir(&request.context),
+            BuilderKind::DockerBuildKit | BuilderKind::DockerBuildx => None,
+        };
         let staging = Instant::now();
-        let staged =
-            tokio::task::spawn_blocking(move || imagedeploy_fingerprint::stage::stage(&fp, &dest))
-                .await
-                .map_err(|e| BuildError::Io {
-                    what: "stage the build context".into(),
-                    source: std::io::Error::other(e.to_string()),
-                })??;
-        (staged, staging.elapsed())
+        let (context, snapshot, staged, copied) = tokio::task::spawn_blocking(move || {
+            use imagedeploy_fingerprint::stage;
+            match keep {
+                Some(dir) => stage::stage_incremental(&fp, &dir).map(|s| {
+                    let (staged, copied) = (s.staged, s.copied);
+                    (s.tree.clone(), Some(s), staged, copied)
+                }),
+                None => {
+                    let dest = work_dir.join("context");
+                    stage::stage(&fp, &dest).map(|s| (dest, None, s, s.files + s.symlinks))
+                }
+            }
+        })
+        .await
+        .map_err(|e| BuildError::Io {
+            what: "stage the build context".into(),
+            source: std::io::Error::other(e.to_string()),
+        })??;
+        progress(&format!(
+            "build context: {} files ({} bytes), {} symlinks; {} copied, staged in {} ms",
+            staged.files,
+            staged.bytes,
+            staged.symlinks,
+            copied,
+            staging.elapsed().as_millis()
+        ));
+        (context, snapshot)
     };
-    progress(&format!(
-        "build context: {} files ({} bytes), {} symlinks, staged in {} ms",
-        staged.0.files,
-        staged.0.bytes,
-        staged.0.symlinks,
-        staged.1.as_millis()
-    ));
     let out = tempfile::Builder::new()
         .prefix("imagedeploy-image-")
         .tempdir()

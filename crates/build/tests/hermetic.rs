@@ -248,16 +248,17 @@ async fn buildah_digest_is_a_function_of_the_fingerprint_inputs_alone() {
         ..Config::default()
     });
     let result = tokio::task::block_in_place(|| {
-        runner.run(&noise(), |noise| {
-            let changed = checkout(&text, noise.depth);
-            apply(&changed.root, &noise);
-            let image =
-                runtime.block_on(run(&buildah_request(&base, &changed.root, storage.path())));
-            prop_assert_eq!(content(&image), first_content.clone());
-            prop_assert_eq!(&image.manifest_digest, &first.manifest_digest);
-            Ok(())
-        })
-        .map_err(|e| e.to_string())
+        runner
+            .run(&noise(), |noise| {
+                let changed = checkout(&text, noise.depth);
+                apply(&changed.root, &noise);
+                let image =
+                    runtime.block_on(run(&buildah_request(&base, &changed.root, storage.path())));
+                prop_assert_eq!(content(&image), first_content.clone());
+                prop_assert_eq!(&image.manifest_digest, &first.manifest_digest);
+                Ok(())
+            })
+            .map_err(|e| e.to_string())
     });
     if let Err(e) = result {
         panic!("{e}");
@@ -378,14 +379,15 @@ async fn docker_engine_content_is_a_function_of_the_fingerprint_inputs_alone() {
         ..Config::default()
     });
     let result = tokio::task::block_in_place(|| {
-        runner.run(&noise(), |noise| {
-            let changed = checkout(&text, noise.depth);
-            apply(&changed.root, &noise);
-            let image = runtime.block_on(run(&request(&changed.root)));
-            prop_assert_eq!(content(&image), first_content.clone());
-            Ok(())
-        })
-        .map_err(|e| e.to_string())
+        runner
+            .run(&noise(), |noise| {
+                let changed = checkout(&text, noise.depth);
+                apply(&changed.root, &noise);
+                let image = runtime.block_on(run(&request(&changed.root)));
+                prop_assert_eq!(content(&image), first_content.clone());
+                Ok(())
+            })
+            .map_err(|e| e.to_string())
     });
     if let Err(e) = result {
         panic!("{e}");

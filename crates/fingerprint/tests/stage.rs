@@ -4,7 +4,7 @@
 mod common;
 
 use common::Context;
-use imagedeploy_fingerprint::stage::{stage, StageError, MTIME};
+use imagedeploy_fingerprint::stage::{stage, stage_incremental, StageError, MTIME};
 use imagedeploy_fingerprint::{fingerprint, DockerfileSource};
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -223,4 +223,67 @@ fn automatic_platform_args_have_the_builders_values() {
         fp.digest
     };
     assert_eq!(digest("linux/amd64"), digest("linux/arm64"));
+}
+
+#[test]
+fn a_kept_snapshot_copies_only_what_changed_and_equals_a_fresh_one() {
+    let ctx = context();
+    let keep = tempfile::tempdir().expect("tmp");
+    let fresh_root = tempfile::tempdir().expect("tmp");
+    let fresh = |name: &str, fp: &imagedeploy_fingerprint::Fingerprint| {
+        let dest = fresh_root.path().join(name);
+        stage(fp, &dest).expect("stage");
+        listing(&dest)
+    };
+
+    let fp = fingerprint(&ctx.request()).expect("fingerprint");
+    let first = stage_incremental(&fp, keep.path()).expect("first");
+    assert_eq!(first.copied, 8);
+    assert_eq!(listing(&first.tree), fresh("a", &fp));
+    drop(first);
+
+    let again = stage_incremental(&fp, keep.path()).expect("again");
+    assert_eq!(again.copied, 0, "nothing changed, nothing copied");
+    assert_eq!(listing(&again.tree), fresh("b", &fp));
+    drop(again);
+
+    // One edit, one removal, one chmod the fingerprint ignores.
+    ctx.append("app/lib/util.txt", "more\n");
+    ctx.remove("logs/keep.txt");
+    ctx.chmod("tools/run.sh", 0o700);
+    let fp = fingerprint(&ctx.request()).expect("fingerprint");
+    let edited = stage_incremental(&fp, keep.path()).expect("edited");
+    assert_eq!(edited.copied, 1);
+    assert_eq!(listing(&edited.tree), fresh("c", &fp));
+    let tree = edited.tree.clone();
+    drop(edited);
+
+    // Whatever else touches the kept tree is undone.
+    std::fs::write(tree.join("app/main.sh"), "tampered\n").expect("tamper");
+    std::fs::write(tree.join("stray.txt"), "stray\n").expect("stray");
+    std::fs::set_permissions(
+        tree.join("app/lib/util.txt"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
+    let repaired = stage_incremental(&fp, keep.path()).expect("repaired");
+    assert_eq!(repaired.copied, 2);
+    assert_eq!(listing(&repaired.tree), fresh("d", &fp));
+    drop(repaired);
+
+    // A file changed after fingerprinting is still caught.
+    ctx.append("app/main.sh", "echo late\n");
+    let fp_old = fp;
+    let fp_new = fingerprint(&ctx.request()).expect("fingerprint");
+    ctx.append("app/main.sh", "echo later still\n");
+    let error = stage_incremental(&fp_new, keep.path()).expect_err("changed in between");
+    assert!(
+        matches!(&error, StageError::Changed { path, .. } if path == "app/main.sh"),
+        "{error:?}"
+    );
+    // ... and the failed run leaves nothing half-trusted behind.
+    drop(fp_old);
+    let fp = fingerprint(&ctx.request()).expect("fingerprint");
+    let after = stage_incremental(&fp, keep.path()).expect("after a failure");
+    assert_eq!(listing(&after.tree), fresh("e", &fp));
 }
