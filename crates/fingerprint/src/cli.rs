@@ -40,6 +40,10 @@ struct Args {
     /// fingerprinted files, normalised) into DIR, which must not exist.
     #[arg(long, value_name = "DIR")]
     stage: Option<PathBuf>,
+    /// Like --stage, but keep the snapshot in DIR/tree between runs and copy
+    /// only what changed (what buildah builds do).
+    #[arg(long, value_name = "DIR", conflicts_with = "stage")]
+    stage_kept: Option<PathBuf>,
 }
 
 /// Runs the subcommand. `args` are the arguments after `fingerprint` (a
@@ -105,6 +109,9 @@ fn execute(args: Args) -> Result<String, String> {
     let fp = crate::fingerprint(&req).map_err(|e| error_chain(&e))?;
     if let Some(dir) = &args.stage {
         crate::stage::stage(&fp, dir).map_err(|e| error_chain(&e))?;
+    }
+    if let Some(dir) = &args.stage_kept {
+        crate::stage::stage_incremental(&fp, dir).map_err(|e| error_chain(&e))?;
     }
     if let Some(old) = old {
         let mut out = String::new();
