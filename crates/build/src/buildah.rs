@@ -54,9 +54,7 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
     bud.args(["--identity-label=false", "--layers"]);
     bud.arg("--authfile").arg(&job.auth_file);
     bud.arg("-f").arg(&job.dockerfile).arg("-t").arg(&tag);
-    if let Some(ignore) = &job.ignore_file {
-        bud.arg("--ignorefile").arg(ignore);
-    }
+    bud.arg("--ignorefile").arg(&job.ignore_file);
     for (key, value) in &request.build_args {
         bud.arg("--build-arg").arg(format!("{key}={value}"));
     }
@@ -109,7 +107,7 @@ fn registries_conf(job: &Job<'_>) -> Option<String> {
     let images = crate::dockerfile::base_images(
         &job.dockerfile_text,
         job.request.target.as_deref(),
-        &job.request.dockerfile_args(),
+        &job.request.dockerfile_args(&job.build_platform),
     )
     .unwrap_or_default();
     let mut insecure: Vec<String> = images

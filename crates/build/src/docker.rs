@@ -79,6 +79,23 @@ async fn client(host: Option<&str>) -> Result<(PathBuf, BuilderKind), BuildError
     })
 }
 
+/// The engine's own platform (`os/arch`), what BuildKit fills the automatic
+/// platform args with when no `--platform` is given.
+pub(crate) async fn server_platform(host: Option<&str>) -> Result<String, BuildError> {
+    let (client, _) = client(host).await?;
+    probe(
+        &client,
+        host,
+        &["version", "--format", "{{.Server.Os}}/{{.Server.Arch}}"],
+    )
+    .await
+    .filter(|p| p.contains('/') && !p.starts_with('/') && !p.ends_with('/'))
+    .ok_or_else(|| BuildError::BuilderMissing {
+        program: "docker".into(),
+        hint: "the engine did not report its platform".into(),
+    })
+}
+
 /// Runs a short docker command; its trimmed stdout on success.
 async fn probe(program: &Path, host: Option<&str>, args: &[&str]) -> Option<String> {
     let mut command = tokio::process::Command::new(program);
@@ -117,14 +134,9 @@ pub(crate) async fn build(job: &Job<'_>, kind: BuilderKind, out: &Path) -> Resul
         }
         invocation
     };
-    // BuildKit looks for <Dockerfile>.dockerignore next to the Dockerfile it is given.
-    if let Some(ignore) = &job.ignore_file {
-        let beside = job.work.join("Dockerfile.dockerignore");
-        std::fs::copy(ignore, &beside).map_err(|source| BuildError::Io {
-            what: format!("copy {}", ignore.display()),
-            source,
-        })?;
-    }
+    // BuildKit reads <Dockerfile>.dockerignore next to the Dockerfile it is
+    // given (`job.ignore_file`, which ignores nothing) instead of the
+    // context's `.dockerignore`.
     let archive = job.work.join("image.tar");
     match kind {
         BuilderKind::DockerBuildx => {

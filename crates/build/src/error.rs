@@ -59,6 +59,15 @@ pub enum BuildError {
 
     #[error(transparent)]
     Layout(#[from] imagedeploy_registry::LayoutError),
+
+    #[error("fingerprint: {0}")]
+    Fingerprint(#[from] imagedeploy_fingerprint::Error),
+
+    #[error(transparent)]
+    Stage(#[from] imagedeploy_fingerprint::stage::StageError),
+
+    #[error("the builder's platform is {builder}, but the fingerprint was planned for {planned}; run again")]
+    PlatformChanged { builder: String, planned: String },
 }
 
 /// A builder that exited with an error: where and what it last printed.

@@ -20,13 +20,18 @@ pub(crate) struct Job<'a> {
     pub request: &'a BuildRequest,
     /// Private scratch directory for this build.
     pub work: PathBuf,
+    /// The staged build context the builder reads (inside `work`).
+    pub context: PathBuf,
     /// The Dockerfile to build (base images rewritten, same line numbers).
     pub dockerfile: PathBuf,
     pub dockerfile_text: String,
     /// How errors name the Dockerfile.
     pub dockerfile_label: String,
-    /// `<Dockerfile>.dockerignore` next to the user's Dockerfile, if any.
-    pub ignore_file: Option<PathBuf>,
+    /// An ignore file that ignores nothing (the context is already
+    /// filtered), next to `dockerfile` as `Dockerfile.dockerignore`.
+    pub ignore_file: PathBuf,
+    /// The builder's native platform.
+    pub build_platform: String,
     pub secrets: SecretFiles,
     /// Docker-format auth file for the builder's pulls (see `authfile`).
     pub auth_file: PathBuf,
@@ -120,7 +125,7 @@ impl Job<'_> {
     }
 
     pub fn context(&self) -> &Path {
-        &self.request.context
+        &self.context
     }
 }
 

@@ -37,9 +37,54 @@ pub(crate) fn progress(line: &str) {
     tracing::info!(progress = true, "{line}");
 }
 
+/// Which builder `builder` resolves to here, and its native platform
+/// (`os/arch`): the platform the automatic platform args describe when the
+/// request names none. The fingerprint must be planned with it. Answers are
+/// kept for the life of the process (a preview of many images asks once).
+pub async fn resolve_builder(builder: &Builder) -> Result<(BuilderKind, String), BuildError> {
+    static RESOLVED: Mutex<Vec<(Builder, BuilderKind, String)>> = Mutex::new(Vec::new());
+    if let Ok(known) = RESOLVED.lock() {
+        if let Some((_, kind, platform)) = known.iter().find(|(b, _, _)| b == builder) {
+            return Ok((*kind, platform.clone()));
+        }
+    }
+    let (kind, platform) = resolve_builder_now(builder).await?;
+    if let Ok(mut known) = RESOLVED.lock() {
+        known.push((builder.clone(), kind, platform.clone()));
+    }
+    Ok((kind, platform))
+}
+
+async fn resolve_builder_now(builder: &Builder) -> Result<(BuilderKind, String), BuildError> {
+    let host = imagedeploy_fingerprint::dockerfile::host_platform;
+    match builder {
+        Builder::Buildah => Ok((BuilderKind::Buildah, host())),
+        Builder::Docker { host: docker_host } => {
+            let kind = docker::choose(docker_host.as_deref()).await?;
+            Ok((kind, docker::server_platform(docker_host.as_deref()).await?))
+        }
+        Builder::Auto => match docker::choose(None).await {
+            Ok(kind) => Ok((kind, docker::server_platform(None).await?)),
+            Err(docker_unusable) => {
+                if job::find_on_path("buildah").is_none() {
+                    return Err(BuildError::NoBuilder {
+                        tried: format!("Docker: {docker_unusable}; buildah: not found on PATH"),
+                    });
+                }
+                Ok((BuilderKind::Buildah, host()))
+            }
+        },
+    }
+}
+
+#[allow(clippy::too_many_lines)] // over 150 lines: split pending (issue 10)
 /// Builds `request` and returns the image as an OCI layout. Every builder
 /// output line is a progress line (see [`progress`]; secret values masked).
 /// `cancel` stops the builder; so does `request.timeout`.
+///
+/// The builder never reads `request.context` itself: it gets a private
+/// snapshot of exactly the fingerprinted files (see
+/// `imagedeploy_fingerprint::stage`), each checked against its hash.
 pub async fn build(
     request: &BuildRequest,
     cancel: CancellationToken,
@@ -51,35 +96,52 @@ pub async fn build(
             path: request.context.clone(),
         });
     }
-    let (text, label, ignore_file) = match (&request.dockerfile, request.dockerfile_path()) {
-        (DockerfileSource::Inline(text), _) => {
-            (text.clone(), "inline Dockerfile".to_string(), None)
-        }
-        (DockerfileSource::Path(_), Some(path)) => {
-            let text =
-                std::fs::read_to_string(&path).map_err(|source| BuildError::DockerfileRead {
-                    path: path.clone(),
-                    source,
-                })?;
-            let mut ignore = path.clone().into_os_string();
-            ignore.push(".dockerignore");
-            let ignore = std::path::PathBuf::from(ignore);
-            (
-                text,
-                path.display().to_string(),
-                ignore.is_file().then_some(ignore),
-            )
-        }
-        (DockerfileSource::Path(path), None) => {
+    if let (DockerfileSource::Path(_), Some(path)) =
+        (&request.dockerfile, request.dockerfile_path())
+    {
+        if !path.is_file() {
             return Err(BuildError::DockerfileRead {
-                path: path.clone(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no path"),
+                path,
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            });
+        }
+    }
+    let (kind, build_platform) = resolve_builder(&request.builder).await?;
+    if kind == BuilderKind::Buildah && !matches!(request.builder, Builder::Buildah) {
+        progress("using buildah (no usable Docker engine)");
+    }
+    let fingerprint = match &request.fingerprint {
+        Some(fp) => {
+            if let Some(planned) = &fp.manifest.inputs.builder_platform {
+                if *planned != build_platform {
+                    return Err(BuildError::PlatformChanged {
+                        builder: build_platform,
+                        planned: planned.clone(),
+                    });
+                }
+            }
+            fp.clone()
+        }
+        None => {
+            let fp_request = request.fingerprint_request(&build_platform);
+            let fp = tokio::task::spawn_blocking(move || {
+                imagedeploy_fingerprint::fingerprint(&fp_request)
             })
+            .await
+            .map_err(|e| BuildError::Io {
+                what: "fingerprint the build context".into(),
+                source: std::io::Error::other(e.to_string()),
+            })??;
+            std::sync::Arc::new(fp)
         }
     };
+    let label = match request.dockerfile_path() {
+        Some(path) => path.display().to_string(),
+        None => "inline Dockerfile".to_string(),
+    };
     let rewritten = dockerfile::rewrite_from(
-        &text,
-        &request.dockerfile_args(),
+        &fingerprint.dockerfile_text,
+        &request.dockerfile_args(&build_platform),
         &request.base_image_overrides,
     )
     .map_err(|source| BuildError::Dockerfile {
@@ -98,6 +160,57 @@ pub async fn build(
         what: "write the build's Dockerfile copy".into(),
         source,
     })?;
+    // The snapshot is already filtered: the builder must not apply the
+    // user's ignore files again (nor a `.containerignore` the fingerprint
+    // does not read), so it gets one that ignores nothing.
+    let ignore_file = work.path().join("Dockerfile.dockerignore");
+    std::fs::write(&ignore_file, "# the build context is already filtered\n").map_err(
+        |source| BuildError::Io {
+            what: "write the build's ignore file".into(),
+            source,
+        },
+    )?;
+    // buildah: the context's kept snapshot (only changes are copied; it
+    // stays locked until `_snapshot` is dropped, after the build). The
+    // Docker engine gets a fresh one in the work directory every time:
+    // BuildKit re-sends a context directory it has seen before by comparing
+    // stats, and with one fixed mtime an edit that keeps the size would look
+    // unchanged. Also a fresh one when there is no cache directory.
+    let (context, _snapshot) = {
+        let (fp, work_dir) = (fingerprint.clone(), work.path().to_path_buf());
+        let keep = match kind {
+            BuilderKind::Buildah => imagedeploy_fingerprint::stage::snapshot_dir(&request.context),
+            BuilderKind::DockerBuildKit | BuilderKind::DockerBuildx => None,
+        };
+        let staging = Instant::now();
+        let (context, snapshot, staged, copied) = tokio::task::spawn_blocking(move || {
+            use imagedeploy_fingerprint::stage;
+            match keep {
+                Some(dir) => stage::stage_incremental(&fp, &dir).map(|s| {
+                    let (staged, copied) = (s.staged, s.copied);
+                    (s.tree.clone(), Some(s), staged, copied)
+                }),
+                None => {
+                    let dest = work_dir.join("context");
+                    stage::stage(&fp, &dest).map(|s| (dest, None, s, s.files + s.symlinks))
+                }
+            }
+        })
+        .await
+        .map_err(|e| BuildError::Io {
+            what: "stage the build context".into(),
+            source: std::io::Error::other(e.to_string()),
+        })??;
+        progress(&format!(
+            "build context: {} files ({} bytes), {} symlinks; {} copied, staged in {} ms",
+            staged.files,
+            staged.bytes,
+            staged.symlinks,
+            copied,
+            staging.elapsed().as_millis()
+        ));
+        (context, snapshot)
+    };
     let out = tempfile::Builder::new()
         .prefix("imagedeploy-image-")
         .tempdir()
@@ -108,31 +221,17 @@ pub async fn build(
     let job = Job {
         request,
         work: work.path().to_path_buf(),
+        context,
         dockerfile: dockerfile_path,
         dockerfile_text: rewritten,
         dockerfile_label: label,
         ignore_file,
+        build_platform,
         secrets: SecretFiles::write(&request.secrets)?,
         auth_file: authfile::write(work.path(), &request.registry_auth)?,
         deadline,
         cancel,
         tracker: Mutex::new(failure::StepTracker::default()),
-    };
-    let kind = match &request.builder {
-        Builder::Buildah => BuilderKind::Buildah,
-        Builder::Docker { host } => docker::choose(host.as_deref()).await?,
-        Builder::Auto => match docker::choose(None).await {
-            Ok(kind) => kind,
-            Err(docker_unusable) => {
-                if job::find_on_path("buildah").is_none() {
-                    return Err(BuildError::NoBuilder {
-                        tried: format!("Docker: {docker_unusable}; buildah: not found on PATH"),
-                    });
-                }
-                progress(&format!("using buildah ({docker_unusable})"));
-                BuilderKind::Buildah
-            }
-        },
     };
     match kind {
         BuilderKind::Buildah => buildah::build(&job, out.path()).await?,

@@ -2,7 +2,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use imagedeploy_fingerprint::Fingerprint;
 
 /// The default for `buildTimeoutSeconds`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
@@ -56,6 +59,11 @@ pub struct BuildRequest {
     /// buildah only: a private storage directory instead of the system's
     /// (`--root`/`--runroot`). Mostly for tests and isolated CI jobs.
     pub buildah_storage: Option<PathBuf>,
+    /// The fingerprint this build must match (computed from the same
+    /// inputs). The builder gets exactly its files, normalised (see
+    /// `imagedeploy_fingerprint::stage`), and its Dockerfile text. `None`:
+    /// fingerprinted here, just before staging.
+    pub fingerprint: Option<Arc<Fingerprint>>,
 }
 
 impl BuildRequest {
@@ -76,20 +84,38 @@ impl BuildRequest {
             insecure_registries: Vec::new(),
             registry_auth: BTreeMap::new(),
             buildah_storage: None,
+            fingerprint: None,
         }
     }
 
-    /// The variables `FROM` lines see: the automatic `TARGET*` args of
-    /// `platform`, then the build args (which win), as the fingerprint
-    /// plans a build, so pinned references match the ones it listed.
-    pub fn dockerfile_args(&self) -> BTreeMap<String, String> {
-        let mut args = self
-            .platform
-            .as_deref()
-            .map(imagedeploy_fingerprint::dockerfile::platform_args)
-            .unwrap_or_default();
+    /// The variables `FROM` lines see: the automatic platform args (target
+    /// `platform` or the builder's own `build_platform`), then the build args
+    /// (which win), as the fingerprint plans a build, so pinned references
+    /// match the ones it listed.
+    pub fn dockerfile_args(&self, build_platform: &str) -> BTreeMap<String, String> {
+        let target = self.platform.as_deref().unwrap_or(build_platform);
+        let mut args = imagedeploy_fingerprint::dockerfile::automatic_args(target, build_platform);
         args.extend(self.build_args.clone());
         args
+    }
+
+    /// The fingerprint request for this build on a builder whose native
+    /// platform is `build_platform`.
+    pub fn fingerprint_request(&self, build_platform: &str) -> imagedeploy_fingerprint::Request {
+        let mut request = imagedeploy_fingerprint::Request::new(&self.context);
+        request.dockerfile = match (&self.dockerfile, self.dockerfile_path()) {
+            (DockerfileSource::Inline(text), _) => {
+                imagedeploy_fingerprint::DockerfileSource::Inline(text.clone())
+            }
+            (_, path) => imagedeploy_fingerprint::DockerfileSource::Path(
+                path.unwrap_or_else(|| self.context.join("Dockerfile")),
+            ),
+        };
+        request.target = self.target.clone();
+        request.build_args = self.build_args.clone();
+        request.platforms = self.platform.iter().cloned().collect();
+        request.builder_platform = Some(build_platform.to_string());
+        request
     }
 
     /// The Dockerfile's path when it is a file.

@@ -36,6 +36,14 @@ struct Args {
     /// Do not read or write the stat cache.
     #[arg(long)]
     no_cache: bool,
+    /// Also write the build context the builder gets (exactly the
+    /// fingerprinted files, normalised) into DIR, which must not exist.
+    #[arg(long, value_name = "DIR")]
+    stage: Option<PathBuf>,
+    /// Like --stage, but keep the snapshot in DIR/tree between runs and copy
+    /// only what changed (what buildah builds do).
+    #[arg(long, value_name = "DIR", conflicts_with = "stage")]
+    stage_kept: Option<PathBuf>,
 }
 
 /// Runs the subcommand. `args` are the arguments after `fingerprint` (a
@@ -99,6 +107,12 @@ fn execute(args: Args) -> Result<String, String> {
         req.cache = CacheMode::Disabled;
     }
     let fp = crate::fingerprint(&req).map_err(|e| error_chain(&e))?;
+    if let Some(dir) = &args.stage {
+        crate::stage::stage(&fp, dir).map_err(|e| error_chain(&e))?;
+    }
+    if let Some(dir) = &args.stage_kept {
+        crate::stage::stage_incremental(&fp, dir).map_err(|e| error_chain(&e))?;
+    }
     if let Some(old) = old {
         let mut out = String::new();
         for line in crate::explain(&old, &fp.manifest) {

@@ -18,6 +18,7 @@ mod pathclean;
 #[allow(unsafe_code)]
 pub mod sha256;
 mod sources;
+pub mod stage;
 pub mod statcache;
 mod tree;
 
@@ -58,6 +59,9 @@ pub struct Request {
     pub target: Option<String>,
     pub build_args: BTreeMap<String, String>,
     pub platforms: Vec<String>,
+    /// The builder's native platform (`BUILDPLATFORM`, and `TARGETPLATFORM`
+    /// when `platforms` is empty); `None`: this machine's.
+    pub builder_platform: Option<String>,
     /// Extra local directories the Dockerfile can name (`FROM name`,
     /// `COPY --from=name`); hashed whole when referenced.
     pub named_contexts: BTreeMap<String, PathBuf>,
@@ -74,8 +78,25 @@ impl Request {
             target: None,
             build_args: BTreeMap::new(),
             platforms: Vec::new(),
+            builder_platform: None,
             named_contexts: BTreeMap::new(),
             cache: CacheMode::Default,
+        }
+    }
+
+    /// The builder's native platform (see `builder_platform`).
+    pub fn build_platform(&self) -> String {
+        self.builder_platform
+            .clone()
+            .unwrap_or_else(dockerfile::host_platform)
+    }
+
+    /// The platforms the build produces: `platforms`, or the builder's own.
+    pub fn target_platforms(&self) -> Vec<String> {
+        if self.platforms.is_empty() {
+            vec![self.build_platform()]
+        } else {
+            self.platforms.clone()
         }
     }
 }
@@ -91,6 +112,13 @@ pub struct Fingerprint {
     /// Secret ids the build mounts.
     pub secret_ids: BTreeSet<String>,
     pub stats: Stats,
+    /// The Dockerfile text that was planned (the build must use this text,
+    /// not a later read of the file).
+    pub dockerfile_text: String,
+    /// Where each selected entry was read: path as the build names it ->
+    /// absolute path (after following a top-level symlink). `stage` reads
+    /// from here.
+    pub sources: BTreeMap<String, PathBuf>,
 }
 
 /// What the run did (for progress messages and benchmarks).
@@ -236,10 +264,12 @@ pub fn fingerprint(req: &Request) -> Result<Fingerprint, Error> {
         }
     }
 
+    // A value equal to the declared default builds the same image as no
+    // value at all, so it is left out.
     let build_args: BTreeMap<String, String> = req
         .build_args
         .iter()
-        .filter(|(k, _)| plan.declared_args.contains(*k))
+        .filter(|(k, _)| plan.declared_args.contains(*k) && !plan.default_valued_args.contains(*k))
         .map(|(k, v)| (k.clone(), manifest::sha256_ref(v.as_bytes())))
         .collect();
     let unused_build_args = req
@@ -267,16 +297,30 @@ pub fn fingerprint(req: &Request) -> Result<Fingerprint, Error> {
         unused_build_args,
         target: plan.target.clone(),
         platforms: req.platforms.clone(),
+        builder_platform: uses_platform_args(&plan).then(|| req.build_platform()),
         named_contexts,
         base_images: plan.base_images.clone(),
     };
     let manifest = Manifest::new(files, inputs, unhashable);
+    let sources = selected.into_iter().map(|s| (s.display, s.abs)).collect();
     Ok(Fingerprint {
         digest: manifest.fingerprint.clone(),
         manifest,
         base_images: plan.base_images,
         secret_ids: plan.secret_ids,
         stats,
+        dockerfile_text: text,
+        sources,
+    })
+}
+
+/// Whether the reachable instructions can see an automatic platform arg
+/// (declared in a stage, or named in a `FROM` line or a global `ARG`): only
+/// then does the builder's platform count.
+fn uses_platform_args(plan: &BuildPlan) -> bool {
+    dockerfile::AUTOMATIC_ARGS.iter().any(|name| {
+        plan.declared_args.contains(*name)
+            || plan.instructions.iter().any(|i| i.text.contains(name))
     })
 }
 
@@ -286,12 +330,10 @@ fn plan_all(
     df: &dockerfile::Dockerfile,
     req: &Request,
 ) -> Result<BuildPlan, dockerfile::PlanError> {
-    if req.platforms.is_empty() {
-        return dockerfile::plan(df, req.target.as_deref(), &req.build_args);
-    }
+    let build_platform = req.build_platform();
     let mut merged: Option<BuildPlan> = None;
-    for platform in &req.platforms {
-        let mut args = dockerfile::platform_args(platform);
+    for platform in &req.target_platforms() {
+        let mut args = dockerfile::automatic_args(platform, &build_platform);
         args.extend(req.build_args.iter().map(|(k, v)| (k.clone(), v.clone())));
         let plan = dockerfile::plan(df, req.target.as_deref(), &args)?;
         match &mut merged {
@@ -314,6 +356,9 @@ fn plan_all(
                 }
                 m.declared_args.extend(plan.declared_args);
                 m.secret_ids.extend(plan.secret_ids);
+                // Default-valued only if it is for every platform.
+                m.default_valued_args
+                    .retain(|a| plan.default_valued_args.contains(a));
             }
         }
     }

@@ -98,6 +98,10 @@ pub struct Inputs {
     pub unused_build_args: Vec<String>,
     pub target: String,
     pub platforms: Vec<String>,
+    /// The builder's native platform, recorded only when the Dockerfile can
+    /// see the automatic platform args (`TARGETARCH`, `BUILDPLATFORM`...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builder_platform: Option<String>,
     /// Named contexts: name -> digest of their contents.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub named_contexts: BTreeMap<String, String>,
@@ -114,6 +118,8 @@ struct DigestInput<'a> {
     build_args: &'a BTreeMap<String, String>,
     target: &'a str,
     platforms: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    builder_platform: Option<&'a str>,
     named_contexts: &'a BTreeMap<String, String>,
     base_images: &'a [String],
     unhashable: Vec<(&'a str, &'a str)>,
@@ -160,6 +166,7 @@ impl Manifest {
             build_args: &self.inputs.build_args,
             target: &self.inputs.target,
             platforms: &self.inputs.platforms,
+            builder_platform: self.inputs.builder_platform.as_deref(),
             named_contexts: &self.inputs.named_contexts,
             base_images: &self.inputs.base_images,
             unhashable: self

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{go_app, monorepo, node_app, python_app, Context};
-use imagedeploy_fingerprint::{explain, fingerprint, CacheMode, Request};
+use imagedeploy_fingerprint::{explain, fingerprint, CacheMode, DockerfileSource, Request};
 
 /// Fingerprints, applies `edit`, fingerprints again, and checks the reasons
 /// (no reasons means the digest must not change).
@@ -193,9 +193,9 @@ fn declared_build_arg_changes_undeclared_does_not() {
             req
         }
     };
-    let a = fingerprint(&with("dev", "1")(&ctx)).expect("fp");
+    let a = fingerprint(&with("staging", "1")(&ctx)).expect("fp");
     let b = fingerprint(&with("prod", "1")(&ctx)).expect("fp");
-    let c = fingerprint(&with("dev", "2")(&ctx)).expect("fp");
+    let c = fingerprint(&with("staging", "2")(&ctx)).expect("fp");
     assert_ne!(a.digest, b.digest);
     assert_eq!(
         explain(&a.manifest, &b.manifest),
@@ -212,6 +212,63 @@ fn declared_build_arg_changes_undeclared_does_not() {
         explain(&d.manifest, &a.manifest),
         ["build arg APP_ENV set", "build arg NOT_DECLARED set"][..1]
     );
+}
+
+#[test]
+fn build_arg_equal_to_the_declared_default_is_no_change() {
+    let ctx = python_app();
+    let with = |value: &'static str| {
+        move |c: &Context| {
+            let mut req = c.request();
+            req.build_args.insert("APP_ENV".into(), value.into());
+            req
+        }
+    };
+    // `ARG APP_ENV=dev`: giving "dev" builds exactly what giving nothing does.
+    let none = fingerprint(&ctx.request()).expect("fp");
+    let dev = fingerprint(&with("dev")(&ctx)).expect("fp");
+    assert_eq!(none.digest, dev.digest);
+    assert!(explain(&none.manifest, &dev.manifest).is_empty());
+    let prod = fingerprint(&with("prod")(&ctx)).expect("fp");
+    assert_eq!(
+        explain(&dev.manifest, &prod.manifest),
+        ["build arg APP_ENV set"]
+    );
+
+    // Effective defaults: substituted, and inherited from the global ARG.
+    let df = "ARG BASE=alpine\nARG FLAVOUR=${BASE}-slim\nFROM scratch\nARG FLAVOUR\nARG TAG=${FLAVOUR}:1\nCOPY requirements.txt /\n";
+    let request = |args: &[(&str, &str)]| {
+        let mut req = ctx.request();
+        req.dockerfile = DockerfileSource::Inline(df.to_string());
+        for (k, v) in args {
+            req.build_args.insert(k.to_string(), v.to_string());
+        }
+        fingerprint(&req).expect("fp").digest
+    };
+    let plain = request(&[]);
+    assert_eq!(plain, request(&[("FLAVOUR", "alpine-slim")]));
+    assert_eq!(plain, request(&[("TAG", "alpine-slim:1")]));
+    assert_eq!(
+        plain,
+        request(&[
+            ("BASE", "alpine"),
+            ("FLAVOUR", "alpine-slim"),
+            ("TAG", "alpine-slim:1")
+        ])
+    );
+    assert_ne!(plain, request(&[("FLAVOUR", "debian-slim")]));
+    // Not the default once another arg moved it.
+    assert_ne!(
+        request(&[("BASE", "debian")]),
+        request(&[("BASE", "debian"), ("FLAVOUR", "alpine-slim")])
+    );
+    // An ARG without a default: an empty value is not "unset".
+    let no_default = "FROM scratch\nARG EMPTY\nCOPY requirements.txt /\n";
+    let mut req = ctx.request();
+    req.dockerfile = DockerfileSource::Inline(no_default.to_string());
+    let unset = fingerprint(&req).expect("fp").digest;
+    req.build_args.insert("EMPTY".into(), String::new());
+    assert_ne!(unset, fingerprint(&req).expect("fp").digest);
 }
 
 #[test]

@@ -29,7 +29,8 @@ pub use heredoc::Heredoc;
 pub use instruction::{ArgDecl, Command, CommandLine, CopyArgs, Instruction, KeyValue, Run};
 pub use mount::{Mount, MountType};
 pub use plan::{
-    plan, platform_args, BuildPlan, ContextSource, PlannedInstruction, SourceKind, Unhashable,
+    automatic_args, host_platform, plan, platform_args, BuildPlan, ContextSource,
+    PlannedInstruction, SourceKind, Unhashable, AUTOMATIC_ARGS,
 };
 
 use instruction::{heredoc_capable, parse_instruction, Ctx};

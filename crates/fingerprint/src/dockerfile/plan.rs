@@ -33,6 +33,10 @@ pub struct BuildPlan {
     pub base_images: Vec<String>,
     /// Secret ids of `RUN --mount=type=secret` in reachable stages.
     pub secret_ids: BTreeSet<String>,
+    /// Given build args whose value equals the effective default of every
+    /// reachable declaration of them: the build is the same without them.
+    #[serde(default)]
+    pub default_valued_args: BTreeSet<String>,
     /// Target stage name (index as a string when unnamed).
     pub target: String,
 }
@@ -77,7 +81,7 @@ pub struct Unhashable {
 }
 
 /// ARGs BuildKit defines automatically in the global scope.
-const AUTOMATIC_ARGS: &[&str] = &[
+pub const AUTOMATIC_ARGS: &[&str] = &[
     "TARGETPLATFORM",
     "TARGETOS",
     "TARGETARCH",
@@ -91,19 +95,46 @@ const AUTOMATIC_ARGS: &[&str] = &[
 /// The automatic `TARGET*` args for a platform such as `linux/arm64/v8`, for
 /// callers to merge into `build_args` (BuildKit sets them from `--platform`).
 pub fn platform_args(platform: &str) -> BTreeMap<String, String> {
+    named_platform_args("TARGET", platform)
+}
+
+/// All eight automatic platform args: `TARGET*` from the target platform,
+/// `BUILD*` from the builder's own (BuildKit's `BUILDPLATFORM`).
+pub fn automatic_args(target: &str, build: &str) -> BTreeMap<String, String> {
+    let mut args = named_platform_args("TARGET", target);
+    args.extend(named_platform_args("BUILD", build));
+    args
+}
+
+fn named_platform_args(prefix: &str, platform: &str) -> BTreeMap<String, String> {
     let mut parts = platform.split('/');
     let os = parts.next().unwrap_or_default();
     let arch = parts.next().unwrap_or_default();
     let variant = parts.next().unwrap_or_default();
     [
-        ("TARGETPLATFORM", platform),
-        ("TARGETOS", os),
-        ("TARGETARCH", arch),
-        ("TARGETVARIANT", variant),
+        ("PLATFORM", platform),
+        ("OS", os),
+        ("ARCH", arch),
+        ("VARIANT", variant),
     ]
     .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .map(|(k, v)| (format!("{prefix}{k}"), v.to_string()))
     .collect()
+}
+
+/// This machine's platform as BuildKit names it (`linux/amd64`,
+/// `linux/arm64`): the native platform of a local builder.
+pub fn host_platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "arm" => "arm/v7",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "loongarch64" => "loong64",
+        other => other,
+    };
+    format!("{}/{arch}", std::env::consts::OS)
 }
 
 fn subst_err(line: usize, e: super::shell::ShellError) -> PlanError {
@@ -159,6 +190,9 @@ struct StageEval {
     secrets: BTreeSet<String>,
     declared: BTreeSet<String>,
     used_globals: BTreeSet<String>,
+    /// Given build args declared here: whether the value equals the
+    /// declaration's effective default.
+    given_is_default: Vec<(String, bool)>,
     error: Option<PlanError>,
 }
 
@@ -169,6 +203,9 @@ struct Planner<'a> {
     /// Global ARG values after build-arg overrides.
     meta: BTreeMap<String, String>,
     meta_declared: BTreeSet<String>,
+    /// Global ARGs given as build args: whether the value equals the
+    /// global declaration's effective default.
+    meta_given_is_default: BTreeMap<String, bool>,
 }
 
 impl Planner<'_> {
@@ -236,6 +273,22 @@ impl Planner<'_> {
                 for d in decls {
                     ev.declared.insert(d.name.clone());
                     let value = if let Some(v) = self.build_args.get(&d.name) {
+                        // The effective default: this declaration's own, or
+                        // the global one it inherits.
+                        let is_default = match &d.default {
+                            Some(def) => sub(def)? == *v,
+                            None => {
+                                // The global declaration decides, so it counts.
+                                if self.meta_declared.contains(&d.name) {
+                                    ev.used_globals.insert(d.name.clone());
+                                }
+                                self.meta_given_is_default
+                                    .get(&d.name)
+                                    .copied()
+                                    .unwrap_or(false)
+                            }
+                        };
+                        ev.given_is_default.push((d.name.clone(), is_default));
                         Some(v.clone())
                     } else if let Some(def) = &d.default {
                         Some(sub(def)?)
@@ -408,6 +461,7 @@ pub fn plan(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut meta_declared = BTreeSet::new();
+    let mut meta_given_is_default: BTreeMap<String, bool> = BTreeMap::new();
     let mut global_refs: Vec<(Vec<String>, BTreeSet<String>)> = Vec::new();
     for ins in &df.global_args {
         let Command::Arg(decls) = &ins.command else {
@@ -417,7 +471,22 @@ pub fn plan(
         for d in decls {
             meta_declared.insert(d.name.clone());
             let value = match (build_args.get(&d.name), &d.default) {
-                (Some(v), _) => Some(v.clone()),
+                (Some(v), default) => {
+                    let is_default = match default {
+                        Some(def) => {
+                            expand(def, escape, &mut |n| {
+                                refs.insert(n.to_string());
+                                meta.get(n).cloned()
+                            })
+                            .map_err(|e| subst_err(ins.line, e))?
+                                == *v
+                        }
+                        None => false,
+                    };
+                    let all = meta_given_is_default.entry(d.name.clone()).or_insert(true);
+                    *all = *all && is_default;
+                    Some(v.clone())
+                }
                 (None, Some(def)) => Some(
                     expand(def, escape, &mut |n| {
                         refs.insert(n.to_string());
@@ -440,6 +509,7 @@ pub fn plan(
         escape,
         meta,
         meta_declared,
+        meta_given_is_default,
     };
 
     // Resolve each FROM in the global scope, then evaluate stages in order.
@@ -512,6 +582,7 @@ pub fn plan(
         declared_args: BTreeSet::new(),
         base_images: Vec::new(),
         secret_ids: BTreeSet::new(),
+        default_valued_args: BTreeSet::new(),
         target: stages
             .get(target_idx)
             .map(Stage::display_name)
@@ -531,15 +602,37 @@ pub fn plan(
             _ => {}
         }
     }
+    // A given arg is default-valued when every declaration that counts
+    // says so.
+    let mut given_is_default: BTreeMap<String, bool> = BTreeMap::new();
+    let mut note = |name: &str, is_default: bool| {
+        let all = given_is_default.entry(name.to_string()).or_insert(true);
+        *all = *all && is_default;
+    };
     for (gi, ins) in df.global_args.iter().enumerate() {
         if include_global[gi] {
             out.instructions.push(planned(ins));
             if let Command::Arg(decls) = &ins.command {
                 out.declared_args
                     .extend(decls.iter().map(|d| d.name.clone()));
+                for d in decls {
+                    if let Some(&is_default) = planner.meta_given_is_default.get(&d.name) {
+                        note(&d.name, is_default);
+                    }
+                }
             }
         }
     }
+    for &i in &reachable {
+        for (name, is_default) in &evals[i].given_is_default {
+            note(name, *is_default);
+        }
+    }
+    out.default_valued_args = given_is_default
+        .into_iter()
+        .filter(|(_, is_default)| *is_default)
+        .map(|(name, _)| name)
+        .collect();
     let push_image = |images: &mut Vec<String>, img: &str| {
         if !img.eq_ignore_ascii_case("scratch") && !images.iter().any(|i| i == img) {
             images.push(img.to_string());

@@ -28,6 +28,19 @@ pub struct Resolved {
     pub policy: BaseImagePolicy,
 }
 
+impl Resolved {
+    /// The build crate's view of the chosen builder.
+    pub fn builder(&self) -> imagedeploy_build::Builder {
+        match self.builder {
+            BuilderKind::Auto => imagedeploy_build::Builder::Auto,
+            BuilderKind::Docker => imagedeploy_build::Builder::Docker {
+                host: self.builder_host.clone(),
+            },
+            BuilderKind::Buildah => imagedeploy_build::Builder::Buildah,
+        }
+    }
+}
+
 /// A relative path resolved against the directory the program runs in
 /// (see [`program_dir`]).
 pub fn absolute(path: &str) -> PathBuf {
@@ -95,13 +108,20 @@ pub fn resolve(args: &ImageArgs) -> Resolved {
 }
 
 impl Resolved {
-    pub fn fingerprint_request(&self, target: Option<String>) -> fingerprint::Request {
+    /// `builder_platform`: the builder's native platform (see
+    /// `imagedeploy_build::resolve_builder`).
+    pub fn fingerprint_request(
+        &self,
+        target: Option<String>,
+        builder_platform: Option<String>,
+    ) -> fingerprint::Request {
         fingerprint::Request {
             context: self.context.clone(),
             dockerfile: self.dockerfile.clone(),
             target,
             build_args: self.build_args.clone(),
             platforms: self.platforms.clone(),
+            builder_platform,
             named_contexts: BTreeMap::new(),
             cache: fingerprint::CacheMode::Default,
         }

@@ -97,7 +97,14 @@ async fn observe(
     old: Option<&ImageState>,
 ) -> Result<Observation, ImageError> {
     let resolved = resolve(args);
-    let request = resolved.fingerprint_request(args.target.clone());
+    // The automatic platform args come from the builder's native platform.
+    // Without a usable builder this machine's stands in (the build then
+    // reports the missing builder, or a platform that differs).
+    let builder_platform = build::resolve_builder(&resolved.builder())
+        .await
+        .ok()
+        .map(|(_, platform)| platform);
+    let request = resolved.fingerprint_request(args.target.clone(), builder_platform);
     let fingerprint = tokio::task::spawn_blocking(move || fingerprint::fingerprint(&request))
         .await
         .map_err(|e| ImageError::Internal(e.to_string()))??;
@@ -163,13 +170,9 @@ fn build_request(args: &ImageArgs, obs: &Observation) -> build::BuildRequest {
     request.secrets = args.secrets.clone().unwrap_or_default();
     request.no_cache = args.no_cache.unwrap_or(false);
     request.timeout = r.timeout;
-    request.builder = match r.builder {
-        args::BuilderKind::Auto => build::Builder::Auto,
-        args::BuilderKind::Docker => build::Builder::Docker {
-            host: r.builder_host.clone(),
-        },
-        args::BuilderKind::Buildah => build::Builder::Buildah,
-    };
+    request.builder = r.builder();
+    // The builder gets exactly the files this fingerprint hashed.
+    request.fingerprint = Some(std::sync::Arc::new(obs.fingerprint.clone()));
     request.base_image_overrides = obs
         .base_image_digests
         .iter()
