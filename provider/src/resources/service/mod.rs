@@ -28,12 +28,21 @@ const DESCRIPTION: &str = "An ECS service and the task definition revisions behi
 const POLL_ENV: &str = "IMAGEDEPLOY_ECS_POLL_INTERVAL_MS";
 
 async fn deployer(ctx: &Ctx) -> Result<ecs::Deployer, BoxError> {
+    ecs_deployer(ctx, hide(ctx)).await
+}
+
+/// The ECS deployer both Service and Task use: customTimeouts bound its
+/// waits (the shorter limit wins), task output comes from CloudWatch Logs,
+/// and `hide_commands` keeps a secret command out of every message.
+pub(crate) async fn ecs_deployer(
+    ctx: &Ctx,
+    hide_commands: bool,
+) -> Result<ecs::Deployer, BoxError> {
     let client = ctx.provider.ecs().await?;
-    // customTimeouts bound the rollout wait (the shorter limit wins).
     let mut deployer = ecs::Deployer::new(client)
         .with_logs(ctx.provider.logs().await?)
         .with_time_limit(ctx.engine_timeout())
-        .hiding_commands(hide(ctx));
+        .hiding_commands(hide_commands);
     if let Some(ms) = std::env::var(POLL_ENV)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())

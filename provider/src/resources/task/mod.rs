@@ -3,7 +3,6 @@
 //! change; delete does nothing in AWS).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use imagedeploy_ecs::standalone::{self, TaskArgs, TaskState};
@@ -20,9 +19,6 @@ pub struct Task;
 
 const DESCRIPTION: &str = "A command run once in a one-off ECS task (a database migration, a seed), for programs that deploy their services another way (SST's `sst.aws.Service`, awsx).\n\nCreate runs it and waits until the task stops; it succeeds only when the task started and the container exited 0 (a task still running after `timeoutSeconds` is stopped and fails). Update runs it again only when `triggers` or the image change, or when the last run failed. The container's awslogs lines stream to the engine while it runs. Delete does nothing in AWS.";
 
-/// Same override as the Service's: the poll interval in milliseconds.
-const POLL_ENV: &str = "IMAGEDEPLOY_ECS_POLL_INTERVAL_MS";
-
 /// Outputs that only a run knows (fields of the flattened `TaskRun`, so
 /// named as the wire names them; dispatch checks each is an output).
 const RUN_OUTPUTS: [&str; 9] = [
@@ -38,16 +34,7 @@ const RUN_OUTPUTS: [&str; 9] = [
 ];
 
 async fn deployer(ctx: &Ctx) -> Result<ecs::Deployer, BoxError> {
-    let mut deployer = ecs::Deployer::new(ctx.provider.ecs().await?)
-        .with_logs(ctx.provider.logs().await?)
-        .hiding_commands(hide(ctx));
-    if let Some(ms) = std::env::var(POLL_ENV)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        deployer = deployer.with_poll_interval(Duration::from_millis(ms.max(10)));
-    }
-    Ok(deployer)
+    crate::resources::service::ecs_deployer(ctx, hide(ctx)).await
 }
 
 /// Pinned images of `containers` (none with `taskDefinition`).
