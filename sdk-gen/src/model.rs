@@ -1,5 +1,6 @@
 //! Facts both generators derive from the schema: which nested types inputs
-//! and outputs reach, the replaceOnChanges paths and where nested secrets sit.
+//! and outputs reach, the replaceOnChanges paths, where nested secrets sit
+//! and where local filesystem paths sit.
 
 use std::collections::BTreeSet;
 
@@ -126,6 +127,56 @@ fn collect_secrets(
                     out.push(prefix.clone());
                 } else {
                     collect_secrets(package, &sub.ty, prefix, visiting, out);
+                }
+                prefix.pop();
+            }
+            visiting.pop();
+        }
+        _ => {}
+    }
+}
+
+/// Paths inside property `p` to the fields marked `localPath` (filesystem
+/// paths on the machine that runs the program); an empty path when `p`
+/// itself is one. The SDKs make relative ones absolute where the program
+/// runs, so they mean the same under `pulumi` and under SST.
+pub fn local_paths(package: &Package, p: &Property) -> Vec<Vec<Step>> {
+    let mut out = Vec::new();
+    if p.local_path {
+        out.push(Vec::new());
+    } else {
+        collect_local(package, &p.ty, &mut Vec::new(), &mut Vec::new(), &mut out);
+    }
+    out
+}
+
+fn collect_local(
+    package: &Package,
+    ty: &TypeRef,
+    prefix: &mut Vec<Step>,
+    visiting: &mut Vec<String>,
+    out: &mut Vec<Vec<Step>>,
+) {
+    match ty {
+        TypeRef::Array(inner) | TypeRef::Map(inner) => {
+            prefix.push(Step::Each);
+            collect_local(package, inner, prefix, visiting, out);
+            prefix.pop();
+        }
+        TypeRef::Named(token) => {
+            let Some(object) = package.object(token) else {
+                return;
+            };
+            if visiting.contains(token) {
+                return;
+            }
+            visiting.push(token.clone());
+            for sub in &object.properties {
+                prefix.push(Step::Field(sub.name.clone()));
+                if sub.local_path {
+                    out.push(prefix.clone());
+                } else {
+                    collect_local(package, &sub.ty, prefix, visiting, out);
                 }
                 prefix.pop();
             }

@@ -80,6 +80,8 @@ pub struct Property {
     pub description: Option<String>,
     pub secret: bool,
     pub replace_on_changes: bool,
+    /// `localPath`: a filesystem path on the machine that runs the program.
+    pub local_path: bool,
     pub default: Option<Json>,
 }
 
@@ -384,6 +386,7 @@ fn properties(json: Option<&Json>, at: &str) -> Result<Vec<Property>, GenError> 
                 description: string_field(obj, "description", &here)?,
                 secret: flag("secret"),
                 replace_on_changes: flag("replaceOnChanges"),
+                local_path: flag("localPath"),
                 default: obj.get("default").filter(|d| !d.is_null()).cloned(),
             })
         })

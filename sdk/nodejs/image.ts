@@ -176,8 +176,8 @@ export class Image extends pulumi.CustomResource {
             if (args?.context === undefined && !opts.urn) {
                 throw new Error("Missing required property 'context'");
             }
-            resourceInputs["context"] = args?.context;
-            resourceInputs["dockerfile"] = args?.dockerfile;
+            resourceInputs["context"] = utilities.resolveLocalPaths(args?.context, [["location"]]);
+            resourceInputs["dockerfile"] = utilities.resolveLocalPaths(args?.dockerfile, [["location"]]);
             resourceInputs["buildArgs"] = args?.buildArgs;
             resourceInputs["target"] = args?.target;
             resourceInputs["platforms"] = args?.platforms;

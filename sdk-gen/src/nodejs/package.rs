@@ -124,7 +124,8 @@ fn utilities(package: &Package) -> String {
     let mut out = header();
     let _ = write!(
         out,
-        r#"import * as pulumi from "@pulumi/pulumi";
+        r#"import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 
 /** The version of this SDK, which is also the provider plugin version it asks the engine for. */
 export const version = {version};
@@ -184,6 +185,53 @@ function markSecret(value: any, path: string[]): any {{
     }}
     if (typeof value === "object" && step in value) {{
         return {{ ...value, [step]: markSecret(value[step], rest) }};
+    }}
+    return value;
+}}
+/**
+ * Makes the local filesystem paths at `paths` inside a value absolute, resolved against the
+ * directory the program runs in (`process.cwd()`), so a relative path means that directory
+ * wherever the provider plugin runs (under SST the plugin runs in `.sst/platform`). A path
+ * step is a property name, or "*" for every element of a list or map; an empty path is the
+ * value itself. Outputs and Promises are resolved when their value is known (secrecy is kept);
+ * absolute paths, empty strings and values that are not strings are left as they are.
+ */
+export function resolveLocalPaths<T>(value: T, paths: string[][]): T {{
+    let result: any = value;
+    for (const p of paths) {{
+        result = resolveAt(result, p);
+    }}
+    return result;
+}}
+
+function resolveAt(value: any, steps: string[]): any {{
+    if (value === undefined || value === null) {{
+        return value;
+    }}
+    if (pulumi.Output.isInstance(value) || value instanceof Promise) {{
+        return pulumi.output(value).apply((v: any) => resolveAt(v, steps));
+    }}
+    if (steps.length === 0) {{
+        return typeof value === "string" && value !== "" && !path.isAbsolute(value)
+            ? path.resolve(value)
+            : value;
+    }}
+    const [step, ...rest] = steps;
+    if (step === "*") {{
+        if (Array.isArray(value)) {{
+            return value.map((v) => resolveAt(v, rest));
+        }}
+        if (typeof value === "object") {{
+            const out: {{[key: string]: any}} = {{}};
+            for (const [k, v] of Object.entries(value)) {{
+                out[k] = resolveAt(v, rest);
+            }}
+            return out;
+        }}
+        return value;
+    }}
+    if (typeof value === "object" && step in value) {{
+        return {{ ...value, [step]: resolveAt(value[step], rest) }};
     }}
     return value;
 }}

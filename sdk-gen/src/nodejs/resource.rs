@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::{header, input_type, output_type};
 use crate::error::GenError;
-use crate::model::{nested_secret_paths, output_only, replace_on_changes, Step};
+use crate::model::{local_paths, nested_secret_paths, output_only, replace_on_changes, Step};
 use crate::schema::{token_name, Package, Property, Resource, TypeRef};
 use crate::text::{jsdoc, quote};
 
@@ -33,8 +33,27 @@ fn check_names(resource: &Resource) -> Result<(), GenError> {
     Ok(())
 }
 
-/// The expression that puts `args.<p>` into `resourceInputs`: default,
-/// secret wrapping and nested secret marking applied in that order.
+/// A list of paths as a TypeScript literal: `[["location"], ["*", "name"]]`.
+fn paths_literal(paths: &[Vec<Step>]) -> String {
+    let paths: Vec<String> = paths
+        .iter()
+        .map(|path| {
+            let steps: Vec<String> = path
+                .iter()
+                .map(|s| match s {
+                    Step::Field(f) => quote(f),
+                    Step::Each => "\"*\"".into(),
+                })
+                .collect();
+            format!("[{}]", steps.join(", "))
+        })
+        .collect();
+    format!("[{}]", paths.join(", "))
+}
+
+/// The expression that puts `args.<p>` into `resourceInputs`: default, local
+/// paths made absolute (resources only), nested secret marking and secret
+/// wrapping, in that order.
 fn input_expression(package: &Package, p: &Property, provider: bool) -> String {
     let mut expr = format!("args?.{}", p.name);
     if let Some(default) = &p.default {
@@ -44,22 +63,19 @@ fn input_expression(package: &Package, p: &Property, provider: bool) -> String {
         // Provider inputs travel as strings: JSON-encode everything else.
         expr = format!("pulumi.output({expr}).apply(JSON.stringify)");
     }
+    let local = local_paths(package, p);
+    if !provider && !local.is_empty() {
+        expr = format!(
+            "utilities.resolveLocalPaths({expr}, {})",
+            paths_literal(&local)
+        );
+    }
     let nested = nested_secret_paths(package, &p.ty);
     if !nested.is_empty() {
-        let paths: Vec<String> = nested
-            .iter()
-            .map(|path| {
-                let steps: Vec<String> = path
-                    .iter()
-                    .map(|s| match s {
-                        Step::Field(f) => quote(f),
-                        Step::Each => "\"*\"".into(),
-                    })
-                    .collect();
-                format!("[{}]", steps.join(", "))
-            })
-            .collect();
-        expr = format!("utilities.secretPaths({expr}, [{}])", paths.join(", "));
+        expr = format!(
+            "utilities.secretPaths({expr}, {})",
+            paths_literal(&nested)
+        );
     }
     if p.secret {
         expr = format!("utilities.secret({expr})");

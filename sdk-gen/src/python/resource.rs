@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::types::{args_class, param_docs};
 use super::{getter, header, kwarg_hint, output_hint, py_literal, IMPORTS};
 use crate::error::GenError;
-use crate::model::{nested_secret_paths, output_only, replace_on_changes, Step};
+use crate::model::{local_paths, nested_secret_paths, output_only, replace_on_changes, Step};
 use crate::names::python_name;
 use crate::schema::{token_name, Package, Property, Resource, TypeRef};
 use crate::text::{py_doc_lines, quote};
@@ -38,8 +38,27 @@ fn check_names(resource: &Resource) -> Result<(), GenError> {
     Ok(())
 }
 
-/// The value stored for input `p`: provider JSON encoding, nested secret
-/// marking and secret wrapping, in that order (defaults were applied before).
+/// A list of paths as a Python literal of `(python_name, schema_name)` steps.
+fn paths_literal(paths: &[Vec<Step>]) -> String {
+    let paths: Vec<String> = paths
+        .iter()
+        .map(|path| {
+            let steps: Vec<String> = path
+                .iter()
+                .map(|s| match s {
+                    Step::Field(f) => format!("({}, {})", quote(&python_name(f)), quote(f)),
+                    Step::Each => "(\"*\", \"*\")".into(),
+                })
+                .collect();
+            format!("[{}]", steps.join(", "))
+        })
+        .collect();
+    format!("[{}]", paths.join(", "))
+}
+
+/// The value stored for input `p`: provider JSON encoding, local paths made
+/// absolute (resources only), nested secret marking and secret wrapping, in
+/// that order (defaults were applied before).
 fn input_expression(package: &Package, p: &Property, provider: bool) -> String {
     let py = python_name(&p.name);
     let mut expr = py.clone();
@@ -47,22 +66,19 @@ fn input_expression(package: &Package, p: &Property, provider: bool) -> String {
         // Provider inputs travel as strings: JSON-encode everything else.
         expr = format!("pulumi.Output.from_input({py}).apply(pulumi.runtime.to_json) if {py} is not None else None");
     }
+    let local = local_paths(package, p);
+    if !provider && !local.is_empty() {
+        expr = format!(
+            "_utilities.resolve_local_paths({expr}, {})",
+            paths_literal(&local)
+        );
+    }
     let nested = nested_secret_paths(package, &p.ty);
     if !nested.is_empty() {
-        let paths: Vec<String> = nested
-            .iter()
-            .map(|path| {
-                let steps: Vec<String> = path
-                    .iter()
-                    .map(|s| match s {
-                        Step::Field(f) => format!("({}, {})", quote(&python_name(f)), quote(f)),
-                        Step::Each => "(\"*\", \"*\")".into(),
-                    })
-                    .collect();
-                format!("[{}]", steps.join(", "))
-            })
-            .collect();
-        expr = format!("_utilities.secret_paths({expr}, [{}])", paths.join(", "));
+        expr = format!(
+            "_utilities.secret_paths({expr}, {})",
+            paths_literal(&nested)
+        );
     }
     if p.secret {
         expr = format!("_utilities.secret({expr})");

@@ -11,7 +11,7 @@ import * as enums from "../types/enums";
  */
 export interface BuildContext {
     /**
-     * Path to the context directory, relative to the program's directory.
+     * Path to the context directory. A relative path means the directory the program runs in (the SDKs make it absolute there; in Pulumi YAML, the project directory).
      */
     location: string;
 }
@@ -249,7 +249,7 @@ export interface DockerVolumeConfiguration {
  */
 export interface Dockerfile {
     /**
-     * Path to the Dockerfile. Example: `./app/Dockerfile.prod`.
+     * Path to the Dockerfile. Example: `./app/Dockerfile.prod`. A relative path means the directory the program runs in, as for `context.location`.
      */
     location?: string;
     /**

@@ -108,7 +108,7 @@ class BuildContextArgsDict(TypedDict):
     """
     location: pulumi.Input[builtins.str]
     """
-    Path to the context directory, relative to the program's directory.
+    Path to the context directory. A relative path means the directory the program runs in (the SDKs make it absolute there; in Pulumi YAML, the project directory).
     """
 
 
@@ -118,7 +118,7 @@ class BuildContextArgs:
                  location: pulumi.Input[builtins.str]):
         """
         A build context.
-        :param pulumi.Input[builtins.str] location: Path to the context directory, relative to the program's directory.
+        :param pulumi.Input[builtins.str] location: Path to the context directory. A relative path means the directory the program runs in (the SDKs make it absolute there; in Pulumi YAML, the project directory).
         """
         pulumi.set(__self__, "location", location)
 
@@ -126,7 +126,7 @@ class BuildContextArgs:
     @pulumi.getter
     def location(self) -> pulumi.Input[builtins.str]:
         """
-        Path to the context directory, relative to the program's directory.
+        Path to the context directory. A relative path means the directory the program runs in (the SDKs make it absolute there; in Pulumi YAML, the project directory).
         """
         return pulumi.get(self, "location")
 
@@ -1147,7 +1147,7 @@ class DockerfileArgsDict(TypedDict):
     """
     location: NotRequired[pulumi.Input[builtins.str]]
     """
-    Path to the Dockerfile. Example: `./app/Dockerfile.prod`.
+    Path to the Dockerfile. Example: `./app/Dockerfile.prod`. A relative path means the directory the program runs in, as for `context.location`.
     """
     inline: NotRequired[pulumi.Input[builtins.str]]
     """
@@ -1162,7 +1162,7 @@ class DockerfileArgs:
                  inline: Optional[pulumi.Input[builtins.str]] = None):
         """
         Where the Dockerfile comes from: exactly one of `location` or `inline`.
-        :param pulumi.Input[builtins.str] location: Path to the Dockerfile. Example: `./app/Dockerfile.prod`.
+        :param pulumi.Input[builtins.str] location: Path to the Dockerfile. Example: `./app/Dockerfile.prod`. A relative path means the directory the program runs in, as for `context.location`.
         :param pulumi.Input[builtins.str] inline: The Dockerfile's text.
         """
         if location is not None:
@@ -1174,7 +1174,7 @@ class DockerfileArgs:
     @pulumi.getter
     def location(self) -> Optional[pulumi.Input[builtins.str]]:
         """
-        Path to the Dockerfile. Example: `./app/Dockerfile.prod`.
+        Path to the Dockerfile. Example: `./app/Dockerfile.prod`. A relative path means the directory the program runs in, as for `context.location`.
         """
         return pulumi.get(self, "location")
 

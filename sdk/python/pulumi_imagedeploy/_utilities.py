@@ -4,6 +4,7 @@
 
 import copy
 import inspect
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
@@ -95,4 +96,47 @@ def _mark_secret(value: Any, path: list) -> Any:
         marked = copy.copy(value)
         marked.__dict__[py_name] = _mark_secret(fields[py_name], rest)
         return marked
+    return value
+
+def resolve_local_paths(value: Any, paths: list) -> Any:
+    """
+    Makes the local filesystem paths at `paths` inside a value absolute, resolved against the
+    directory the program runs in (`os.getcwd()`), so a relative path means that directory
+    wherever the provider plugin runs. A path step is a `(python_name, schema_name)` pair, or
+    `("*", "*")` for every element of a list or map; an empty path is the value itself. Outputs
+    and awaitables are resolved when their value is known (secrecy is kept); absolute paths,
+    empty strings and values that are not strings are left as they are.
+    """
+    for path in paths:
+        value = _resolve_at(value, path)
+    return value
+
+
+def _resolve_at(value: Any, path: list) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, pulumi.Output) or inspect.isawaitable(value):
+        return pulumi.Output.from_input(value).apply(lambda v: _resolve_at(v, path))
+    if not path:
+        if isinstance(value, str) and value and not os.path.isabs(value):
+            return os.path.abspath(value)
+        return value
+    (py_name, schema_name), rest = path[0], path[1:]
+    if py_name == "*":
+        if isinstance(value, Mapping):
+            return {k: _resolve_at(v, rest) for k, v in value.items()}
+        if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+            return [_resolve_at(v, rest) for v in value]
+        return value
+    if isinstance(value, Mapping):
+        resolved = dict(value)
+        for key in {py_name, schema_name}:
+            if key in resolved:
+                resolved[key] = _resolve_at(resolved[key], rest)
+        return resolved
+    fields = getattr(value, "__dict__", None)
+    if isinstance(fields, dict) and py_name in fields:
+        resolved = copy.copy(value)
+        resolved.__dict__[py_name] = _resolve_at(fields[py_name], rest)
+        return resolved
     return value

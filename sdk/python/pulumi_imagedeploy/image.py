@@ -370,8 +370,8 @@ class Image(pulumi.CustomResource):
 
             if context is None and not opts.urn:
                 raise TypeError("Missing required property 'context'")
-            __props__.__dict__["context"] = context
-            __props__.__dict__["dockerfile"] = dockerfile
+            __props__.__dict__["context"] = _utilities.resolve_local_paths(context, [[("location", "location")]])
+            __props__.__dict__["dockerfile"] = _utilities.resolve_local_paths(dockerfile, [[("location", "location")]])
             __props__.__dict__["build_args"] = build_args
             __props__.__dict__["target"] = target
             __props__.__dict__["platforms"] = platforms

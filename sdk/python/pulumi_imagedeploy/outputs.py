@@ -70,7 +70,7 @@ class BuildContext(dict):
     def __init__(__self__, *,
                  location: builtins.str):
         """
-        :param builtins.str location: Path to the context directory, relative to the program's directory.
+        :param builtins.str location: Path to the context directory. A relative path means the directory the program runs in (the SDKs make it absolute there; in Pulumi YAML, the project directory).
         """
         pulumi.set(__self__, "location", location)
 
@@ -78,7 +78,7 @@ class BuildContext(dict):
     @pulumi.getter
     def location(self) -> builtins.str:
         """
-        Path to the context directory, relative to the program's directory.
+        Path to the context directory. A relative path means the directory the program runs in (the SDKs make it absolute there; in Pulumi YAML, the project directory).
         """
         return pulumi.get(self, "location")
 
@@ -706,7 +706,7 @@ class Dockerfile(dict):
                  location: Optional[builtins.str] = None,
                  inline: Optional[builtins.str] = None):
         """
-        :param builtins.str location: Path to the Dockerfile. Example: `./app/Dockerfile.prod`.
+        :param builtins.str location: Path to the Dockerfile. Example: `./app/Dockerfile.prod`. A relative path means the directory the program runs in, as for `context.location`.
         :param builtins.str inline: The Dockerfile's text.
         """
         if location is not None:
@@ -718,7 +718,7 @@ class Dockerfile(dict):
     @pulumi.getter
     def location(self) -> Optional[builtins.str]:
         """
-        Path to the Dockerfile. Example: `./app/Dockerfile.prod`.
+        Path to the Dockerfile. Example: `./app/Dockerfile.prod`. A relative path means the directory the program runs in, as for `context.location`.
         """
         return pulumi.get(self, "location")
 

@@ -169,6 +169,9 @@ fn property_spec(meta: &PackageMeta, p: &Property) -> Json {
     if p.replace_on_changes {
         spec.insert("replaceOnChanges".into(), Json::Bool(true));
     }
+    if p.local_path {
+        spec.insert("localPath".into(), Json::Bool(true));
+    }
     if let Some(default) = &p.default {
         if matches!(default, Json::String(_) | Json::Number(_) | Json::Bool(_)) {
             spec.insert("default".into(), default.clone());

@@ -69,6 +69,10 @@ pub struct Property {
     pub secret: bool,
     /// Marked `#[schemars(extend("replaceOnChanges" = true))]`.
     pub replace_on_changes: bool,
+    /// Marked `#[schemars(extend("localPath" = true))]`: a filesystem path on
+    /// the machine that runs the program. The schema says so (`localPath`), so
+    /// SDKs can make a relative one absolute where the program runs.
+    pub local_path: bool,
     /// serde default, when it is a plain value.
     pub default: Option<Json>,
 }
@@ -211,6 +215,7 @@ impl Reducer {
                     description: schema.as_object().and_then(description),
                     secret: flag("secret"),
                     replace_on_changes: flag("replaceOnChanges"),
+                    local_path: flag("localPath"),
                     default: schema.get("default").filter(|d| !d.is_null()).cloned(),
                 };
                 (prop_name.clone(), property)

@@ -96,7 +96,10 @@ pub struct ObservedInputs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BuildContext {
-    /// Path to the context directory, relative to the program's directory.
+    /// Path to the context directory. A relative path means the directory the
+    /// program runs in (the SDKs make it absolute there; in Pulumi YAML, the
+    /// project directory).
+    #[schemars(extend("localPath" = true))]
     pub location: String,
 }
 
@@ -104,8 +107,10 @@ pub struct BuildContext {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Dockerfile {
-    /// Path to the Dockerfile. Example: `./app/Dockerfile.prod`.
+    /// Path to the Dockerfile. Example: `./app/Dockerfile.prod`. A relative
+    /// path means the directory the program runs in, as for `context.location`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("localPath" = true))]
     pub location: Option<String>,
     /// The Dockerfile's text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
