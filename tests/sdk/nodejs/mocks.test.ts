@@ -5,6 +5,9 @@
 // resource options, and the required-property errors.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 
 import * as imagedeploy from "../../../sdk/nodejs";
@@ -99,8 +102,9 @@ test("Image sends its type token, inputs by schema name, and marks secrets", asy
     const reg = await registration(image, "imagedeploy:index:Image", "web-image");
     const i = reg.inputs;
 
-    assert.deepEqual(i.context, { location: "./app" });
-    assert.deepEqual(i.dockerfile, { location: "./app/Dockerfile.prod" });
+    // Relative paths arrive absolute, resolved where the program runs.
+    assert.deepEqual(i.context, { location: path.join(process.cwd(), "app") });
+    assert.deepEqual(i.dockerfile, { location: path.join(process.cwd(), "app", "Dockerfile.prod") });
     assert.deepEqual(i.buildArgs, { NODE_VERSION: "20" });
     assert.deepEqual(i.platforms, ["linux/amd64"]);
     assert.deepEqual(i.tags, ["registry.example.com/app:latest"]);
@@ -159,6 +163,51 @@ test("a nested secret inside an Output makes the whole value secret (never less)
     const reg = await registration(image, "imagedeploy:index:Image", "output-registries");
     assert.ok(isSecretEnvelope(reg.inputs.registries), JSON.stringify(reg.inputs.registries));
     assert.equal(reg.inputs.registries.value[0].address, "r.example.com");
+});
+
+test("relative locations mean the program's working directory, not the plugin's", async () => {
+    // The program runs in D (under SST: the app root), the plugin elsewhere (`.sst/platform`).
+    const before = process.cwd();
+    const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "imagedeploy-sdk-")));
+    process.chdir(dir);
+    try {
+        const plain = new imagedeploy.Image("rel-plain", {
+            context: { location: "./app" },
+            dockerfile: { location: "docker/Dockerfile.prod" },
+        });
+        // Outputs (one of them secret, one a whole object) resolve when known, still in D.
+        const outputs = new imagedeploy.Image("rel-outputs", {
+            context: { location: pulumi.secret("./app") },
+            dockerfile: pulumi.output({ location: pulumi.output("../shared/Dockerfile") }),
+        });
+        const p = (await registration(plain, "imagedeploy:index:Image", "rel-plain")).inputs;
+        assert.deepEqual(p.context, { location: path.join(dir, "app") });
+        assert.deepEqual(p.dockerfile, { location: path.join(dir, "docker", "Dockerfile.prod") });
+        const o = (await registration(outputs, "imagedeploy:index:Image", "rel-outputs")).inputs;
+        assert.ok(isSecretEnvelope(o.context), `context stays secret, got ${JSON.stringify(o.context)}`);
+        assert.deepEqual(o.context.value, { location: path.join(dir, "app") });
+        assert.deepEqual(o.dockerfile, { location: path.join(path.dirname(dir), "shared", "Dockerfile") });
+    } finally {
+        process.chdir(before);
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});
+
+test("absolute locations and inline Dockerfiles are sent as written", async () => {
+    const image = new imagedeploy.Image("abs-inline", {
+        // Not normalised either: an absolute path is the user's, exactly.
+        context: { location: "/srv/checkout/../app" },
+        dockerfile: { inline: "FROM scratch\nCOPY . /\n" },
+    });
+    const other = new imagedeploy.Image("abs-dockerfile", {
+        context: { location: "/srv/app" },
+        dockerfile: pulumi.output({ location: "/srv/app/Dockerfile" }),
+    });
+    const i = (await registration(image, "imagedeploy:index:Image", "abs-inline")).inputs;
+    assert.deepEqual(i.context, { location: "/srv/checkout/../app" });
+    assert.deepEqual(i.dockerfile, { inline: "FROM scratch\nCOPY . /\n" });
+    const j = (await registration(other, "imagedeploy:index:Image", "abs-dockerfile")).inputs;
+    assert.deepEqual(j.dockerfile, { location: "/srv/app/Dockerfile" });
 });
 
 test("Image without its required context throws before registering", () => {

@@ -6,6 +6,8 @@ engine would receive: type tokens, input names (camelCase on the wire) and
 values, secret marking, resource options, and the required-property errors.
 """
 
+import os
+
 import pulumi
 import pytest
 
@@ -79,8 +81,9 @@ def test_image_inputs_names_values_and_secrets():
 
     def check(_):
         i = MOCKS.find("imagedeploy:index:Image", "web-image").inputs
-        assert i["context"] == {"location": "./app"}
-        assert i["dockerfile"] == {"location": "./app/Dockerfile.prod"}
+        # Relative paths arrive absolute, resolved where the program runs.
+        assert i["context"] == {"location": os.path.join(os.getcwd(), "app")}
+        assert i["dockerfile"] == {"location": os.path.join(os.getcwd(), "app", "Dockerfile.prod")}
         assert i["buildArgs"] == {"NODE_VERSION": "20"}
         assert i["platforms"] == ["linux/amd64"]
         assert i["tags"] == ["registry.example.com/app:latest"]
@@ -140,7 +143,7 @@ def test_image_from_args_object_and_dict_registries():
 
     def check(_):
         i = MOCKS.find("imagedeploy:index:Image", "args-object").inputs
-        assert i["context"] == {"location": "."}
+        assert i["context"] == {"location": os.getcwd()}
         assert is_secret(i["registries"]), i["registries"]
         assert i["registries"]["value"] == [{"address": "r.example.com", "password": "p"}]
 
@@ -285,3 +288,58 @@ def test_provider_json_encodes_non_string_config():
         assert i["skipCredentialsValidation"] == "true"
 
     return provider.urn.apply(check)
+
+
+@pulumi.runtime.test
+def test_relative_locations_mean_the_programs_working_directory(tmp_path, monkeypatch):
+    # The program runs in D (under SST: the app root), the plugin elsewhere (`.sst/platform`).
+    d = os.path.realpath(tmp_path)
+    monkeypatch.chdir(d)
+    plain = imagedeploy.Image(
+        "rel-plain",
+        context=imagedeploy.BuildContextArgs(location="./app"),
+        dockerfile={"location": "docker/Dockerfile.prod"},
+    )
+    # Outputs (one of them secret, one a whole Args object) resolve when known, still in D.
+    outputs = imagedeploy.Image(
+        "rel-outputs",
+        context={"location": pulumi.Output.secret("./app")},
+        dockerfile=pulumi.Output.from_input(
+            imagedeploy.DockerfileArgs(location=pulumi.Output.from_input("../shared/Dockerfile"))
+        ),
+    )
+
+    def check(_):
+        p = MOCKS.find("imagedeploy:index:Image", "rel-plain").inputs
+        assert p["context"] == {"location": os.path.join(d, "app")}
+        assert p["dockerfile"] == {"location": os.path.join(d, "docker", "Dockerfile.prod")}
+        o = MOCKS.find("imagedeploy:index:Image", "rel-outputs").inputs
+        assert is_secret(o["context"]), o["context"]
+        assert o["context"]["value"] == {"location": os.path.join(d, "app")}
+        assert o["dockerfile"] == {"location": os.path.join(os.path.dirname(d), "shared", "Dockerfile")}
+
+    return pulumi.Output.all(plain.urn, outputs.urn).apply(check)
+
+
+@pulumi.runtime.test
+def test_absolute_locations_and_inline_dockerfiles_are_sent_as_written():
+    image = imagedeploy.Image(
+        "abs-inline",
+        # Not normalised either: an absolute path is the user's, exactly.
+        context={"location": "/srv/checkout/../app"},
+        dockerfile=imagedeploy.DockerfileArgs(inline="FROM scratch\nCOPY . /\n"),
+    )
+    other = imagedeploy.Image(
+        "abs-dockerfile",
+        context={"location": "/srv/app"},
+        dockerfile=pulumi.Output.from_input({"location": "/srv/app/Dockerfile"}),
+    )
+
+    def check(_):
+        i = MOCKS.find("imagedeploy:index:Image", "abs-inline").inputs
+        assert i["context"] == {"location": "/srv/checkout/../app"}
+        assert i["dockerfile"] == {"inline": "FROM scratch\nCOPY . /\n"}
+        j = MOCKS.find("imagedeploy:index:Image", "abs-dockerfile").inputs
+        assert j["dockerfile"] == {"location": "/srv/app/Dockerfile"}
+
+    return pulumi.Output.all(image.urn, other.urn).apply(check)
