@@ -27,6 +27,18 @@ fn schema_marks_secrets_and_replacements() {
     assert!(image["properties"]["digest"]["description"]
         .as_str()
         .is_some_and(|d| !d.is_empty()));
+    // Local filesystem paths, which the SDKs resolve where the program runs.
+    assert_eq!(
+        schema["types"]["imagedeploy:index:BuildContext"]["properties"]["location"]["localPath"],
+        true
+    );
+    assert_eq!(
+        schema["types"]["imagedeploy:index:Dockerfile"]["properties"]["location"]["localPath"],
+        true
+    );
+    assert!(schema["types"]["imagedeploy:index:Dockerfile"]["properties"]["inline"]
+        .get("localPath")
+        .is_none());
     let registry = &schema["types"]["imagedeploy:index:RegistryAuth"];
     assert_eq!(registry["properties"]["password"]["secret"], true);
     assert_eq!(

@@ -144,6 +144,57 @@ fn generates_from_the_schema_alone() {
     assert_eq!(plugin["version"], "1.2.3");
 }
 
+/// `localPath` marks a property as a filesystem path of the program's machine,
+/// wherever it sits (top level, in a nested object, in a list); each SDK makes
+/// relative ones absolute in the constructor, and nothing else is touched.
+#[test]
+fn local_paths_are_resolved_wherever_the_schema_marks_them() {
+    let mut inputs = widget_inputs();
+    inputs["dir"] = json!({ "type": "string", "localPath": true });
+    inputs["sources"] = json!({ "type": "array", "items": { "$ref": "#/types/demo:index:Source" } });
+    let types = json!({
+        "demo:index:Source": {
+            "type": "object",
+            "properties": {
+                "filePath": { "type": "string", "localPath": true },
+                "text": { "type": "string" }
+            }
+        }
+    });
+    let files = sdk_gen::generate(&schema(types, inputs, json!([])), "test").expect("generate");
+    let ts = &files["nodejs/widget.ts"];
+    assert!(
+        ts.contains("resourceInputs[\"dir\"] = utilities.resolveLocalPaths(args?.dir, [[]]);"),
+        "{ts}"
+    );
+    assert!(
+        ts.contains(
+            "resourceInputs[\"sources\"] = utilities.resolveLocalPaths(args?.sources, [[\"*\", \"filePath\"]]);"
+        ),
+        "{ts}"
+    );
+    assert!(ts.contains("resourceInputs[\"owner\"] = args?.owner;"), "{ts}");
+    assert!(
+        files["nodejs/utilities.ts"].contains("export function resolveLocalPaths"),
+        "utilities.ts defines the hook"
+    );
+    let py = &files["python/demo_sdk/widget.py"];
+    assert!(
+        py.contains("__props__.__dict__[\"dir\"] = _utilities.resolve_local_paths(dir, [[]])"),
+        "{py}"
+    );
+    assert!(
+        py.contains(
+            "_utilities.resolve_local_paths(sources, [[(\"*\", \"*\"), (\"file_path\", \"filePath\")]])"
+        ),
+        "{py}"
+    );
+    assert!(
+        files["python/demo_sdk/_utilities.py"].contains("def resolve_local_paths("),
+        "_utilities.py defines the hook"
+    );
+}
+
 #[test]
 fn output_only_types_stay_out_of_input_files() {
     let mut s: serde_json::Value = serde_json::from_str(&schema(
