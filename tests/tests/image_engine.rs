@@ -122,6 +122,46 @@ async fn moving_the_checkout_is_no_change() {
     assert!(r.calls("Update").is_empty());
 }
 
+/// What the SDKs send: absolute `context.location` and `dockerfile.location`
+/// (made absolute where the program runs). A checkout moved elsewhere with
+/// the same content, Dockerfile outside the context included, changes both
+/// strings and nothing else: no diff, no build. Diff compares what the
+/// locations point at (fingerprint, base digests), never the strings.
+#[tokio::test]
+async fn moving_a_checkout_with_a_dockerfile_outside_the_context_is_no_change() {
+    let w = World::start();
+    let dockerfile = simple_dockerfile(&w.base_from());
+    let files = [
+        ("app/src/app.ts", "x\n"),
+        ("docker/Dockerfile.prod", dockerfile.as_str()),
+    ];
+    let image = |checkout: &std::path::Path| {
+        w.image(
+            "app",
+            &checkout.join("app"),
+            json!({ "dockerfile": {
+                "location": checkout.join("docker/Dockerfile.prod").to_string_lossy()
+            } }),
+        )
+    };
+    let first = w.context("checkout-1", &files);
+    w.stack
+        .up(&Program::new().resource(image(&first)))
+        .await
+        .unwrap()
+        .assert_ok();
+    let moved = w.context("checkout-2", &files);
+    let r = w
+        .stack
+        .up(&Program::new().resource(image(&moved)))
+        .await
+        .unwrap();
+    r.assert_ok();
+    assert_eq!(r.op("app"), Some(Op::Same), "{}", r.render());
+    assert!(r.calls("Update").is_empty());
+    assert!(r.calls("Create").is_empty());
+}
+
 /// ignoreChanges on `context`: a file edit is no change and no reason is
 /// logged for it (before, the reason "src/app.ts modified" was still logged
 /// for a change the program said to ignore).
