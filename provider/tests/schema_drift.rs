@@ -36,9 +36,11 @@ fn schema_marks_secrets_and_replacements() {
         schema["types"]["imagedeploy:index:Dockerfile"]["properties"]["location"]["localPath"],
         true
     );
-    assert!(schema["types"]["imagedeploy:index:Dockerfile"]["properties"]["inline"]
-        .get("localPath")
-        .is_none());
+    assert!(
+        schema["types"]["imagedeploy:index:Dockerfile"]["properties"]["inline"]
+            .get("localPath")
+            .is_none()
+    );
     let registry = &schema["types"]["imagedeploy:index:RegistryAuth"];
     assert_eq!(registry["properties"]["password"]["secret"], true);
     assert_eq!(

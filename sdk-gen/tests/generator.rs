@@ -151,7 +151,8 @@ fn generates_from_the_schema_alone() {
 fn local_paths_are_resolved_wherever_the_schema_marks_them() {
     let mut inputs = widget_inputs();
     inputs["dir"] = json!({ "type": "string", "localPath": true });
-    inputs["sources"] = json!({ "type": "array", "items": { "$ref": "#/types/demo:index:Source" } });
+    inputs["sources"] =
+        json!({ "type": "array", "items": { "$ref": "#/types/demo:index:Source" } });
     let types = json!({
         "demo:index:Source": {
             "type": "object",
@@ -173,7 +174,10 @@ fn local_paths_are_resolved_wherever_the_schema_marks_them() {
         ),
         "{ts}"
     );
-    assert!(ts.contains("resourceInputs[\"owner\"] = args?.owner;"), "{ts}");
+    assert!(
+        ts.contains("resourceInputs[\"owner\"] = args?.owner;"),
+        "{ts}"
+    );
     assert!(
         files["nodejs/utilities.ts"].contains("export function resolveLocalPaths"),
         "utilities.ts defines the hook"

@@ -72,10 +72,7 @@ fn input_expression(package: &Package, p: &Property, provider: bool) -> String {
     }
     let nested = nested_secret_paths(package, &p.ty);
     if !nested.is_empty() {
-        expr = format!(
-            "utilities.secretPaths({expr}, {})",
-            paths_literal(&nested)
-        );
+        expr = format!("utilities.secretPaths({expr}, {})", paths_literal(&nested));
     }
     if p.secret {
         expr = format!("utilities.secret({expr})");
