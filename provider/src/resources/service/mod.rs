@@ -132,8 +132,8 @@ impl Resource<ProviderContext> for Service {
         }
     }
 
-    async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Option<ServiceState>, BoxError> {
-        import::refuse(id)
+    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Option<ServiceState>, BoxError> {
+        import::adopt(ctx, id).await
     }
 
     fn derived_secrets(
