@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 
 use crate::resource::{
     Change, ChangeKind, CheckInput, CreateInput, Ctx, DeleteInput, DiffInput, DiffOutcome, Failure,
-    OpError, OutputName, ReadInput, Resource, UpdateInput,
+    OpError, OutputName, ReadInput, Reason, Resource, UpdateInput,
 };
 use crate::schema::package::ResourceSchema;
 use crate::schema::typed::{decode, encode, from_json, to_json, value_to_json, Annotations};
@@ -278,11 +278,12 @@ impl<R: Resource<C>, C: Send + Sync + 'static> Typed<R, C> {
         let reasons = changes
             .iter()
             .map(|c| {
-                if news_ann.is_unknown(&c.path) {
+                let text = if news_ann.is_unknown(&c.path) {
                     format!("{} will be known after dependencies are updated", c.path)
                 } else {
                     format!("{} changed", c.path)
-                }
+                };
+                Reason::about(c.path.clone(), text)
             })
             .collect();
         DiffOutcome {
@@ -394,6 +395,13 @@ impl<R: Resource<C>, C: Send + Sync + 'static> ErasedResource<C> for Typed<R, C>
             // Every change was one the program ignores: none of the
             // reasons is about a change that will happen.
             outcome.reasons.clear();
+        } else {
+            // Some were ignored: drop the reasons about those.
+            outcome.reasons.retain(|r| {
+                r.path
+                    .as_deref()
+                    .is_none_or(|p| !ignored(p, &req.ignore_changes))
+            });
         }
         Ok(outcome)
     }
