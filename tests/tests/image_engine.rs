@@ -183,6 +183,43 @@ async fn ignored_changes_log_no_reason() {
     );
 }
 
+/// Partial ignores: of two changes, the program ignores one (`context`);
+/// the other one's reason ("labels changed") is logged and the ignored
+/// file edit's reason is not (before, every reason was logged as soon as
+/// one change was left).
+#[tokio::test]
+async fn only_the_reasons_of_changes_not_ignored_are_logged() {
+    let w = World::start();
+    let dockerfile = simple_dockerfile(&w.base_from());
+    let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
+    let p = |label: &str| {
+        Program::new().resource(
+            w.image("app", &ctx, json!({"labels": {"team": label}}))
+                .ignore_changes(&["context"]),
+        )
+    };
+    w.stack.up(&p("a")).await.unwrap().assert_ok();
+    write_files(&ctx, &[("src/app.ts", "y\n")]);
+    let r = w.stack.preview(&p("b")).await.unwrap();
+    r.assert_ok();
+    assert_eq!(r.op("app"), Some(Op::Update), "{}", r.render());
+    let step = r.step("app").unwrap();
+    assert!(
+        step.detailed_diff.keys().all(|k| !k.starts_with("context")),
+        "{:?}",
+        step.detailed_diff
+    );
+    let messages = messages_for(&r, "app");
+    assert!(
+        messages.iter().any(|m| m.contains("labels changed")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().all(|m| !m.contains("src/app.ts")),
+        "{messages:?}"
+    );
+}
+
 /// Refresh without the sources (a job that only has the stack) and without
 /// the registry's tags: Check observed the machine during up and recorded
 /// it in the inputs, so the Diff that refresh runs after Read

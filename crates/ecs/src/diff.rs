@@ -31,6 +31,8 @@ pub struct FieldChange {
     pub kind: ChangeKind,
     /// The change replaces the service.
     pub replace: bool,
+    /// The reason (also in [`ServiceDiff::reasons`]) that is about this change.
+    pub reason: String,
 }
 
 /// The plan for one update.
@@ -162,6 +164,7 @@ fn replace(d: &mut ServiceDiff, path: &str, reason: String) {
         path: path.to_string(),
         kind: ChangeKind::Update,
         replace: true,
+        reason: reason.clone(),
     });
     d.reasons.push(reason);
 }
@@ -192,28 +195,26 @@ fn containers(
         let candidate = normalise::container(c, pinned, mode);
         let prefix = format!("containers[{i}]");
         let Some((_, recorded)) = old_by_name.get(c.name.as_str()) else {
+            let reason = format!("container {} added", c.name);
             d.changes.push(FieldChange {
                 path: prefix,
                 kind: ChangeKind::Add,
                 replace: false,
+                reason: reason.clone(),
             });
-            d.reasons.push(format!("container {} added", c.name));
+            d.reasons.push(reason);
             d.new_revision_needed = true;
             continue;
         };
         if recorded.image != candidate.image {
+            let reason = image_reason(old, &c.name, &recorded.image, &c.image, &candidate.image);
             d.changes.push(FieldChange {
                 path: format!("{prefix}.image"),
                 kind: ChangeKind::Update,
                 replace: false,
+                reason: reason.clone(),
             });
-            d.reasons.push(image_reason(
-                old,
-                &c.name,
-                &recorded.image,
-                &c.image,
-                &candidate.image,
-            ));
+            d.reasons.push(reason);
             d.new_revision_needed = true;
         }
         let (mut a, mut b) = (to_value(recorded), to_value(&candidate));
@@ -229,15 +230,13 @@ fn containers(
                 .strip_prefix(&prefix)
                 .unwrap_or(path)
                 .trim_start_matches('.');
-            d.reasons.push(format!(
-                "container {}: {}",
-                c.name,
-                describe(field, kind, o, n)
-            ));
+            let reason = format!("container {}: {}", c.name, describe(field, kind, o, n));
+            d.reasons.push(reason.clone());
             d.changes.push(FieldChange {
                 path: path.to_string(),
                 kind,
                 replace: false,
+                reason,
             });
         });
         if d.changes.len() > before {
@@ -246,12 +245,14 @@ fn containers(
     }
     for (name, (index, _)) in &old_by_name {
         if !new.containers.iter().any(|c| c.name == *name) {
+            let reason = format!("container {name} removed");
             d.changes.push(FieldChange {
                 path: format!("containers[{index}]"),
                 kind: ChangeKind::Delete,
                 replace: false,
+                reason: reason.clone(),
             });
-            d.reasons.push(format!("container {name} removed"));
+            d.reasons.push(reason);
             d.new_revision_needed = true;
         }
     }
@@ -319,11 +320,13 @@ fn task(old: &ServiceState, new: &ServiceArgs, d: &mut ServiceDiff) {
             continue;
         }
         walk(path, a.get(field), b.get(field), &mut |p, kind, o, n| {
-            d.reasons.push(format!("task {}", describe(p, kind, o, n)));
+            let reason = format!("task {}", describe(p, kind, o, n));
+            d.reasons.push(reason.clone());
             d.changes.push(FieldChange {
                 path: p.to_string(),
                 kind,
                 replace: false,
+                reason,
             });
             d.new_revision_needed = true;
         });
@@ -343,11 +346,13 @@ fn service(old: &ServiceState, new: &ServiceArgs, d: &mut ServiceDiff) {
         if launch_replaced && p.starts_with("capacityProviderStrategy") {
             return;
         }
-        d.reasons.push(describe(p, kind, o, n));
+        let reason = describe(p, kind, o, n);
+        d.reasons.push(reason.clone());
         d.changes.push(FieldChange {
             path: p.to_string(),
             kind,
             replace: false,
+            reason,
         });
         d.service_update_needed = true;
     });

@@ -9,9 +9,10 @@
 //! Typical use by a resource provider:
 //! - Check: [`validate::prepare`] (autoname + [`validate::check`]).
 //! - Diff: [`resolve_images`] then [`diff`].
-//! - Create / Update / Read / Delete: [`Deployer`].
+//! - Create / Update / Read / Delete: [`Deployer`]; import: [`Deployer::adopt`].
 //! - One-off tasks (a Service's `preDeploy`, the Task resource): [`TaskRunner`].
 
+mod adopt;
 pub mod args;
 mod convert;
 pub mod deploy;

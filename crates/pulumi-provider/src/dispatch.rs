@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 
 use crate::resource::{
     Change, ChangeKind, CheckInput, CreateInput, Ctx, DeleteInput, DiffInput, DiffOutcome, Failure,
-    OpError, OutputName, ReadInput, Resource, UpdateInput,
+    OpError, OutputName, ReadInput, Reason, Resource, UpdateInput,
 };
 use crate::schema::package::ResourceSchema;
 use crate::schema::typed::{decode, encode, from_json, to_json, value_to_json, Annotations};
@@ -278,11 +278,12 @@ impl<R: Resource<C>, C: Send + Sync + 'static> Typed<R, C> {
         let reasons = changes
             .iter()
             .map(|c| {
-                if news_ann.is_unknown(&c.path) {
+                let text = if news_ann.is_unknown(&c.path) {
                     format!("{} will be known after dependencies are updated", c.path)
                 } else {
                     format!("{} changed", c.path)
-                }
+                };
+                Reason::about(c.path.clone(), text)
             })
             .collect();
         DiffOutcome {
@@ -394,6 +395,13 @@ impl<R: Resource<C>, C: Send + Sync + 'static> ErasedResource<C> for Typed<R, C>
             // Every change was one the program ignores: none of the
             // reasons is about a change that will happen.
             outcome.reasons.clear();
+        } else {
+            // Some were ignored: drop the reasons about those.
+            outcome.reasons.retain(|r| {
+                r.path
+                    .as_deref()
+                    .is_none_or(|p| !ignored(p, &req.ignore_changes))
+            });
         }
         Ok(outcome)
     }
@@ -491,5 +499,95 @@ impl<R: Resource<C>, C: Send + Sync + 'static> ErasedResource<C> for Typed<R, C>
             .delete(&ctx, input)
             .await
             .map_err(|e| OpFailure::Error(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::{BoxError, Created, Outputs};
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Default, Serialize, Deserialize, JsonSchema)]
+    struct Two {
+        #[serde(default)]
+        a: Option<String>,
+        #[serde(default)]
+        b: Option<String>,
+    }
+
+    /// Changes `a` and `b`, with one reason about each and one about the
+    /// resource as a whole.
+    struct Both;
+
+    #[async_trait]
+    impl Resource<()> for Both {
+        type Args = Two;
+        type State = Two;
+        fn token(&self) -> &'static str {
+            "test:index:Both"
+        }
+        fn description(&self) -> &'static str {
+            "test"
+        }
+        async fn diff(
+            &self,
+            _ctx: &Ctx<()>,
+            _input: DiffInput<Two, Two>,
+        ) -> Result<DiffOutcome, BoxError> {
+            Ok(DiffOutcome {
+                changes: vec![Change::update("a"), Change::update("b")],
+                delete_before_replace: false,
+                reasons: vec![
+                    Reason::about("a", "a changed"),
+                    Reason::about("b", "b changed"),
+                    Reason::from("rollout retried"),
+                ],
+            })
+        }
+        async fn create(
+            &self,
+            _ctx: &Ctx<()>,
+            input: CreateInput<Two>,
+        ) -> Result<Created<Two>, OpError<Two>> {
+            Ok((String::new(), Outputs::known(input.args)))
+        }
+        async fn update(
+            &self,
+            _ctx: &Ctx<()>,
+            input: UpdateInput<Two, Two>,
+        ) -> Result<Outputs<Two>, OpError<Two>> {
+            Ok(Outputs::known(input.news))
+        }
+    }
+
+    async fn reasons(ignore: &[&str]) -> Vec<String> {
+        let erased = Typed::erase(Both);
+        let ctx = Ctx::new(
+            "urn",
+            "both",
+            tokio_util::sync::CancellationToken::new(),
+            Arc::new(()),
+        );
+        let req = DiffRequest {
+            id: "id".into(),
+            olds: PropertyMap::new(),
+            old_inputs: None,
+            news: PropertyMap::new(),
+            ignore_changes: ignore.iter().map(|s| s.to_string()).collect(),
+        };
+        let outcome = erased.diff(ctx, req).await.unwrap();
+        outcome.reasons.into_iter().map(|r| r.text).collect()
+    }
+
+    #[tokio::test]
+    async fn reasons_about_ignored_changes_are_dropped_and_general_ones_stay() {
+        assert_eq!(
+            reasons(&[]).await,
+            ["a changed", "b changed", "rollout retried"]
+        );
+        assert_eq!(reasons(&["a"]).await, ["b changed", "rollout retried"]);
+        assert!(reasons(&["a", "b"]).await.is_empty());
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::ProviderContext;
 use crate::resource::{
     unknown_outputs, BoxError, Change, ChangeKind, CreateInput, Created, Ctx, DiffInput,
-    DiffOutcome, OpError, Outputs, Resource, UpdateInput,
+    DiffOutcome, OpError, Outputs, Reason, Resource, UpdateInput,
 };
 
 pub struct Fixture;
@@ -103,7 +103,7 @@ impl Resource<ProviderContext> for Fixture {
         }
         let reasons = changes
             .iter()
-            .map(|c| format!("{} changed", c.path))
+            .map(|c| Reason::about(c.path.clone(), format!("{} changed", c.path)))
             .collect();
         Ok(DiffOutcome {
             changes,

@@ -175,8 +175,43 @@ pub struct DiffOutcome {
     pub changes: Vec<Change>,
     /// Replace by deleting first (for resources whose name cannot exist twice).
     pub delete_before_replace: bool,
-    /// Why, in words users understand ("src/app.ts modified"); shown in the engine log.
-    pub reasons: Vec<String>,
+    /// Why, in words users understand ("src/app.ts modified"); shown in the
+    /// engine log, except those about a change the program ignores.
+    pub reasons: Vec<Reason>,
+}
+
+/// One reason of a [`DiffOutcome`], with the property path it is about
+/// when it is about one change (`ignoreChanges` of that path drops it), or
+/// none when it is about the resource as a whole (always shown while
+/// anything changes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    /// The words, e.g. `src/app.ts modified`.
+    pub text: String,
+    /// The property path of the change it explains, e.g. `context["src/app.ts"]`.
+    pub path: Option<String>,
+}
+
+impl Reason {
+    /// A reason about the change at `path`.
+    pub fn about(path: impl Into<String>, text: impl Into<String>) -> Self {
+        Reason {
+            text: text.into(),
+            path: Some(path.into()),
+        }
+    }
+}
+
+impl From<String> for Reason {
+    fn from(text: String) -> Self {
+        Reason { text, path: None }
+    }
+}
+
+impl From<&str> for Reason {
+    fn from(text: &str) -> Self {
+        Reason::from(text.to_string())
+    }
 }
 
 /// The name of a top-level output, as the engine sees it. Made by

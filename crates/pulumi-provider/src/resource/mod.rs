@@ -28,7 +28,7 @@ pub use crate::schema::Failure;
 pub use ctx::{AppContext, Ctx};
 pub use io::{
     AutonamingMode, BoxError, Change, ChangeKind, CheckInput, CreateInput, Created, DeleteInput,
-    DiffInput, DiffOutcome, OpError, OutputName, Outputs, ReadInput, UpdateInput,
+    DiffInput, DiffOutcome, OpError, OutputName, Outputs, ReadInput, Reason, UpdateInput,
 };
 
 /// A resource type, typed: implement this, erase it with

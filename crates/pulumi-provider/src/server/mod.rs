@@ -348,7 +348,7 @@ impl<C: AppContext> ResourceProvider for Provider<C> {
         self.call(call, &PropertyMap::new(), |resource, ctx| async move {
             let outcome = resource.diff(ctx.clone(), diff).await?;
             for reason in &outcome.reasons {
-                ctx.info(reason);
+                ctx.info(&reason.text);
             }
             Ok(diff_response(&outcome, &resource.input_shape()))
         })

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use imagedeploy_fingerprint::{explain, Manifest};
 
 use super::args::{ImageArgs, ImageState};
-use crate::resource::{Change, ChangeKind, DiffOutcome};
+use crate::resource::{Change, ChangeKind, DiffOutcome, Reason};
 
 /// What the new inputs resolve to now, for comparison with the state.
 pub struct Observed<'a> {
@@ -33,37 +33,45 @@ pub fn diff(
                 let (path, kind) = classify(&reason);
                 if !changes.iter().any(|c: &Change| c.path == path) {
                     changes.push(Change {
-                        path,
+                        path: path.clone(),
                         kind,
                         replace: false,
                     });
                 }
-                reasons.push(reason);
+                reasons.push(Reason::about(path, reason));
             }
         }
         if reasons.is_empty() {
             changes.push(Change::update("contextHash"));
-            reasons.push(format!(
+            reasons.push(Reason::about("contextHash", format!(
                 "build inputs changed ({} -> {}); the previous file list is not available on this machine",
                 short(&old.context_hash),
                 short(observed.context_hash)
-            ));
+            )));
         }
     }
 
     for (reference, digest) in observed.base_image_digests {
         match old.base_image_digests.get(reference) {
             Some(before) if before != digest => {
-                changes.push(Change::update(under("baseImageDigests", reference)));
-                reasons.push(format!("FROM {reference} moved {before} -> {digest}"));
+                let path = under("baseImageDigests", reference);
+                changes.push(Change::update(path.clone()));
+                reasons.push(Reason::about(
+                    path,
+                    format!("FROM {reference} moved {before} -> {digest}"),
+                ));
             }
             None if !old.base_image_digests.is_empty() || !old.context_hash.is_empty() => {
+                let path = under("baseImageDigests", reference);
                 changes.push(Change {
-                    path: under("baseImageDigests", reference),
+                    path: path.clone(),
                     kind: ChangeKind::Add,
                     replace: false,
                 });
-                reasons.push(format!("new base image FROM {reference} ({digest})"));
+                reasons.push(Reason::about(
+                    path,
+                    format!("new base image FROM {reference} ({digest})"),
+                ));
             }
             _ => {}
         }
@@ -88,12 +96,15 @@ pub fn diff(
     for (name, changed) in simple {
         if changed && !changes.iter().any(|c| c.path == name) {
             changes.push(Change::update(name));
-            reasons.push(format!("{name} changed"));
+            reasons.push(Reason::about(name, format!("{name} changed")));
         }
     }
     if before.secrets != new.secrets {
         changes.push(Change::update("secrets"));
-        reasons.push("build secrets changed (values not shown)".into());
+        reasons.push(Reason::about(
+            "secrets",
+            "build secrets changed (values not shown)",
+        ));
     }
 
     DiffOutcome {

@@ -1,12 +1,9 @@
-//! Importing a Service: the id forms are checked, adoption itself is not
-//! implemented yet.
-//!
-//! Turning a running service's task definition back into `containers`
-//! inputs the program can adopt needs a reverse of every container setting;
-//! until that exists, an import is refused with an error that says so
-//! instead of adopting a half-read service.
+//! Importing a Service: the id (`<cluster>/<service>` or the service's
+//! ARN) names the service; the ECS crate reads it back as adoptable state.
 
-use crate::resource::BoxError;
+use imagedeploy_ecs::ServiceState;
+
+use crate::resource::{BoxError, Ctx};
 
 /// The id forms a Service import will take.
 pub(super) const ID_FORMS: &str =
@@ -38,14 +35,12 @@ fn wrong(id: &str) -> BoxError {
     format!("cannot import Service {id:?}: expected {ID_FORMS}").into()
 }
 
-/// Checks the id, then refuses clearly.
-pub(super) fn refuse<T>(id: &str) -> Result<T, BoxError> {
+/// The service `id` names, as state whose inputs a program can adopt;
+/// `None` when it does not exist.
+pub(super) async fn adopt(ctx: &Ctx, id: &str) -> Result<Option<ServiceState>, BoxError> {
     let (cluster, service) = parse_id(id)?;
-    Err(format!(
-        "importing Service {service:?} of cluster {cluster:?} is not supported yet: \
-         declare it in the program under a new name, or delete it and let the program create it"
-    )
-    .into())
+    let deployer = super::deployer(ctx).await?;
+    Ok(deployer.adopt(&cluster, &service).await?)
 }
 
 #[cfg(test)]
@@ -74,7 +69,5 @@ mod tests {
                 "{bad}"
             );
         }
-        let e = refuse::<()>("prod/web").unwrap_err().to_string();
-        assert!(e.contains("not supported yet"), "{e}");
     }
 }

@@ -10,7 +10,7 @@ use imagedeploy_ecs::{self as ecs, DeployError, ServiceArgs, ServiceState};
 use crate::config::ProviderContext;
 use crate::resource::{
     unknown_outputs, BoxError, Change, ChangeKind, CheckInput, CreateInput, Created, Ctx,
-    DeleteInput, DiffInput, DiffOutcome, Failure, OpError, Outputs, ReadInput, Resource,
+    DeleteInput, DiffInput, DiffOutcome, Failure, OpError, Outputs, ReadInput, Reason, Resource,
     UpdateInput,
 };
 
@@ -132,8 +132,8 @@ impl Resource<ProviderContext> for Service {
         }
     }
 
-    async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Option<ServiceState>, BoxError> {
-        import::refuse(id)
+    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Option<ServiceState>, BoxError> {
+        import::adopt(ctx, id).await
     }
 
     fn derived_secrets(
@@ -168,13 +168,23 @@ impl Resource<ProviderContext> for Service {
             // Recorded by the update; runs only with a deployment.
             changes.push(Change::update("preDeploy"));
         }
-        let mut reasons = plan.reasons.clone();
+        // Each change's reason carries its path (ignoreChanges drops it);
+        // the plan's other reasons are about the service as a whole.
+        let mut reasons: Vec<Reason> = plan
+            .changes
+            .iter()
+            .map(|c| Reason::about(c.path.clone(), c.reason.clone()))
+            .collect();
+        reasons.extend(
+            plan.reasons
+                .iter()
+                .filter(|r| !plan.changes.iter().any(|c| &c.reason == *r))
+                .map(|r| Reason::from(r.clone())),
+        );
         if ecs::predeploy::due(Some(&input.olds), &input.news, &images, Some(&plan)) {
-            reasons.extend(ecs::predeploy::preview_line(
-                &input.news,
-                &images,
-                hide(ctx),
-            ));
+            reasons.extend(
+                ecs::predeploy::preview_line(&input.news, &images, hide(ctx)).map(Reason::from),
+            );
         }
         if changes.is_empty() && input.olds.deploy_failed {
             // The plan's reasons already say the deployment is retried.

@@ -11,7 +11,7 @@ use imagedeploy_ecs::{self as ecs, DeployError};
 use crate::config::ProviderContext;
 use crate::resource::{
     BoxError, Change, CheckInput, CreateInput, Created, Ctx, DiffInput, DiffOutcome, Failure,
-    OpError, OutputName, Outputs, Resource, UpdateInput,
+    OpError, OutputName, Outputs, Reason, Resource, UpdateInput,
 };
 use crate::resources::service::resolver::Resolver;
 
@@ -128,9 +128,9 @@ impl Resource<ProviderContext> for Task {
     ) -> Result<DiffOutcome, BoxError> {
         let images = pin_images(ctx, &input.news, false).await?;
         let plan = standalone::diff(&input.olds, &input.news, &images);
-        let mut reasons = plan.reasons;
+        let mut reasons: Vec<Reason> = plan.reasons.into_iter().map(Reason::from).collect();
         if plan.rerun {
-            reasons.push(standalone::preview_line(&input.news, &images, hide(ctx)));
+            reasons.push(standalone::preview_line(&input.news, &images, hide(ctx)).into());
         }
         Ok(DiffOutcome {
             changes: plan.changes.into_iter().map(Change::update).collect(),
