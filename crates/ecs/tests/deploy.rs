@@ -138,15 +138,8 @@ async fn service_only_change_updates_the_service_without_a_new_revision() {
         vec![state.task_definition_arn.clone()]
     );
     assert_eq!(after.task_definition_arn, state.task_definition_arn);
-    let svc = env
-        .direct
-        .describe_services()
-        .cluster(CLUSTER)
-        .services("svc")
-        .send()
-        .await
-        .expect("describe");
-    assert_eq!(svc.services()[0].desired_count(), 3);
+    let svc = env.describe_service("svc").await;
+    assert_eq!(svc.desired_count(), 3);
 }
 
 #[tokio::test]
@@ -475,15 +468,8 @@ async fn delete_scales_to_zero_deletes_waits_and_deregisters() {
         .find(|c| c.operation == "UpdateService")
         .unwrap();
     assert_eq!(scale.request["desiredCount"], 0);
-    let svc = env
-        .direct
-        .describe_services()
-        .cluster(CLUSTER)
-        .services("svc")
-        .send()
-        .await
-        .expect("describe");
-    assert_eq!(svc.services()[0].status(), Some("INACTIVE"));
+    let svc = env.describe_service("svc").await;
+    assert_eq!(svc.status(), Some("INACTIVE"));
     assert!(env.active_revisions("svc").await.is_empty());
 
     // deleting again is fine (already gone)
@@ -673,15 +659,7 @@ async fn production_settings_reach_ecs_and_read_back_as_registered() {
         serde_json::json!({"type": "ECS"})
     );
     // and moto echoes what it models of them
-    let svc = env
-        .direct
-        .describe_services()
-        .cluster(CLUSTER)
-        .services("svc")
-        .send()
-        .await
-        .expect("describe");
-    let svc = &svc.services()[0];
+    let svc = env.describe_service("svc").await;
     assert_eq!(svc.service_registries()[0].port(), Some(8080));
     assert_eq!(
         svc.deployment_controller().map(|d| d.r#type().as_str()),
@@ -817,16 +795,9 @@ async fn service_level_settings_change_with_update_service_only_and_switch_off_e
     assert_eq!(update.request["enableECSManagedTags"], false);
     assert_eq!(update.request["availabilityZoneRebalancing"], "ENABLED");
     assert_eq!(after.task_definition_arn, state.task_definition_arn);
-    let svc = env
-        .direct
-        .describe_services()
-        .cluster(CLUSTER)
-        .services("svc")
-        .send()
-        .await
-        .expect("describe");
+    let svc = env.describe_service("svc").await;
     assert!(
-        svc.services()[0].service_registries().is_empty(),
+        svc.service_registries().is_empty(),
         "moto applied the removal"
     );
 
@@ -885,18 +856,9 @@ async fn refresh_reports_settings_changed_outside_only_where_the_program_states_
         .send()
         .await
         .expect("UpdateService outside the program");
-    let svc = env
-        .direct
-        .describe_services()
-        .cluster(CLUSTER)
-        .services("svc")
-        .send()
-        .await
-        .expect("describe");
+    let svc = env.describe_service("svc").await;
     assert_eq!(
-        svc.services()[0]
-            .availability_zone_rebalancing()
-            .map(|a| a.as_str()),
+        svc.availability_zone_rebalancing().map(|a| a.as_str()),
         Some("DISABLED"),
         "moto echoes the setting after UpdateService"
     );

@@ -195,6 +195,21 @@ impl Env {
         }
     }
 
+    /// The service `name` as ECS describes it now (straight to moto).
+    pub async fn describe_service(&self, name: &str) -> aws_sdk_ecs::types::Service {
+        self.direct
+            .describe_services()
+            .cluster(CLUSTER)
+            .services(name)
+            .send()
+            .await
+            .expect("DescribeServices")
+            .services()
+            .first()
+            .cloned()
+            .unwrap_or_else(|| panic!("service {name} not described"))
+    }
+
     /// ACTIVE task definition ARNs of `family`.
     pub async fn active_revisions(&self, family: &str) -> Vec<String> {
         self.direct
