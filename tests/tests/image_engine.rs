@@ -183,6 +183,50 @@ async fn ignored_changes_log_no_reason() {
     );
 }
 
+/// What Check records for `pulumi preview --diff` sits under the input it
+/// belongs to: ignoring `context` hides a file edit but not a Dockerfile
+/// edit, and ignoring `dockerfile` when the program gives none (the engine
+/// then copies the recorded `dockerfile` object back into the inputs) still
+/// passes Check.
+#[tokio::test]
+async fn recorded_values_follow_their_input_under_ignore_changes() {
+    let w = World::start();
+    let dockerfile = simple_dockerfile(&w.base_from());
+    let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
+    let p = Program::new().resource(w.image("app", &ctx, json!({})).ignore_changes(&["context"]));
+    w.stack.up(&p).await.unwrap().assert_ok();
+    let state = w.stack.state().unwrap().by_name("app").unwrap().clone();
+    assert!(
+        state.inputs["context"]["files"]["src/app.ts"].is_string(),
+        "{}",
+        state.inputs
+    );
+    assert!(state.inputs["dockerfile"]["instructions"].is_string());
+    write_files(
+        &ctx,
+        &[("Dockerfile", &format!("{dockerfile}ENV MODE=prod\n"))],
+    );
+    let r = w.stack.preview(&p).await.unwrap();
+    r.assert_ok();
+    assert_eq!(r.op("app"), Some(Op::Update), "{}", r.render());
+    assert!(
+        r.step("app")
+            .unwrap()
+            .detailed_diff
+            .contains_key("dockerfile.instructions"),
+        "{:?}",
+        r.step("app").unwrap().detailed_diff
+    );
+
+    let p = Program::new().resource(
+        w.image("app", &ctx, json!({}))
+            .ignore_changes(&["dockerfile"]),
+    );
+    let r = w.stack.preview(&p).await.unwrap();
+    r.assert_ok();
+    assert_eq!(r.op("app"), Some(Op::Same), "{}", r.render());
+}
+
 /// Partial ignores: of two changes, the program ignores one (`context`);
 /// the other one's reason ("labels changed") is logged and the ignored
 /// file edit's reason is not (before, every reason was logged as soon as

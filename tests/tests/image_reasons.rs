@@ -37,7 +37,7 @@ async fn moved_base_tag_is_a_reason_and_a_rebuild_pinned_ignores_it() {
     let preview = w.stack.preview(&follow).await.unwrap();
     preview.assert_ok();
     assert_eq!(preview.op("app"), Some(Op::Update));
-    let path = format!("baseImageDigests[{}]", json!(w.base.reference));
+    let path = format!("dockerfile.from[{}]", json!(w.base.reference));
     assert_eq!(
         preview
             .step("app")
@@ -48,6 +48,19 @@ async fn moved_base_tag_is_a_reason_and_a_rebuild_pinned_ignores_it() {
         Some("UPDATE"),
         "detailedDiff: {:?}",
         preview.step("app").unwrap().detailed_diff
+    );
+    // `pulumi preview --diff` prints the old and new digest, not a deletion.
+    let lines = preview.step("app").unwrap().diff_lines();
+    let moved = format!("~ {}: {:?} => {:?}", w.base.reference, a, b);
+    assert!(
+        lines.iter().any(|l| l.trim_start() == moved),
+        "the --diff view shows {moved:?}:\n{}",
+        lines.join("\n")
+    );
+    assert!(
+        !lines.iter().any(|l| l.trim_start().starts_with("- ")),
+        "nothing reads as a deletion:\n{}",
+        lines.join("\n")
     );
     let reason = format!("FROM {} moved {a} -> {b}", w.base.reference);
     assert!(
@@ -157,17 +170,18 @@ async fn detailed_diff_and_log_name_the_changed_file() {
     let step = preview.step("app").unwrap();
     let dd = &step.detailed_diff;
     assert_eq!(
-        dd.get(r#"context["src/app.ts"]"#).map(String::as_str),
+        dd.get(r#"context.files["src/app.ts"]"#).map(String::as_str),
         Some("UPDATE"),
         "{dd:?}"
     );
     assert_eq!(
-        dd.get(r#"context["src/new.ts"]"#).map(String::as_str),
+        dd.get(r#"context.files["src/new.ts"]"#).map(String::as_str),
         Some("ADD"),
         "{dd:?}"
     );
     assert_eq!(
-        dd.get(r#"context["src/util.ts"]"#).map(String::as_str),
+        dd.get(r#"context.files["src/util.ts"]"#)
+            .map(String::as_str),
         Some("DELETE"),
         "{dd:?}"
     );
@@ -180,6 +194,24 @@ async fn detailed_diff_and_log_name_the_changed_file() {
         vec!["context".to_string()],
         "every detailedDiff path has its top-level key"
     );
+    // `pulumi preview --diff` shows each file with its old and new content
+    // hash, under `context.files`.
+    let lines = step.diff_lines().join("\n");
+    let hash = |text: &str| {
+        use sha2::Digest;
+        let hex = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+        format!("sha256:{}", &hex[..12])
+    };
+    for expected in [
+        format!("~ src/app.ts : {:?} => {:?}", hash("a\n"), hash("b\n")),
+        format!("+ src/new.ts : {:?}", hash("n\n")),
+        format!("- src/util.ts: {:?}", hash("u\n")),
+    ] {
+        assert!(
+            lines.lines().any(|l| l.trim_start() == expected),
+            "the --diff view shows {expected:?}:\n{lines}"
+        );
+    }
     let messages = messages_for(&preview, "app");
     for expected in [
         "src/app.ts modified",
@@ -220,15 +252,22 @@ async fn detailed_diff_and_log_name_the_changed_file() {
             .step("app")
             .unwrap()
             .detailed_diff
-            .contains_key("dockerfile"),
+            .contains_key("dockerfile.instructions"),
         "{:?} {messages:?}",
         preview.step("app").unwrap().detailed_diff
+    );
+    // The Dockerfile's instructions, old and new, as the CLI prints them.
+    let lines = preview.step("app").unwrap().diff_lines().join("\n");
+    assert!(
+        lines.contains("~ instructions: ") && lines.contains("ENV MODE=prod"),
+        "the --diff view shows the Dockerfile change:\n{lines}"
     );
 }
 
 /// Every detailedDiff key is a property path the engine parses back to the
 /// file it names, whatever the file is called; the one name no path can
-/// spell (a trailing backslash in a name with a dot) falls back to `context`.
+/// spell (a trailing backslash in a name with a dot) falls back to
+/// `context.files`.
 /// Before, keys were JSON-quoted: a backslash doubled and a trailing one
 /// made `applyReplaceOnChanges` fail the whole preview.
 #[tokio::test]
@@ -260,9 +299,10 @@ async fn diff_keys_are_property_paths_for_any_file_name() {
         let path = imagedeploy_tests::PropertyPath::parse(key)
             .unwrap_or_else(|e| panic!("{key:?} does not parse: {e}"));
         assert_eq!(path.root_key(), Some("context"), "{key}");
+        use imagedeploy_tests::path::Element::Key;
         match &path.0[..] {
-            [_, imagedeploy_tests::path::Element::Key(file)] => named.push(file.clone()),
-            [_] => named.push(String::new()),
+            [_, Key(files), Key(file)] if files == "files" => named.push(file.clone()),
+            [_, Key(files)] if files == "files" => named.push(String::new()),
             other => panic!("{key}: {other:?}"),
         }
     }
@@ -271,6 +311,6 @@ async fn diff_keys_are_property_paths_for_any_file_name() {
     }
     assert!(
         named.iter().any(String::is_empty),
-        "the unspellable name falls back to `context`: {named:?}"
+        "the unspellable name falls back to `context.files`: {named:?}"
     );
 }

@@ -331,7 +331,8 @@ impl<R: Resource<C>, C: Send + Sync + 'static> ErasedResource<C> for Typed<R, C>
     }
 
     async fn check(&self, mut ctx: Ctx<C>, req: CheckRequest) -> (PropertyMap, Vec<Failure>) {
-        let failures = validate::validate(&req.news, &self.inputs);
+        let failures =
+            validate::validate_except(&req.news, &self.inputs, self.resource.internal_inputs());
         if !failures.is_empty() {
             return (req.news, failures);
         }

@@ -93,9 +93,12 @@ pub trait Resource<C: Send + Sync + 'static>: Send + Sync + 'static {
         Ok(Some(input.state))
     }
 
-    /// Internal (`__`-prefixed, not in the schema) input keys that Check
-    /// adds; Read hands them back as inputs with the schema's ones, so a
-    /// refresh keeps them. Default: none.
+    /// Input paths that Check adds and the program never sets, not in the
+    /// schema: top-level `__`-prefixed keys, which Read hands back as inputs
+    /// with the schema's ones so a refresh keeps them, and dotted paths
+    /// inside input objects (`context.files`), which Check's validation
+    /// accepts because the engine copies old inputs back for `ignoreChanges`.
+    /// Default: none.
     fn internal_inputs(&self) -> &'static [&'static str] {
         &[]
     }

@@ -7,7 +7,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::typed::{decode, encode, from_json, to_json};
-use super::{object_shape_of, validate::validate};
+use super::{
+    object_shape_of,
+    validate::{validate, validate_except},
+};
 use crate::wire::path::Path;
 use crate::wire::value::{Value, UNKNOWN_SENTINELS};
 
@@ -224,6 +227,42 @@ fn validation_names_every_bad_property() {
             "name",
             "tags"
         ]
+    );
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+struct Outer {
+    inner: Inner,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+struct Inner {
+    location: String,
+}
+
+#[test]
+fn paths_check_records_pass_validation_and_nothing_else_does() {
+    let shape = object_shape_of::<Outer>();
+    let inner = |extra: &str| {
+        Value::Secret(Box::new(Value::Object(map(&[
+            ("location", s("/app")),
+            (extra, s("x")),
+        ]))))
+    };
+    let input = map(&[("inner", inner("files")), ("__seen", s("y"))]);
+    let recorded = ["__seen", "inner.files"];
+    assert!(validate_except(&input, &shape, &recorded).is_empty());
+    let names = |failures: Vec<super::Failure>| -> Vec<String> {
+        failures.into_iter().map(|f| f.property).collect()
+    };
+    assert_eq!(
+        names(validate(&input, &shape)),
+        vec!["__seen", "inner.files"]
+    );
+    let other = map(&[("inner", inner("colour"))]);
+    assert_eq!(
+        names(validate_except(&other, &shape, &recorded)),
+        vec!["inner.colour"]
     );
 }
 

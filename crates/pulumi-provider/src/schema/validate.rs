@@ -35,6 +35,38 @@ pub fn validate(inputs: &BTreeMap<String, Value>, shape: &ObjectShape) -> Vec<Fa
     failures
 }
 
+/// Every failure in `inputs`, leaving out the `recorded` paths (dotted
+/// property names such as `context.files`): values Check records itself,
+/// which the engine copies back from the old inputs for `ignoreChanges`.
+pub fn validate_except(
+    inputs: &BTreeMap<String, Value>,
+    shape: &ObjectShape,
+    recorded: &[&str],
+) -> Vec<Failure> {
+    if recorded.is_empty() {
+        return validate(inputs, shape);
+    }
+    let mut inputs = inputs.clone();
+    for path in recorded {
+        remove(&mut inputs, path);
+    }
+    validate(&inputs, shape)
+}
+
+fn remove(map: &mut BTreeMap<String, Value>, path: &str) {
+    let Some((head, rest)) = path.split_once('.') else {
+        map.remove(path);
+        return;
+    };
+    let mut at = map.get_mut(head);
+    while let Some(Value::Secret(inner)) = at {
+        at = Some(inner.as_mut());
+    }
+    if let Some(Value::Object(inner)) = at {
+        remove(inner, rest);
+    }
+}
+
 fn check_object(
     map: &BTreeMap<String, Value>,
     shape: &ObjectShape,

@@ -101,6 +101,11 @@ pub struct BuildContext {
     /// project directory).
     #[schemars(extend("localPath" = true))]
     pub location: String,
+    /// Set by Check, never by the program: the files the build reads, in the
+    /// form `pulumi preview --diff` prints. See [`super::shown`].
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub shown: super::shown::ContextShown,
 }
 
 /// Where the Dockerfile comes from: exactly one of `location` or `inline`.
@@ -115,6 +120,11 @@ pub struct Dockerfile {
     /// The Dockerfile's text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inline: Option<String>,
+    /// Set by Check, never by the program: the instructions that count and
+    /// the digest of each `FROM`, in the form `pulumi preview --diff` prints.
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub shown: super::shown::DockerfileShown,
 }
 
 /// Credentials for one registry.

@@ -9,7 +9,13 @@ use std::collections::BTreeMap;
 use imagedeploy_fingerprint::{explain, Manifest};
 
 use super::args::{ImageArgs, ImageState};
+use super::shown::MAX_FILE_KEYS;
 use crate::resource::{Change, ChangeKind, DiffOutcome, Reason};
+
+/// The detailed-diff parents of what Check records (see `shown`).
+const FILES: &str = "context.files";
+const DOCKERFILE: &str = "dockerfile.instructions";
+const BASE_IMAGES: &str = "dockerfile.from";
 
 /// What the new inputs resolve to now, for comparison with the state.
 pub struct Observed<'a> {
@@ -29,8 +35,17 @@ pub fn diff(
 
     if old.context_hash != observed.context_hash {
         if let (Some(before), Some(after)) = (old_manifest, observed.manifest) {
+            let mut file_keys = 0;
+            let mut files_unkeyed = 0;
             for reason in explain(before, after) {
                 let (path, kind) = classify(&reason);
+                if path.starts_with(FILES) {
+                    file_keys += 1;
+                    if file_keys > MAX_FILE_KEYS {
+                        files_unkeyed += 1;
+                        continue;
+                    }
+                }
                 if !changes.iter().any(|c: &Change| c.path == path) {
                     changes.push(Change {
                         path: path.clone(),
@@ -39,6 +54,12 @@ pub fn diff(
                     });
                 }
                 reasons.push(Reason::about(path, reason));
+            }
+            if files_unkeyed > 0 {
+                reasons.push(Reason::about(
+                    "context",
+                    format!("and {files_unkeyed} more files changed"),
+                ));
             }
         }
         if reasons.is_empty() {
@@ -54,7 +75,7 @@ pub fn diff(
     for (reference, digest) in observed.base_image_digests {
         match old.base_image_digests.get(reference) {
             Some(before) if before != digest => {
-                let path = under("baseImageDigests", reference);
+                let path = under(BASE_IMAGES, reference);
                 changes.push(Change::update(path.clone()));
                 reasons.push(Reason::about(
                     path,
@@ -62,7 +83,7 @@ pub fn diff(
                 ));
             }
             None if !old.base_image_digests.is_empty() || !old.context_hash.is_empty() => {
-                let path = under("baseImageDigests", reference);
+                let path = under(BASE_IMAGES, reference);
                 changes.push(Change {
                     path: path.clone(),
                     kind: ChangeKind::Add,
@@ -115,8 +136,10 @@ pub fn diff(
 }
 
 /// Where a fingerprint reason shows in detailedDiff, and how: file reasons
-/// ("src/app.ts modified") under `context["src/app.ts"]`, Dockerfile and
-/// `FROM` reasons under `dockerfile`, build args under `buildArgs["NAME"]`.
+/// ("src/app.ts modified") under `context.files["src/app.ts"]`, Dockerfile
+/// and `FROM` reasons under `dockerfile.instructions`, build args under
+/// `buildArgs["NAME"]`: paths Check fills in (see `shown`), so the CLI
+/// prints old and new values.
 /// Instruction reasons are matched first: "Dockerfile line 4 added" is about
 /// the Dockerfile, not about a context file named "Dockerfile line 4".
 fn classify(reason: &str) -> (String, ChangeKind) {
@@ -125,7 +148,7 @@ fn classify(reason: &str) -> (String, ChangeKind) {
         || reason.starts_with("FROM ")
         || reason.starts_with("unhashable input ")
     {
-        return update("dockerfile");
+        return update(DOCKERFILE);
     }
     if reason.starts_with("target changed") {
         return update("target");
@@ -148,7 +171,7 @@ fn classify(reason: &str) -> (String, ChangeKind) {
     if reason.starts_with("named context ") || reason.starts_with("fingerprint ") {
         return update("contextHash");
     }
-    let file = |path: &str| under("context", path.trim_end_matches('/'));
+    let file = |path: &str| under(FILES, path.trim_end_matches('/'));
     for (suffix, kind) in [
         (" added", ChangeKind::Add),
         (" removed", ChangeKind::Delete),
@@ -197,49 +220,64 @@ mod tests {
     fn file_reasons_go_under_context() {
         assert_eq!(
             at("src/app.ts modified"),
-            (r#"context["src/app.ts"]"#.into(), ChangeKind::Update)
+            (r#"context.files["src/app.ts"]"#.into(), ChangeKind::Update)
         );
         assert_eq!(
             at("src/new file.ts added"),
-            (r#"context["src/new file.ts"]"#.into(), ChangeKind::Add)
+            (
+                r#"context.files["src/new file.ts"]"#.into(),
+                ChangeKind::Add
+            )
         );
         assert_eq!(
             at("assets/ removed"),
-            ("context.assets".into(), ChangeKind::Delete)
+            ("context.files.assets".into(), ChangeKind::Delete)
         );
-        assert_eq!(at("run.sh became executable").0, r#"context["run.sh"]"#);
-        assert_eq!(at("lib changed from a file to a symlink").0, "context.lib");
-        assert_eq!(at("lib symlink target changed: a -> b").0, "context.lib");
+        assert_eq!(
+            at("run.sh became executable").0,
+            r#"context.files["run.sh"]"#
+        );
+        assert_eq!(
+            at("lib changed from a file to a symlink").0,
+            "context.files.lib"
+        );
+        assert_eq!(
+            at("lib symlink target changed: a -> b").0,
+            "context.files.lib"
+        );
         // A context file that happens to be called Dockerfile.
-        assert_eq!(at("Dockerfile modified").0, r#"context.Dockerfile"#);
+        assert_eq!(at("Dockerfile modified").0, "context.files.Dockerfile");
     }
 
     #[test]
     fn odd_file_names_still_give_keys_the_engine_parses() {
         assert_eq!(
             at(r#"say "hi".txt modified"#).0,
-            r#"context["say \"hi\".txt"]"#
+            r#"context.files["say \"hi\".txt"]"#
         );
-        assert_eq!(at(r"win\path.txt added").0, r#"context["win\path.txt"]"#);
-        assert_eq!(at(r"ends-in\ added").0, r"context.ends-in\");
-        assert_eq!(at(r"dot.ends\ added").0, "context");
-        assert_eq!(at("[x] y.z modified").0, r#"context["[x] y.z"]"#);
+        assert_eq!(
+            at(r"win\path.txt added").0,
+            r#"context.files["win\path.txt"]"#
+        );
+        assert_eq!(at(r"ends-in\ added").0, r"context.files.ends-in\");
+        assert_eq!(at(r"dot.ends\ added").0, "context.files");
+        assert_eq!(at("[x] y.z modified").0, r#"context.files["[x] y.z"]"#);
     }
 
     #[test]
     fn instruction_reasons_go_under_their_input() {
         assert_eq!(
             at("Dockerfile line 4 added"),
-            ("dockerfile".into(), ChangeKind::Update)
+            ("dockerfile.instructions".into(), ChangeKind::Update)
         );
         assert_eq!(
             at("Dockerfile line 2 removed (old line number)").0,
-            "dockerfile"
+            "dockerfile.instructions"
         );
-        assert_eq!(at("FROM a:1 changed to a:2").0, "dockerfile");
+        assert_eq!(at("FROM a:1 changed to a:2").0, "dockerfile.instructions");
         assert_eq!(
             at("unhashable input added at Dockerfile line 3: ADD http://x (remote)").0,
-            "dockerfile"
+            "dockerfile.instructions"
         );
         assert_eq!(
             at("build arg NOTE set"),

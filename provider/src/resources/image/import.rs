@@ -40,6 +40,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
     let args = ImageArgs {
         context: BuildContext {
             location: String::new(),
+            shown: Default::default(),
         },
         dockerfile: None,
         build_args: None,

@@ -25,6 +25,7 @@ mod diff;
 mod import;
 mod inputs;
 mod observed;
+mod shown;
 
 pub use args::{ImageArgs, ImageState};
 use diff::short;
@@ -388,17 +389,23 @@ impl Resource<ProviderContext> for Image {
         ctx: &Ctx,
         input: CheckInput<ImageArgs>,
     ) -> Result<ImageArgs, Vec<Failure>> {
-        let failures = check::check(ctx, &input.news);
+        let mut args = input.news;
+        shown::clear(&mut args);
+        let failures = check::check(ctx, &args);
         if !failures.is_empty() {
             return Err(failures);
         }
-        let mut args = input.news;
         args.observed = None;
         if observed::observable(ctx) {
             // Pinned base images keep the digests the last Check recorded.
             let pinned = observed::pinned_state(&args, input.olds.as_ref());
             if let Ok(obs) = observe(ctx, &args, pinned.as_ref()).await {
                 fingerprint_cache::store(&obs.fingerprint.manifest);
+                shown::record(
+                    &mut args,
+                    &obs.fingerprint.manifest,
+                    &obs.base_image_digests,
+                );
                 args.observed = Some(args::ObservedInputs {
                     context_hash: obs.fingerprint.digest.clone(),
                     base_image_digests: obs.base_image_digests.clone(),
@@ -481,7 +488,12 @@ impl Resource<ProviderContext> for Image {
     }
 
     fn internal_inputs(&self) -> &'static [&'static str] {
-        &["__observed"]
+        &[
+            "__observed",
+            "context.files",
+            "dockerfile.instructions",
+            "dockerfile.from",
+        ]
     }
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Option<ImageState>, BoxError> {
