@@ -38,6 +38,9 @@ pub const PROVIDER_NAME: &str = "default";
 /// Type token of the test fixture resource (only with `IMAGEDEPLOY_TEST_RESOURCES=1`).
 pub const FIXTURE_TYPE: &str = "imagedeploy:testing:Fixture";
 
+/// When a test presses Ctrl-C.
+type CancelTrigger = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// A stack and the provider binary that manages it.
 pub struct Deployment {
     bin: PathBuf,
@@ -51,6 +54,9 @@ pub struct Deployment {
     /// The plugin's working directory: the program's main directory.
     program_dir: Option<PathBuf>,
     autonamer: Option<crate::rpc::Autonamer>,
+    /// Ctrl-C during each preview or up once this holds (see
+    /// [`Self::with_cancel_when`]).
+    cancel_when: Option<CancelTrigger>,
 }
 
 /// What dependents of a resource see during this run.
@@ -110,6 +116,7 @@ impl Deployment {
             rpc_timeout: Duration::from_secs(600),
             program_dir: None,
             autonamer: None,
+            cancel_when: None,
         }
     }
 
@@ -137,6 +144,18 @@ impl Deployment {
         let platform = root.join(".sst").join("platform");
         std::fs::create_dir_all(&platform)?;
         Ok(self.with_program_dir(platform))
+    }
+
+    /// The user presses Ctrl-C during each preview or up, as soon as `when`
+    /// holds (polled every 50 ms; e.g. "the builder is running"). The engine's
+    /// `deploymentExecutor.Execute` (pkg/resource/deploy/deployment_executor.go)
+    /// then calls `Host.SignalCancellation`, which sends Cancel to every
+    /// provider (`provider.SignalCancellation`,
+    /// pkg/resource/plugin/provider_plugin.go); steps already running go on
+    /// until their RPC returns, and their results are recorded as usual.
+    pub fn with_cancel_when(mut self, when: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        self.cancel_when = Some(std::sync::Arc::new(when));
+        self
     }
 
     /// The directory provider processes start in (`None`: the test's own).
@@ -396,6 +415,15 @@ impl Deployment {
         let order = program.ordered()?;
         let mut report = Report::new(if preview { "preview" } else { "up" });
         let mut s = self.start(preview, &program.config).await?;
+        let canceller = self.cancel_when.clone().map(|when| {
+            let mut client = s.plugin.client();
+            tokio::spawn(async move {
+                while !when() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                client.cancel(()).await.is_ok()
+            })
+        });
 
         let mut new_resources: Vec<ResourceState> = Vec::new();
         let mut to_delete: Vec<ResourceState> = old_state
@@ -549,6 +577,13 @@ impl Deployment {
                 resources,
             };
             self.stack.save(&state)?;
+        }
+        if let Some(c) = canceller {
+            if c.is_finished() {
+                report.cancelled = c.await.unwrap_or(false);
+            } else {
+                c.abort();
+            }
         }
         self.finish(s, &mut report).await;
         Ok(report)

@@ -238,6 +238,9 @@ pub struct Report {
     pub stdout_after_port: String,
     /// Process id of the provider this run used (each run starts a new one).
     pub provider_pid: Option<u32>,
+    /// Cancel was sent during the run and the provider accepted it
+    /// (`Deployment::with_cancel_when`).
+    pub cancelled: bool,
 }
 
 impl Report {
@@ -251,6 +254,7 @@ impl Report {
             stderr: String::new(),
             stdout_after_port: String::new(),
             provider_pid: None,
+            cancelled: false,
         }
     }
 

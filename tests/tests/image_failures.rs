@@ -109,6 +109,55 @@ async fn hung_build_fails_after_build_timeout() {
     );
 }
 
+/// Whether a process whose command line holds `needle` is running.
+fn running(needle: &[u8]) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline"))
+            .is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle))
+    })
+}
+
+/// Ctrl-C during a build (the engine sends Cancel to the provider): the
+/// builder is stopped, not left running, the step fails saying so, and no
+/// state is recorded for the image.
+#[tokio::test]
+async fn cancel_stops_a_running_build() {
+    let w = World::start();
+    // A duration no other process uses, to find the RUN step's process.
+    let dockerfile = format!("{}\nRUN sleep 97.31\n", w.base_from());
+    let ctx = w.context("slow", &[("Dockerfile", &dockerfile)]);
+    let p = Program::new().resource(w.image("slow", &ctx, json!({})));
+    let marker: &[u8] = b"sleep\x0097.31";
+    assert!(!running(marker), "a leftover from another run");
+    let stack = w
+        .another_stack("cancel")
+        .with_cancel_when(move || running(b"sleep\x0097.31"));
+    let r = stack.up(&p).await.unwrap();
+    assert!(r.cancelled, "Cancel was sent while the RUN step ran");
+    assert!(!r.ok());
+    let error = r.step("slow").unwrap().error.clone().unwrap_or_default();
+    assert!(error.contains("cancelled"), "{error}");
+    let stopped = (0..100).any(|_| {
+        if running(marker) {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            false
+        } else {
+            true
+        }
+    });
+    assert!(
+        stopped,
+        "the RUN step's process is still running after Cancel"
+    );
+    assert!(
+        stack.state().unwrap().by_name("slow").is_none(),
+        "a cancelled create records nothing"
+    );
+}
+
 /// Rule 10: each bad input is a CheckFailure on its property during preview;
 /// nothing is built.
 #[tokio::test]
