@@ -81,6 +81,22 @@ struct Outcome {
     failed: bool,
 }
 
+/// What one resource's steps need: a connection of their own to the
+/// provider (its calls are merged into the run's log) and the run's mode.
+struct Lane {
+    calls: Calls,
+    preview: bool,
+}
+
+/// The steps one resource ran.
+struct Ran {
+    /// The import step, when there was one.
+    import: Vec<Step>,
+    /// Why the import failed (then there is no outcome).
+    error: Option<String>,
+    outcome: Option<Outcome>,
+}
+
 /// One provider process plus the fake engine it logs to.
 struct Session {
     engine: FakeEngine,
@@ -292,6 +308,7 @@ impl Deployment {
         report.stderr = plugin.stderr();
         report.stdout_after_port = plugin.stdout_after_port();
         report.rpcs = calls.log;
+        report.rpcs.sort_by_key(|r| r.seq);
         report.logs = engine.logs();
     }
 
@@ -449,42 +466,66 @@ impl Deployment {
         };
         let provider_replaced = provider.as_ref().map(|p| p.1).unwrap_or(false);
 
+        // Steps of independent resources run at the same time, as the
+        // engine's step executor runs them (`stepExecutor.ExecuteSerial`: its
+        // workers run chains in parallel, pkg/resource/deploy/step_executor.go).
+        // A resource starts once every resource it depends on has finished
+        // (the program registers it when their outputs resolve). After a
+        // failure nothing new starts (`stepExecutor.cancelDueToError`), and
+        // the steps already running finish and are recorded.
         if !failed {
-            for res in &order {
-                let urn = self.urn(&res.type_token, &res.name);
-                touched.insert(urn.clone());
-                let mut old = old_state.live(&urn);
-                let deps: Vec<String> = res
-                    .dependencies()
-                    .iter()
-                    .filter_map(|n| program.get(n))
-                    .map(|r| self.urn(&r.type_token, &r.name))
-                    .collect();
-                let imported: ResourceState;
-                if let (None, Some(id)) = (old, res.options.import.as_deref()) {
-                    let mut step = Step::new(&urn, &res.name, &res.type_token, Op::Import);
-                    match self.import(&mut s, res, &urn, id, &deps).await {
-                        Ok(st) => {
-                            step.outputs = st.outputs.clone();
-                            report.steps.push(step);
-                            imported = st;
-                            old = Some(&imported);
-                        }
-                        Err(e) => {
-                            report
-                                .errors
-                                .push(format!("{} ({}): {e}", res.name, res.type_token));
-                            step.error = Some(e);
-                            report.steps.push(step);
-                            failed = true;
-                            break;
-                        }
+            let mut started: BTreeSet<&str> = BTreeSet::new();
+            let mut finished: BTreeSet<&str> = BTreeSet::new();
+            let mut running = futures::stream::FuturesUnordered::new();
+            loop {
+                for res in order.iter().filter(|_| !failed) {
+                    let ready = res
+                        .dependencies()
+                        .iter()
+                        .filter(|n| program.get(n).is_some())
+                        .all(|n| finished.contains(n.as_str()));
+                    if !ready || !started.insert(res.name.as_str()) {
+                        continue;
                     }
+                    let urn = self.urn(&res.type_token, &res.name);
+                    touched.insert(urn.clone());
+                    let deps: Vec<String> = res
+                        .dependencies()
+                        .iter()
+                        .filter_map(|n| program.get(n))
+                        .map(|r| self.urn(&r.type_token, &r.name))
+                        .collect();
+                    let inputs = resolve(&res.inputs, &live, preview);
+                    let old = old_state.live(&urn);
+                    let mut lane = Lane {
+                        calls: s.calls.fork(),
+                        preview,
+                    };
+                    running.push(async move {
+                        let ran = self
+                            .run_resource(
+                                &mut lane,
+                                res,
+                                &urn,
+                                old,
+                                inputs,
+                                deps,
+                                provider_replaced,
+                            )
+                            .await;
+                        (res, ran, lane.calls.log)
+                    });
                 }
-                let inputs = resolve(&res.inputs, &live, preview);
-                let outcome = self
-                    .resource_step(&mut s, res, &urn, old, inputs, deps, provider_replaced)
-                    .await;
+                let Some((res, ran, log)) = futures::StreamExt::next(&mut running).await else {
+                    break;
+                };
+                s.calls.log.extend(log);
+                report.steps.extend(ran.import);
+                let Some(outcome) = ran.outcome else {
+                    report.errors.extend(ran.error);
+                    failed = true;
+                    continue;
+                };
                 if let Some(e) = &outcome.step.error {
                     report
                         .errors
@@ -502,7 +543,8 @@ impl Deployment {
                 }
                 if outcome.failed {
                     failed = true;
-                    break;
+                } else {
+                    finished.insert(res.name.as_str());
                 }
             }
         }
@@ -589,11 +631,55 @@ impl Deployment {
         Ok(report)
     }
 
+    /// One resource's steps: the import first when the program asks for one
+    /// and the stack has no such resource yet, then its register step.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_resource(
+        &self,
+        s: &mut Lane,
+        res: &Resource,
+        urn: &str,
+        old: Option<&ResourceState>,
+        inputs: Json,
+        deps: Vec<String>,
+        provider_replaced: bool,
+    ) -> Ran {
+        let mut ran = Ran {
+            import: Vec::new(),
+            error: None,
+            outcome: None,
+        };
+        let imported: ResourceState;
+        let mut old = old;
+        if let (None, Some(id)) = (old, res.options.import.as_deref()) {
+            let mut step = Step::new(urn, &res.name, &res.type_token, Op::Import);
+            match self.import(s, res, urn, id, &deps).await {
+                Ok(st) => {
+                    step.outputs = st.outputs.clone();
+                    ran.import.push(step);
+                    imported = st;
+                    old = Some(&imported);
+                }
+                Err(e) => {
+                    ran.error = Some(format!("{} ({}): {e}", res.name, res.type_token));
+                    step.error = Some(e);
+                    ran.import.push(step);
+                    return ran;
+                }
+            }
+        }
+        ran.outcome = Some(
+            self.resource_step(s, res, urn, old, inputs, deps, provider_replaced)
+                .await,
+        );
+        ran
+    }
+
     #[allow(clippy::too_many_arguments)]
     #[allow(clippy::too_many_lines)] // over 150 lines: split pending (issue 10)
     async fn resource_step(
         &self,
-        s: &mut Session,
+        s: &mut Lane,
         res: &Resource,
         urn: &str,
         old: Option<&ResourceState>,
@@ -906,7 +992,7 @@ impl Deployment {
     #[allow(clippy::too_many_arguments)]
     async fn create(
         &self,
-        s: &mut Session,
+        s: &mut Lane,
         urn: &str,
         name: &str,
         ty: &str,
@@ -998,7 +1084,7 @@ impl Deployment {
     /// (`continueStepsFromImport`), after the program's ignoreChanges.
     async fn import(
         &self,
-        s: &mut Session,
+        s: &mut Lane,
         res: &Resource,
         urn: &str,
         id: &str,

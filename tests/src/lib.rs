@@ -28,6 +28,7 @@
 //! | ignoreChanges resets paths in the new inputs | `processIgnoreChanges` (step_generator.go) |
 //! | engine-side diff for DIFF_UNKNOWN | `diffResource` (step_generator.go) |
 //! | a new random seed per registration | `generateSteps` (step_generator.go, crypto/rand) |
+//! | steps of independent resources run at the same time (a resource registers once its dependencies' outputs resolve); after a failure nothing new starts and running steps finish | `stepExecutor.ExecuteSerial` (workers run chains in parallel), `stepExecutor.cancelDueToError` (pkg/resource/deploy/step_executor.go) |
 //! | Ctrl-C sends Cancel to every provider; running steps finish their RPC | `deploymentExecutor.Execute` (pkg/resource/deploy/deployment_executor.go), `provider.SignalCancellation` (pkg/resource/plugin/provider_plugin.go) → [`deploy::Deployment::with_cancel_when`] |
 //! | customTimeouts in Create/Update/Delete | `CreateStep.Apply`, `UpdateStep.Apply`, `DeleteStep.Apply` (pkg/resource/deploy/step.go) |
 //! | import: Read with only an id, "does not exist", then Check and Diff | `ImportStep.Apply` (step.go), `continueStepsFromImport` (step_generator.go) |

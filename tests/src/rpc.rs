@@ -33,6 +33,9 @@ pub struct Rpc {
     pub request: Json,
     /// The answer as JSON, or the error text.
     pub response: Result<Json, String>,
+    /// When the call started, in the run's order of calls (calls of
+    /// resources that run at the same time interleave).
+    pub seq: u64,
 }
 
 impl Rpc {
@@ -160,11 +163,14 @@ pub struct Calls {
     /// The stack's autonaming configuration (`None`: the engine's default,
     /// which sends no options).
     pub autonamer: Option<Autonamer>,
+    /// Numbers calls in the order they start, across forks.
+    seq: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 macro_rules! call {
     ($self:ident, $method:literal, $urn:expr, $req_json:expr, $fut:expr, $resp_json:expr) => {{
         let request = $req_json;
+        let seq = $self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let result = match tokio::time::timeout($self.timeout, $fut).await {
             Ok(Ok(resp)) => Ok(resp.into_inner()),
             Ok(Err(status)) => Err(classify(&status)),
@@ -179,6 +185,7 @@ macro_rules! call {
             urn: $urn.to_string(),
             request,
             response,
+            seq,
         });
         result
     }};
@@ -218,6 +225,19 @@ impl Calls {
             timeout,
             log: Vec::new(),
             autonamer: None,
+            seq: Default::default(),
+        }
+    }
+
+    /// Calls on the same connection with a log of their own, numbered in
+    /// one sequence with these (merge the logs and sort by `seq`).
+    pub fn fork(&self) -> Calls {
+        Calls {
+            client: self.client.clone(),
+            timeout: self.timeout,
+            log: Vec::new(),
+            autonamer: self.autonamer.clone(),
+            seq: self.seq.clone(),
         }
     }
 

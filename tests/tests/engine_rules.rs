@@ -59,6 +59,30 @@ async fn replace_on_changes_turns_matching_changes_into_replacements() {
     assert_eq!(r.step("a").unwrap().detailed_diff["tags"], "UPDATE_REPLACE");
 }
 
+/// Steps of independent resources run at the same time
+/// (`stepExecutor.ExecuteSerial`): `a` comes first in the
+/// program and waits for a file that only `b`'s Create writes, which works
+/// only when both run at once; `c` depends on `a` and starts after it.
+#[tokio::test]
+async fn independent_resources_run_at_the_same_time_dependents_after() {
+    let d = stack();
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("b-created").to_string_lossy().into_owned();
+    let p = Program::new()
+        .resource(fixture("a", json!({"value": "a", "waitForFile": flag})))
+        .resource(fixture("b", json!({"value": "b", "touchFile": flag})))
+        .resource(fixture("c", json!({"value": "c"})).depends_on(&["a"]));
+    let r = d.up(&p).await.unwrap();
+    r.assert_ok();
+    let created = |name: &str| r.position("Create", name).unwrap();
+    assert!(created("c") > created("a"), "{:?}", r.sequence());
+    assert!(
+        created("b") > r.position("Create", "a").unwrap(),
+        "a's Create started first and was still waiting when b's began: {:?}",
+        r.sequence()
+    );
+}
+
 /// customTimeouts travel in Create, Update and Delete (`CreateStep.Apply`,
 /// `UpdateStep.Apply`, `DeleteStep.Apply` pass `CustomTimeouts`).
 #[tokio::test]

@@ -41,6 +41,24 @@ pub struct FixtureArgs {
     /// Create fails outright.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_error: Option<bool>,
+    /// Create waits (up to 20 s, then fails) until this file exists: shows
+    /// whether another resource's step runs at the same time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_for_file: Option<String>,
+    /// Create writes this file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub touch_file: Option<String>,
+}
+
+/// Waits for `path` to exist, up to 20 s.
+async fn wait_for(path: &str) -> Result<(), String> {
+    for _ in 0..200 {
+        if std::path::Path::new(path).exists() {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(format!("waited 20 s for {path} (waitForFile)"))
 }
 
 /// Outputs of the test fixture.
@@ -132,6 +150,12 @@ impl Resource<ProviderContext> for Fixture {
             return Ok((String::new(), Outputs::known(state)));
         }
         ctx.progress("creating fixture");
+        if let Some(path) = &state.args.touch_file {
+            std::fs::write(path, b"").map_err(|e| OpError::msg(format!("touchFile: {e}")))?;
+        }
+        if let Some(path) = &state.args.wait_for_file {
+            wait_for(path).await.map_err(OpError::msg)?;
+        }
         let id = format!("fixture-{:08x}", rand_u32());
         if flag_set(&state.args) {
             return Err(OpError::Partial {
