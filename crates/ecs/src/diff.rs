@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::args::{ServiceArgs, ServiceState};
 use crate::normalise::{self, NormalContainer};
-use crate::reference::digest_of;
+use imagedeploy_reference::digest_of;
 
 /// Kind of change to one property.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

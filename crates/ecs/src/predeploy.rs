@@ -22,10 +22,10 @@ use crate::convert;
 use crate::deploy::{DeployError, Deployer, Registered};
 use crate::diff::ServiceDiff;
 use crate::normalise::{self, NormalContainer, NormalTask};
-use crate::reference::digest_of;
 use crate::task::{run_token, TaskRun, TaskRunner, TaskSpec};
 use crate::validate::Failure;
 use crate::wait::short;
+use imagedeploy_reference::digest_of;
 
 /// Default time-out of a pre-deploy task.
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 1800;

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use crate::args::ServiceArgs;
-use crate::reference::ImageReference;
+use imagedeploy_reference::{Digest, Reference};
 
 /// Looks image references up in their registry.
 #[async_trait]
@@ -19,7 +19,7 @@ pub trait ImageResolver: Send + Sync {
     /// The manifest digest (`sha256:...`) `reference` names now. For a
     /// reference that already carries a digest, confirms the registry has
     /// it and returns that digest (or [`ResolveError::NotFound`]).
-    async fn resolve(&self, reference: &ImageReference) -> Result<String, ResolveError>;
+    async fn resolve(&self, reference: &Reference) -> Result<String, ResolveError>;
 }
 
 /// Why a reference could not be resolved.
@@ -37,7 +37,7 @@ pub enum ImageError {
     #[error("{property}: {source}")]
     Reference {
         property: String,
-        source: crate::reference::ReferenceError,
+        source: imagedeploy_reference::ReferenceError,
     },
     #[error("{property}: {source}")]
     Resolve {
@@ -77,11 +77,10 @@ pub async fn resolve_images(
 ) -> Result<BTreeMap<String, String>, ImageError> {
     let lookups = args.containers.iter().enumerate().map(|(i, c)| async move {
         let property = format!("containers[{i}].image");
-        let reference =
-            ImageReference::parse(&c.image).map_err(|source| ImageError::Reference {
-                property: property.clone(),
-                source,
-            })?;
+        let reference = Reference::parse(&c.image).map_err(|source| ImageError::Reference {
+            property: property.clone(),
+            source,
+        })?;
         let digest = resolver
             .resolve(&reference)
             .await
@@ -89,11 +88,11 @@ pub async fn resolve_images(
                 property: property.clone(),
                 source,
             })?;
-        if !crate::reference::is_sha256_digest(&digest) {
+        if !Digest::parse(&digest).is_ok_and(|d| d.algorithm() == "sha256") {
             return Err(ImageError::BadDigest { property, digest });
         }
-        if let Some(expected) = &reference.digest {
-            if *expected != digest {
+        if let Some(expected) = reference.digest() {
+            if expected.as_str() != digest {
                 return Err(ImageError::DigestMismatch {
                     property,
                     reference: c.image.clone(),

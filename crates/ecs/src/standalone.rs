@@ -23,9 +23,9 @@ use crate::args::{
 use crate::deploy::{images_of, DeployError, Deployer};
 use crate::normalise;
 use crate::predeploy::{check_command, DEFAULT_TIMEOUT_SECONDS};
-use crate::reference::digest_of;
 use crate::task::{run_token, TaskRun, TaskSpec};
 use crate::validate::Failure;
+use imagedeploy_reference::digest_of;
 
 /// Inputs of `imagedeploy:index:Task`: a command run once in a one-off ECS
 /// task, again when `triggers` or the image change.

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 
 use crate::args::{LaunchType, NetworkMode, ServiceArgs};
-use crate::reference::ImageReference;
+use imagedeploy_reference::Reference;
 
 /// One invalid property: `property` is a Pulumi property path such as
 /// `containers[1].portMappings[0].containerPort`.
@@ -253,7 +253,7 @@ fn check_containers(args: &ServiceArgs, out: &mut Vec<Failure>) {
             ));
             seen.insert(&c.name, first);
         }
-        if let Err(e) = ImageReference::parse(&c.image) {
+        if let Err(e) = Reference::parse(&c.image) {
             out.push(Failure::new(
                 at("image"),
                 format!("not a valid image reference: {e}"),

@@ -18,7 +18,7 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use crate::credentials::{CredentialSource, Credentials, DockerConfig};
 use crate::error::RegistryError;
 use crate::progress;
-use crate::reference::api_host;
+use imagedeploy_reference::api_host;
 
 /// How often and how patiently to retry transient failures.
 #[derive(Clone, Debug)]

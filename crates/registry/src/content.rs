@@ -14,8 +14,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::digest::Digest;
 use crate::layout::{ImageLayout, LayoutError};
+use imagedeploy_reference::Digest;
 
 /// Bump when the canonical form changes, so old and new digests never collide.
 const FORMAT: &str = "imagedeploy-content/v1";

@@ -2,9 +2,9 @@
 //! registry and the operation so a failed `up` says where it failed.
 
 use crate::credentials::{CredentialSource, DockerConfigError};
-use crate::digest::Digest;
 use crate::layout::LayoutError;
-use crate::reference::ReferenceError;
+use imagedeploy_reference::Digest;
+use imagedeploy_reference::ReferenceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {

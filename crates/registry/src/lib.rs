@@ -8,20 +8,17 @@
 mod client;
 mod content;
 mod credentials;
-mod digest;
 mod error;
 pub mod layout;
 mod ops;
-mod reference;
 
 pub use client::{ClientOptions, CredentialRefresher, RegistryClient, RetryPolicy};
 pub use content::{content_digest, ContentDigest, ContentError, ImageContent};
 pub use credentials::{CredentialSource, Credentials, DockerConfig, DockerConfigError, Secret};
-pub use digest::{Digest, DigestError};
 pub use error::RegistryError;
+pub use imagedeploy_reference::{Digest, DigestError, Reference, ReferenceError, DOCKER_HUB};
 pub use layout::{ImageLayout, LayoutError};
 pub use ops::PushReport;
-pub use reference::{Reference, ReferenceError, DOCKER_HUB};
 
 /// A progress line for whoever shows this work to a user: a `tracing`
 /// event with `progress = true` (the provider's engine log shows it live and

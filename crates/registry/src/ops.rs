@@ -10,13 +10,13 @@ use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::{Body, Method, StatusCode};
 
 use crate::client::{status_error, Access, RegistryClient};
-use crate::digest::Digest;
 use crate::error::RegistryError;
 use crate::layout::{
     Descriptor, ImageLayout, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
 };
 use crate::progress;
-use crate::reference::Reference;
+use imagedeploy_reference::Digest;
+use imagedeploy_reference::Reference;
 
 const CONTENT_DIGEST: &str = "docker-content-digest";
 const BLOB_UPLOAD_CONCURRENCY: usize = 3;

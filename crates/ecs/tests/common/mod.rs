@@ -17,9 +17,7 @@ use imagedeploy_ecs::args::{
     ContainerArgs, NetworkConfiguration, PortMapping, ServiceArgs, WaitOptions,
 };
 use imagedeploy_ecs::testing::{create_network, FaultProxy, MotoNetwork};
-use imagedeploy_ecs::{
-    normalise, Deployer, ImageReference, ImageResolver, ResolveError, ServiceState,
-};
+use imagedeploy_ecs::{normalise, Deployer, ImageResolver, Reference, ResolveError, ServiceState};
 use imagedeploy_testsupport::log_capture::Lines;
 use imagedeploy_testsupport::Moto;
 
@@ -49,7 +47,7 @@ impl MapResolver {
 
     /// Points `repository:tag` at `digest` (moving the tag).
     pub fn set(&self, tag_ref: &str, digest: &str) {
-        let parsed = ImageReference::parse(tag_ref).expect("test tag reference");
+        let parsed = Reference::parse(tag_ref).expect("test tag reference");
         self.tags
             .lock()
             .unwrap()
@@ -57,32 +55,30 @@ impl MapResolver {
         self.digests
             .lock()
             .unwrap()
-            .push((parsed.repository(), digest.to_string()));
+            .push((parsed.written_name(), digest.to_string()));
     }
 }
 
 #[async_trait]
 impl ImageResolver for MapResolver {
-    async fn resolve(&self, reference: &ImageReference) -> Result<String, ResolveError> {
-        if let Some(d) = &reference.digest {
-            let known = self
-                .digests
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|(repo, digest)| *repo == reference.repository() && digest == d);
+    async fn resolve(&self, reference: &Reference) -> Result<String, ResolveError> {
+        if let Some(d) = reference.digest() {
+            let known =
+                self.digests.lock().unwrap().iter().any(|(repo, digest)| {
+                    *repo == reference.written_name() && digest == d.as_str()
+                });
             return if known {
-                Ok(d.clone())
+                Ok(d.to_string())
             } else {
                 Err(ResolveError::NotFound {
-                    reference: reference.to_string(),
+                    reference: reference.written(),
                 })
             };
         }
         let key = format!(
             "{}:{}",
-            reference.repository(),
-            reference.tag.as_deref().unwrap_or("latest")
+            reference.written_name(),
+            reference.tag().unwrap_or("latest")
         );
         self.tags
             .lock()

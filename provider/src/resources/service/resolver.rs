@@ -8,7 +8,7 @@
 //! the preview rather than fail it.
 
 use async_trait::async_trait;
-use imagedeploy_ecs::{ImageReference, ImageResolver, ResolveError};
+use imagedeploy_ecs::{ImageResolver, ResolveError};
 use imagedeploy_registry::{Reference, RegistryClient};
 
 use crate::resource::Ctx;
@@ -22,16 +22,16 @@ pub struct Resolver<'a> {
 
 #[async_trait]
 impl ImageResolver for Resolver<'_> {
-    async fn resolve(&self, reference: &ImageReference) -> Result<String, ResolveError> {
-        let written = reference.to_string();
-        if let (Some(digest), false) = (&reference.digest, self.verify_digests) {
-            return Ok(digest.clone());
+    async fn resolve(&self, reference: &Reference) -> Result<String, ResolveError> {
+        let written = reference.written();
+        if let (Some(digest), false) = (reference.digest(), self.verify_digests) {
+            return Ok(digest.to_string());
         }
         let registry_error = |message: String| ResolveError::Registry {
             reference: written.clone(),
             message,
         };
-        if reference.domain.as_deref().is_some_and(is_ecr_host) {
+        if reference.domain().is_some_and(is_ecr_host) {
             return self
                 .digest_from_ecr(reference)
                 .await
@@ -40,16 +40,15 @@ impl ImageResolver for Resolver<'_> {
                     reference: written.clone(),
                 });
         }
-        let parsed = Reference::parse(&written).map_err(|e| registry_error(e.to_string()))?;
         let options = crate::resources::image::auth::registry_options().map_err(registry_error)?;
         let mut client = RegistryClient::new(options).map_err(|e| registry_error(e.to_string()))?;
-        if is_ecr_host(parsed.registry()) {
+        if is_ecr_host(reference.registry()) {
             let credentials = crate::resources::image::auth::ecr_credentials(self.ctx)
                 .await
                 .map_err(|e| registry_error(e.to_string()))?;
-            client.set_credentials(parsed.registry(), credentials);
+            client.set_credentials(reference.registry(), credentials);
         }
-        match client.resolve(&parsed).await {
+        match client.resolve(reference).await {
             Ok(Some(digest)) => Ok(digest.to_string()),
             Ok(None) => Err(ResolveError::NotFound { reference: written }),
             Err(e) => Err(registry_error(e.to_string())),
@@ -58,24 +57,23 @@ impl ImageResolver for Resolver<'_> {
 }
 
 impl Resolver<'_> {
-    async fn digest_from_ecr(&self, reference: &ImageReference) -> Result<Option<String>, String> {
+    async fn digest_from_ecr(&self, reference: &Reference) -> Result<Option<String>, String> {
         let ecr = self.ctx.provider.ecr().await.map_err(|e| e.to_string())?;
         let mut id = aws_sdk_ecr::types::ImageIdentifier::builder();
-        if let Some(digest) = &reference.digest {
-            id = id.image_digest(digest);
+        if let Some(digest) = reference.digest() {
+            id = id.image_digest(digest.as_str());
         } else {
-            id = id.image_tag(reference.tag.clone().unwrap_or_else(|| "latest".into()));
+            id = id.image_tag(reference.tag().unwrap_or("latest"));
         }
         let account = reference
-            .domain
-            .as_deref()
+            .domain()
             .and_then(|d| d.split('.').next())
             .unwrap_or_default()
             .to_string();
         let result = ecr
             .describe_images()
             .registry_id(account)
-            .repository_name(reference.path.clone())
+            .repository_name(reference.path())
             .image_ids(id.build())
             .send()
             .await;

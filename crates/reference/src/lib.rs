@@ -1,0 +1,16 @@
+//! Image references (`registry/repository[:tag][@digest]`) and content
+//! digests (`sha256:<hex>`): the one definition every crate uses.
+//!
+//! Start at [`Reference::parse`]. A reference keeps two views of its name:
+//! the normalised one registries need (`nginx` is `docker.io/library/nginx`,
+//! [`Reference::registry`] and [`Reference::repository`]) and the one the
+//! user wrote ([`Reference::written_name`], [`Reference::pinned`]), which task
+//! definitions keep so a pinned image stays recognisable. Digests are
+//! validated once, at the edge ([`Digest::parse`]), so the rest of the code
+//! passes them around without re-checking.
+
+mod digest;
+mod reference;
+
+pub use digest::{Digest, DigestError};
+pub use reference::{api_host, digest_of, Reference, ReferenceError, DOCKER_HUB};
