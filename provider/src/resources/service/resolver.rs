@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use imagedeploy_ecs::{ImageResolver, ResolveError};
 use imagedeploy_registry::{Reference, RegistryClient};
 
+use crate::ecr::{self, is_ecr_host};
 use crate::resource::Ctx;
-use crate::resources::image::auth::is_ecr_host;
 
 pub struct Resolver<'a> {
     pub ctx: &'a Ctx,
@@ -32,8 +32,7 @@ impl ImageResolver for Resolver<'_> {
             message,
         };
         if reference.domain().is_some_and(is_ecr_host) {
-            return self
-                .digest_from_ecr(reference)
+            return ecr::image_digest(self.ctx, reference)
                 .await
                 .map_err(registry_error)?
                 .ok_or(ResolveError::NotFound {
@@ -41,60 +40,11 @@ impl ImageResolver for Resolver<'_> {
                 });
         }
         let options = crate::resources::image::auth::registry_options().map_err(registry_error)?;
-        let mut client = RegistryClient::new(options).map_err(|e| registry_error(e.to_string()))?;
-        if is_ecr_host(reference.registry()) {
-            let credentials = crate::resources::image::auth::ecr_credentials(self.ctx)
-                .await
-                .map_err(|e| registry_error(e.to_string()))?;
-            client.set_credentials(reference.registry(), credentials);
-        }
+        let client = RegistryClient::new(options).map_err(|e| registry_error(e.to_string()))?;
         match client.resolve(reference).await {
             Ok(Some(digest)) => Ok(digest.to_string()),
             Ok(None) => Err(ResolveError::NotFound { reference: written }),
             Err(e) => Err(registry_error(e.to_string())),
-        }
-    }
-}
-
-impl Resolver<'_> {
-    async fn digest_from_ecr(&self, reference: &Reference) -> Result<Option<String>, String> {
-        let ecr = self.ctx.provider.ecr().await.map_err(|e| e.to_string())?;
-        let mut id = aws_sdk_ecr::types::ImageIdentifier::builder();
-        if let Some(digest) = reference.digest() {
-            id = id.image_digest(digest.as_str());
-        } else {
-            id = id.image_tag(reference.tag().unwrap_or("latest"));
-        }
-        let account = reference
-            .domain()
-            .and_then(|d| d.split('.').next())
-            .unwrap_or_default()
-            .to_string();
-        let result = ecr
-            .describe_images()
-            .registry_id(account)
-            .repository_name(reference.path())
-            .image_ids(id.build())
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok(out
-                .image_details()
-                .first()
-                .and_then(|d| d.image_digest().map(str::to_owned))),
-            Err(e) => {
-                use aws_sdk_ecr::error::ProvideErrorMetadata;
-                let code = e
-                    .as_service_error()
-                    .and_then(|s| s.code())
-                    .unwrap_or_default()
-                    .to_string();
-                if code == "ImageNotFoundException" || code == "RepositoryNotFoundException" {
-                    Ok(None)
-                } else {
-                    Err(aws_sdk_ecr::error::DisplayErrorContext(&e).to_string())
-                }
-            }
         }
     }
 }
