@@ -16,7 +16,9 @@ pub struct Digest(String);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid digest {value:?}: {reason}")]
 pub struct DigestError {
+    /// The string given.
     pub value: String,
+    /// The rule it breaks.
     pub reason: &'static str,
 }
 
@@ -57,14 +59,17 @@ impl Digest {
         Self(format!("sha256:{}", hex::encode(hash)))
     }
 
+    /// `sha256` or `sha512`.
     pub fn algorithm(&self) -> &str {
         self.0.split_once(':').map(|(a, _)| a).unwrap_or_default()
     }
 
+    /// The lowercase hex after the colon.
     pub fn hex(&self) -> &str {
         self.0.split_once(':').map(|(_, h)| h).unwrap_or_default()
     }
 
+    /// The whole digest, `algorithm:hex`.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -9,6 +9,8 @@
 //! validated once, at the edge ([`Digest::parse`]), so the rest of the code
 //! passes them around without re-checking.
 
+#![warn(missing_docs)]
+
 mod digest;
 mod reference;
 

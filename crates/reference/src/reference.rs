@@ -40,7 +40,9 @@ pub struct Reference {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid image reference {reference:?}: {reason}")]
 pub struct ReferenceError {
+    /// The string given.
     pub reference: String,
+    /// The rule it breaks.
     pub reason: String,
 }
 
@@ -137,10 +139,12 @@ impl Reference {
         &self.path
     }
 
+    /// The tag, when one is written.
     pub fn tag(&self) -> Option<&str> {
         self.tag.as_deref()
     }
 
+    /// The digest, when one is written.
     pub fn digest(&self) -> Option<&Digest> {
         self.digest.as_ref()
     }
