@@ -111,13 +111,24 @@ struct ClassSpec<'a> {
     provider: bool,
 }
 
-#[allow(clippy::too_many_lines)] // over 150 lines: split pending (issue 10)
+/// The Python class of one resource: the two `__init__` overloads, the
+/// dispatching `__init__` and `_internal_init`, `get`, and the output getters.
 fn class_body(package: &Package, resource: &Resource, spec: &ClassSpec<'_>) -> String {
-    let class = spec.class;
+    let mut out = String::new();
+    let _ = writeln!(out, "\n\nclass {}({}):", spec.class, spec.base);
+    out.push_str(&overloads(package, resource, spec.class));
+    out.push_str(&init_methods(package, resource, spec));
+    if !spec.provider {
+        out.push_str(&get_method(resource, spec.class));
+    }
+    out.push_str(&output_getters(package, resource, spec));
+    out
+}
+
+/// The two typed `__init__` overloads: keyword arguments, or an Args object.
+fn overloads(package: &Package, resource: &Resource, class: &str) -> String {
     let inputs = &resource.input_properties;
     let mut out = String::new();
-    let _ = writeln!(out, "\n\nclass {class}({}):", spec.base);
-
     // Overload 1: keyword arguments.
     out.push_str("    @overload\n    def __init__(__self__,\n                 resource_name: str,\n                 opts: Optional[pulumi.ResourceOptions] = None");
     for p in inputs {
@@ -181,6 +192,14 @@ fn class_body(package: &Package, resource: &Resource, spec: &ClassSpec<'_>) -> S
     out.push_str(&doc_block(resource.description.as_deref(), &params));
     out.push_str("        ...\n\n");
 
+    out
+}
+
+/// `__init__`, which dispatches on the overload, and `_internal_init`.
+fn init_methods(package: &Package, resource: &Resource, spec: &ClassSpec<'_>) -> String {
+    let class = spec.class;
+    let inputs = &resource.input_properties;
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "    def __init__(__self__, resource_name: str, *args, **kwargs):\n        resource_args, opts = _utilities.get_resource_args_opts({class}Args, pulumi.ResourceOptions, *args, **kwargs)\n        if resource_args is not None:\n            __self__._internal_init(resource_name, opts, **resource_args.__dict__)\n        else:\n            __self__._internal_init(resource_name, *args, **kwargs)\n"
@@ -270,25 +289,33 @@ fn class_body(package: &Package, resource: &Resource, spec: &ClassSpec<'_>) -> S
         "        super({class}, __self__).__init__(\n            {},\n            resource_name,\n            __props__,\n            opts)",
         spec.token_literal
     );
+    out
+}
 
-    if !spec.provider {
-        let _ = writeln!(
+/// `get`: the resource's state by id.
+fn get_method(resource: &Resource, class: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
             out,
             "\n    @staticmethod\n    def get(resource_name: str,\n            id: pulumi.Input[str],\n            opts: Optional[pulumi.ResourceOptions] = None) -> '{class}':\n        \"\"\"\n        Get an existing {class} resource's state with the given name and id.\n\n        :param str resource_name: The unique name of the resulting resource.\n        :param pulumi.Input[str] id: The unique provider ID of the resource to look up.\n        :param pulumi.ResourceOptions opts: Options for the resource.\n        \"\"\"\n        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))\n\n        __props__ = {class}Args.__new__({class}Args)\n"
         );
-        for p in &resource.properties {
-            let _ = writeln!(
-                out,
-                "        __props__.__dict__[\"{}\"] = None",
-                python_name(&p.name)
-            );
-        }
+    for p in &resource.properties {
         let _ = writeln!(
             out,
-            "        return {class}(resource_name, opts=opts, __props__=__props__)"
+            "        __props__.__dict__[\"{}\"] = None",
+            python_name(&p.name)
         );
     }
+    let _ = writeln!(
+        out,
+        "        return {class}(resource_name, opts=opts, __props__=__props__)"
+    );
+    out
+}
 
+/// One `@property` per output.
+fn output_getters(package: &Package, resource: &Resource, spec: &ClassSpec<'_>) -> String {
+    let mut out = String::new();
     for p in &spec.outputs {
         let py = python_name(&p.name);
         let hint = output_hint(package, &p.ty);
