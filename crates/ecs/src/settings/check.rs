@@ -236,7 +236,6 @@ pub fn task(args: &ServiceArgs, out: &mut Vec<Failure>) {
 }
 
 /// Every problem with the container-level settings of every container.
-#[allow(clippy::too_many_lines)] // over 150 lines: split pending (issue 10)
 pub fn containers(args: &ServiceArgs, out: &mut Vec<Failure>) {
     let volumes: BTreeSet<&str> = args
         .volumes
@@ -256,158 +255,15 @@ pub fn containers(args: &ServiceArgs, out: &mut Vec<Failure>) {
     for (i, c) in args.containers.iter().enumerate() {
         let at = |f: &str| format!("containers[{i}].{f}");
         mounts(args, c, &volumes, &at, out);
-        if let Some(r) = &c.repository_credentials {
-            if !is_secret_arn(&r.credentials_parameter) {
-                fail(
-                    out,
-                    at("repositoryCredentials.credentialsParameter"),
-                    format!(
-                        "{:?} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)",
-                        r.credentials_parameter
-                    ),
-                );
-            }
-            if args.execution_role_arn.as_deref().is_none_or(str::is_empty) {
-                // On executionRoleArn, so an ARN that is still unknown in
-                // preview (a role made in the same program) is not a failure.
-                fail(
-                    out,
-                    "executionRoleArn",
-                    format!(
-                        "containers[{i}].repositoryCredentials needs executionRoleArn (the role that reads the secret)"
-                    ),
-                );
-            }
-        }
+        repository_credentials(args, i, c, &at, out);
         if c.docker_labels.iter().flatten().any(|(k, _)| k.is_empty()) {
             fail(out, at("dockerLabels"), "label names must not be empty");
         }
-        let mut seen = BTreeSet::new();
-        for (j, u) in c.ulimits.iter().flatten().enumerate() {
-            let at = |f: &str| at(&format!("ulimits[{j}].{f}"));
-            if !seen.insert(u.name) {
-                fail(out, at("name"), format!("ulimit {} is set twice", u.name));
-            }
-            if u.soft_limit < 0 || u.hard_limit < 0 {
-                fail(out, at("softLimit"), "limits must not be negative");
-            } else if u.soft_limit > u.hard_limit {
-                fail(
-                    out,
-                    at("softLimit"),
-                    format!(
-                        "softLimit {} exceeds hardLimit {}",
-                        u.soft_limit, u.hard_limit
-                    ),
-                );
-            }
-        }
+        ulimits(c, &at, out);
         linux(c, fargate, &at, out);
-        let mut namespaces = BTreeSet::new();
-        for (j, s) in c.system_controls.iter().flatten().enumerate() {
-            let at = at(&format!("systemControls[{j}].namespace"));
-            let known = SYSTEM_CONTROLS.iter().any(|n| {
-                if n.ends_with('.') {
-                    s.namespace.starts_with(n) && s.namespace.len() > n.len()
-                } else {
-                    s.namespace == *n
-                }
-            });
-            if !known {
-                fail(
-                    out,
-                    at,
-                    format!(
-                        "{:?} is not a namespaced kernel parameter; valid values: {}",
-                        s.namespace,
-                        SYSTEM_CONTROLS
-                            .iter()
-                            .map(|n| if n.ends_with('.') {
-                                format!("{n}*")
-                            } else {
-                                n.to_string()
-                            })
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                );
-            } else if mode == NetworkMode::Host && s.namespace.starts_with("net.") {
-                fail(
-                    out,
-                    at,
-                    "net.* parameters cannot be set with host networking",
-                );
-            } else if !namespaces.insert(s.namespace.as_str()) {
-                fail(out, at, format!("{} is set twice", s.namespace));
-            }
-        }
-        for (j, h) in c.extra_hosts.iter().flatten().enumerate() {
-            if mode == NetworkMode::Awsvpc {
-                fail(
-                    out,
-                    at("extraHosts"),
-                    "extraHosts is not supported with awsvpc networking (and so not on Fargate); valid network modes: bridge, host",
-                );
-                break;
-            }
-            if h.hostname.is_empty() {
-                fail(
-                    out,
-                    at(&format!("extraHosts[{j}].hostname")),
-                    "hostname is required",
-                );
-            }
-            if h.ip_address.parse::<IpAddr>().is_err() {
-                fail(
-                    out,
-                    at(&format!("extraHosts[{j}].ipAddress")),
-                    format!("{:?} is not an IPv4 or IPv6 address", h.ip_address),
-                );
-            }
-        }
-        if let Some(f) = &c.firelens_configuration {
-            if routers.len() > 1 && routers[0] != i {
-                fail(
-                    out,
-                    at("firelensConfiguration"),
-                    format!(
-                        "only one container per task can be the FireLens log router; containers[{}] already is",
-                        routers[0]
-                    ),
-                );
-            }
-            let options = f.options.clone().unwrap_or_default();
-            let file_type = options.get("config-file-type").map(String::as_str);
-            match file_type {
-                None | Some("file") => {}
-                Some("s3") if fargate => fail(
-                    out,
-                    at("firelensConfiguration.options[\"config-file-type\"]"),
-                    "Fargate reads FireLens config files only from the image; valid values on Fargate: file",
-                ),
-                Some("s3") => {}
-                Some(other) => fail(
-                    out,
-                    at("firelensConfiguration.options[\"config-file-type\"]"),
-                    format!("{other:?} is not a config file type; valid values: s3, file"),
-                ),
-            }
-            if file_type.is_some() && !options.contains_key("config-file-value") {
-                fail(
-                    out,
-                    at("firelensConfiguration.options"),
-                    "config-file-type needs config-file-value (the file path or S3 ARN)",
-                );
-            }
-            if let Some(v) = options.get("enable-ecs-log-metadata") {
-                if v != "true" && v != "false" {
-                    fail(
-                        out,
-                        at("firelensConfiguration.options[\"enable-ecs-log-metadata\"]"),
-                        format!("{v:?} is not valid; valid values: true, false"),
-                    );
-                }
-            }
-        }
+        system_controls(c, mode, &at, out);
+        extra_hosts(c, mode, &at, out);
+        firelens(c, i, &routers, fargate, &at, out);
         let firelens_logging = c
             .log_configuration
             .as_ref()
@@ -430,6 +286,198 @@ pub fn containers(args: &ServiceArgs, out: &mut Vec<Failure>) {
                     } else {
                         format!("{t} is less than 2 seconds")
                     },
+                );
+            }
+        }
+    }
+}
+
+/// `repositoryCredentials`: a Secrets Manager ARN, read by the execution role.
+fn repository_credentials(
+    args: &ServiceArgs,
+    i: usize,
+    c: &ContainerArgs,
+    at: &dyn Fn(&str) -> String,
+    out: &mut Vec<Failure>,
+) {
+    if let Some(r) = &c.repository_credentials {
+        if !is_secret_arn(&r.credentials_parameter) {
+            fail(
+                out,
+                at("repositoryCredentials.credentialsParameter"),
+                format!(
+                    "{:?} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)",
+                    r.credentials_parameter
+                ),
+            );
+        }
+        if args.execution_role_arn.as_deref().is_none_or(str::is_empty) {
+            // On executionRoleArn, so an ARN that is still unknown in
+            // preview (a role made in the same program) is not a failure.
+            fail(
+                out,
+                "executionRoleArn",
+                format!(
+                    "containers[{i}].repositoryCredentials needs executionRoleArn (the role that reads the secret)"
+                ),
+            );
+        }
+    }
+}
+
+/// `ulimits`: each name once, limits not negative, soft within hard.
+fn ulimits(c: &ContainerArgs, at: &dyn Fn(&str) -> String, out: &mut Vec<Failure>) {
+    let mut seen = BTreeSet::new();
+    for (j, u) in c.ulimits.iter().flatten().enumerate() {
+        let at = |f: &str| at(&format!("ulimits[{j}].{f}"));
+        if !seen.insert(u.name) {
+            fail(out, at("name"), format!("ulimit {} is set twice", u.name));
+        }
+        if u.soft_limit < 0 || u.hard_limit < 0 {
+            fail(out, at("softLimit"), "limits must not be negative");
+        } else if u.soft_limit > u.hard_limit {
+            fail(
+                out,
+                at("softLimit"),
+                format!(
+                    "softLimit {} exceeds hardLimit {}",
+                    u.soft_limit, u.hard_limit
+                ),
+            );
+        }
+    }
+}
+
+/// `systemControls`: known namespaced parameters, each once, no `net.*` with
+/// host networking.
+fn system_controls(
+    c: &ContainerArgs,
+    mode: NetworkMode,
+    at: &dyn Fn(&str) -> String,
+    out: &mut Vec<Failure>,
+) {
+    let mut namespaces = BTreeSet::new();
+    for (j, s) in c.system_controls.iter().flatten().enumerate() {
+        let at = at(&format!("systemControls[{j}].namespace"));
+        let known = SYSTEM_CONTROLS.iter().any(|n| {
+            if n.ends_with('.') {
+                s.namespace.starts_with(n) && s.namespace.len() > n.len()
+            } else {
+                s.namespace == *n
+            }
+        });
+        if !known {
+            fail(
+                out,
+                at,
+                format!(
+                    "{:?} is not a namespaced kernel parameter; valid values: {}",
+                    s.namespace,
+                    SYSTEM_CONTROLS
+                        .iter()
+                        .map(|n| if n.ends_with('.') {
+                            format!("{n}*")
+                        } else {
+                            n.to_string()
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        } else if mode == NetworkMode::Host && s.namespace.starts_with("net.") {
+            fail(
+                out,
+                at,
+                "net.* parameters cannot be set with host networking",
+            );
+        } else if !namespaces.insert(s.namespace.as_str()) {
+            fail(out, at, format!("{} is set twice", s.namespace));
+        }
+    }
+}
+
+/// `extraHosts`: not with awsvpc networking; a hostname and an IP address each.
+fn extra_hosts(
+    c: &ContainerArgs,
+    mode: NetworkMode,
+    at: &dyn Fn(&str) -> String,
+    out: &mut Vec<Failure>,
+) {
+    for (j, h) in c.extra_hosts.iter().flatten().enumerate() {
+        if mode == NetworkMode::Awsvpc {
+            fail(
+                out,
+                at("extraHosts"),
+                "extraHosts is not supported with awsvpc networking (and so not on Fargate); valid network modes: bridge, host",
+            );
+            break;
+        }
+        if h.hostname.is_empty() {
+            fail(
+                out,
+                at(&format!("extraHosts[{j}].hostname")),
+                "hostname is required",
+            );
+        }
+        if h.ip_address.parse::<IpAddr>().is_err() {
+            fail(
+                out,
+                at(&format!("extraHosts[{j}].ipAddress")),
+                format!("{:?} is not an IPv4 or IPv6 address", h.ip_address),
+            );
+        }
+    }
+}
+
+/// `firelensConfiguration`: one log router per task, and its options.
+fn firelens(
+    c: &ContainerArgs,
+    i: usize,
+    routers: &[usize],
+    fargate: bool,
+    at: &dyn Fn(&str) -> String,
+    out: &mut Vec<Failure>,
+) {
+    if let Some(f) = &c.firelens_configuration {
+        if routers.len() > 1 && routers[0] != i {
+            fail(
+                out,
+                at("firelensConfiguration"),
+                format!(
+                    "only one container per task can be the FireLens log router; containers[{}] already is",
+                    routers[0]
+                ),
+            );
+        }
+        let options = f.options.clone().unwrap_or_default();
+        let file_type = options.get("config-file-type").map(String::as_str);
+        match file_type {
+            None | Some("file") => {}
+            Some("s3") if fargate => fail(
+                out,
+                at("firelensConfiguration.options[\"config-file-type\"]"),
+                "Fargate reads FireLens config files only from the image; valid values on Fargate: file",
+            ),
+            Some("s3") => {}
+            Some(other) => fail(
+                out,
+                at("firelensConfiguration.options[\"config-file-type\"]"),
+                format!("{other:?} is not a config file type; valid values: s3, file"),
+            ),
+        }
+        if file_type.is_some() && !options.contains_key("config-file-value") {
+            fail(
+                out,
+                at("firelensConfiguration.options"),
+                "config-file-type needs config-file-value (the file path or S3 ARN)",
+            );
+        }
+        if let Some(v) = options.get("enable-ecs-log-metadata") {
+            if v != "true" && v != "false" {
+                fail(
+                    out,
+                    at("firelensConfiguration.options[\"enable-ecs-log-metadata\"]"),
+                    format!("{v:?} is not valid; valid values: true, false"),
                 );
             }
         }
