@@ -625,10 +625,38 @@ fn is_secret_arn(s: &str) -> bool {
 }
 
 /// Every problem with the service-level settings.
-#[allow(clippy::too_many_lines)] // over 150 lines: split pending (issue 10)
 pub fn service(args: &ServiceArgs, out: &mut Vec<Failure>) {
     let mode = args.network_mode_or_default();
     let fargate = args.is_fargate();
+    service_connect(args, mode, out);
+    service_registries(args, out);
+    placement(args, fargate, out);
+    if let Some(d) = &args.deployment_controller {
+        if d.r#type != DeploymentControllerType::Ecs {
+            fail(
+                out,
+                "deploymentController.type",
+                format!(
+                    "{} is not supported yet: this resource deploys new revisions with ECS rolling deployments; valid values: ECS",
+                    d.r#type
+                ),
+            );
+        }
+    }
+    if args.availability_zone_rebalancing == Some(Toggle::Enabled)
+        && args.launch_type == Some(LaunchType::External)
+    {
+        fail(
+            out,
+            "availabilityZoneRebalancing",
+            "EXTERNAL services cannot rebalance across Availability Zones; valid values with EXTERNAL: DISABLED",
+        );
+    }
+}
+
+/// `serviceConnectConfiguration`: awsvpc or bridge networking, port names
+/// that exist, discovery names used once, ports in range.
+fn service_connect(args: &ServiceArgs, mode: NetworkMode, out: &mut Vec<Failure>) {
     if let Some(sc) = args
         .service_connect_configuration
         .as_ref()
@@ -689,6 +717,10 @@ pub fn service(args: &ServiceArgs, out: &mut Vec<Failure>) {
             }
         }
     }
+}
+
+/// `serviceRegistries`: one, pointing at a port the task has.
+fn service_registries(args: &ServiceArgs, out: &mut Vec<Failure>) {
     let registries = args.service_registries.as_deref().unwrap_or_default();
     if registries.len() > 1 {
         fail(
@@ -747,6 +779,11 @@ pub fn service(args: &ServiceArgs, out: &mut Vec<Failure>) {
             (None, None) => {}
         }
     }
+}
+
+/// `placementConstraints` and `placementStrategy`: not on Fargate, within
+/// ECS's limits, with fields their type takes.
+fn placement(args: &ServiceArgs, fargate: bool, out: &mut Vec<Failure>) {
     let placement_on_fargate = |out: &mut Vec<Failure>, property: &str| {
         fail(
             out,
@@ -815,26 +852,5 @@ pub fn service(args: &ServiceArgs, out: &mut Vec<Failure>) {
             (PlacementStrategyType::Random, Some(_)) => fail(out, at, "random takes no field"),
             _ => {}
         }
-    }
-    if let Some(d) = &args.deployment_controller {
-        if d.r#type != DeploymentControllerType::Ecs {
-            fail(
-                out,
-                "deploymentController.type",
-                format!(
-                    "{} is not supported yet: this resource deploys new revisions with ECS rolling deployments; valid values: ECS",
-                    d.r#type
-                ),
-            );
-        }
-    }
-    if args.availability_zone_rebalancing == Some(Toggle::Enabled)
-        && args.launch_type == Some(LaunchType::External)
-    {
-        fail(
-            out,
-            "availabilityZoneRebalancing",
-            "EXTERNAL services cannot rebalance across Availability Zones; valid values with EXTERNAL: DISABLED",
-        );
     }
 }
