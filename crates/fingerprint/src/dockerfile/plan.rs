@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::directives::Directives;
 use super::error::PlanError;
 use super::instruction::{Command, CopyArgs, Instruction};
 use super::mount::MountType;
@@ -431,30 +432,36 @@ impl Planner<'_> {
     }
 }
 
-/// Plans a build of `target` (the last stage when None) with `build_args`.
-#[allow(clippy::too_many_lines)] // over 150 lines: split pending (issue 10)
-pub fn plan(
-    df: &Dockerfile,
-    target: Option<&str>,
-    build_args: &BTreeMap<String, String>,
-) -> Result<BuildPlan, PlanError> {
-    let stages = &df.stages;
-    let target_idx = match target {
-        None => stages.len().saturating_sub(1),
-        Some(t) => {
-            let lower = t.to_ascii_lowercase();
-            stages
-                .iter()
-                .position(|s| s.name.as_deref() == Some(lower.as_str()))
-                .ok_or_else(|| PlanError::TargetNotFound {
-                    target: t.to_string(),
-                    stages: stages.iter().filter_map(|s| s.name.clone()).collect(),
-                })?
-        }
+/// The stage `target` names (the last stage when None).
+fn target_index(stages: &[Stage], target: Option<&str>) -> Result<usize, PlanError> {
+    let Some(t) = target else {
+        return Ok(stages.len().saturating_sub(1));
     };
-    let escape = df.directives.escape;
+    let lower = t.to_ascii_lowercase();
+    stages
+        .iter()
+        .position(|s| s.name.as_deref() == Some(lower.as_str()))
+        .ok_or_else(|| PlanError::TargetNotFound {
+            target: t.to_string(),
+            stages: stages.iter().filter_map(|s| s.name.clone()).collect(),
+        })
+}
 
-    // Global scope: automatic platform args, then the ARGs before FROM.
+/// The global scope: automatic platform args, then the ARGs before the first FROM.
+struct GlobalScope {
+    meta: BTreeMap<String, String>,
+    meta_declared: BTreeSet<String>,
+    meta_given_is_default: BTreeMap<String, bool>,
+    /// Per global ARG instruction: the names it declares and the args its
+    /// defaults refer to.
+    refs: Vec<(Vec<String>, BTreeSet<String>)>,
+}
+
+fn global_scope(
+    df: &Dockerfile,
+    build_args: &BTreeMap<String, String>,
+    escape: char,
+) -> Result<GlobalScope, PlanError> {
     let mut meta: BTreeMap<String, String> = build_args
         .iter()
         .filter(|(k, _)| AUTOMATIC_ARGS.contains(&k.as_str()))
@@ -502,6 +509,50 @@ pub fn plan(
         }
         global_refs.push((decls.iter().map(|d| d.name.clone()).collect(), refs));
     }
+
+    Ok(GlobalScope {
+        meta,
+        meta_declared,
+        meta_given_is_default,
+        refs: global_refs,
+    })
+}
+
+/// The parser directives that change what the build does, as instructions.
+fn directive_lines(d: &Directives) -> Vec<PlannedInstruction> {
+    let mut out = Vec::new();
+    for (key, line) in &d.lines {
+        match key.as_str() {
+            "syntax" => out.push(PlannedInstruction {
+                line: *line,
+                text: format!("# syntax={}", d.syntax.as_deref().unwrap_or_default()),
+            }),
+            "escape" if d.escape != '\\' => out.push(PlannedInstruction {
+                line: *line,
+                text: format!("# escape={}", d.escape),
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Plans a build of `target` (the last stage when None) with `build_args`.
+pub fn plan(
+    df: &Dockerfile,
+    target: Option<&str>,
+    build_args: &BTreeMap<String, String>,
+) -> Result<BuildPlan, PlanError> {
+    let stages = &df.stages;
+    let target_idx = target_index(stages, target)?;
+    let escape = df.directives.escape;
+
+    let GlobalScope {
+        meta,
+        meta_declared,
+        meta_given_is_default,
+        refs: global_refs,
+    } = global_scope(df, build_args, escape)?;
 
     let planner = Planner {
         df,
@@ -588,20 +639,7 @@ pub fn plan(
             .map(Stage::display_name)
             .unwrap_or_default(),
     };
-    let d = &df.directives;
-    for (key, line) in &d.lines {
-        match key.as_str() {
-            "syntax" => out.instructions.push(PlannedInstruction {
-                line: *line,
-                text: format!("# syntax={}", d.syntax.as_deref().unwrap_or_default()),
-            }),
-            "escape" if d.escape != '\\' => out.instructions.push(PlannedInstruction {
-                line: *line,
-                text: format!("# escape={}", d.escape),
-            }),
-            _ => {}
-        }
-    }
+    out.instructions.extend(directive_lines(&df.directives));
     // A given arg is default-valued when every declaration that counts
     // says so.
     let mut given_is_default: BTreeMap<String, bool> = BTreeMap::new();
