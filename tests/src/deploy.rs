@@ -88,6 +88,20 @@ struct Lane {
     preview: bool,
 }
 
+/// One resource as the program registers it.
+struct Registration<'a> {
+    res: &'a Resource,
+    urn: String,
+    /// Its state from the last run, if any.
+    old: Option<&'a ResourceState>,
+    /// Its inputs, with the outputs of its dependencies filled in.
+    inputs: Json,
+    /// The URNs of the resources it depends on.
+    deps: Vec<String>,
+    /// DiffConfig replaced the provider: every resource is replaced.
+    provider_replaced: bool,
+}
+
 /// The steps one resource ran.
 struct Ran {
     /// The import step, when there was one.
@@ -501,18 +515,16 @@ impl Deployment {
                         calls: s.calls.fork(),
                         preview,
                     };
+                    let reg = Registration {
+                        res,
+                        urn,
+                        old,
+                        inputs,
+                        deps,
+                        provider_replaced,
+                    };
                     running.push(async move {
-                        let ran = self
-                            .run_resource(
-                                &mut lane,
-                                res,
-                                &urn,
-                                old,
-                                inputs,
-                                deps,
-                                provider_replaced,
-                            )
-                            .await;
+                        let ran = self.run_resource(&mut lane, reg).await;
                         (res, ran, lane.calls.log)
                     });
                 }
@@ -633,27 +645,19 @@ impl Deployment {
 
     /// One resource's steps: the import first when the program asks for one
     /// and the stack has no such resource yet, then its register step.
-    #[allow(clippy::too_many_arguments)]
-    async fn run_resource(
-        &self,
-        s: &mut Lane,
-        res: &Resource,
-        urn: &str,
-        old: Option<&ResourceState>,
-        inputs: Json,
-        deps: Vec<String>,
-        provider_replaced: bool,
-    ) -> Ran {
+    async fn run_resource(&self, s: &mut Lane, reg: Registration<'_>) -> Ran {
+        let res = reg.res;
+        let urn = reg.urn.as_str();
         let mut ran = Ran {
             import: Vec::new(),
             error: None,
             outcome: None,
         };
         let imported: ResourceState;
-        let mut old = old;
+        let mut old = reg.old;
         if let (None, Some(id)) = (old, res.options.import.as_deref()) {
             let mut step = Step::new(urn, &res.name, &res.type_token, Op::Import);
-            match self.import(s, res, urn, id, &deps).await {
+            match self.import(s, res, urn, id, &reg.deps).await {
                 Ok(st) => {
                     step.outputs = st.outputs.clone();
                     ran.import.push(step);
@@ -668,25 +672,26 @@ impl Deployment {
                 }
             }
         }
-        ran.outcome = Some(
-            self.resource_step(s, res, urn, old, inputs, deps, provider_replaced)
-                .await,
-        );
+        let reg = Registration {
+            old,
+            urn: reg.urn.clone(),
+            ..reg
+        };
+        ran.outcome = Some(self.resource_step(s, reg).await);
         ran
     }
 
-    #[allow(clippy::too_many_arguments)]
     #[allow(clippy::too_many_lines)] // over 150 lines: split pending (issue 10)
-    async fn resource_step(
-        &self,
-        s: &mut Lane,
-        res: &Resource,
-        urn: &str,
-        old: Option<&ResourceState>,
-        inputs: Json,
-        deps: Vec<String>,
-        provider_replaced: bool,
-    ) -> Outcome {
+    async fn resource_step(&self, s: &mut Lane, reg: Registration<'_>) -> Outcome {
+        let Registration {
+            res,
+            ref urn,
+            old,
+            inputs,
+            deps,
+            provider_replaced,
+        } = reg;
+        let urn = urn.as_str();
         let preview = s.preview;
         let name = res.name.as_str();
         let ty = res.type_token.as_str();
