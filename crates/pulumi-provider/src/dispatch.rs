@@ -40,6 +40,24 @@ pub enum OpFailure {
     },
 }
 
+impl OpFailure {
+    /// The same failure with every value `secrets` knows masked in its words.
+    pub fn redacted(self, secrets: &imagedeploy_redact::Redactor) -> Self {
+        match self {
+            OpFailure::Error(message) => OpFailure::Error(secrets.redact(&message)),
+            OpFailure::Partial {
+                id,
+                outputs,
+                reasons,
+            } => OpFailure::Partial {
+                id,
+                outputs,
+                reasons: reasons.iter().map(|r| secrets.redact(r)).collect(),
+            },
+        }
+    }
+}
+
 impl From<String> for OpFailure {
     fn from(message: String) -> Self {
         OpFailure::Error(message)
@@ -292,45 +310,13 @@ impl<R: Resource<C>, C: Send + Sync + 'static> Typed<R, C> {
             reasons,
         }
     }
-}
 
-fn plain(value: &Value) -> Json {
-    value_to_json(value)
-}
-
-/// True when `path` lies under one of the `ignoreChanges` paths, matched as
-/// the engine matches property paths (parsed, `*` a wildcard, quoted keys).
-fn ignored(path: &str, ignore: &[String]) -> bool {
-    use crate::wire::path::Path;
-    let Ok(changed) = Path::parse(path) else {
-        return false;
-    };
-    ignore
-        .iter()
-        .filter_map(|i| Path::parse(i).ok())
-        .any(|i| i.contains(&changed))
-}
-
-#[async_trait]
-impl<R: Resource<C>, C: Send + Sync + 'static> ErasedResource<C> for Typed<R, C> {
-    fn token(&self) -> &'static str {
-        self.resource.token()
-    }
-
-    fn schema(&self) -> ResourceSchema {
-        ResourceSchema {
-            token: self.resource.token(),
-            description: self.resource.description(),
-            inputs: self.inputs.clone(),
-            outputs: self.outputs.clone(),
-        }
-    }
-
-    fn input_shape(&self) -> Arc<ObjectShape> {
-        self.inputs.clone()
-    }
-
-    async fn check(&self, mut ctx: Ctx<C>, req: CheckRequest) -> (PropertyMap, Vec<Failure>) {
+    /// Check, before its failures are masked.
+    async fn check_unmasked(
+        &self,
+        mut ctx: Ctx<C>,
+        req: CheckRequest,
+    ) -> (PropertyMap, Vec<Failure>) {
         let failures = validate::validate(&req.news, &self.inputs);
         if !failures.is_empty() {
             return (req.news, failures);
@@ -361,7 +347,12 @@ impl<R: Resource<C>, C: Send + Sync + 'static> ErasedResource<C> for Typed<R, C>
         }
     }
 
-    async fn diff(&self, mut ctx: Ctx<C>, req: DiffRequest) -> Result<DiffOutcome, OpFailure> {
+    /// Diff, before its reasons are masked.
+    async fn diff_unmasked(
+        &self,
+        mut ctx: Ctx<C>,
+        req: DiffRequest,
+    ) -> Result<DiffOutcome, OpFailure> {
         let (news, news_ann) = self.args(&req.news)?;
         ctx.inputs = news_ann.clone();
         let old_inputs = req.old_inputs.clone().unwrap_or_else(|| {
@@ -402,6 +393,61 @@ impl<R: Resource<C>, C: Send + Sync + 'static> ErasedResource<C> for Typed<R, C>
                     .as_deref()
                     .is_none_or(|p| !ignored(p, &req.ignore_changes))
             });
+        }
+        Ok(outcome)
+    }
+}
+
+fn plain(value: &Value) -> Json {
+    value_to_json(value)
+}
+
+/// True when `path` lies under one of the `ignoreChanges` paths, matched as
+/// the engine matches property paths (parsed, `*` a wildcard, quoted keys).
+fn ignored(path: &str, ignore: &[String]) -> bool {
+    use crate::wire::path::Path;
+    let Ok(changed) = Path::parse(path) else {
+        return false;
+    };
+    ignore
+        .iter()
+        .filter_map(|i| Path::parse(i).ok())
+        .any(|i| i.contains(&changed))
+}
+
+#[async_trait]
+impl<R: Resource<C>, C: Send + Sync + 'static> ErasedResource<C> for Typed<R, C> {
+    fn token(&self) -> &'static str {
+        self.resource.token()
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema {
+            token: self.resource.token(),
+            description: self.resource.description(),
+            inputs: self.inputs.clone(),
+            outputs: self.outputs.clone(),
+        }
+    }
+
+    fn input_shape(&self) -> Arc<ObjectShape> {
+        self.inputs.clone()
+    }
+
+    async fn check(&self, ctx: Ctx<C>, req: CheckRequest) -> (PropertyMap, Vec<Failure>) {
+        let secrets = ctx.secrets.clone();
+        let (inputs, mut failures) = self.check_unmasked(ctx, req).await;
+        for failure in &mut failures {
+            failure.reason = secrets.redact(&failure.reason);
+        }
+        (inputs, failures)
+    }
+
+    async fn diff(&self, ctx: Ctx<C>, req: DiffRequest) -> Result<DiffOutcome, OpFailure> {
+        let secrets = ctx.secrets.clone();
+        let mut outcome = self.diff_unmasked(ctx, req).await?;
+        for reason in &mut outcome.reasons {
+            reason.text = secrets.redact(&reason.text);
         }
         Ok(outcome)
     }

@@ -227,8 +227,14 @@ mod tests {
     #[test]
     fn short_values_are_tokens_in_messages_and_withhold_output_lines() {
         let r = Redactor::new(["x7"]);
-        assert_eq!(r.redact("got x7, expected y"), format!("got {MASK}, expected y"));
-        assert_eq!(r.redact("ax7b stays (inside a word)"), "ax7b stays (inside a word)");
+        assert_eq!(
+            r.redact("got x7, expected y"),
+            format!("got {MASK}, expected y")
+        );
+        assert_eq!(
+            r.redact("ax7b stays (inside a word)"),
+            "ax7b stays (inside a word)"
+        );
         assert_eq!(r.redact_output_line("prefix-x7-suffix"), WITHHELD);
         assert_eq!(r.redactor_len(), 1);
         let one = Redactor::new(["1"]);

@@ -31,20 +31,23 @@ impl Failure {
 /// Every failure in `inputs`, or none.
 pub fn validate(inputs: &BTreeMap<String, Value>, shape: &ObjectShape) -> Vec<Failure> {
     let mut failures = Vec::new();
-    check_object(inputs, shape, &Path::root(), &mut failures);
+    check_object(inputs, shape, &Path::root(), false, &mut failures);
     failures
 }
 
+/// `secret`: the values here are secret (sent as secrets, inside one, or
+/// declared secret), so failures describe them without showing them.
 fn check_object(
     map: &BTreeMap<String, Value>,
     shape: &ObjectShape,
     at: &Path,
+    secret: bool,
     out: &mut Vec<Failure>,
 ) {
     for (key, value) in map {
         let path = at.key(key);
         match shape.property(key) {
-            Some(prop) => check_value(value, &prop.shape, &path, out),
+            Some(prop) => check_value(value, &prop.shape, &path, secret || prop.secret, out),
             None => {
                 let known: Vec<&str> = shape.properties.iter().map(|(n, _)| n.as_str()).collect();
                 out.push(Failure::new(
@@ -71,30 +74,42 @@ fn check_object(
     }
 }
 
-fn check_value(value: &Value, shape: &Shape, at: &Path, out: &mut Vec<Failure>) {
+fn check_value(value: &Value, shape: &Shape, at: &Path, secret: bool, out: &mut Vec<Failure>) {
     let mismatch = |out: &mut Vec<Failure>| {
+        let got = if secret {
+            format!("a secret {} (not shown)", value.kind_name())
+        } else {
+            describe_value(value)
+        };
         out.push(Failure::new(
             at.to_string(),
-            format!(
-                "expected {}, got {}",
-                shape.describe(),
-                describe_value(value)
-            ),
+            format!("expected {}, got {got}", shape.describe()),
         ))
     };
     match (value, shape) {
         (Value::Unknown | Value::Null, _) | (_, Shape::Any) => {}
         (Value::Output { value: None, .. }, _) => {}
-        (Value::Output { value: Some(v), .. }, _) => check_value(v, shape, at, out),
-        (Value::Secret(inner), _) => check_value(inner, shape, at, out),
+        (
+            Value::Output {
+                value: Some(v),
+                secret: s,
+            },
+            _,
+        ) => check_value(v, shape, at, secret || *s, out),
+        (Value::Secret(inner), _) => check_value(inner, shape, at, true, out),
         (Value::ResourceRef { .. }, Shape::String) => {}
         (Value::String(_), Shape::String) | (Value::Bool(_), Shape::Bool) => {}
         (Value::Number(n), Shape::Number) if n.is_finite() => {}
         (Value::Number(n), Shape::Integer) => {
             if !(n.is_finite() && n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15) {
+                let got = if secret {
+                    "a secret number (not shown)".to_string()
+                } else {
+                    n.to_string()
+                };
                 out.push(Failure::new(
                     at.to_string(),
-                    format!("expected an integer, got {n}"),
+                    format!("expected an integer, got {got}"),
                 ));
             }
         }
@@ -105,15 +120,15 @@ fn check_value(value: &Value, shape: &Shape, at: &Path, out: &mut Vec<Failure>) 
         }
         (Value::Array(items), Shape::Array(item_shape)) => {
             for (i, item) in items.iter().enumerate() {
-                check_value(item, item_shape, &at.index(i), out);
+                check_value(item, item_shape, &at.index(i), secret, out);
             }
         }
         (Value::Object(map), Shape::Map(value_shape)) => {
             for (k, v) in map {
-                check_value(v, value_shape, &at.key(k), out);
+                check_value(v, value_shape, &at.key(k), secret, out);
             }
         }
-        (Value::Object(map), Shape::Object(object)) => check_object(map, object, at, out),
+        (Value::Object(map), Shape::Object(object)) => check_object(map, object, at, secret, out),
         _ => mismatch(out),
     }
 }

@@ -2,12 +2,22 @@
 //! Dockerfile parses, tags are references. Run at preview, so mistakes show
 //! before anything is built.
 
-use imagedeploy_fingerprint::dockerfile;
+use imagedeploy_fingerprint::{dockerfile, ignore, userfile};
 use imagedeploy_registry::Reference;
 
 use super::args::ImageArgs;
 use super::inputs::{resolve, DockerfileSource};
 use crate::resource::{Ctx, Failure};
+
+/// `"value"` for a message, or a note that it is secret: a secret input is
+/// named by its property, never quoted.
+fn quoted(ctx: &Ctx, property: &str, value: &str) -> String {
+    if ctx.is_secret_at(property) {
+        "(secret value, not shown)".to_string()
+    } else {
+        format!("\"{value}\"")
+    }
+}
 
 pub fn check(ctx: &Ctx, args: &ImageArgs) -> Vec<Failure> {
     let mut failures = Vec::new();
@@ -16,14 +26,16 @@ pub fn check(ctx: &Ctx, args: &ImageArgs) -> Vec<Failure> {
     if !ctx.is_unknown("context") {
         let dir = &resolved.context;
         if !dir.is_dir() {
-            failures.push(Failure::new(
-                "context.location",
+            let message = if ctx.is_secret_at("context.location") {
+                "the build context directory (a secret value, not shown) does not exist; paths are relative to the program's directory".to_string()
+            } else {
                 format!(
                     "build context directory \"{}\" does not exist (resolved to {}); paths are relative to the program's directory",
                     args.context.location,
                     dir.display()
-                ),
-            ));
+                )
+            };
+            failures.push(Failure::new("context.location", message));
         }
     }
 
@@ -36,7 +48,13 @@ pub fn check(ctx: &Ctx, args: &ImageArgs) -> Vec<Failure> {
         }
     }
     if !ctx.is_unknown("dockerfile") && !ctx.is_unknown("context") && failures.is_empty() {
-        check_dockerfile(args, &resolved.dockerfile, &mut failures);
+        check_dockerfile(
+            ctx,
+            args,
+            &resolved.context,
+            &resolved.dockerfile,
+            &mut failures,
+        );
     }
 
     let push = args.push.unwrap_or(true);
@@ -52,7 +70,11 @@ pub fn check(ctx: &Ctx, args: &ImageArgs) -> Vec<Failure> {
             if let Err(e) = Reference::parse(tag) {
                 failures.push(Failure::new(
                     format!("tags[{i}]"),
-                    format!("\"{tag}\" is not an image reference ({e}); example: registry.example.com/team/app:1.2"),
+                    if ctx.is_secret_at(&format!("tags[{i}]")) {
+                        "the tag (a secret value, not shown) is not an image reference; example: registry.example.com/team/app:1.2".to_string()
+                    } else {
+                        format!("\"{tag}\" is not an image reference ({e}); example: registry.example.com/team/app:1.2")
+                    },
                 ));
             }
         }
@@ -69,7 +91,10 @@ pub fn check(ctx: &Ctx, args: &ImageArgs) -> Vec<Failure> {
             if !ctx.is_unknown("platforms") && !p.contains('/') {
                 failures.push(Failure::new(
                     format!("platforms[{i}]"),
-                    format!("\"{p}\" is not a platform; example: linux/amd64"),
+                    format!(
+                        "{} is not a platform; example: linux/amd64",
+                        quoted(ctx, &format!("platforms[{i}]"), p)
+                    ),
                 ));
             }
         }
@@ -79,7 +104,11 @@ pub fn check(ctx: &Ctx, args: &ImageArgs) -> Vec<Failure> {
         if t <= 0 {
             failures.push(Failure::new(
                 "buildTimeoutSeconds",
-                format!("must be a positive number of seconds, got {t}"),
+                if ctx.is_secret_at("buildTimeoutSeconds") {
+                    "must be a positive number of seconds".to_string()
+                } else {
+                    format!("must be a positive number of seconds, got {t}")
+                },
             ));
         }
     }
@@ -105,14 +134,23 @@ pub fn check(ctx: &Ctx, args: &ImageArgs) -> Vec<Failure> {
         if !host.contains("://") {
             failures.push(Failure::new(
                 "builder.host",
-                format!("\"{host}\" is not a DOCKER_HOST value; examples: unix:///var/run/docker.sock, ssh://user@host, tcp://10.0.0.5:2376"),
+                format!("{} is not a DOCKER_HOST value; examples: unix:///var/run/docker.sock, ssh://user@host, tcp://10.0.0.5:2376", quoted(ctx, "builder.host", host)),
             ));
         }
     }
     failures
 }
 
-fn check_dockerfile(args: &ImageArgs, input: &DockerfileSource, failures: &mut Vec<Failure>) {
+/// Reads the Dockerfile the way the fingerprint will (non-blocking, regular
+/// files only, size-bounded; see `userfile`) and checks that it parses and
+/// plans, and that the ignore file it will use can be read.
+fn check_dockerfile(
+    ctx: &Ctx,
+    args: &ImageArgs,
+    context: &std::path::Path,
+    input: &DockerfileSource,
+    failures: &mut Vec<Failure>,
+) {
     let (property, text) = match input {
         DockerfileSource::Inline(text) => ("dockerfile.inline", text.clone()),
         DockerfileSource::Path(path) => {
@@ -121,18 +159,35 @@ fn check_dockerfile(args: &ImageArgs, input: &DockerfileSource, failures: &mut V
             } else {
                 "context.location"
             };
-            match std::fs::read_to_string(path) {
+            match userfile::read_text(path, userfile::DOCKERFILE_LIMIT) {
                 Ok(text) => (property, text),
                 Err(e) => {
-                    failures.push(Failure::new(
-                        property,
-                        format!("cannot read Dockerfile {}: {e}", path.display()),
-                    ));
+                    let shown = if ctx.is_secret_at(property) {
+                        "the Dockerfile (its path is secret, not shown)".to_string()
+                    } else {
+                        format!("Dockerfile {}", path.display())
+                    };
+                    failures.push(Failure::new(property, format!("{shown} {e}")));
                     return;
                 }
             }
         }
     };
+    let dockerfile_path = match input {
+        DockerfileSource::Path(path) => Some(path.as_path()),
+        DockerfileSource::Inline(_) => None,
+    };
+    if let Some(ignore_file) = ignore::locate(context, dockerfile_path) {
+        if let Err(e) = userfile::read_text(&ignore_file, userfile::IGNORE_FILE_LIMIT) {
+            let shown = if ctx.is_secret_at("context.location") || ctx.is_secret_at(property) {
+                "the ignore file".to_string()
+            } else {
+                format!("ignore file {}", ignore_file.display())
+            };
+            failures.push(Failure::new("context.location", format!("{shown} {e}")));
+            return;
+        }
+    }
     // A defaulted Dockerfile that cannot be read is the context's fault; one
     // that does not parse is the Dockerfile's, even when it was not named.
     let property = if args.dockerfile.is_none() {
