@@ -195,8 +195,20 @@ fn check_dockerfile(
     } else {
         property
     };
+    // A secret Dockerfile (its text, or its path) is described, not quoted.
+    let secret = ctx.is_secret_at("dockerfile") || ctx.is_secret_at("context.location");
     let parsed = match dockerfile::parse(&text) {
         Ok(parsed) => parsed,
+        Err(e) if secret => {
+            failures.push(Failure::new(
+                property,
+                format!(
+                    "Dockerfile syntax error at line {} (the Dockerfile is secret: details not shown)",
+                    e.line()
+                ),
+            ));
+            return;
+        }
         Err(e) => {
             failures.push(Failure::new(
                 property,
@@ -212,6 +224,11 @@ fn check_dockerfile(
         } else {
             property
         };
-        failures.push(Failure::new(property, e.to_string()));
+        let message = if secret {
+            "the Dockerfile cannot be planned (it is secret: details not shown)".to_string()
+        } else {
+            e.to_string()
+        };
+        failures.push(Failure::new(property, message));
     }
 }
