@@ -250,3 +250,137 @@ async fn image_and_service_create_fail_clearly_without_fake_success() {
         eprintln!("{ty} failed as expected: {err}");
     }
 }
+
+/// Issue 19, findings 6 and 7: a Dockerfile or ignore file path that points
+/// at a FIFO, a device, a directory or a file that is not text fails Check
+/// at once, on its property, without the content; and the plugin answers
+/// the next call.
+#[tokio::test]
+async fn dockerfile_paths_to_fifos_devices_and_proc_files_fail_at_once() {
+    let mut p = provider().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = dir.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM scratch\n").unwrap();
+    let fifo = dir.path().join("Dockerfile.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let big = dir.path().join("Dockerfile.big");
+    std::fs::write(&big, vec![b'#'; (1 << 20) + 1]).unwrap();
+    let cases = [
+        (fifo.to_string_lossy().to_string(), "FIFO"),
+        ("/dev/zero".to_string(), "character device"),
+        ("/dev/urandom".to_string(), "character device"),
+        (dir.path().to_string_lossy().to_string(), "directory"),
+        ("/proc/self/environ".to_string(), "not a text file"),
+        (big.to_string_lossy().to_string(), "1 MiB"),
+    ];
+    for (location, expected) in cases {
+        let news = json!({
+            "context": {"location": ctx.to_string_lossy()},
+            "dockerfile": {"location": location},
+            "push": false,
+            "builder": {"kind": "buildah"},
+        });
+        let f = tokio::time::timeout(Duration::from_secs(30), failures(&mut p, IMAGE, news))
+            .await
+            .unwrap_or_else(|_| panic!("Check with dockerfile.location {location} hung"));
+        let failure = f
+            .iter()
+            .find(|f| f.property == "dockerfile.location")
+            .unwrap_or_else(|| panic!("{location}: no failure on dockerfile.location: {f:?}"));
+        assert!(
+            failure.reason.contains(expected),
+            "{location}: {:?} should say {expected:?}",
+            failure.reason
+        );
+        // Nothing of the environment is echoed.
+        for (key, _) in std::env::vars() {
+            if key.len() >= 6 {
+                assert!(!failure.reason.contains(&key), "{location}: {failure:?}");
+            }
+        }
+    }
+    // An ignore file that is a FIFO: reported on the context, no hang.
+    let fifo_ignore = ctx.join(".dockerignore");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo_ignore)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let news = json!({"context": {"location": ctx.to_string_lossy()}, "push": false, "builder": {"kind": "buildah"}});
+    let f = tokio::time::timeout(Duration::from_secs(30), failures(&mut p, IMAGE, news))
+        .await
+        .expect("Check with a FIFO .dockerignore hung");
+    assert!(
+        f.iter()
+            .any(|f| f.property == "context.location" && f.reason.contains("FIFO")),
+        "{f:?}"
+    );
+    tokio::time::timeout(Duration::from_secs(10), p.calls.get_schema())
+        .await
+        .expect("GetSchema after the FIFO cases hung")
+        .expect("GetSchema");
+}
+
+/// "No RPC can block another": while a Check waits on a registry that
+/// accepts connections and never answers, GetSchema and another Check
+/// still answer at once.
+#[tokio::test]
+async fn get_schema_answers_while_a_check_is_slow() {
+    let p = provider().await;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    // Accept and hold connections without a word.
+    let _held = std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        for stream in silent.incoming().flatten() {
+            kept.push(stream);
+        }
+    });
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        format!("FROM 127.0.0.1:{port}/slow/base:1\n"),
+    )
+    .unwrap();
+    let mut slow_calls = Calls::new(p._plugin.client(), Duration::from_secs(600));
+    let news = json!({"context": {"location": ctx.path().to_string_lossy()}, "push": false, "builder": {"kind": "buildah"}});
+    let slow = tokio::spawn(async move {
+        slow_calls
+            .check(&urn(IMAGE), "r", IMAGE, &json!({}), &news, &[7; 32])
+            .await
+            .is_ok()
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut calls = Calls::new(p._plugin.client(), Duration::from_secs(60));
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), calls.get_schema())
+        .await
+        .expect("GetSchema waited for the slow Check")
+        .expect("GetSchema");
+    let f = tokio::time::timeout(
+        Duration::from_secs(10),
+        failures_with(&mut calls, FIXTURE_TYPE, json!({})),
+    )
+    .await
+    .expect("another Check waited for the slow one");
+    assert!(!f.is_empty());
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        !slow.is_finished(),
+        "the Check on a silent registry must still be waiting, or this test shows nothing"
+    );
+    slow.abort();
+}
+
+async fn failures_with(calls: &mut Calls, type_token: &str, news: Json) -> Vec<CheckFailure> {
+    calls
+        .check(&urn(type_token), "r", type_token, &json!({}), &news, &[7; 32])
+        .await
+        .expect("Check answers")
+        .failures
+}
