@@ -379,7 +379,14 @@ async fn get_schema_answers_while_a_check_is_slow() {
 
 async fn failures_with(calls: &mut Calls, type_token: &str, news: Json) -> Vec<CheckFailure> {
     calls
-        .check(&urn(type_token), "r", type_token, &json!({}), &news, &[7; 32])
+        .check(
+            &urn(type_token),
+            "r",
+            type_token,
+            &json!({}),
+            &news,
+            &[7; 32],
+        )
         .await
         .expect("Check answers")
         .failures

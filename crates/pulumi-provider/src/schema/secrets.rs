@@ -3,7 +3,8 @@
 //! log lines) can be masked with them (see `imagedeploy_redact` for the
 //! rules). A value is secret when the engine sent it as a secret (or as a
 //! secret output), when it lies inside one, or when the shape declares its
-//! property secret.
+//! property secret. Map keys and property names are not values: they name
+//! properties (`secrets.npmrc`, `buildArgs.TOKEN`) in paths and messages.
 
 use std::collections::BTreeMap;
 
@@ -13,9 +14,19 @@ use super::shape::{ObjectShape, Shape};
 use crate::wire::value::Value;
 
 /// Every secret string and number in `map`, as a redactor.
+///
+/// Top-level keys the shape does not have (internal `__` properties) are
+/// skipped: the framework wraps them secret as a whole whenever any input
+/// was secret, so they hold plain values too (container names, counts),
+/// and every secret value in them is also in a property of the shape.
 pub fn secret_values(map: &BTreeMap<String, Value>, shape: &ObjectShape) -> Redactor {
     let mut out = Redactor::default();
-    collect_object(map, Some(shape), false, &mut out);
+    let known: BTreeMap<String, Value> = map
+        .iter()
+        .filter(|(k, _)| shape.property(k).is_some())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    collect_object(&known, Some(shape), false, &mut out);
     out
 }
 
@@ -27,10 +38,6 @@ fn collect_object(
 ) {
     for (key, value) in map {
         let prop = shape.and_then(|s| s.property(key));
-        if secret && prop.is_none() {
-            // A free-form key inside a secret value is part of it.
-            out.add(key);
-        }
         let declared = prop.is_some_and(|p| p.secret);
         collect(value, prop.map(|p| &p.shape), secret || declared, out);
     }
@@ -61,10 +68,7 @@ fn collect(value: &Value, shape: Option<&Shape>, secret: bool, out: &mut Redacto
         Value::Object(map) => match shape {
             Some(Shape::Object(o)) => collect_object(map, Some(o), secret, out),
             Some(Shape::Map(inner)) => {
-                for (k, v) in map {
-                    if secret {
-                        out.add(k);
-                    }
+                for v in map.values() {
                     collect(v, Some(inner), secret, out);
                 }
             }
