@@ -8,6 +8,7 @@ use imagedeploy_registry::Reference;
 use super::args::ImageArgs;
 use super::inputs::{resolve, DockerfileSource};
 use crate::resource::{Ctx, Failure};
+use pulumi_provider::wire::path::Path;
 
 /// `"value"` for a message, or a note that it is secret: a secret input is
 /// named by its property, never quoted.
@@ -19,8 +20,40 @@ fn quoted(ctx: &Ctx, property: &str, value: &str) -> String {
     }
 }
 
+/// Names of the build args whose values are secret.
+pub fn secret_build_args(
+    ctx: &Ctx,
+    build_args: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeSet<String> {
+    build_args
+        .keys()
+        .filter(|name| ctx.is_secret_at(&build_arg_path(name)))
+        .cloned()
+        .collect()
+}
+
+fn build_arg_path(name: &str) -> String {
+    Path::root().key("buildArgs").key(name).to_string()
+}
+
+/// A secret build arg is kept off the builder's command line and masked
+/// in its output, but an ARG value is recorded in the image history (and
+/// in any layer a RUN writes it to): say so, and point at `secrets`.
+pub fn warn_about_secret_build_args(ctx: &Ctx, args: &ImageArgs) {
+    let names = secret_build_args(ctx, args.build_args.as_ref().unwrap_or(&Default::default()));
+    if names.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    ctx.warn(&format!(
+        "build arg {} is secret: its value is kept off the builder's command line and masked in build output, but ARG values are recorded in the image history (`docker history` shows them) where anyone who can pull the image can read them; pass secrets with `secrets` and `RUN --mount=type=secret,id=...` instead",
+        names.join(", ")
+    ));
+}
+
 pub fn check(ctx: &Ctx, args: &ImageArgs) -> Vec<Failure> {
     let mut failures = Vec::new();
+    check_secret_names(ctx, args, &mut failures);
     let resolved = resolve(args);
 
     if !ctx.is_unknown("context") {
@@ -230,5 +263,55 @@ fn check_dockerfile(
             e.to_string()
         };
         failures.push(Failure::new(property, message));
+    }
+}
+
+/// Secret ids and the names of secret build args must be usable by the
+/// builder (`--secret id=<id>,src=...`, an environment variable): fail at
+/// Check, not in the middle of a build. Label and build arg keys must not
+/// hold NUL (no command line can carry it).
+fn check_secret_names(ctx: &Ctx, args: &ImageArgs, failures: &mut Vec<Failure>) {
+    for id in args.secrets.iter().flatten().map(|(id, _)| id) {
+        if let Some(problem) = imagedeploy_build::secret_id_problem(id) {
+            failures.push(Failure::new(
+                Path::root().key("secrets").key(id).to_string(),
+                format!("{problem}; ids are used as `RUN --mount=type=secret,id=<id>`"),
+            ));
+        }
+    }
+    let build_args = args.build_args.clone().unwrap_or_default();
+    for name in secret_build_args(ctx, &build_args) {
+        if let Some(problem) = imagedeploy_build::secret_build_arg_problem(&name) {
+            failures.push(Failure::new(build_arg_path(&name), problem));
+        }
+    }
+    for (property, map) in [
+        ("buildArgs", args.build_args.as_ref()),
+        ("labels", args.labels.as_ref()),
+    ] {
+        for (key, value) in map.into_iter().flatten() {
+            if value.contains('\0') && !key.contains('\0') {
+                failures.push(Failure::new(
+                    Path::root().key(property).key(key).to_string(),
+                    "the value contains NUL, which no builder can be given",
+                ));
+            }
+            if key.is_empty()
+                || key.contains('\0')
+                || (property == "buildArgs" && key.contains('='))
+            {
+                failures.push(Failure::new(
+                    Path::root().key(property).key(key).to_string(),
+                    format!(
+                        "{property} keys must be non-empty and contain no NUL{}",
+                        if property == "buildArgs" {
+                            " or '='"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+        }
     }
 }
