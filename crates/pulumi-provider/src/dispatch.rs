@@ -17,7 +17,9 @@ use crate::resource::{
     OpError, OutputName, ReadInput, Reason, Resource, UpdateInput,
 };
 use crate::schema::package::ResourceSchema;
-use crate::schema::typed::{decode, encode, from_json, to_json, value_to_json, Annotations};
+use crate::schema::typed::{
+    culprit, decode, encode, from_json, to_json, value_to_json, Annotations,
+};
 use crate::schema::{object_shape_of, validate, ObjectShape};
 use crate::wire::value::Value;
 
@@ -323,7 +325,17 @@ impl<R: Resource<C>, C: Send + Sync + 'static> Typed<R, C> {
         }
         let (news, ann) = match self.args(&req.news) {
             Ok(decoded) => decoded,
-            Err(e) => return (req.news, vec![Failure::new("", e)]),
+            Err(e) => {
+                // Validation passed, so the shape is right but a value is
+                // not (out of range, say): name the property it is in.
+                let (json, _) = decode(&req.news, &self.inputs);
+                let property = culprit::<R::Args>(&json, &self.inputs).unwrap_or_default();
+                let reason = e.trim_start_matches("invalid inputs: ").to_string();
+                return (
+                    req.news,
+                    vec![Failure::new(property, format!("invalid value: {reason}"))],
+                );
+            }
         };
         let olds = req
             .olds
