@@ -355,3 +355,32 @@ async fn the_reported_leaks_name_the_property_and_hide_the_value() {
         r.failures
     );
 }
+
+/// Explicit providers of the SDKs send object config values JSON-encoded
+/// as strings: a secret one is masked after decoding too.
+#[tokio::test]
+async fn a_secret_json_encoded_config_value_is_hidden_after_decoding() {
+    let mut p = provider().await;
+    let r = p
+        .calls
+        .check_config(
+            "urn:pulumi:dev::harness::pulumi:providers:imagedeploy::default",
+            "default",
+            "pulumi:providers:imagedeploy",
+            &json!({}),
+            &json!({"region": "us-east-1", "endpoints": values::secret(json!("{\"ecs\": \"ftp://s3cr3t-endpoint\"}"))}),
+            &[7; 32],
+        )
+        .await
+        .unwrap();
+    assert!(
+        r.failures.iter().any(|f| f.property == "endpoints.ecs"),
+        "{:?}",
+        r.failures
+    );
+    assert!(
+        r.failures.iter().all(|f| !f.reason.contains("s3cr3t")),
+        "{:?}",
+        r.failures
+    );
+}

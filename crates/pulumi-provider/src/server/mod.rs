@@ -160,11 +160,21 @@ impl<C: AppContext> Provider<C> {
         result.map(Response::new)
     }
 
-    /// Decodes provider configuration, accepting JSON-encoded strings.
+    /// Decodes provider configuration, accepting JSON-encoded strings; the
+    /// failures never show a secret value of `map`.
     fn decode_config(&self, mut map: PropertyMap) -> (Option<C::Config>, Vec<Failure>) {
         map.remove("version");
         map.remove("pluginDownloadURL");
         validate::coerce_json_strings(&mut map, &self.config_shape);
+        let secrets = secret_values(&map, &self.config_shape);
+        let (config, mut failures) = self.decode_config_unmasked(map);
+        for failure in &mut failures {
+            failure.reason = secrets.redact(&failure.reason);
+        }
+        (config, failures)
+    }
+
+    fn decode_config_unmasked(&self, map: PropertyMap) -> (Option<C::Config>, Vec<Failure>) {
         let mut failures = validate::validate(&map, &self.config_shape);
         if !failures.is_empty() {
             return (None, failures);
@@ -226,11 +236,7 @@ impl<C: AppContext> ResourceProvider for Provider<C> {
     ) -> Result<Response<rpc::CheckResponse>, Status> {
         let req = request.into_inner();
         let news = props(req.news.as_ref());
-        let (_, mut failures) = self.decode_config(news.clone());
-        let secrets = secret_values(&news, &self.config_shape);
-        for failure in &mut failures {
-            failure.reason = secrets.redact(&failure.reason);
-        }
+        let (_, failures) = self.decode_config(news.clone());
         Ok(Response::new(rpc::CheckResponse {
             inputs: Some(to_struct(&news)),
             failures: failures_to_rpc(failures),
