@@ -82,7 +82,7 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, UserFileError> {
 }
 
 fn describe_size(bytes: u64) -> String {
-    if bytes % (1 << 20) == 0 {
+    if bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else {
         format!("{bytes} bytes")
