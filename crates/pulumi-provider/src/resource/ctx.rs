@@ -109,12 +109,6 @@ impl<C> Ctx<C> {
         self.secrets.redact(text)
     }
 
-    /// The request's secret values, e.g. for a domain crate that masks
-    /// output lines itself.
-    pub fn secret_values(&self) -> &Redactor {
-        &self.secrets
-    }
-
     /// Progress line shown live in the CLI and not kept. The same as
     /// `tracing::info!(progress = true, ...)` inside the call.
     pub fn progress(&self, message: &str) {
