@@ -648,4 +648,115 @@ mod tests {
         assert_eq!(reasons(&["a"]).await, ["b changed", "rollout retried"]);
         assert!(reasons(&["a", "b"]).await.is_empty());
     }
+
+    /// Quotes its input `a` in a Check failure and a diff reason, as a
+    /// careless resource would.
+    struct Careless;
+
+    #[async_trait]
+    impl Resource<()> for Careless {
+        type Args = Two;
+        type State = Two;
+        fn token(&self) -> &'static str {
+            "test:index:Careless"
+        }
+        fn description(&self) -> &'static str {
+            "test"
+        }
+        async fn check(&self, _ctx: &Ctx<()>, input: CheckInput<Two>) -> Result<Two, Vec<Failure>> {
+            let a = input.news.a.unwrap_or_default();
+            Err(vec![Failure::new("a", format!("\"{a}\" is wrong"))])
+        }
+        async fn diff(
+            &self,
+            _ctx: &Ctx<()>,
+            input: DiffInput<Two, Two>,
+        ) -> Result<DiffOutcome, BoxError> {
+            let a = input.news.a.unwrap_or_default();
+            Ok(DiffOutcome {
+                changes: vec![Change::update("a")],
+                delete_before_replace: false,
+                reasons: vec![Reason::about("a", format!("a {a} -> new"))],
+            })
+        }
+        async fn create(
+            &self,
+            _ctx: &Ctx<()>,
+            input: CreateInput<Two>,
+        ) -> Result<Created<Two>, OpError<Two>> {
+            Err(OpError::msg(format!(
+                "rejected {}",
+                input.args.a.unwrap_or_default()
+            )))
+        }
+        async fn update(
+            &self,
+            _ctx: &Ctx<()>,
+            input: UpdateInput<Two, Two>,
+        ) -> Result<Outputs<Two>, OpError<Two>> {
+            Ok(Outputs::known(input.news))
+        }
+    }
+
+    #[tokio::test]
+    async fn failures_reasons_and_errors_never_quote_a_secret_input() {
+        let erased = Typed::erase(Careless);
+        let news: PropertyMap = [(
+            "a".to_string(),
+            Value::Secret(Box::new(Value::String("hunter2-value".into()))),
+        )]
+        .into();
+        let mut ctx = Ctx::new(
+            "urn",
+            "careless",
+            tokio_util::sync::CancellationToken::new(),
+            Arc::new(()),
+        );
+        ctx.secrets = Arc::new(crate::schema::secrets::secret_values(
+            &news,
+            &erased.input_shape(),
+        ));
+        let (_, failures) = erased
+            .check(
+                ctx.clone(),
+                CheckRequest {
+                    olds: None,
+                    news: news.clone(),
+                    random_seed: Vec::new(),
+                    proposed_name: None,
+                    autonaming: crate::resource::AutonamingMode::Unset,
+                },
+            )
+            .await;
+        assert_eq!(failures[0].reason, "\"[secret]\" is wrong");
+        let outcome = erased
+            .diff(
+                ctx.clone(),
+                DiffRequest {
+                    id: "id".into(),
+                    olds: PropertyMap::new(),
+                    old_inputs: None,
+                    news: news.clone(),
+                    ignore_changes: Vec::new(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome.reasons[0].text, "a [secret] -> new");
+        let error = erased
+            .create(
+                ctx.clone(),
+                CreateRequest {
+                    news,
+                    preview: false,
+                },
+            )
+            .await
+            .unwrap_err()
+            .redacted(&ctx.secrets);
+        match error {
+            OpFailure::Error(message) => assert_eq!(message, "rejected [secret]"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
