@@ -3,7 +3,11 @@
 //! type, and never crash the provider. Image and Service exist in the schema
 //! before their implementation lands: their Create must fail clearly.
 
+mod schema_cases;
+
 use std::time::Duration;
+
+use schema_cases::{leaves, set, show, Leaf, Step};
 
 use imagedeploy_tests::rpc::Calls;
 use imagedeploy_tests::{
@@ -248,5 +252,320 @@ async fn image_and_service_create_fail_clearly_without_fake_success() {
             "{ty}: nothing in state"
         );
         eprintln!("{ty} failed as expected: {err}");
+    }
+}
+
+/// Issue 19, findings 6 and 7: a Dockerfile or ignore file path that points
+/// at a FIFO, a device, a directory or a file that is not text fails Check
+/// at once, on its property, without the content; and the plugin answers
+/// the next call.
+#[tokio::test]
+async fn dockerfile_paths_to_fifos_devices_and_proc_files_fail_at_once() {
+    let mut p = provider().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = dir.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM scratch\n").unwrap();
+    let fifo = dir.path().join("Dockerfile.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let big = dir.path().join("Dockerfile.big");
+    std::fs::write(&big, vec![b'#'; (1 << 20) + 1]).unwrap();
+    let cases = [
+        (fifo.to_string_lossy().to_string(), "FIFO"),
+        ("/dev/zero".to_string(), "character device"),
+        ("/dev/urandom".to_string(), "character device"),
+        (dir.path().to_string_lossy().to_string(), "directory"),
+        ("/proc/self/environ".to_string(), "not a text file"),
+        (big.to_string_lossy().to_string(), "1 MiB"),
+    ];
+    for (location, expected) in cases {
+        let news = json!({
+            "context": {"location": ctx.to_string_lossy()},
+            "dockerfile": {"location": location},
+            "push": false,
+            "builder": {"kind": "buildah"},
+        });
+        let f = tokio::time::timeout(Duration::from_secs(30), failures(&mut p, IMAGE, news))
+            .await
+            .unwrap_or_else(|_| panic!("Check with dockerfile.location {location} hung"));
+        let failure = f
+            .iter()
+            .find(|f| f.property == "dockerfile.location")
+            .unwrap_or_else(|| panic!("{location}: no failure on dockerfile.location: {f:?}"));
+        assert!(
+            failure.reason.contains(expected),
+            "{location}: {:?} should say {expected:?}",
+            failure.reason
+        );
+        // Nothing of the environment is echoed.
+        for (key, _) in std::env::vars() {
+            if key.len() >= 6 {
+                assert!(!failure.reason.contains(&key), "{location}: {failure:?}");
+            }
+        }
+    }
+    // An ignore file that is a FIFO: reported on the context, no hang.
+    let fifo_ignore = ctx.join(".dockerignore");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo_ignore)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let news = json!({"context": {"location": ctx.to_string_lossy()}, "push": false, "builder": {"kind": "buildah"}});
+    let f = tokio::time::timeout(Duration::from_secs(30), failures(&mut p, IMAGE, news))
+        .await
+        .expect("Check with a FIFO .dockerignore hung");
+    assert!(
+        f.iter()
+            .any(|f| f.property == "context.location" && f.reason.contains("FIFO")),
+        "{f:?}"
+    );
+    tokio::time::timeout(Duration::from_secs(10), p.calls.get_schema())
+        .await
+        .expect("GetSchema after the FIFO cases hung")
+        .expect("GetSchema");
+}
+
+/// "No RPC can block another": while a Check waits on a registry that
+/// accepts connections and never answers, GetSchema and another Check
+/// still answer at once.
+#[tokio::test]
+async fn get_schema_answers_while_a_check_is_slow() {
+    let p = provider().await;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    // Accept and hold connections without a word.
+    let _held = std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        for stream in silent.incoming().flatten() {
+            kept.push(stream);
+        }
+    });
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        format!("FROM 127.0.0.1:{port}/slow/base:1\n"),
+    )
+    .unwrap();
+    let mut slow_calls = Calls::new(p._plugin.client(), Duration::from_secs(600));
+    let news = json!({"context": {"location": ctx.path().to_string_lossy()}, "push": false, "builder": {"kind": "buildah"}});
+    let slow = tokio::spawn(async move {
+        slow_calls
+            .check(&urn(IMAGE), "r", IMAGE, &json!({}), &news, &[7; 32])
+            .await
+            .is_ok()
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut calls = Calls::new(p._plugin.client(), Duration::from_secs(60));
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), calls.get_schema())
+        .await
+        .expect("GetSchema waited for the slow Check")
+        .expect("GetSchema");
+    let f = tokio::time::timeout(
+        Duration::from_secs(10),
+        failures_with(&mut calls, FIXTURE_TYPE, json!({})),
+    )
+    .await
+    .expect("another Check waited for the slow one");
+    assert!(!f.is_empty());
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        !slow.is_finished(),
+        "the Check on a silent registry must still be waiting, or this test shows nothing"
+    );
+    slow.abort();
+}
+
+async fn failures_with(calls: &mut Calls, type_token: &str, news: Json) -> Vec<CheckFailure> {
+    calls
+        .check(
+            &urn(type_token),
+            "r",
+            type_token,
+            &json!({}),
+            &news,
+            &[7; 32],
+        )
+        .await
+        .expect("Check answers")
+        .failures
+}
+
+/// Issue 19, finding 13, generated from the schema for every resource: a
+/// null inside a list or a map, and a negative number in every integer
+/// property, give CheckFailures naming the property path with a plain
+/// message (no deserializer text, no empty property).
+#[tokio::test]
+async fn nulls_in_lists_and_maps_and_negative_numbers_name_their_property() {
+    let mut p = provider().await;
+    let schema: Json = serde_json::from_str(&p.calls.get_schema().await.unwrap()).unwrap();
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let baselines = [
+        (
+            IMAGE,
+            json!({"context": {"location": ctx.path().to_string_lossy()}, "push": false, "builder": {"kind": "buildah"}}),
+        ),
+        (
+            SERVICE,
+            json!({"cluster": "c", "containers": [{"name": "app", "image": "127.0.0.1:1/app:1"}]}),
+        ),
+        (
+            "imagedeploy:index:Task",
+            json!({"cluster": "c", "command": ["true"], "containers": [{"name": "app", "image": "127.0.0.1:1/app:1"}]}),
+        ),
+    ];
+    let raw = [
+        "invalid type:",
+        "invalid value:",
+        "missing field",
+        "unknown variant",
+        "at line",
+        "expected u",
+        "expected i",
+    ];
+    let (mut nulls, mut negatives) = (0, 0);
+    for (token, baseline) in &baselines {
+        let mut found = Vec::new();
+        leaves(
+            &schema,
+            &schema["resources"][token]["inputProperties"],
+            Vec::new(),
+            0,
+            &mut found,
+        );
+        let mut cases: Vec<(Json, String, &str)> = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (path, leaf) in &found {
+            // The innermost list element or map value on the path: null.
+            if let Some(cut) = path
+                .iter()
+                .rposition(|s| matches!(s, Step::Index) || matches!(s, Step::Key(k) if k == "K1"))
+            {
+                let container = &path[..=cut];
+                let shown = show(container).trim_start_matches('.').to_string();
+                if seen.insert(shown.clone()) {
+                    let mut inputs = baseline.clone();
+                    set(&mut inputs, container, Json::Null);
+                    // A null list element: keep a list around it.
+                    cases.push((inputs, shown, "null"));
+                }
+            }
+            if matches!(leaf, Leaf::Integer | Leaf::Number) {
+                let mut inputs = baseline.clone();
+                set(&mut inputs, path, json!(-5));
+                cases.push((
+                    inputs,
+                    show(path).trim_start_matches('.').to_string(),
+                    "negative",
+                ));
+            }
+        }
+        for (inputs, path, kind) in cases {
+            let f = failures(&mut p, token, inputs.clone()).await;
+            for failure in &f {
+                assert!(
+                    !failure.property.is_empty(),
+                    "{token} {path} ({kind}): a failure names no property: {failure:?}"
+                );
+                for marker in raw {
+                    assert!(
+                        !failure.reason.contains(marker),
+                        "{token} {path} ({kind}): deserializer text in {failure:?}"
+                    );
+                }
+            }
+            if kind == "null" {
+                nulls += 1;
+                assert!(
+                    f.iter()
+                        .any(|x| x.property == path && x.reason.contains("null")),
+                    "{token}: a null at {path} must fail on it: {f:?} (inputs {inputs})"
+                );
+            } else {
+                negatives += 1;
+            }
+        }
+    }
+    eprintln!("{nulls} null cases, {negatives} negative number cases");
+    assert!(
+        nulls > 20 && negatives > 20,
+        "{nulls} null cases, {negatives} negative ones"
+    );
+}
+
+/// Nesting deeper than the framework's bound fails Check on the property,
+/// with the bound in the message; the plugin stays up.
+#[tokio::test]
+async fn deeply_nested_values_fail_on_their_property() {
+    let mut p = provider().await;
+    // 40 levels: past the framework's bound of 32, short of protobuf's own
+    // decoding limit (100 message levels, two per JSON level), which the
+    // gRPC layer enforces before any property is known.
+    let mut deep = json!("leaf");
+    for _ in 0..40 {
+        deep = json!([deep]);
+    }
+    let f = failures(
+        &mut p,
+        FIXTURE_TYPE,
+        json!({"value": "v", "tags": {"k": deep.clone()}}),
+    )
+    .await;
+    assert!(
+        f.iter()
+            .any(|x| x.property.starts_with("tags") && x.reason.contains("32 levels")),
+        "{f:?}"
+    );
+    let f = failures(
+        &mut p,
+        SERVICE,
+        json!({"cluster": "c", "containers": [{"name": "a", "image": "r/a:1", "environment": {"K": deep}}]}),
+    )
+    .await;
+    assert!(
+        f.iter()
+            .any(|x| x.property.starts_with("containers[0]") && x.reason.contains("32 levels")),
+        "{f:?}"
+    );
+    p.calls.get_schema().await.expect("still answering");
+}
+
+/// Values ECS would refuse in Create fail at Check instead: a negative
+/// capacity provider weight, a negative cpu.
+#[tokio::test]
+async fn negative_weights_and_sizes_fail_at_check() {
+    let mut p = provider().await;
+    let f = failures(
+        &mut p,
+        SERVICE,
+        json!({"cluster": "c", "cpu": -256, "containers": [{"name": "a", "image": "r/a:1"}]}),
+    )
+    .await;
+    assert!(f.iter().any(|x| x.property == "cpu"), "{f:?}");
+    let f = failures(
+        &mut p,
+        SERVICE,
+        json!({
+            "cluster": "c",
+            "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": -1, "base": -2}],
+            "containers": [{"name": "a", "image": "r/a:1", "portMappings": [{"containerPort": 80}, {"containerPort": -8080}]}],
+        }),
+    )
+    .await;
+    for property in [
+        "capacityProviderStrategy[0].weight",
+        "capacityProviderStrategy[0].base",
+        "containers[0].portMappings[1].containerPort",
+    ] {
+        assert!(
+            f.iter().any(|x| x.property == property),
+            "no failure on {property}: {f:?}"
+        );
     }
 }

@@ -55,9 +55,7 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
     bud.arg("--authfile").arg(&job.auth_file);
     bud.arg("-f").arg(&job.dockerfile).arg("-t").arg(&tag);
     bud.arg("--ignorefile").arg(&job.ignore_file);
-    for (key, value) in &request.build_args {
-        bud.arg("--build-arg").arg(format!("{key}={value}"));
-    }
+    crate::secrets::build_arg_flags(request, &mut bud);
     if let Some(target) = &request.target {
         bud.arg("--target").arg(target);
     }

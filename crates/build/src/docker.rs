@@ -218,9 +218,7 @@ fn common_args(job: &Job<'_>, build: &mut Invocation) {
     if !request.build_args.contains_key("SOURCE_DATE_EPOCH") {
         build.args(["--build-arg", "SOURCE_DATE_EPOCH=0"]);
     }
-    for (key, value) in &request.build_args {
-        build.arg("--build-arg").arg(format!("{key}={value}"));
-    }
+    crate::secrets::build_arg_flags(request, build);
     if let Some(target) = &request.target {
         build.arg("--target").arg(target);
     }

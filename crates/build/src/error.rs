@@ -24,8 +24,11 @@ pub enum BuildError {
         source: crate::dockerfile::DockerfileError,
     },
 
-    #[error("secret id {id:?} is not usable: ids may not be empty or contain ',', '=' or '/'")]
-    InvalidSecretId { id: String },
+    #[error("secret id \"{id}\" is not usable: {problem}")]
+    InvalidSecretId { id: String, problem: &'static str },
+
+    #[error("build arg {name} is secret and cannot be passed to the builder: {problem}")]
+    InvalidSecretBuildArg { name: String, problem: &'static str },
 
     #[error("no image builder is available: {tried}")]
     NoBuilder { tried: String },

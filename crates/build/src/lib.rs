@@ -24,6 +24,7 @@ pub use failure::FailedStep;
 pub use request::{
     BuildRequest, Builder, BuilderKind, BuiltImage, DockerfileSource, DEFAULT_TIMEOUT,
 };
+pub use secrets::{secret_build_arg_problem, secret_id_problem};
 pub use tokio_util::sync::CancellationToken;
 
 use imagedeploy_registry::ImageLayout;
@@ -227,7 +228,7 @@ pub async fn build(
         dockerfile_label: label,
         ignore_file,
         build_platform,
-        secrets: SecretFiles::write(&request.secrets)?,
+        secrets: SecretFiles::write(request)?,
         auth_file: authfile::write(work.path(), &request.registry_auth)?,
         deadline,
         cancel,

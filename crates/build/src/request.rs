@@ -1,6 +1,6 @@
 //! What to build and with which builder.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +37,11 @@ pub struct BuildRequest {
     pub context: PathBuf,
     pub dockerfile: DockerfileSource,
     pub build_args: BTreeMap<String, String>,
+    /// Names of `build_args` whose values are secret: passed to the builder
+    /// through its environment, never on its command line, and masked in
+    /// its output. (An ARG value still lands in the image history; build
+    /// secrets belong in `secrets`.)
+    pub secret_build_args: BTreeSet<String>,
     pub target: Option<String>,
     /// `os/arch[/variant]`; default the builder's native platform.
     pub platform: Option<String>,
@@ -73,6 +78,7 @@ impl BuildRequest {
             context: context.into(),
             dockerfile: DockerfileSource::Path(PathBuf::from("Dockerfile")),
             build_args: BTreeMap::new(),
+            secret_build_args: BTreeSet::new(),
             target: None,
             platform: None,
             labels: BTreeMap::new(),

@@ -113,3 +113,41 @@ async fn docker_engine_builds_export_push_and_keep_content_identity() {
         other => panic!("expected a build failure, got {other}"),
     }
 }
+
+/// A secret build arg reaches BuildKit through the docker client's
+/// environment (`--build-arg NAME` without a value): the RUN step sees the
+/// value, its output shows it masked, and the progress never shows it.
+#[tokio::test(flavor = "multi_thread")]
+async fn docker_reads_a_secret_build_arg_from_the_environment() {
+    const VALUE: &str = "docker-arg-s3cr3t";
+    let base = BaseImage::create().await;
+    let engine = match DockerEngine::start(&base.registry.address()) {
+        Ok(engine) => engine,
+        Err(reason) => {
+            println!("SKIPPED docker engine test: {reason}");
+            eprintln!("SKIPPED docker engine test: {reason}");
+            return;
+        }
+    };
+    let dockerfile = format!(
+        "FROM {}\nARG TOKEN\nRUN test \"$TOKEN\" = \"{VALUE}\" && echo \"token=$TOKEN\"\n",
+        base.reference
+    );
+    let dir = context(&[("Dockerfile", &dockerfile)]);
+    let mut request = BuildRequest::new(dir.path());
+    request.builder = Builder::Docker {
+        host: Some(engine.host.clone()),
+    };
+    request.base_image_overrides = base.overrides();
+    request.build_args = BTreeMap::from([("TOKEN".to_string(), VALUE.to_string())]);
+    request.secret_build_args.insert("TOKEN".into());
+    request.no_cache = true;
+    let lines = Lines::default();
+    build(&request, CancellationToken::new())
+        .with_subscriber(lines.subscriber())
+        .await
+        .unwrap_or_else(|e| panic!("the RUN step sees the value from the environment: {e}"));
+    let all = lines.all();
+    assert!(!all.iter().any(|l| l.contains("s3cr3t")), "{all:?}");
+    assert!(all.iter().any(|l| l.contains("token=[secret]")), "{all:?}");
+}

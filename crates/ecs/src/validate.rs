@@ -156,6 +156,19 @@ fn check_placement(args: &ServiceArgs, out: &mut Vec<Failure>) {
                 "capacity provider name is required",
             ));
         }
+        // ECS's limits (CapacityProviderStrategyItem): weight 0-1000, base 0-100000.
+        if let Some(weight) = item.weight.filter(|w| !(0..=1000).contains(w)) {
+            out.push(Failure::new(
+                format!("capacityProviderStrategy[{i}].weight"),
+                format!("weight must be between 0 and 1000, got {weight}"),
+            ));
+        }
+        if let Some(base) = item.base.filter(|b| !(0..=100_000).contains(b)) {
+            out.push(Failure::new(
+                format!("capacityProviderStrategy[{i}].base"),
+                format!("base must be between 0 and 100000, got {base}"),
+            ));
+        }
     }
     let mode = args.network_mode_or_default();
     if args.is_fargate() && mode != NetworkMode::Awsvpc {

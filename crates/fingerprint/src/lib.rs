@@ -21,6 +21,7 @@ mod sources;
 pub mod stage;
 pub mod statcache;
 mod tree;
+pub mod userfile;
 
 pub use explain::{explain, notes};
 pub use manifest::{EntryType, FileEntry, Inputs, Manifest, UnhashableInput};
@@ -143,11 +144,11 @@ pub enum Error {
     },
     #[error("build context {0} is not a directory")]
     ContextNotDirectory(PathBuf),
-    #[error("reading Dockerfile {path}: {source}")]
+    #[error("Dockerfile {path} {source}")]
     ReadDockerfile {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: userfile::UserFileError,
     },
     #[error("{dockerfile}: {source}")]
     Parse {
@@ -189,16 +190,14 @@ pub fn fingerprint(req: &Request) -> Result<Fingerprint, Error> {
     }
     let (text, dockerfile_path, dockerfile_name) = match &req.dockerfile {
         DockerfileSource::Path(p) => {
-            let bytes = std::fs::read(p).map_err(|source| Error::ReadDockerfile {
-                path: p.clone(),
-                source,
+            let text = userfile::read_text(p, userfile::DOCKERFILE_LIMIT).map_err(|source| {
+                Error::ReadDockerfile {
+                    path: p.clone(),
+                    source,
+                }
             })?;
             let name = p.display().to_string();
-            (
-                String::from_utf8_lossy(&bytes).into_owned(),
-                Some(p.clone()),
-                name,
-            )
+            (text, Some(p.clone()), name)
         }
         DockerfileSource::Inline(text) => (text.clone(), None, "Dockerfile (inline)".to_string()),
     };

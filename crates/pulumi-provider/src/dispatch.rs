@@ -17,7 +17,9 @@ use crate::resource::{
     OpError, OutputName, ReadInput, Reason, Resource, UpdateInput,
 };
 use crate::schema::package::ResourceSchema;
-use crate::schema::typed::{decode, encode, from_json, to_json, value_to_json, Annotations};
+use crate::schema::typed::{
+    culprit, decode, encode, from_json, to_json, value_to_json, Annotations,
+};
 use crate::schema::{object_shape_of, validate, ObjectShape};
 use crate::wire::value::Value;
 
@@ -38,6 +40,24 @@ pub enum OpFailure {
         /// Why the operation did not complete.
         reasons: Vec<String>,
     },
+}
+
+impl OpFailure {
+    /// The same failure with every value `secrets` knows masked in its words.
+    pub fn redacted(self, secrets: &imagedeploy_redact::Redactor) -> Self {
+        match self {
+            OpFailure::Error(message) => OpFailure::Error(secrets.redact(&message)),
+            OpFailure::Partial {
+                id,
+                outputs,
+                reasons,
+            } => OpFailure::Partial {
+                id,
+                outputs,
+                reasons: reasons.iter().map(|r| secrets.redact(r)).collect(),
+            },
+        }
+    }
 }
 
 impl From<String> for OpFailure {
@@ -292,45 +312,13 @@ impl<R: Resource<C>, C: Send + Sync + 'static> Typed<R, C> {
             reasons,
         }
     }
-}
 
-fn plain(value: &Value) -> Json {
-    value_to_json(value)
-}
-
-/// True when `path` lies under one of the `ignoreChanges` paths, matched as
-/// the engine matches property paths (parsed, `*` a wildcard, quoted keys).
-fn ignored(path: &str, ignore: &[String]) -> bool {
-    use crate::wire::path::Path;
-    let Ok(changed) = Path::parse(path) else {
-        return false;
-    };
-    ignore
-        .iter()
-        .filter_map(|i| Path::parse(i).ok())
-        .any(|i| i.contains(&changed))
-}
-
-#[async_trait]
-impl<R: Resource<C>, C: Send + Sync + 'static> ErasedResource<C> for Typed<R, C> {
-    fn token(&self) -> &'static str {
-        self.resource.token()
-    }
-
-    fn schema(&self) -> ResourceSchema {
-        ResourceSchema {
-            token: self.resource.token(),
-            description: self.resource.description(),
-            inputs: self.inputs.clone(),
-            outputs: self.outputs.clone(),
-        }
-    }
-
-    fn input_shape(&self) -> Arc<ObjectShape> {
-        self.inputs.clone()
-    }
-
-    async fn check(&self, mut ctx: Ctx<C>, req: CheckRequest) -> (PropertyMap, Vec<Failure>) {
+    /// Check, before its failures are masked.
+    async fn check_unmasked(
+        &self,
+        mut ctx: Ctx<C>,
+        req: CheckRequest,
+    ) -> (PropertyMap, Vec<Failure>) {
         let failures =
             validate::validate_except(&req.news, &self.inputs, self.resource.internal_inputs());
         if !failures.is_empty() {
@@ -338,7 +326,17 @@ impl<R: Resource<C>, C: Send + Sync + 'static> ErasedResource<C> for Typed<R, C>
         }
         let (news, ann) = match self.args(&req.news) {
             Ok(decoded) => decoded,
-            Err(e) => return (req.news, vec![Failure::new("", e)]),
+            Err(e) => {
+                // Validation passed, so the shape is right but a value is
+                // not (out of range, say): name the property it is in.
+                let (json, _) = decode(&req.news, &self.inputs);
+                let property = culprit::<R::Args>(&json, &self.inputs).unwrap_or_default();
+                let reason = e.trim_start_matches("invalid inputs: ").to_string();
+                return (
+                    req.news,
+                    vec![Failure::new(property, format!("invalid value: {reason}"))],
+                );
+            }
         };
         let olds = req
             .olds
@@ -362,7 +360,12 @@ impl<R: Resource<C>, C: Send + Sync + 'static> ErasedResource<C> for Typed<R, C>
         }
     }
 
-    async fn diff(&self, mut ctx: Ctx<C>, req: DiffRequest) -> Result<DiffOutcome, OpFailure> {
+    /// Diff, before its reasons are masked.
+    async fn diff_unmasked(
+        &self,
+        mut ctx: Ctx<C>,
+        req: DiffRequest,
+    ) -> Result<DiffOutcome, OpFailure> {
         let (news, news_ann) = self.args(&req.news)?;
         ctx.inputs = news_ann.clone();
         let old_inputs = req.old_inputs.clone().unwrap_or_else(|| {
@@ -403,6 +406,61 @@ impl<R: Resource<C>, C: Send + Sync + 'static> ErasedResource<C> for Typed<R, C>
                     .as_deref()
                     .is_none_or(|p| !ignored(p, &req.ignore_changes))
             });
+        }
+        Ok(outcome)
+    }
+}
+
+fn plain(value: &Value) -> Json {
+    value_to_json(value)
+}
+
+/// True when `path` lies under one of the `ignoreChanges` paths, matched as
+/// the engine matches property paths (parsed, `*` a wildcard, quoted keys).
+fn ignored(path: &str, ignore: &[String]) -> bool {
+    use crate::wire::path::Path;
+    let Ok(changed) = Path::parse(path) else {
+        return false;
+    };
+    ignore
+        .iter()
+        .filter_map(|i| Path::parse(i).ok())
+        .any(|i| i.contains(&changed))
+}
+
+#[async_trait]
+impl<R: Resource<C>, C: Send + Sync + 'static> ErasedResource<C> for Typed<R, C> {
+    fn token(&self) -> &'static str {
+        self.resource.token()
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema {
+            token: self.resource.token(),
+            description: self.resource.description(),
+            inputs: self.inputs.clone(),
+            outputs: self.outputs.clone(),
+        }
+    }
+
+    fn input_shape(&self) -> Arc<ObjectShape> {
+        self.inputs.clone()
+    }
+
+    async fn check(&self, ctx: Ctx<C>, req: CheckRequest) -> (PropertyMap, Vec<Failure>) {
+        let secrets = ctx.secrets.clone();
+        let (inputs, mut failures) = self.check_unmasked(ctx, req).await;
+        for failure in &mut failures {
+            failure.reason = secrets.redact(&failure.reason);
+        }
+        (inputs, failures)
+    }
+
+    async fn diff(&self, ctx: Ctx<C>, req: DiffRequest) -> Result<DiffOutcome, OpFailure> {
+        let secrets = ctx.secrets.clone();
+        let mut outcome = self.diff_unmasked(ctx, req).await?;
+        for reason in &mut outcome.reasons {
+            reason.text = secrets.redact(&reason.text);
         }
         Ok(outcome)
     }
@@ -590,5 +648,116 @@ mod tests {
         );
         assert_eq!(reasons(&["a"]).await, ["b changed", "rollout retried"]);
         assert!(reasons(&["a", "b"]).await.is_empty());
+    }
+
+    /// Quotes its input `a` in a Check failure and a diff reason, as a
+    /// careless resource would.
+    struct Careless;
+
+    #[async_trait]
+    impl Resource<()> for Careless {
+        type Args = Two;
+        type State = Two;
+        fn token(&self) -> &'static str {
+            "test:index:Careless"
+        }
+        fn description(&self) -> &'static str {
+            "test"
+        }
+        async fn check(&self, _ctx: &Ctx<()>, input: CheckInput<Two>) -> Result<Two, Vec<Failure>> {
+            let a = input.news.a.unwrap_or_default();
+            Err(vec![Failure::new("a", format!("\"{a}\" is wrong"))])
+        }
+        async fn diff(
+            &self,
+            _ctx: &Ctx<()>,
+            input: DiffInput<Two, Two>,
+        ) -> Result<DiffOutcome, BoxError> {
+            let a = input.news.a.unwrap_or_default();
+            Ok(DiffOutcome {
+                changes: vec![Change::update("a")],
+                delete_before_replace: false,
+                reasons: vec![Reason::about("a", format!("a {a} -> new"))],
+            })
+        }
+        async fn create(
+            &self,
+            _ctx: &Ctx<()>,
+            input: CreateInput<Two>,
+        ) -> Result<Created<Two>, OpError<Two>> {
+            Err(OpError::msg(format!(
+                "rejected {}",
+                input.args.a.unwrap_or_default()
+            )))
+        }
+        async fn update(
+            &self,
+            _ctx: &Ctx<()>,
+            input: UpdateInput<Two, Two>,
+        ) -> Result<Outputs<Two>, OpError<Two>> {
+            Ok(Outputs::known(input.news))
+        }
+    }
+
+    #[tokio::test]
+    async fn failures_reasons_and_errors_never_quote_a_secret_input() {
+        let erased = Typed::erase(Careless);
+        let news: PropertyMap = [(
+            "a".to_string(),
+            Value::Secret(Box::new(Value::String("hunter2-value".into()))),
+        )]
+        .into();
+        let mut ctx = Ctx::new(
+            "urn",
+            "careless",
+            tokio_util::sync::CancellationToken::new(),
+            Arc::new(()),
+        );
+        ctx.secrets = Arc::new(crate::schema::secrets::secret_values(
+            &news,
+            &erased.input_shape(),
+        ));
+        let (_, failures) = erased
+            .check(
+                ctx.clone(),
+                CheckRequest {
+                    olds: None,
+                    news: news.clone(),
+                    random_seed: Vec::new(),
+                    proposed_name: None,
+                    autonaming: crate::resource::AutonamingMode::Unset,
+                },
+            )
+            .await;
+        assert_eq!(failures[0].reason, "\"[secret]\" is wrong");
+        let outcome = erased
+            .diff(
+                ctx.clone(),
+                DiffRequest {
+                    id: "id".into(),
+                    olds: PropertyMap::new(),
+                    old_inputs: None,
+                    news: news.clone(),
+                    ignore_changes: Vec::new(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome.reasons[0].text, "a [secret] -> new");
+        let error = erased
+            .create(
+                ctx.clone(),
+                CreateRequest {
+                    news,
+                    preview: false,
+                },
+            )
+            .await
+            .unwrap_err()
+            .redacted(&ctx.secrets);
+        match error {
+            OpFailure::Error(message) => assert_eq!(message, "rejected [secret]"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -24,6 +24,13 @@
 //! (typed resources behind untyped requests) -> `server` (gRPC) -> `launch`
 //! (process start). `log` (the engine log as a `tracing` layer) depends only
 //! on `wire` and is used by `server` and `launch`.
+//!
+//! # Secrets
+//!
+//! Every resource call collects its request's secret values once
+//! (`schema::secrets`); its Check failures, diff reasons, errors and log
+//! lines are masked with them before they leave, so a resource cannot leak
+//! a secret input by quoting it (`Ctx::redact` masks other text).
 
 #![warn(missing_docs)]
 

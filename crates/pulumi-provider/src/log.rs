@@ -16,6 +16,10 @@
 //!   CLI, not kept);
 //! - the message is the event's message, followed by its other fields as
 //!   `name=value`; never put secret values in events.
+//!
+//! As a net under that rule, every event emitted while a resource call runs
+//! (in the call's own task) is masked with the call's secret values before
+//! it leaves (see [`masking`]).
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -35,6 +39,26 @@ use tracing_subscriber::registry::LookupSpan;
 pub const URN_FIELD: &str = "urn";
 /// The event field that marks a progress line.
 pub const PROGRESS_FIELD: &str = "progress";
+
+tokio::task_local! {
+    static SECRETS: Arc<imagedeploy_redact::Redactor>;
+}
+
+/// Runs `future` with every log event it emits (in its own task) masked
+/// with `secrets`.
+pub async fn masking<F: std::future::Future>(
+    secrets: Arc<imagedeploy_redact::Redactor>,
+    future: F,
+) -> F::Output {
+    SECRETS.scope(secrets, future).await
+}
+
+/// `text` masked with the secrets of the call running in this task, if any.
+fn masked(text: String) -> String {
+    SECRETS
+        .try_with(|secrets| secrets.redact(&text))
+        .unwrap_or(text)
+}
 
 enum Message {
     Log {
@@ -162,8 +186,12 @@ where
         let mut text = TextVisitor::default();
         event.record(&mut text);
         let ephemeral = text.progress;
-        self.log
-            .send(severity(meta.level()), urn, text.finish(), ephemeral);
+        self.log.send(
+            severity(meta.level()),
+            urn,
+            masked(text.finish()),
+            ephemeral,
+        );
     }
 }
 

@@ -374,9 +374,17 @@ pub(crate) fn parse_instruction(
     let (kw_raw, rest) = split_keyword(text);
     let kw = kw_raw.to_ascii_lowercase();
     if !KEYWORDS.contains(&kw.as_str()) {
+        // Docker quotes the unknown word; a line that is no instruction word
+        // at all (a file that is not a Dockerfile, such as an environment
+        // dump) is not echoed: it may hold anything.
+        let word = kw_raw.len() <= 24 && kw_raw.bytes().all(|b| b.is_ascii_alphabetic());
         return Err(ParseError::UnknownInstruction {
             line,
-            instruction: kw_raw.to_uppercase(),
+            instruction: if word {
+                kw_raw.to_uppercase()
+            } else {
+                "(not an instruction word; is this file a Dockerfile?)".to_string()
+            },
         });
     }
     let keyword = kw.to_ascii_uppercase();

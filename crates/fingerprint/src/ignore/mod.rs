@@ -24,11 +24,11 @@ pub struct IgnoreRules {
 /// Errors reading or compiling an ignore file.
 #[derive(Debug, thiserror::Error)]
 pub enum IgnoreError {
-    #[error("reading {path}: {source}")]
+    #[error("ignore file {path} {source}")]
     Read {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: crate::userfile::UserFileError,
     },
     #[error("{path} line {line}: invalid pattern {pattern:?}: {error}")]
     Pattern {
@@ -47,13 +47,19 @@ pub fn locate(context: &Path, dockerfile: Option<&Path>) -> Option<PathBuf> {
             let mut specific = name.to_os_string();
             specific.push(".dockerignore");
             let candidate = df.with_file_name(specific);
-            if candidate.is_file() {
+            if present(&candidate) {
                 return Some(candidate);
             }
         }
     }
     let general = context.join(".dockerignore");
-    general.is_file().then_some(general)
+    present(&general).then_some(general)
+}
+
+/// An ignore file is there when anything but a directory has its name: a
+/// FIFO or device there is reported when read, not silently skipped.
+fn present(path: &Path) -> bool {
+    path.metadata().is_ok_and(|m| !m.is_dir())
 }
 
 /// Loads and compiles the rules (no file means nothing is ignored).
@@ -61,11 +67,12 @@ pub fn load(context: &Path, dockerfile: Option<&Path>) -> Result<IgnoreRules, Ig
     let Some(path) = locate(context, dockerfile) else {
         return Ok(IgnoreRules::default());
     };
-    let bytes = std::fs::read(&path).map_err(|source| IgnoreError::Read {
-        path: path.clone(),
-        source,
-    })?;
-    let text = String::from_utf8_lossy(&bytes);
+    let text = crate::userfile::read_text(&path, crate::userfile::IGNORE_FILE_LIMIT).map_err(
+        |source| IgnoreError::Read {
+            path: path.clone(),
+            source,
+        },
+    )?;
     let matcher = compile(&text).map_err(|(line, pattern, error)| IgnoreError::Pattern {
         path: path.clone(),
         line,

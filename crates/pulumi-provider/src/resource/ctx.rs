@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use imagedeploy_redact::Redactor;
 use schemars::JsonSchema;
 use serde::{de::DeserializeOwned, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -47,6 +48,8 @@ pub struct Ctx<C> {
     /// Engine-provided timeout in seconds (0 = resource default).
     pub timeout_seconds: f64,
     pub(crate) inputs: Annotations,
+    /// The request's secret values (see `schema::secrets`).
+    pub(crate) secrets: Arc<Redactor>,
 }
 
 impl<C> Clone for Ctx<C> {
@@ -58,6 +61,7 @@ impl<C> Clone for Ctx<C> {
             provider: self.provider.clone(),
             timeout_seconds: self.timeout_seconds,
             inputs: self.inputs.clone(),
+            secrets: self.secrets.clone(),
         }
     }
 }
@@ -71,6 +75,7 @@ impl<C> Ctx<C> {
             provider,
             timeout_seconds: 0.0,
             inputs: Annotations::default(),
+            secrets: Arc::new(Redactor::default()),
         }
     }
 
@@ -93,6 +98,15 @@ impl<C> Ctx<C> {
             let p = p.to_string();
             related(&p, property) || related(property, &p)
         })
+    }
+
+    /// `text` with every secret value of this request masked (inputs the
+    /// engine sent as secrets, properties the schema declares secret, and
+    /// the recorded state's secrets). The framework applies it to Check
+    /// failures, diff reasons, errors and log lines of the call; use it for
+    /// text that leaves the provider another way.
+    pub fn redact(&self, text: &str) -> String {
+        self.secrets.redact(text)
     }
 
     /// Progress line shown live in the CLI and not kept. The same as

@@ -1,6 +1,7 @@
 //! What the provider's resources look like to the engine and to users.
 
 pub mod package;
+pub mod secrets;
 pub mod shape;
 pub mod typed;
 pub mod validate;

@@ -184,7 +184,7 @@ fn type_ref(meta: &PackageMeta, shape: &Shape) -> Json {
     match shape {
         Shape::Any => json!({ "$ref": "pulumi.json#/Any" }),
         Shape::String => json!({ "type": "string" }),
-        Shape::Integer => json!({ "type": "integer" }),
+        Shape::Integer | Shape::Unsigned => json!({ "type": "integer" }),
         Shape::Number => json!({ "type": "number" }),
         Shape::Bool => json!({ "type": "boolean" }),
         Shape::Array(inner) => json!({ "type": "array", "items": type_ref(meta, inner) }),

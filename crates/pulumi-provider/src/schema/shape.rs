@@ -21,6 +21,9 @@ pub enum Shape {
     String,
     /// A whole number.
     Integer,
+    /// A whole number that cannot be negative (Rust's unsigned integers;
+    /// `integer` in the package schema).
+    Unsigned,
     /// A floating-point number.
     Number,
     /// A boolean.
@@ -95,6 +98,7 @@ impl Shape {
             Shape::Any => "any value".into(),
             Shape::String => "a string".into(),
             Shape::Integer => "an integer".into(),
+            Shape::Unsigned => "a whole number of 0 or more".into(),
             Shape::Number => "a number".into(),
             Shape::Bool => "a boolean".into(),
             Shape::Array(_) => "a list".into(),
@@ -174,6 +178,14 @@ impl Reducer {
         }
         match primary_type(obj) {
             Some("string") => Shape::String,
+            Some("integer")
+                if obj
+                    .get("minimum")
+                    .and_then(Json::as_f64)
+                    .is_some_and(|m| m >= 0.0) =>
+            {
+                Shape::Unsigned
+            }
             Some("integer") => Shape::Integer,
             Some("number") => Shape::Number,
             Some("boolean") => Shape::Bool,

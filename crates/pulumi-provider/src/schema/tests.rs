@@ -296,3 +296,69 @@ proptest! {
         prop_assert_eq!(ann2.secret.contains(&Path::root().key("name")), secret_name);
     }
 }
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct Strict {
+    cpu: Option<u32>,
+    args: Option<BTreeMap<String, String>>,
+    list: Option<Vec<String>>,
+    #[schemars(extend("secret" = true))]
+    password: Option<String>,
+}
+
+fn failures_of(pairs: &[(&str, Value)]) -> Vec<(String, String)> {
+    let map: BTreeMap<String, Value> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    validate(&map, &object_shape_of::<Strict>())
+        .into_iter()
+        .map(|f| (f.property, f.reason))
+        .collect()
+}
+
+#[test]
+fn nulls_negatives_and_depth_fail_on_their_path() {
+    let f = failures_of(&[("cpu", Value::Number(-1.0))]);
+    assert_eq!(f, [("cpu".into(), "must be 0 or more, got -1".into())]);
+    let f = failures_of(&[(
+        "args",
+        Value::Object([("FOO".to_string(), Value::Null)].into()),
+    )]);
+    assert_eq!(f[0].0, "args.FOO");
+    assert!(f[0].1.contains("null"), "{f:?}");
+    let f = failures_of(&[(
+        "list",
+        Value::Array(vec![Value::String("a".into()), Value::Null]),
+    )]);
+    assert_eq!(f[0].0, "list[1]");
+    let mut deep = Value::String("x".into());
+    for _ in 0..40 {
+        deep = Value::Array(vec![deep]);
+    }
+    let f = failures_of(&[("list", deep)]);
+    assert_eq!(f.len(), 1);
+    assert!(f[0].0.starts_with("list[0]"), "{f:?}");
+    assert!(f[0].1.contains("32 levels"), "{f:?}");
+}
+
+#[test]
+fn secret_values_are_described_not_shown() {
+    let f = failures_of(&[
+        ("password", Value::Number(918_273.0)),
+        ("cpu", Value::Secret(Box::new(Value::Number(-77_123.0)))),
+        (
+            "list",
+            Value::Secret(Box::new(Value::Array(vec![Value::Bool(true)]))),
+        ),
+    ]);
+    assert_eq!(f.len(), 3, "{f:?}");
+    for (property, reason) in &f {
+        assert!(reason.contains("secret"), "{property}: {reason}");
+        for shown in ["918273", "77123", "true"] {
+            assert!(!reason.contains(shown), "{property}: {reason}");
+        }
+    }
+}

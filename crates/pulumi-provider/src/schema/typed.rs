@@ -139,7 +139,7 @@ fn placeholder(shape: &Shape) -> Json {
     match shape {
         Shape::Any => Json::Null,
         Shape::String => Json::String(String::new()),
-        Shape::Integer | Shape::Number => Json::from(0),
+        Shape::Integer | Shape::Unsigned | Shape::Number => Json::from(0),
         Shape::Bool => Json::Bool(false),
         Shape::Array(_) => Json::Array(Vec::new()),
         Shape::Map(_) => Json::Object(serde_json::Map::new()),
@@ -245,6 +245,21 @@ pub fn json_to_value(json: &Json) -> Value {
 pub fn value_to_json(value: &Value) -> Json {
     let mut ann = Annotations::default();
     decode_value(value, None, &Path::root(), &mut ann)
+}
+
+/// The top-level property whose value makes `json` fail to decode as `T`:
+/// the first one that, replaced by a placeholder of its shape, lets the
+/// rest decode. `None` when no single property is to blame.
+pub fn culprit<T: DeserializeOwned>(json: &Json, shape: &ObjectShape) -> Option<String> {
+    let map = json.as_object()?;
+    map.keys().find_map(|key| {
+        let prop = shape.property(key)?;
+        let mut trial = map.clone();
+        trial.insert(key.clone(), placeholder(&prop.shape));
+        serde_json::from_value::<T>(Json::Object(trial))
+            .is_ok()
+            .then(|| key.clone())
+    })
 }
 
 /// serde decode with the failing field's path in the message.

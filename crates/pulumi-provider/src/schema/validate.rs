@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::shape::{ObjectShape, Shape};
 use crate::wire::path::Path;
-use crate::wire::value::Value;
+use crate::wire::value::{Value, MAX_DEPTH};
 
 /// One problem with one property.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,7 @@ impl Failure {
 /// Every failure in `inputs`, or none.
 pub fn validate(inputs: &BTreeMap<String, Value>, shape: &ObjectShape) -> Vec<Failure> {
     let mut failures = Vec::new();
-    check_object(inputs, shape, &Path::root(), &mut failures);
+    check_object(inputs, shape, &Path::root(), false, &mut failures);
     failures
 }
 
@@ -67,16 +67,32 @@ fn remove(map: &mut BTreeMap<String, Value>, path: &str) {
     }
 }
 
+/// `secret`: the values here are secret (sent as secrets, inside one, or
+/// declared secret), so failures describe them without showing them.
 fn check_object(
     map: &BTreeMap<String, Value>,
     shape: &ObjectShape,
     at: &Path,
+    secret: bool,
     out: &mut Vec<Failure>,
 ) {
     for (key, value) in map {
         let path = at.key(key);
+        if at.0.is_empty() {
+            if let Some(deep) = value.nested_deeper_than(MAX_DEPTH) {
+                let mut where_ = path.clone();
+                where_.0.extend(deep.0);
+                out.push(Failure::new(
+                    where_.to_string(),
+                    format!(
+                        "nested more than {MAX_DEPTH} levels deep; no input of this provider is"
+                    ),
+                ));
+                continue;
+            }
+        }
         match shape.property(key) {
-            Some(prop) => check_value(value, &prop.shape, &path, out),
+            Some(prop) => check_value(value, &prop.shape, &path, secret || prop.secret, out),
             None => {
                 let known: Vec<&str> = shape.properties.iter().map(|(n, _)| n.as_str()).collect();
                 out.push(Failure::new(
@@ -103,30 +119,53 @@ fn check_object(
     }
 }
 
-fn check_value(value: &Value, shape: &Shape, at: &Path, out: &mut Vec<Failure>) {
+fn check_value(value: &Value, shape: &Shape, at: &Path, secret: bool, out: &mut Vec<Failure>) {
     let mismatch = |out: &mut Vec<Failure>| {
+        let got = if secret {
+            format!("a secret {} (not shown)", value.kind_name())
+        } else {
+            describe_value(value)
+        };
         out.push(Failure::new(
             at.to_string(),
-            format!(
-                "expected {}, got {}",
-                shape.describe(),
-                describe_value(value)
-            ),
+            format!("expected {}, got {got}", shape.describe()),
         ))
     };
     match (value, shape) {
         (Value::Unknown | Value::Null, _) | (_, Shape::Any) => {}
         (Value::Output { value: None, .. }, _) => {}
-        (Value::Output { value: Some(v), .. }, _) => check_value(v, shape, at, out),
-        (Value::Secret(inner), _) => check_value(inner, shape, at, out),
+        (
+            Value::Output {
+                value: Some(v),
+                secret: s,
+            },
+            _,
+        ) => check_value(v, shape, at, secret || *s, out),
+        (Value::Secret(inner), _) => check_value(inner, shape, at, true, out),
         (Value::ResourceRef { .. }, Shape::String) => {}
         (Value::String(_), Shape::String) | (Value::Bool(_), Shape::Bool) => {}
         (Value::Number(n), Shape::Number) if n.is_finite() => {}
-        (Value::Number(n), Shape::Integer) => {
+        (Value::Number(n), Shape::Unsigned) if *n < 0.0 => {
+            let got = if secret {
+                "a secret negative number (not shown)".to_string()
+            } else {
+                n.to_string()
+            };
+            out.push(Failure::new(
+                at.to_string(),
+                format!("must be 0 or more, got {got}"),
+            ));
+        }
+        (Value::Number(n), Shape::Integer | Shape::Unsigned) => {
             if !(n.is_finite() && n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15) {
+                let got = if secret {
+                    "a secret number (not shown)".to_string()
+                } else {
+                    n.to_string()
+                };
                 out.push(Failure::new(
                     at.to_string(),
-                    format!("expected an integer, got {n}"),
+                    format!("expected an integer, got {got}"),
                 ));
             }
         }
@@ -137,16 +176,48 @@ fn check_value(value: &Value, shape: &Shape, at: &Path, out: &mut Vec<Failure>) 
         }
         (Value::Array(items), Shape::Array(item_shape)) => {
             for (i, item) in items.iter().enumerate() {
-                check_value(item, item_shape, &at.index(i), out);
+                if is_null(item) && !matches!(**item_shape, Shape::Any) {
+                    out.push(Failure::new(
+                        at.index(i).to_string(),
+                        format!(
+                            "a list element is null; remove it or give {}",
+                            item_shape.describe()
+                        ),
+                    ));
+                    continue;
+                }
+                check_value(item, item_shape, &at.index(i), secret, out);
             }
         }
         (Value::Object(map), Shape::Map(value_shape)) => {
             for (k, v) in map {
-                check_value(v, value_shape, &at.key(k), out);
+                if is_null(v) && !matches!(**value_shape, Shape::Any) {
+                    out.push(Failure::new(
+                        at.key(k).to_string(),
+                        format!(
+                            "a map value is null; remove the key or give {}",
+                            value_shape.describe()
+                        ),
+                    ));
+                    continue;
+                }
+                check_value(v, value_shape, &at.key(k), secret, out);
             }
         }
-        (Value::Object(map), Shape::Object(object)) => check_object(map, object, at, out),
+        (Value::Object(map), Shape::Object(object)) => check_object(map, object, at, secret, out),
         _ => mismatch(out),
+    }
+}
+
+/// Null, also when wrapped as a secret or an output.
+fn is_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Secret(inner) => is_null(inner),
+        Value::Output {
+            value: Some(inner), ..
+        } => is_null(inner),
+        _ => false,
     }
 }
 

@@ -19,9 +19,11 @@ use tracing::Instrument;
 use crate::dispatch::{self, ErasedResource, OpFailure, PropertyMap};
 use crate::log::EngineLog;
 use crate::resource::{AppContext, AutonamingMode, Change, Ctx, DiffOutcome, Failure};
+use crate::schema::secrets::secret_values;
 use crate::schema::typed::{decode, from_json, to_json};
 use crate::schema::{object_shape_of, validate, ObjectShape};
 use crate::wire::value::{to_struct, Value};
+use imagedeploy_redact::Redactor;
 
 mod answer;
 
@@ -55,6 +57,11 @@ struct Call<'a> {
     urn: &'a str,
     name: &'a str,
     timeout_seconds: f64,
+    /// Input maps of the request, whose secret values are masked in
+    /// everything the call says (failures, reasons, errors, log lines).
+    inputs: Vec<&'a PropertyMap>,
+    /// Recorded state maps of the request, likewise.
+    states: Vec<&'a PropertyMap>,
 }
 
 impl<'a> Call<'a> {
@@ -65,6 +72,8 @@ impl<'a> Call<'a> {
             urn,
             name: name_from_urn(urn),
             timeout_seconds: 0.0,
+            inputs: Vec::new(),
+            states: Vec::new(),
         }
     }
 }
@@ -123,21 +132,49 @@ impl<C: AppContext> Provider<C> {
         let provider = self.context.read().map(|c| c.clone()).unwrap_or_default();
         let mut ctx = Ctx::new(call.urn, call.name, self.cancel.child_token(), provider);
         ctx.timeout_seconds = call.timeout_seconds;
+        let mut secrets = Redactor::default();
+        let input_shape = resource.input_shape();
+        for map in &call.inputs {
+            secrets.extend(&secret_values(map, &input_shape));
+        }
+        let output_shape = resource.schema().outputs;
+        for map in &call.states {
+            secrets.extend(&secret_values(map, &output_shape));
+        }
+        let secrets = Arc::new(secrets);
+        ctx.secrets = secrets.clone();
         let span = tracing::info_span!("resource", urn = call.urn, op = call.verb);
         let token = resource.token();
-        let result = op(resource, ctx)
-            .instrument(span)
+        let result = crate::log::masking(secrets.clone(), op(resource, ctx).instrument(span))
             .await
-            .map_err(|failure| op_status(token, call.urn, call.verb, failure, inputs));
+            .map_err(|failure| {
+                op_status(
+                    token,
+                    call.urn,
+                    call.verb,
+                    failure.redacted(&secrets),
+                    inputs,
+                )
+            });
         self.log.flush().await;
         result.map(Response::new)
     }
 
-    /// Decodes provider configuration, accepting JSON-encoded strings.
+    /// Decodes provider configuration, accepting JSON-encoded strings; the
+    /// failures never show a secret value of `map`.
     fn decode_config(&self, mut map: PropertyMap) -> (Option<C::Config>, Vec<Failure>) {
         map.remove("version");
         map.remove("pluginDownloadURL");
         validate::coerce_json_strings(&mut map, &self.config_shape);
+        let secrets = secret_values(&map, &self.config_shape);
+        let (config, mut failures) = self.decode_config_unmasked(map);
+        for failure in &mut failures {
+            failure.reason = secrets.redact(&failure.reason);
+        }
+        (config, failures)
+    }
+
+    fn decode_config_unmasked(&self, map: PropertyMap) -> (Option<C::Config>, Vec<Failure>) {
         let mut failures = validate::validate(&map, &self.config_shape);
         if !failures.is_empty() {
             return (None, failures);
@@ -311,8 +348,11 @@ impl<C: AppContext> ResourceProvider for Provider<C> {
             call.name = &req.name;
         }
         let news = props(req.news.as_ref());
+        let olds = req.olds.as_ref().map(|s| props(Some(s)));
+        call.inputs = vec![&news];
+        call.inputs.extend(olds.as_ref());
         let check = dispatch::CheckRequest {
-            olds: req.olds.as_ref().map(|s| props(Some(s))),
+            olds: olds.clone(),
             news: news.clone(),
             random_seed: req.random_seed.clone(),
             proposed_name: req
@@ -337,7 +377,7 @@ impl<C: AppContext> ResourceProvider for Provider<C> {
         request: Request<rpc::DiffRequest>,
     ) -> Result<Response<rpc::DiffResponse>, Status> {
         let req = request.into_inner();
-        let call = Call::new("diff", &req.r#type, &req.urn);
+        let mut call = Call::new("diff", &req.r#type, &req.urn);
         let diff = dispatch::DiffRequest {
             id: req.id.clone(),
             olds: props(req.olds.as_ref()),
@@ -345,6 +385,14 @@ impl<C: AppContext> ResourceProvider for Provider<C> {
             news: props(req.news.as_ref()),
             ignore_changes: req.ignore_changes.clone(),
         };
+        let (olds, old_inputs, news) = (
+            diff.olds.clone(),
+            diff.old_inputs.clone(),
+            diff.news.clone(),
+        );
+        call.inputs = vec![&news];
+        call.inputs.extend(old_inputs.as_ref());
+        call.states = vec![&olds];
         self.call(call, &PropertyMap::new(), |resource, ctx| async move {
             let outcome = resource.diff(ctx.clone(), diff).await?;
             for reason in &outcome.reasons {
@@ -363,6 +411,7 @@ impl<C: AppContext> ResourceProvider for Provider<C> {
         let mut call = Call::new("create", &req.r#type, &req.urn);
         call.timeout_seconds = req.timeout;
         let news = props(req.properties.as_ref());
+        call.inputs = vec![&news];
         let create = dispatch::CreateRequest {
             news: news.clone(),
             preview: req.preview,
@@ -383,11 +432,14 @@ impl<C: AppContext> ResourceProvider for Provider<C> {
         request: Request<rpc::ReadRequest>,
     ) -> Result<Response<rpc::ReadResponse>, Status> {
         let req = request.into_inner();
-        let call = Call::new("read", &req.r#type, &req.urn);
+        let mut call = Call::new("read", &req.r#type, &req.urn);
         let read = dispatch::ReadRequest {
             id: req.id.clone(),
             state: props(req.properties.as_ref()),
         };
+        let (state, recorded_inputs) = (read.state.clone(), props(req.inputs.as_ref()));
+        call.states = vec![&state];
+        call.inputs = vec![&recorded_inputs];
         let old_inputs = req.inputs.as_ref().filter(|old| !old.fields.is_empty());
         self.call(call, &PropertyMap::new(), |resource, ctx| async move {
             let Some((outputs, inputs)) = resource.read(ctx, read).await? else {
@@ -413,9 +465,12 @@ impl<C: AppContext> ResourceProvider for Provider<C> {
         let mut call = Call::new("update", &req.r#type, &req.urn);
         call.timeout_seconds = req.timeout;
         let news = props(req.news.as_ref());
+        let olds = props(req.olds.as_ref());
+        call.inputs = vec![&news];
+        call.states = vec![&olds];
         let update = dispatch::UpdateRequest {
             id: req.id.clone(),
-            olds: props(req.olds.as_ref()),
+            olds: olds.clone(),
             news: news.clone(),
             preview: req.preview,
         };
@@ -437,6 +492,8 @@ impl<C: AppContext> ResourceProvider for Provider<C> {
             id: req.id.clone(),
             state: props(req.properties.as_ref()),
         };
+        let state = delete.state.clone();
+        call.states = vec![&state];
         self.call(call, &PropertyMap::new(), |resource, ctx| async move {
             resource.delete(ctx, delete).await
         })

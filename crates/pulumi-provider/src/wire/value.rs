@@ -70,7 +70,40 @@ pub enum Value {
     },
 }
 
+/// The deepest nesting of lists and objects a property value may have.
+/// Deeper values fail Check with a failure naming the property (protobuf
+/// decoding itself stops at 100 levels, before any property is known).
+pub const MAX_DEPTH: usize = 32;
+
 impl Value {
+    /// The path (below this value) of the first list or object nested more
+    /// than `limit` levels deep; secret and output wrappers are no level.
+    pub fn nested_deeper_than(&self, limit: usize) -> Option<crate::wire::path::Path> {
+        fn walk(
+            v: &Value,
+            at: crate::wire::path::Path,
+            depth: usize,
+            limit: usize,
+        ) -> Option<crate::wire::path::Path> {
+            match v {
+                Value::Secret(inner) => walk(inner, at, depth, limit),
+                Value::Output {
+                    value: Some(inner), ..
+                } => walk(inner, at, depth, limit),
+                Value::Array(_) | Value::Object(_) if depth >= limit => Some(at),
+                Value::Array(items) => items
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, item)| walk(item, at.index(i), depth + 1, limit)),
+                Value::Object(map) => map
+                    .iter()
+                    .find_map(|(k, item)| walk(item, at.key(k), depth + 1, limit)),
+                _ => None,
+            }
+        }
+        walk(self, crate::wire::path::Path::root(), 0, limit)
+    }
+
     /// True for `Unknown` itself.
     pub fn is_unknown(&self) -> bool {
         matches!(self, Value::Unknown)

@@ -157,9 +157,10 @@ async fn observe(
     })
 }
 
-fn build_request(args: &ImageArgs, obs: &Observation) -> build::BuildRequest {
+fn build_request(ctx: &Ctx, args: &ImageArgs, obs: &Observation) -> build::BuildRequest {
     let r = &obs.resolved;
     let mut request = build::BuildRequest::new(r.context.clone());
+    request.secret_build_args = check::secret_build_args(ctx, &r.build_args);
     request.dockerfile = match &r.dockerfile {
         DockerfileSource::Path(p) => build::DockerfileSource::Path(p.clone()),
         DockerfileSource::Inline(t) => build::DockerfileSource::Inline(t.clone()),
@@ -254,7 +255,7 @@ async fn build_and_push(
         });
     }
 
-    let mut request = build_request(&args, &obs);
+    let mut request = build_request(ctx, &args, &obs);
     // customTimeouts bound the build too: the shorter limit wins.
     request.timeout = ctx.bound(request.timeout);
     ctx.progress(if preview {
@@ -395,6 +396,7 @@ impl Resource<ProviderContext> for Image {
         if !failures.is_empty() {
             return Err(failures);
         }
+        check::warn_about_secret_build_args(ctx, &args);
         args.observed = None;
         if observed::observable(ctx) {
             // Pinned base images keep the digests the last Check recorded.
