@@ -524,8 +524,13 @@ impl Deployer {
         // running tasks of an INACTIVE revision.
         self.deregister_superseded(&mut state).await;
         if plan.new_revision_needed {
-            self.sweep_owned(&state.family, &state.registered_revisions)
-                .await;
+            self.sweep_owned(
+                &state.family,
+                &state.registered_revisions,
+                &state.args.cluster,
+                false,
+            )
+            .await;
         }
         Ok(state)
     }

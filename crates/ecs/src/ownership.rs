@@ -16,11 +16,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_ecs::types::{Tag, TaskDefinitionFamilyStatus, TaskDefinitionField};
+use aws_sdk_ecs::types::{
+    Service, ServiceField, Tag, TaskDefinitionFamilyStatus, TaskDefinitionField,
+};
 use sha2::{Digest, Sha256};
 
 use crate::deploy::{progress, Deployer};
 use crate::wait::short;
+
+/// DescribeServices takes at most this many services per call.
+const DESCRIBE_BATCH: usize = 10;
 
 /// The tag key of the ownership mark (on services and revisions).
 pub const OWNER_TAG: &str = "imagedeploy:owner";
@@ -36,6 +41,9 @@ pub struct Owner {
     /// revisions of this owner: an autonamed service's family follows its
     /// name, and a retried create has a new name.
     pub family_prefix: Option<String>,
+    /// Clusters where services of this owner may run (the engine's olds and
+    /// news of this run): their revisions are in use, never orphans.
+    pub clusters: BTreeSet<String>,
 }
 
 impl Owner {
@@ -47,7 +55,14 @@ impl Owner {
             token: hex::encode(digest)[..32].to_string(),
             recorded_names: BTreeSet::new(),
             family_prefix: None,
+            clusters: BTreeSet::new(),
         }
+    }
+
+    /// Clusters where services of this owner may run.
+    pub fn with_clusters(mut self, clusters: impl IntoIterator<Item = String>) -> Self {
+        self.clusters.extend(clusters);
+        self
     }
 
     /// Also look for this owner's revisions in the families `<prefix>-*`
@@ -193,35 +208,114 @@ impl Deployer {
         families
     }
 
-    /// [`Deployer::sweep_owned`] over every family that may hold this
-    /// owner's revisions (a killed autonamed create registered in a family
-    /// named after a name no run will use again).
-    pub(crate) async fn sweep_all_owned(&self, family: &str, keep: &[String]) -> Vec<String> {
+    /// ACTIVE services of `cluster` carrying this deployer's mark.
+    pub(crate) async fn owned_services(&self, cluster: &str) -> Vec<Service> {
+        if self.owner.is_none() {
+            return Vec::new();
+        }
+        let mut arns = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let Ok(out) = self
+                .client
+                .list_services()
+                .cluster(cluster)
+                .set_next_token(next.take())
+                .send()
+                .await
+            else {
+                return Vec::new();
+            };
+            arns.extend(out.service_arns().iter().cloned());
+            match out.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        let mut owned = Vec::new();
+        for batch in arns.chunks(DESCRIBE_BATCH) {
+            let Ok(out) = self
+                .client
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(batch.to_vec()))
+                .include(ServiceField::Tags)
+                .send()
+                .await
+            else {
+                continue;
+            };
+            owned.extend(
+                out.services()
+                    .iter()
+                    .filter(|s| s.status() == Some("ACTIVE") && self.owns(s.tags()))
+                    .cloned(),
+            );
+        }
+        owned
+    }
+
+    /// Revisions that ACTIVE services of this owner run or deploy, in
+    /// `cluster` and the owner's other clusters: never orphans, whatever
+    /// run registered them (a replacement's old and new service).
+    async fn in_use(&self, cluster: &str) -> BTreeSet<String> {
+        let mut clusters = self
+            .owner
+            .as_ref()
+            .map(|o| o.clusters.clone())
+            .unwrap_or_default();
+        clusters.insert(cluster.to_string());
+        let mut used = BTreeSet::new();
+        for c in &clusters {
+            for svc in self.owned_services(c).await {
+                used.extend(svc.task_definition().map(str::to_string));
+                used.extend(
+                    svc.deployments()
+                        .iter()
+                        .filter_map(|d| d.task_definition().map(str::to_string)),
+                );
+            }
+        }
+        used
+    }
+
+    /// Deregisters every revision of this owner that an earlier
+    /// (interrupted or superseded) attempt registered and nothing runs:
+    /// not in `keep`, not run by an ACTIVE service of this owner in
+    /// `cluster` (or the owner's other clusters). Looks in `family` and,
+    /// with `every_family`, in every family of the owner's prefix (a killed
+    /// autonamed create registered in a family named after a name no run
+    /// will use again). Best effort: returns what could not be deregistered.
+    pub(crate) async fn sweep_owned(
+        &self,
+        family: &str,
+        keep: &[String],
+        cluster: &str,
+        every_family: bool,
+    ) -> Vec<String> {
         let mut failed = Vec::new();
         if self.owner.is_none() {
             return failed;
         }
-        for f in self.owned_families(family).await {
-            failed.extend(self.sweep_owned(&f, keep).await);
-        }
-        failed
-    }
-
-    /// Deregisters every revision of `family` an earlier (interrupted or
-    /// superseded) attempt of this owner registered, except `keep`.
-    /// Best effort: returns the ones that could not be deregistered.
-    pub(crate) async fn sweep_owned(&self, family: &str, keep: &[String]) -> Vec<String> {
-        let mut failed = Vec::new();
-        for arn in self.owned_revisions(family).await {
-            if keep.contains(&arn) {
-                continue;
-            }
-            progress(&format!(
-                "deregistering {} left by an earlier attempt",
-                short(&arn)
-            ));
-            if !self.deregister(&arn).await {
-                failed.push(arn);
+        let families = if every_family {
+            self.owned_families(family).await
+        } else {
+            BTreeSet::from([family.to_string()])
+        };
+        let mut protected = self.in_use(cluster).await;
+        protected.extend(keep.iter().cloned());
+        for f in families {
+            for arn in self.owned_revisions(&f).await {
+                if protected.contains(&arn) {
+                    continue;
+                }
+                progress(&format!(
+                    "deregistering {} left by an earlier attempt",
+                    short(&arn)
+                ));
+                if !self.deregister(&arn).await {
+                    failed.push(arn);
+                }
             }
         }
         failed

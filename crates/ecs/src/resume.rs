@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ecs::types::{Service, ServiceField};
+use aws_sdk_ecs::types::Service;
 
 use crate::args::{ServiceArgs, ServiceState};
 use crate::deploy::{
@@ -22,9 +22,6 @@ use crate::deploy::{
 };
 use crate::normalise;
 use crate::wait::short;
-
-/// DescribeServices takes at most this many services per call.
-const DESCRIBE_BATCH: usize = 10;
 
 impl Deployer {
     /// Takes over `existing`, a service an interrupted create of this
@@ -82,7 +79,6 @@ impl Deployer {
             return;
         }
         let keep = vec![state.task_definition_arn.clone()];
-        self.sweep_all_owned(&state.family, &keep).await;
         let Ok(name) = service_name(&state.args) else {
             return;
         };
@@ -107,63 +103,21 @@ impl Deployer {
                 ));
                 continue;
             }
-            if let Some(family) = orphan
-                .task_definition()
-                .and_then(|td| td.rsplit('/').next())
-                .and_then(|t| t.rsplit_once(':'))
-                .map(|(f, _)| f.to_string())
-            {
-                self.sweep_owned(&family, &keep).await;
-            }
         }
+        // After the orphan services are gone, their revisions are unused.
+        self.sweep_owned(&state.family, &keep, cluster, true).await;
     }
 
     /// ACTIVE services of `cluster` other than `name` that carry this
     /// deployer's mark and that the engine has not recorded.
     async fn orphan_services(&self, cluster: &str, name: &str) -> Vec<Service> {
-        let mut arns = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let Ok(out) = self
-                .client
-                .list_services()
-                .cluster(cluster)
-                .set_next_token(next.take())
-                .send()
-                .await
-            else {
-                return Vec::new();
-            };
-            arns.extend(out.service_arns().iter().cloned());
-            match out.next_token() {
-                Some(t) if !t.is_empty() => next = Some(t.to_string()),
-                _ => break,
-            }
-        }
-        let mut orphans = Vec::new();
-        for batch in arns.chunks(DESCRIBE_BATCH) {
-            let Ok(out) = self
-                .client
-                .describe_services()
-                .cluster(cluster)
-                .set_services(Some(batch.to_vec()))
-                .include(ServiceField::Tags)
-                .send()
-                .await
-            else {
-                continue;
-            };
-            orphans.extend(
-                out.services()
-                    .iter()
-                    .filter(|s| s.status() == Some("ACTIVE") && self.owns(s.tags()))
-                    .filter(|s| {
-                        s.service_name()
-                            .is_some_and(|n| n != name && !self.is_recorded(n))
-                    })
-                    .cloned(),
-            );
-        }
-        orphans
+        self.owned_services(cluster)
+            .await
+            .into_iter()
+            .filter(|s| {
+                s.service_name()
+                    .is_some_and(|n| n != name && !self.is_recorded(n))
+            })
+            .collect()
     }
 }

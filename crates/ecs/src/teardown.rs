@@ -62,7 +62,7 @@ impl Deployer {
             self.deregister(arn).await;
         }
         if !state.family.is_empty() {
-            self.sweep_all_owned(&state.family, &[]).await;
+            self.sweep_owned(&state.family, &[], cluster, true).await;
         }
         Ok(())
     }

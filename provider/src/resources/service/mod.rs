@@ -106,9 +106,12 @@ impl Resource<ProviderContext> for Service {
         input: CheckInput<ServiceArgs>,
     ) -> Result<ServiceArgs, Vec<Failure>> {
         let mut args = input.news;
-        if let Some(old) = input.olds.as_ref().and_then(|o| o.name.as_deref()) {
-            owner::recorded(&ctx.urn, old);
-        }
+        let old_cluster = input.olds.as_ref().map(|o| o.cluster.as_str());
+        owner::checked(
+            &ctx.urn,
+            input.olds.as_ref().and_then(|o| o.name.as_deref()),
+            &[args.cluster.as_str(), old_cluster.unwrap_or_default()],
+        );
         if let Some(failure) = naming::apply(
             &mut args.name,
             input.olds.as_ref().and_then(|o| o.name.as_deref()),

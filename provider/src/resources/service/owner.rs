@@ -15,19 +15,29 @@ use imagedeploy_ecs::Owner;
 
 use crate::resource::Ctx;
 
-static RECORDED: Mutex<BTreeMap<String, BTreeSet<String>>> = Mutex::new(BTreeMap::new());
+/// Per URN: service names the engine recorded, clusters of olds and news.
+type Seen = BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>;
 
-/// Remembers that the engine recorded a service called `name` for `urn`.
-pub(super) fn recorded(urn: &str, name: &str) {
-    let mut map = RECORDED.lock().unwrap_or_else(|e| e.into_inner());
-    map.entry(urn.to_string())
-        .or_default()
-        .insert(name.to_string());
+static SEEN: Mutex<Seen> = Mutex::new(BTreeMap::new());
+
+/// Remembers what a Check of `urn` showed: the recorded service's name
+/// (olds), and the clusters of olds and news (services of this resource may
+/// run there during a replacement).
+pub(super) fn checked(urn: &str, recorded_name: Option<&str>, clusters: &[&str]) {
+    let mut map = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = map.entry(urn.to_string()).or_default();
+    entry.0.extend(recorded_name.map(str::to_string));
+    entry.1.extend(
+        clusters
+            .iter()
+            .filter(|c| !c.is_empty())
+            .map(|c| c.to_string()),
+    );
 }
 
 /// The owner of what the resource of `ctx` registers and creates.
 pub(super) fn of(ctx: &Ctx) -> Owner {
-    let names = RECORDED
+    let (names, clusters) = SEEN
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(&ctx.urn)
@@ -35,5 +45,6 @@ pub(super) fn of(ctx: &Ctx) -> Owner {
         .unwrap_or_default();
     Owner::of_urn(&ctx.urn)
         .with_recorded(names)
+        .with_clusters(clusters)
         .with_family_prefix(imagedeploy_ecs::validate::autoname_base(&ctx.name))
 }
