@@ -12,6 +12,7 @@ use pulumi_provider::schema::package::{PackageMeta, PackageSpec};
 use pulumi_provider::{launch, schema, server};
 
 pub mod config;
+pub mod housekeeping;
 pub mod resources;
 
 /// The framework's resource interface, with this provider's context: what

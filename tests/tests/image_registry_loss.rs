@@ -23,12 +23,12 @@ async fn a_rebuild_with_the_same_content_pushes_again_when_the_registry_lost_the
             ("src/app.ts", "console.log(1)\n"),
         ],
     );
-    let program = |note: &str| {
+    let program = |w: &World, note: &str| {
         Program::new()
             .resource(w.image("app", &ctx, json!({ "buildArgs": { "NOTE": note } })))
             .resource(fixture("uses", json!({ "value": output("app", "ref") })))
     };
-    w.stack.up(&program("a")).await.unwrap().assert_ok();
+    w.stack.up(&program(&w, "a")).await.unwrap().assert_ok();
     let first = w.stack.state().unwrap().by_name("app").unwrap().clone();
     let reference = first.outputs["ref"].as_str().unwrap().to_string();
     assert!(registry_digest(&reference).is_some());
@@ -36,7 +36,7 @@ async fn a_rebuild_with_the_same_content_pushes_again_when_the_registry_lost_the
     // Control: with the image still there, the same content keeps ref and
     // pushes nothing.
     let before = w.registry_files();
-    let r = w.stack.up(&program("b")).await.unwrap();
+    let r = w.stack.up(&program(&w, "b")).await.unwrap();
     r.assert_ok();
     assert_eq!(r.op("app"), Some(Op::Update));
     assert_eq!(w.registry_files().manifests("app"), before.manifests("app"));
@@ -50,7 +50,7 @@ async fn a_rebuild_with_the_same_content_pushes_again_when_the_registry_lost_the
     let base = imagedeploy_testsupport::push_base_image(&w.registry, "base:1", "one").unwrap();
     assert_eq!(base.digest, w.base.digest);
 
-    let r = w.stack.up(&program("c")).await.unwrap();
+    let r = w.stack.up(&program(&w, "c")).await.unwrap();
     r.assert_ok();
     assert_eq!(r.op("app"), Some(Op::Update));
     let said = messages_for(&r, "app");

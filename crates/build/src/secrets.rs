@@ -22,10 +22,7 @@ impl SecretFiles {
             let what = what.to_string();
             move |source| BuildError::Io { what, source }
         };
-        let dir = tempfile::Builder::new()
-            .prefix("imagedeploy-secrets-")
-            .tempdir()
-            .map_err(io("secrets directory"))?;
+        let dir = crate::scratch::tempdir("secrets").map_err(io("secrets directory"))?;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
             .map_err(io("secrets directory permissions"))?;
         for (index, (id, value)) in secrets.iter().enumerate() {
