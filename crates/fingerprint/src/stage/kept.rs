@@ -334,3 +334,42 @@ fn write_index(path: &Path, recorded: &BTreeMap<String, Recorded>) -> Result<(),
     std::fs::write(&tmp, bytes).map_err(io("write", &tmp))?;
     std::fs::rename(&tmp, path).map_err(io("rename", &tmp))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    fn snapshot(root: &Path, name: &str, age: Duration) -> PathBuf {
+        let dir = root.join(name);
+        std::fs::create_dir_all(dir.join("tree")).unwrap();
+        let then = SystemTime::now() - age;
+        for f in [INDEX, "lock"] {
+            let file = File::create(dir.join(f)).unwrap();
+            file.set_times(FileTimes::new().set_modified(then)).unwrap();
+        }
+        let d = File::open(&dir).unwrap();
+        d.set_times(FileTimes::new().set_modified(then)).unwrap();
+        dir
+    }
+
+    #[test]
+    fn snapshots_unused_too_long_go_recent_and_locked_ones_stay() {
+        let root = tempfile::tempdir().unwrap();
+        let day = Duration::from_secs(24 * 3600);
+        let old = snapshot(root.path(), "old", 20 * day);
+        let recent = snapshot(root.path(), "recent", day);
+        let busy = snapshot(root.path(), "busy", 30 * day);
+        let held = OpenOptions::new()
+            .write(true)
+            .open(busy.join("lock"))
+            .unwrap();
+        held.lock().unwrap();
+
+        let removed = remove_unused(root.path(), 14 * day, Duration::from_secs(10));
+        assert_eq!(removed, 1);
+        assert!(!old.exists());
+        assert!(recent.exists(), "used a day ago");
+        assert!(busy.exists(), "a build holds it");
+    }
+}
