@@ -16,7 +16,7 @@
 
 use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -36,14 +36,14 @@ pub fn install(program: PathBuf) {
 
 /// `(program, args)` to spawn for `program args`: behind the guard when
 /// one is installed.
-pub(crate) fn wrap(program: &PathBuf, args: &[OsString]) -> (PathBuf, Vec<OsString>) {
+pub(crate) fn wrap(program: &Path, args: &[OsString]) -> (PathBuf, Vec<OsString>) {
     match GUARD.get() {
         Some(guard) => {
-            let mut all = vec![OsString::from(GUARD_ARG), program.clone().into_os_string()];
+            let mut all = vec![OsString::from(GUARD_ARG), program.as_os_str().to_owned()];
             all.extend(args.iter().cloned());
             (guard.clone(), all)
         }
-        None => (program.clone(), args.to_vec()),
+        None => (program.to_path_buf(), args.to_vec()),
     }
 }
 
