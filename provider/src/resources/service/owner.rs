@@ -3,8 +3,11 @@
 //!
 //! A replacement's old service carries the same mark as the new one, but it
 //! is recorded: the engine sends its inputs as the olds of the first Check
-//! of this run (`Check` with olds, then a second Check without them for the
-//! replacement). Names seen that way are remembered for the life of the
+//! of this run, and Checks again without olds for the replacement
+//! (`continueStepsFromDiff` in pulumi's `pkg/resource/deploy/step_generator.go`).
+//! A create the plugin died in leaves nothing recorded
+//! (`createSnapshotMutation.End` in `pkg/backend/snapshot.go` marks the
+//! resource new only on success), so its service was never seen as olds. Names seen that way are remembered for the life of the
 //! plugin process, which is one engine operation, so a create never takes
 //! the recorded service for an orphan of a killed run.
 
