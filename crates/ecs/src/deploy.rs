@@ -387,10 +387,12 @@ impl Deployer {
             task,
             last_pre_deploy,
         );
+        // Before the wait: a rollout that fails (or is killed) must not
+        // keep what earlier attempts left.
+        self.clean_after_interrupted_runs(&state).await;
         if args.waits() {
             self.wait_for(&mut state, cancel).await?;
         }
-        self.clean_after_interrupted_runs(&state).await;
         Ok(state)
     }
 

@@ -63,14 +63,16 @@ impl Deployer {
             }
         }
         let mut state = created_state(args, Some(&service), reg, containers, task, None);
+        // Before the wait: a rollout that fails (or is killed) must not
+        // keep what earlier attempts left.
+        self.clean_after_interrupted_runs(&state).await;
         if args.waits() {
             self.wait_for(&mut state, cancel).await?;
         }
-        self.clean_after_interrupted_runs(&state).await;
         Ok(state)
     }
 
-    /// After a successful create: removes what interrupted earlier creates
+    /// Once a create has its service: removes what interrupted earlier creates
     /// of this resource left (other services, revisions not running).
     /// Best effort: a failure is a progress line, and the next create or
     /// the delete tries again.
