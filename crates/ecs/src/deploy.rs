@@ -279,7 +279,9 @@ impl Deployer {
     /// Registers a revision, creates the service (client token derived from
     /// cluster, name and revision) and, unless `wait.forSteadyState` is
     /// false, waits for the rollout. Refuses to take over an existing
-    /// ACTIVE or DRAINING service of the same name.
+    /// ACTIVE or DRAINING service of the same name, unless it carries this
+    /// deployer's ownership mark and the engine has not recorded it: then an
+    /// interrupted create made it, and it is adopted (`resume`).
     pub async fn create(
         &self,
         args: &ServiceArgs,
