@@ -208,10 +208,11 @@ impl Deployer {
         families
     }
 
-    /// ACTIVE services of `cluster` carrying this deployer's mark.
-    pub(crate) async fn owned_services(&self, cluster: &str) -> Vec<Service> {
+    /// ACTIVE services of `cluster` carrying this deployer's mark; `None`
+    /// when they cannot be listed (then nothing may be taken for unused).
+    pub(crate) async fn owned_services(&self, cluster: &str) -> Option<Vec<Service>> {
         if self.owner.is_none() {
-            return Vec::new();
+            return Some(Vec::new());
         }
         let mut arns = Vec::new();
         let mut next: Option<String> = None;
@@ -224,7 +225,7 @@ impl Deployer {
                 .send()
                 .await
             else {
-                return Vec::new();
+                return None;
             };
             arns.extend(out.service_arns().iter().cloned());
             match out.next_token() {
@@ -243,7 +244,7 @@ impl Deployer {
                 .send()
                 .await
             else {
-                continue;
+                return None;
             };
             owned.extend(
                 out.services()
@@ -252,13 +253,13 @@ impl Deployer {
                     .cloned(),
             );
         }
-        owned
+        Some(owned)
     }
 
     /// Revisions that ACTIVE services of this owner run or deploy, in
     /// `cluster` and the owner's other clusters: never orphans, whatever
     /// run registered them (a replacement's old and new service).
-    async fn in_use(&self, cluster: &str) -> BTreeSet<String> {
+    async fn in_use(&self, cluster: &str) -> Option<BTreeSet<String>> {
         let mut clusters = self
             .owner
             .as_ref()
@@ -267,7 +268,7 @@ impl Deployer {
         clusters.insert(cluster.to_string());
         let mut used = BTreeSet::new();
         for c in &clusters {
-            for svc in self.owned_services(c).await {
+            for svc in self.owned_services(c).await? {
                 used.extend(svc.task_definition().map(str::to_string));
                 used.extend(
                     svc.deployments()
@@ -276,7 +277,7 @@ impl Deployer {
                 );
             }
         }
-        used
+        Some(used)
     }
 
     /// Deregisters every revision of this owner that an earlier
@@ -302,7 +303,10 @@ impl Deployer {
         } else {
             BTreeSet::from([family.to_string()])
         };
-        let mut protected = self.in_use(cluster).await;
+        let Some(mut protected) = self.in_use(cluster).await else {
+            progress("could not list this resource's services; superseded revisions stay for now");
+            return failed;
+        };
         protected.extend(keep.iter().cloned());
         for f in families {
             for arn in self.owned_revisions(&f).await {

@@ -103,7 +103,6 @@ impl Deployer {
                     "could not delete service {orphan_name}: {}",
                     aws_error("DeleteService", &orphan_name, e)
                 ));
-                continue;
             }
         }
         // After the orphan services are gone, their revisions are unused.
@@ -115,6 +114,7 @@ impl Deployer {
     async fn orphan_services(&self, cluster: &str, name: &str) -> Vec<Service> {
         self.owned_services(cluster)
             .await
+            .unwrap_or_default()
             .into_iter()
             .filter(|s| {
                 s.service_name()
