@@ -282,3 +282,25 @@ async fn a_replacement_never_takes_the_recorded_service_for_an_orphan() {
     assert_eq!(active_services(&w).await, vec![new]);
     let _ = old;
 }
+
+#[tokio::test]
+async fn destroy_after_a_killed_update_deregisters_the_revision_it_registered() {
+    let w = World::start().await;
+    let base = w.inputs();
+    w.up_ok(base.clone()).await;
+    let mut changed = base.clone();
+    changed["containers"][0]["environment"]["MODE"] = json!("api");
+    up_killed_at(&w, changed, "UpdateService", None).await;
+    assert_eq!(
+        all_active_revisions(&w).await.len(),
+        2,
+        "the kill left an ACTIVE revision no state records"
+    );
+
+    // No retry: the state knows only the first revision, yet destroy
+    // finds the other one by its mark.
+    let r = w.stack.destroy().await.unwrap();
+    r.assert_ok();
+    assert!(active_services(&w).await.is_empty());
+    assert!(all_active_revisions(&w).await.is_empty());
+}
