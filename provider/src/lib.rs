@@ -13,6 +13,7 @@ use pulumi_provider::{launch, schema, server};
 
 pub mod config;
 pub mod ecr;
+pub mod housekeeping;
 pub mod resources;
 
 /// The framework's resource interface, with this provider's context: what

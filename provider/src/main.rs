@@ -14,6 +14,10 @@ Started by the Pulumi engine. Prints the port it serves on, then serves until
 interrupted. Without an engine address it waits for the engine to Attach.";
 
 fn main() -> ExitCode {
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if raw.get(1).and_then(|a| a.to_str()) == Some(imagedeploy_build::guard::GUARD_ARG) {
+        return ExitCode::from(imagedeploy_build::guard::main(&raw[2..]));
+    }
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("fingerprint") {
         return imagedeploy::fingerprint_cli(&args[2..]);
@@ -26,6 +30,12 @@ fn main() -> ExitCode {
         println!("{}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
+    if let Ok(me) = std::env::current_exe() {
+        imagedeploy_build::guard::install(me);
+    }
+    // What killed runs left (temp files, old kept snapshots), in the
+    // background: the engine is waiting for the port line.
+    std::thread::spawn(imagedeploy::housekeeping::run);
     let launch = launch::Launch::parse(&args[1..]);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -57,6 +57,8 @@ pub struct Deployment {
     /// Ctrl-C during each preview or up once this holds (see
     /// [`Self::with_cancel_when`]).
     cancel_when: Option<CancelTrigger>,
+    /// The process id of the provider the running operation started.
+    running: std::sync::Arc<std::sync::Mutex<Option<u32>>>,
 }
 
 /// What dependents of a resource see during this run.
@@ -147,6 +149,7 @@ impl Deployment {
             program_dir: None,
             autonamer: None,
             cancel_when: None,
+            running: Default::default(),
         }
     }
 
@@ -239,6 +242,16 @@ impl Deployment {
         self.urn(PROVIDER_TYPE, PROVIDER_NAME)
     }
 
+    /// SIGKILLs the provider process of the operation now running (a
+    /// `kill -9` at a point the test chose, e.g. while the ECS
+    /// fault-injection proxy holds a call); returns its pid. The operation
+    /// then fails the way the engine's does when its plugin dies.
+    pub fn kill_plugin(&self) -> Option<u32> {
+        let pid = self.running.lock().ok()?.take()?;
+        crate::plugin::kill_pid(pid);
+        Some(pid)
+    }
+
     /// `pulumi preview`: plans without changing anything; state is untouched.
     pub async fn preview(&self, program: &Program) -> anyhow::Result<Report> {
         self.update(program, true).await
@@ -269,6 +282,9 @@ impl Deployment {
         opts.env
             .push(("PULUMI_STACK".to_string(), self.stack_name.clone()));
         let plugin = Plugin::start(&opts).await?;
+        if let Ok(mut running) = self.running.lock() {
+            *running = plugin.pid();
+        }
         let mut calls = Calls::new(plugin.client(), self.rpc_timeout);
         calls.autonamer = self.autonamer.clone();
         let root = self.bin.parent().map(|p| p.to_string_lossy().into_owned());

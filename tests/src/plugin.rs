@@ -216,6 +216,14 @@ impl Plugin {
         self.child.as_ref().map(Child::id)
     }
 
+    /// SIGKILL, as a `kill -9` of the plugin (or of a CI runner) would:
+    /// no chance to clean up.
+    pub fn kill(&self) {
+        if let Some(pid) = self.pid() {
+            kill_pid(pid);
+        }
+    }
+
     /// Sends SIGINT, as the engine does when it is done with a plugin.
     pub fn interrupt(&self) {
         if let Some(child) = &self.child {
@@ -302,6 +310,13 @@ impl ChildGuard {
 impl Drop for ChildGuard {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// SIGKILL to the process `pid`.
+pub fn kill_pid(pid: u32) {
+    if let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+        let _ = kill_process(pid, Signal::KILL);
     }
 }
 

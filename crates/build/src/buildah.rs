@@ -51,7 +51,9 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
         "--timestamp",
         "0",
     ]);
-    bud.args(["--identity-label=false", "--layers"]);
+    // --force-rm: a failed step's working container (which may hold a
+    // mounted secret) is removed too, not only those of successful steps.
+    bud.args(["--identity-label=false", "--layers", "--force-rm"]);
     bud.arg("--authfile").arg(&job.auth_file);
     bud.arg("-f").arg(&job.dockerfile).arg("-t").arg(&tag);
     bud.arg("--ignorefile").arg(&job.ignore_file);

@@ -10,9 +10,11 @@ mod docker;
 pub mod dockerfile;
 mod error;
 mod failure;
+pub mod guard;
 mod job;
 mod process;
 mod request;
+pub mod scratch;
 mod secrets;
 mod storage_lock;
 
@@ -149,13 +151,10 @@ pub async fn build(
         dockerfile: label.clone(),
         source,
     })?;
-    let work = tempfile::Builder::new()
-        .prefix("imagedeploy-build-")
-        .tempdir()
-        .map_err(|source| BuildError::Io {
-            what: "create a build work directory".into(),
-            source,
-        })?;
+    let work = scratch::tempdir("build").map_err(|source| BuildError::Io {
+        what: "create a build work directory".into(),
+        source,
+    })?;
     let dockerfile_path = work.path().join("Dockerfile");
     std::fs::write(&dockerfile_path, &rewritten).map_err(|source| BuildError::Io {
         what: "write the build's Dockerfile copy".into(),
@@ -212,13 +211,10 @@ pub async fn build(
         ));
         (context, snapshot)
     };
-    let out = tempfile::Builder::new()
-        .prefix("imagedeploy-image-")
-        .tempdir()
-        .map_err(|source| BuildError::Io {
-            what: "create the image layout directory".into(),
-            source,
-        })?;
+    let out = scratch::tempdir("image").map_err(|source| BuildError::Io {
+        what: "create the image layout directory".into(),
+        source,
+    })?;
     let job = Job {
         request,
         work: work.path().to_path_buf(),

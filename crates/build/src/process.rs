@@ -88,9 +88,11 @@ pub(crate) async fn run(
     on_line: &mut (dyn FnMut(&str) + Send),
     tail: &mut VecDeque<String>,
 ) -> Result<(), RunError> {
-    let mut command = Command::new(&invocation.program);
+    // Behind the guard (when installed): the group dies with the plugin.
+    let (program, args) = crate::guard::wrap(&invocation.program, &invocation.args);
+    let mut command = Command::new(&program);
     command
-        .args(&invocation.args)
+        .args(&args)
         .envs(invocation.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -102,10 +102,7 @@ impl SecretFiles {
                 });
             }
         }
-        let dir = tempfile::Builder::new()
-            .prefix("imagedeploy-secrets-")
-            .tempdir()
-            .map_err(io("secrets directory"))?;
+        let dir = crate::scratch::tempdir("secrets").map_err(io("secrets directory"))?;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
             .map_err(io("secrets directory permissions"))?;
         for (index, value) in secrets.values().enumerate() {

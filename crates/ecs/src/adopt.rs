@@ -47,11 +47,7 @@ impl Deployer {
                 base: Some(i.base()),
             })
             .collect();
-        let tags: std::collections::BTreeMap<String, String> = svc
-            .tags()
-            .iter()
-            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-            .collect();
+        let tags = crate::ownership::user_tags(svc.tags());
         let args = ServiceArgs {
             cluster: cluster.to_string(),
             name: Some(svc.service_name().unwrap_or(name).to_string()),

@@ -155,6 +155,9 @@ pub struct Deployer {
     pub(crate) time_limit: Option<Duration>,
     /// Task commands are secret: messages say "(secret command)".
     pub(crate) hide_commands: bool,
+    /// The ownership mark of what this deployer registers and creates
+    /// (see `ownership`); none: nothing is marked or adopted.
+    pub(crate) owner: Option<crate::ownership::Owner>,
 }
 
 pub(crate) fn aws_error<E>(operation: &'static str, target: &str, e: SdkError<E>) -> DeployError
@@ -200,6 +203,7 @@ pub(crate) async fn describe(
     tags: bool,
 ) -> Result<Option<Service>, DeployError> {
     let mut req = client.describe_services().cluster(cluster).services(name);
+    let by_arn = name.starts_with("arn:");
     if tags {
         req = req.include(ServiceField::Tags);
     }
@@ -211,7 +215,8 @@ pub(crate) async fn describe(
         .services()
         .iter()
         .find(|s| {
-            s.service_name() == Some(name)
+            (by_arn && s.service_arn() == Some(name))
+                || s.service_name() == Some(name)
                 || s.service_arn()
                     .is_some_and(|a| a.ends_with(&format!("/{name}")))
         })
@@ -237,6 +242,7 @@ impl Deployer {
             logs: None,
             time_limit: None,
             hide_commands: false,
+            owner: None,
         }
     }
 
@@ -273,7 +279,9 @@ impl Deployer {
     /// Registers a revision, creates the service (client token derived from
     /// cluster, name and revision) and, unless `wait.forSteadyState` is
     /// false, waits for the rollout. Refuses to take over an existing
-    /// ACTIVE or DRAINING service of the same name.
+    /// ACTIVE or DRAINING service of the same name, unless it carries this
+    /// deployer's ownership mark and the engine has not recorded it: then an
+    /// interrupted create made it, and it is adopted (`resume`).
     pub async fn create(
         &self,
         args: &ServiceArgs,
@@ -287,19 +295,33 @@ impl Deployer {
         let svc = normalise::service(args);
         let mut last_pre_deploy = None;
 
-        if let Some(existing) = describe(&self.client, cluster, name, false).await? {
-            if existing.status() != Some("INACTIVE") {
-                return Err(DeployError::AlreadyExists {
-                    cluster: cluster.to_string(),
-                    name: name.to_string(),
-                    status: existing.status().unwrap_or("unknown").to_string(),
-                });
+        let mut resume = None;
+        if let Some(existing) = describe(&self.client, cluster, name, self.owner.is_some()).await? {
+            match existing.status() {
+                Some("INACTIVE") => {}
+                // Ours, and not what the engine recorded (that would be the
+                // old service of a replacement): a killed run created it.
+                Some("ACTIVE") if self.owns(existing.tags()) && !self.is_recorded(name) => {
+                    resume = Some(existing);
+                }
+                status => {
+                    return Err(DeployError::AlreadyExists {
+                        cluster: cluster.to_string(),
+                        name: name.to_string(),
+                        status: status.unwrap_or("unknown").to_string(),
+                    })
+                }
             }
         }
         let reg = match self.reusable_revision(args, &containers, &task).await {
             Some(r) => r,
             None => self.register(&containers, &task, &svc).await?,
         };
+        if let Some(existing) = resume {
+            return self
+                .resume_create(args, images, &existing, reg, cancel)
+                .await;
+        }
         if crate::predeploy::due(None, args, images, None) {
             let mut pending = ServiceState {
                 args: args.clone(),
@@ -331,7 +353,7 @@ impl Deployer {
             .deployment_configuration(convert::deployment_configuration(&svc))
             .enable_execute_command(svc.enable_execute_command)
             .propagate_tags(svc.propagate_tags.as_str().into())
-            .set_tags(convert::tags(&svc.tags));
+            .set_tags(convert::tags(&self.owned_tags(&svc.tags)));
         req = req.set_capacity_provider_strategy(
             convert::capacity_provider_strategy(&svc)
                 .map_err(|e| invalid("capacityProviderStrategy", e))?,
@@ -359,36 +381,17 @@ impl Deployer {
                 return Err(err);
             }
         };
-        let service = created.service();
-        let primary = service.and_then(|s| {
-            s.deployments()
-                .iter()
-                .find(|d| d.status() == Some("PRIMARY"))
-        });
-        let mut state = ServiceState {
-            args: args.clone(),
-            arn: service
-                .and_then(|s| s.service_arn())
-                .unwrap_or_default()
-                .to_string(),
-            cluster_arn: service
-                .and_then(|s| s.cluster_arn())
-                .unwrap_or_default()
-                .to_string(),
-            task_definition_arn: reg.arn.clone(),
-            family: reg.family,
-            revision: reg.revision,
-            images: images_of(&containers),
-            deployment_id: primary.and_then(|d| d.id()).map(str::to_string),
-            rollout_state: primary
-                .and_then(|d| d.rollout_state())
-                .map(|r| r.as_str().to_string()),
-            container_definitions: containers,
-            task_settings: task,
-            registered_revisions: vec![reg.arn],
-            deploy_failed: false,
+        let mut state = created_state(
+            args,
+            created.service(),
+            reg,
+            containers,
+            task,
             last_pre_deploy,
-        };
+        );
+        // Before the wait: a rollout that fails (or is killed) must not
+        // keep what earlier attempts left.
+        self.clean_after_interrupted_runs(&state).await;
         if args.waits() {
             self.wait_for(&mut state, cancel).await?;
         }
@@ -524,10 +527,19 @@ impl Deployer {
         // Without waiting, superseded revisions go right away: ECS keeps
         // running tasks of an INACTIVE revision.
         self.deregister_superseded(&mut state).await;
+        if plan.new_revision_needed {
+            self.sweep_owned(
+                &state.family,
+                &state.registered_revisions,
+                &state.args.cluster,
+                false,
+            )
+            .await;
+        }
         Ok(state)
     }
 
-    async fn wait_for(
+    pub(crate) async fn wait_for(
         &self,
         state: &mut ServiceState,
         cancel: &CancellationToken,
@@ -605,7 +617,7 @@ impl Deployer {
                 settings::convert::volumes(&task.settings).map_err(|e| invalid("volumes", e))?,
             )
             .set_ephemeral_storage(settings::convert::ephemeral_storage(&task.settings))
-            .set_tags(convert::tags(&svc.tags));
+            .set_tags(convert::tags(&self.owned_tags(&svc.tags)));
         for c in &task.requires_compatibilities {
             req = req.requires_compatibilities(c.as_str().into());
         }
@@ -714,6 +726,46 @@ impl Deployer {
     }
 }
 
+/// The state of a service just created (or adopted) running `reg`.
+pub(crate) fn created_state(
+    args: &ServiceArgs,
+    service: Option<&Service>,
+    reg: Registered,
+    containers: Vec<NormalContainer>,
+    task: NormalTask,
+    last_pre_deploy: Option<crate::predeploy::LastPreDeploy>,
+) -> ServiceState {
+    let primary = service.and_then(|s| {
+        s.deployments()
+            .iter()
+            .find(|d| d.status() == Some("PRIMARY"))
+    });
+    ServiceState {
+        args: args.clone(),
+        arn: service
+            .and_then(|s| s.service_arn())
+            .unwrap_or_default()
+            .to_string(),
+        cluster_arn: service
+            .and_then(|s| s.cluster_arn())
+            .unwrap_or_default()
+            .to_string(),
+        task_definition_arn: reg.arn.clone(),
+        family: reg.family,
+        revision: reg.revision,
+        images: images_of(&containers),
+        deployment_id: primary.and_then(|d| d.id()).map(str::to_string),
+        rollout_state: primary
+            .and_then(|d| d.rollout_state())
+            .map(|r| r.as_str().to_string()),
+        container_definitions: containers,
+        task_settings: task,
+        registered_revisions: vec![reg.arn],
+        deploy_failed: false,
+        last_pre_deploy,
+    }
+}
+
 /// The update failed before the new revision was deployed: record the
 /// revision for later cleanup, but keep describing what actually runs.
 fn rollback_fields(state: &ServiceState, old: &ServiceState) -> ServiceState {
@@ -743,7 +795,7 @@ pub(crate) fn service_name(args: &ServiceArgs) -> Result<&str, DeployError> {
         })
 }
 
-fn pinned_containers(
+pub(crate) fn pinned_containers(
     args: &ServiceArgs,
     images: &BTreeMap<String, String>,
 ) -> Result<Vec<NormalContainer>, DeployError> {

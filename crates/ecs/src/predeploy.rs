@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::args::{ServiceArgs, ServiceState};
 use crate::convert;
-use crate::deploy::{DeployError, Deployer, Registered};
+use crate::deploy::{progress, DeployError, Deployer, Registered};
 use crate::diff::ServiceDiff;
 use crate::normalise::{self, NormalContainer, NormalTask};
 use crate::task::{run_token, TaskRun, TaskRunner, TaskSpec};
@@ -251,18 +251,23 @@ impl Deployer {
         TaskRunner::new(self.client.clone(), logs).with_poll_interval(self.poll_interval)
     }
 
-    /// With a pre-deploy step, the family's latest ACTIVE revision when it
-    /// already holds exactly these containers and settings: an earlier,
-    /// failed or interrupted attempt registered it. Reusing it keeps the run
-    /// token, so the task that attempt started is not started again.
+    /// The family's latest ACTIVE revision when it already holds exactly
+    /// these containers and settings and an earlier, failed or interrupted
+    /// attempt registered it: with a pre-deploy step (reusing it keeps the
+    /// run token, so the task that attempt started is not started again),
+    /// or when it carries this deployer's ownership mark (a run killed after
+    /// RegisterTaskDefinition leaves no orphan behind a second revision).
     pub(crate) async fn reusable_revision(
         &self,
         args: &ServiceArgs,
         containers: &[NormalContainer],
         task: &NormalTask,
     ) -> Option<Registered> {
-        args.pre_deploy.as_ref()?;
-        self.identical_revision(containers, task).await
+        if args.pre_deploy.is_some() {
+            return self.identical_revision(containers, task).await;
+        }
+        self.owner.as_ref()?;
+        self.latest_identical(containers, task, true).await
     }
 
     /// The family's latest revision when it is ACTIVE and holds exactly
@@ -272,13 +277,26 @@ impl Deployer {
         containers: &[NormalContainer],
         task: &NormalTask,
     ) -> Option<Registered> {
-        let out = self
+        self.latest_identical(containers, task, false).await
+    }
+
+    async fn latest_identical(
+        &self,
+        containers: &[NormalContainer],
+        task: &NormalTask,
+        owned_only: bool,
+    ) -> Option<Registered> {
+        let mut req = self
             .client
             .describe_task_definition()
-            .task_definition(&task.family)
-            .send()
-            .await
-            .ok()?;
+            .task_definition(&task.family);
+        if owned_only {
+            req = req.include(aws_sdk_ecs::types::TaskDefinitionField::Tags);
+        }
+        let out = req.send().await.ok()?;
+        if owned_only && !self.owns(out.tags()) {
+            return None;
+        }
         let td = out.task_definition()?;
         if td.status().map(|s| s.as_str()) != Some("ACTIVE") {
             return None;
@@ -292,6 +310,10 @@ impl Deployer {
         if registered != containers || &convert::normal_task(td) != task {
             return None;
         }
+        progress(&format!(
+            "reusing task definition {} (identical, registered by an earlier attempt)",
+            crate::wait::short(td.task_definition_arn()?)
+        ));
         Some(Registered {
             arn: td.task_definition_arn()?.to_string(),
             family: td.family().unwrap_or(&task.family).to_string(),

@@ -1,5 +1,10 @@
 //! Delete: scale to zero, delete, wait for INACTIVE, deregister the
-//! revisions this resource registered.
+//! revisions this resource registered (and, with an owner, every revision
+//! an interrupted attempt of it registered).
+//!
+//! The service is addressed by the ARN the state recorded, not by the
+//! cluster and name of the inputs: a state whose inputs name another
+//! service (edited, imported, moved) must never delete that one.
 
 use std::time::Duration;
 
@@ -17,8 +22,8 @@ impl Deployer {
         state: &ServiceState,
         cancel: &CancellationToken,
     ) -> Result<(), DeployError> {
-        let name = service_name(&state.args)?;
-        let cluster = state.args.cluster.as_str();
+        let (cluster, name) = delete_target(state)?;
+        let (cluster, name) = (cluster.as_str(), name.as_str());
         if let Some(svc) = describe(&self.client, cluster, name, false).await? {
             if svc.status() == Some("ACTIVE") {
                 if svc.desired_count() > 0 {
@@ -56,6 +61,9 @@ impl Deployer {
         for arn in &state.registered_revisions {
             self.deregister(arn).await;
         }
+        if !state.family.is_empty() {
+            self.sweep_owned(&state.family, &[], cluster, true).await;
+        }
         Ok(())
     }
 
@@ -91,5 +99,53 @@ impl Deployer {
                 _ = cancel.cancelled() => return Err(DeployError::Cancelled { state: None, during: format!("waiting for {name} to become INACTIVE") }),
             }
         }
+    }
+}
+
+/// The cluster and service a delete addresses: the recorded ARNs; the
+/// inputs' cluster and name only for a state that recorded no ARN.
+fn delete_target(state: &ServiceState) -> Result<(String, String), DeployError> {
+    if state.arn.starts_with("arn:") {
+        let cluster = if state.cluster_arn.starts_with("arn:") {
+            state.cluster_arn.clone()
+        } else {
+            // `arn:...:service/<cluster>/<name>` (the long ARN format).
+            let parts: Vec<&str> = state.arn.rsplit('/').collect();
+            match parts.as_slice() {
+                [_, cluster, _, ..] => (*cluster).to_string(),
+                _ => state.args.cluster.clone(),
+            }
+        };
+        return Ok((cluster, state.arn.clone()));
+    }
+    Ok((
+        state.args.cluster.clone(),
+        service_name(&state.args)?.to_string(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delete_goes_by_the_recorded_arn() {
+        let mut state = ServiceState::default();
+        state.args.cluster = "inputs-cluster".into();
+        state.args.name = Some("inputs-name".into());
+        assert_eq!(
+            delete_target(&state).unwrap(),
+            ("inputs-cluster".to_string(), "inputs-name".to_string())
+        );
+        state.arn = "arn:aws:ecs:us-east-1:1:service/real/svc-a".into();
+        assert_eq!(
+            delete_target(&state).unwrap(),
+            ("real".to_string(), state.arn.clone())
+        );
+        state.cluster_arn = "arn:aws:ecs:us-east-1:1:cluster/real".into();
+        assert_eq!(
+            delete_target(&state).unwrap(),
+            (state.cluster_arn.clone(), state.arn.clone())
+        );
     }
 }

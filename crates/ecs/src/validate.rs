@@ -75,6 +75,14 @@ pub fn autoname(resource_name: &str, random_seed: &[u8]) -> String {
         .chars()
         .take(7)
         .collect();
+    let mut base = autoname_base(resource_name);
+    base.truncate(MAX_NAME - suffix.len() - 1);
+    format!("{base}-{suffix}")
+}
+
+/// What every autoname of `resource_name` starts with (before `-<suffix>`),
+/// up to truncation.
+pub fn autoname_base(resource_name: &str) -> String {
     let mut base: String = resource_name
         .chars()
         .map(|c| {
@@ -88,8 +96,8 @@ pub fn autoname(resource_name: &str, random_seed: &[u8]) -> String {
     if base.is_empty() {
         base.push_str("service");
     }
-    base.truncate(MAX_NAME - suffix.len() - 1);
-    format!("{base}-{suffix}")
+    base.truncate(MAX_NAME - 8);
+    base
 }
 
 const MAX_NAME: usize = 255;

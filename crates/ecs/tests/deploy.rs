@@ -481,6 +481,39 @@ async fn delete_scales_to_zero_deletes_waits_and_deregisters() {
 }
 
 #[tokio::test]
+async fn delete_goes_by_the_recorded_arn_not_the_inputs_name() {
+    let env = Env::start().await;
+    env.proxy.set_rollout(Rollout::Complete);
+    let a = create(&env, &env.args("svc-a"), &resolver()).await;
+    let b = create(&env, &env.args("svc-b"), &resolver()).await;
+    // A state whose inputs name svc-a but whose ARN is svc-b's: the ARN is
+    // what this resource made, the inputs are only what was asked for.
+    let mut state = b.clone();
+    state.args = a.args.clone();
+    env.deployer()
+        .delete(&state, &CancellationToken::new())
+        .await
+        .expect("delete");
+    assert_eq!(
+        env.describe_service("svc-b").await.status(),
+        Some("INACTIVE")
+    );
+    assert_eq!(
+        env.describe_service("svc-a").await.status(),
+        Some("ACTIVE"),
+        "the service the inputs name is left alone"
+    );
+    let deletes: Vec<_> = env
+        .proxy
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "DeleteService")
+        .collect();
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(deletes[0].request["service"], b.arn.as_str());
+}
+
+#[tokio::test]
 async fn throttling_and_server_errors_are_retried() {
     let env = Env::start().await;
     env.proxy.set_rollout(Rollout::Complete);

@@ -10,7 +10,10 @@ use crate::tls::TestCa;
 pub struct Registry {
     port: u16,
     _dir: tempfile::TempDir,
-    _child: Guard,
+    child: Option<Guard>,
+    program: std::path::PathBuf,
+    config_path: std::path::PathBuf,
+    log_path: std::path::PathBuf,
 }
 
 impl Registry {
@@ -53,6 +56,26 @@ impl Registry {
     /// written (blobs under `docker/registry/v2/blobs`).
     pub fn storage_dir(&self) -> std::path::PathBuf {
         self._dir.path().join("storage")
+    }
+
+    /// Stops the registry, deletes everything it stored and starts it again
+    /// on the same address with the same configuration: a registry that lost
+    /// its images (wiped storage, a retention policy, a rebuilt cache).
+    pub fn wipe_and_restart(&mut self) -> Result<(), ServerError> {
+        drop(self.child.take());
+        let storage = self.storage_dir();
+        if storage.exists() {
+            std::fs::remove_dir_all(&storage).map_err(|source| ServerError::Setup {
+                what: "wiping registry storage".into(),
+                source,
+            })?;
+        }
+        self.child = Some(spawn_registry(
+            &self.program,
+            &self.config_path,
+            &self.log_path,
+        )?);
+        await_listening("docker-registry", self.port, &self.log_path, 20)
     }
 
     fn launch(
@@ -103,33 +126,48 @@ impl Registry {
             source,
         })?;
         let log_path = dir.path().join("registry.log");
-        let log = std::fs::File::create(&log_path).map_err(|source| ServerError::Setup {
-            what: "registry log".into(),
-            source,
-        })?;
-        let log_err = log.try_clone().map_err(|source| ServerError::Setup {
-            what: "registry log".into(),
-            source,
-        })?;
-        let child = Command::new(&program)
-            .arg("serve")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .spawn()
-            .map_err(|source| ServerError::Spawn {
-                program: "docker-registry".into(),
-                source,
-            })?;
-        let guard = Guard(child);
+        let guard = spawn_registry(&program, &config_path, &log_path)?;
         await_listening("docker-registry", port, &log_path, 20)?;
         Ok(Self {
             port,
             _dir: dir,
-            _child: guard,
+            child: Some(guard),
+            program,
+            config_path,
+            log_path,
         })
     }
+}
+
+fn spawn_registry(
+    program: &std::path::Path,
+    config_path: &std::path::Path,
+    log_path: &std::path::Path,
+) -> Result<Guard, ServerError> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .map_err(|source| ServerError::Setup {
+            what: "registry log".into(),
+            source,
+        })?;
+    let log_err = log.try_clone().map_err(|source| ServerError::Setup {
+        what: "registry log".into(),
+        source,
+    })?;
+    let child = Command::new(program)
+        .arg("serve")
+        .arg(config_path)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .spawn()
+        .map_err(|source| ServerError::Spawn {
+            program: "docker-registry".into(),
+            source,
+        })?;
+    Ok(Guard(child))
 }
 
 /// Writes an htpasswd file with a bcrypt hash, using the `htpasswd` tool

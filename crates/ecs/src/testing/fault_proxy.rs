@@ -11,6 +11,9 @@
 //!   500, or forwards them and then loses the answer ([`Fault`]);
 //! - records every call (operation, request body, status) so tests can count
 //!   writes and inspect client tokens;
+//! - holds the next call of an operation (optionally only once another
+//!   operation was seen) without answering, so a test can kill the client
+//!   at exactly that point ([`FaultProxy::hold`]);
 //! - makes one-off tasks exit with a given code, fail to start, never stop
 //!   or not start at all, and writes their log lines ([`TaskFate`], in
 //!   `task_fate`).
@@ -86,6 +89,10 @@ struct State {
     events_at: u64,
     /// One-off tasks: their fate and log lines.
     tasks: Tasks,
+    /// Calls to hold: (operation, only after this operation was seen).
+    holds: Vec<(String, Option<String>)>,
+    /// Operations of the calls held so far.
+    held: Vec<String>,
 }
 
 struct Shared {
@@ -174,6 +181,31 @@ impl FaultProxy {
             .push((operation.to_string(), fault, times));
     }
 
+    /// Holds the next call of `operation` that arrives once a call of
+    /// `after` was seen (any time when `None`): it is never forwarded and
+    /// never answered (until the proxy stops, or 10 minutes pass), as if the
+    /// client were killed at that point. See [`FaultProxy::wait_held`].
+    pub fn hold(&self, operation: &str, after: Option<&str>) {
+        self.shared
+            .lock()
+            .holds
+            .push((operation.to_string(), after.map(str::to_string)));
+    }
+
+    /// Waits until a call of `operation` is being held; false after `timeout`.
+    pub async fn wait_held(&self, operation: &str, timeout: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.shared.lock().held.iter().any(|o| o == operation) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// How tasks started from now on end (RunTask / DescribeTasks / StopTask).
     pub fn set_task_fate(&self, fate: TaskFate) {
         self.shared.lock().tasks.fate = fate;
@@ -260,6 +292,28 @@ async fn handle(
         .unwrap_or("(unknown)")
         .to_string();
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+
+    let hold = {
+        let mut st = shared.lock();
+        let seen = |op: &str| st.calls.iter().any(|c| c.operation == op);
+        let found = st
+            .holds
+            .iter()
+            .position(|(op, after)| *op == operation && after.as_deref().is_none_or(seen));
+        if let Some(i) = found {
+            st.holds.remove(i);
+            st.held.push(operation.clone());
+        }
+        found.is_some()
+    };
+    if hold {
+        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+        return Ok(error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServerException",
+            "Held too long (fault injection)",
+        ));
+    }
 
     let fault = {
         let mut st = shared.lock();

@@ -53,6 +53,55 @@ pub fn snapshot_dir(context: &Path) -> Option<PathBuf> {
     )
 }
 
+/// Where every kept snapshot lives (`<cache>/imagedeploy/contexts`).
+pub fn snapshots_root() -> Option<PathBuf> {
+    Some(crate::statcache::default_root()?.parent()?.join("contexts"))
+}
+
+/// Removes the kept snapshots under `root` not used for `max_age` (a use
+/// rewrites the snapshot's index) and not locked by a build now; stops
+/// after `budget`. Returns how many were removed.
+pub fn remove_unused(
+    root: &Path,
+    max_age: std::time::Duration,
+    budget: std::time::Duration,
+) -> usize {
+    let started = std::time::Instant::now();
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        if started.elapsed() > budget {
+            break;
+        }
+        let dir = entry.path();
+        let last_use = [INDEX, "lock"]
+            .iter()
+            .filter_map(|f| std::fs::metadata(dir.join(f)).ok()?.modified().ok())
+            .chain(entry.metadata().ok().and_then(|m| m.modified().ok()))
+            .max();
+        let unused = last_use
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age >= max_age);
+        if !unused || !dir.is_dir() {
+            continue;
+        }
+        // A build holds the lock while it reads the snapshot.
+        let Ok(lock) = OpenOptions::new().write(true).open(dir.join("lock")) else {
+            continue;
+        };
+        if lock.try_lock().is_err() {
+            continue;
+        }
+        if std::fs::remove_dir_all(&dir).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Brings the snapshot in `dir` (created if needed) to exactly `fp`'s
 /// selection, copying (and hashing) only what changed, and locks it until
 /// the returned [`Snapshot`] is dropped. Builds of one context take turns.
@@ -284,4 +333,43 @@ fn write_index(path: &Path, recorded: &BTreeMap<String, Recorded>) -> Result<(),
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).map_err(io("write", &tmp))?;
     std::fs::rename(&tmp, path).map_err(io("rename", &tmp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    fn snapshot(root: &Path, name: &str, age: Duration) -> PathBuf {
+        let dir = root.join(name);
+        std::fs::create_dir_all(dir.join("tree")).unwrap();
+        let then = SystemTime::now() - age;
+        for f in [INDEX, "lock"] {
+            let file = File::create(dir.join(f)).unwrap();
+            file.set_times(FileTimes::new().set_modified(then)).unwrap();
+        }
+        let d = File::open(&dir).unwrap();
+        d.set_times(FileTimes::new().set_modified(then)).unwrap();
+        dir
+    }
+
+    #[test]
+    fn snapshots_unused_too_long_go_recent_and_locked_ones_stay() {
+        let root = tempfile::tempdir().unwrap();
+        let day = Duration::from_secs(24 * 3600);
+        let old = snapshot(root.path(), "old", 20 * day);
+        let recent = snapshot(root.path(), "recent", day);
+        let busy = snapshot(root.path(), "busy", 30 * day);
+        let held = OpenOptions::new()
+            .write(true)
+            .open(busy.join("lock"))
+            .unwrap();
+        held.lock().unwrap();
+
+        let removed = remove_unused(root.path(), 14 * day, Duration::from_secs(10));
+        assert_eq!(removed, 1);
+        assert!(!old.exists());
+        assert!(recent.exists(), "used a day ago");
+        assert!(busy.exists(), "a build holds it");
+    }
 }

@@ -16,7 +16,7 @@
 
 mod kept;
 
-pub use kept::{snapshot_dir, stage_incremental, Snapshot};
+pub use kept::{remove_unused, snapshot_dir, snapshots_root, stage_incremental, Snapshot};
 
 use crate::manifest::{EntryType, FileEntry};
 use crate::Fingerprint;

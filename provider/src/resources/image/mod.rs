@@ -274,9 +274,14 @@ async fn build_and_push(
     let same_destination = old.is_some_and(|o| {
         o.args.tags == args.tags && o.args.push.unwrap_or(true) == obs.resolved.push
     });
-    if let Some(old) = old
-        .filter(|o| o.content_digest == content_digest && same_destination && !o.digest.is_empty())
-    {
+    let unchanged = old
+        .filter(|o| o.content_digest == content_digest && same_destination && !o.digest.is_empty());
+    let kept = match unchanged {
+        // Keeping `ref` promises it still pulls: one HEAD of the manifest.
+        Some(o) if obs.resolved.push && !preview => still_in_registry(ctx, &obs, o).await?,
+        other => other,
+    };
+    if let Some(old) = kept {
         ctx.info(&format!(
             "the rebuilt image has the same content as {}; nothing to push, dependents keep {}",
             short(&content_digest),
@@ -314,6 +319,27 @@ async fn build_and_push(
     state.layers = i64::try_from(content.layers).unwrap_or(i64::MAX);
     state.platform = content.platform;
     Ok(Outputs::known(state))
+}
+
+/// `old` when the manifest its `ref` pins is still in the registry; `None`
+/// (push again) when the registry lost it, e.g. wiped storage or a
+/// retention policy.
+async fn still_in_registry<'a>(
+    ctx: &Ctx,
+    obs: &Observation,
+    old: &'a ImageState,
+) -> Result<Option<&'a ImageState>, ImageError> {
+    let Ok(reference) = Reference::parse(&old.reference) else {
+        return Ok(None);
+    };
+    if obs.client.exists(&reference).await? {
+        return Ok(Some(old));
+    }
+    ctx.warn(&format!(
+        "{} is no longer in its registry; pushing the rebuilt image again",
+        old.reference
+    ));
+    Ok(None)
 }
 
 async fn push(

@@ -16,6 +16,7 @@ use crate::resource::{
 
 mod import;
 mod naming;
+mod owner;
 pub(crate) mod resolver;
 mod secrets;
 
@@ -27,8 +28,12 @@ const DESCRIPTION: &str = "An ECS service and the task definition revisions behi
 /// for emulators where rollouts finish at once.
 const POLL_ENV: &str = "IMAGEDEPLOY_ECS_POLL_INTERVAL_MS";
 
+/// The Service's deployer marks what it makes as this resource's, so a
+/// run after a kill finds it (see `owner`).
 async fn deployer(ctx: &Ctx) -> Result<ecs::Deployer, BoxError> {
-    ecs_deployer(ctx, hide(ctx)).await
+    Ok(ecs_deployer(ctx, hide(ctx))
+        .await?
+        .with_owner(owner::of(ctx)))
 }
 
 /// The ECS deployer both Service and Task use: customTimeouts bound its
@@ -101,6 +106,12 @@ impl Resource<ProviderContext> for Service {
         input: CheckInput<ServiceArgs>,
     ) -> Result<ServiceArgs, Vec<Failure>> {
         let mut args = input.news;
+        let old_cluster = input.olds.as_ref().map(|o| o.cluster.as_str());
+        owner::checked(
+            &ctx.urn,
+            input.olds.as_ref().and_then(|o| o.name.as_deref()),
+            &[args.cluster.as_str(), old_cluster.unwrap_or_default()],
+        );
         if let Some(failure) = naming::apply(
             &mut args.name,
             input.olds.as_ref().and_then(|o| o.name.as_deref()),
