@@ -12,6 +12,7 @@ mod error;
 mod failure;
 mod job;
 mod process;
+pub mod report;
 mod request;
 mod secrets;
 mod storage_lock;

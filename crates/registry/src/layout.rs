@@ -176,6 +176,17 @@ impl ImageLayout {
         Ok(platform)
     }
 
+    /// Each layer's size, diff id and history entry, from the manifest and
+    /// config only.
+    pub fn layers(&self) -> Result<crate::layers::ImageLayers, LayoutError> {
+        let config = self.read_blob(&self.manifest.config.digest)?;
+        Ok(crate::layers::ImageLayers::read(
+            &self.manifest,
+            self.manifest_bytes.len() as u64,
+            &config,
+        ))
+    }
+
     /// Compressed layers + config + manifest, in bytes.
     pub fn size_bytes(&self) -> u64 {
         self.manifest.layers.iter().map(|l| l.size).sum::<u64>()
