@@ -2,10 +2,15 @@
 //! the config blob, never a layer. A Service uses it to say what a new task
 //! pulls; the Image uses it when the state has no layer list to compare with.
 
+use std::collections::HashSet;
+
+use futures::future::{BoxFuture, FutureExt};
+use futures::stream::{self, StreamExt, TryStreamExt};
 use reqwest::header::ACCEPT;
 use reqwest::StatusCode;
 
 use crate::client::{status_error, Access, RegistryClient};
+use crate::digest::Digest;
 use crate::error::RegistryError;
 use crate::layers::ImageLayers;
 use crate::layout::{
@@ -13,9 +18,11 @@ use crate::layout::{
 };
 use crate::reference::Reference;
 
+const BLOB_CHECK_CONCURRENCY: usize = 8;
+
 #[derive(serde::Deserialize)]
 struct IndexEntry {
-    digest: crate::digest::Digest,
+    digest: Digest,
     #[serde(default)]
     platform: Option<Platform>,
 }
@@ -87,6 +94,47 @@ impl RegistryClient {
         )))
     }
 
+    /// Which of `digests` the repository `target` names does not have yet
+    /// (what a push of them would upload). Asks with HEAD requests, a few
+    /// at a time.
+    pub async fn missing_blobs(
+        &self,
+        target: &Reference,
+        digests: &[Digest],
+    ) -> Result<HashSet<Digest>, RegistryError> {
+        let checks: Vec<BoxFuture<'_, Result<Option<Digest>, RegistryError>>> = digests
+            .iter()
+            .map(|digest| {
+                async move { Ok((!self.has_blob(target, digest).await?).then(|| digest.clone())) }
+                    .boxed()
+            })
+            .collect();
+        let missing: Vec<Option<Digest>> = stream::iter(checks)
+            .buffered(BLOB_CHECK_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(missing.into_iter().flatten().collect())
+    }
+
+    async fn has_blob(&self, target: &Reference, digest: &Digest) -> Result<bool, RegistryError> {
+        let registry = target.registry();
+        let repository = target.repository();
+        let operation = format!("checking blob {digest} in {}", target.name());
+        let url = format!("{}{repository}/blobs/{digest}", self.base_url(registry));
+        let head = || Ok(self.http().head(&url));
+        self.retrying(registry, &operation, || async {
+            let response = self
+                .send(registry, repository, Access::Pull, &operation, &head)
+                .await?;
+            match response.status() {
+                status if status.is_success() => Ok(true),
+                StatusCode::NOT_FOUND => Ok(false),
+                _ => Err(status_error(registry, &operation, response).await),
+            }
+        })
+        .await
+    }
+
     fn protocol(&self, reference: &Reference, reason: String) -> RegistryError {
         RegistryError::Protocol {
             registry: reference.registry().to_string(),
@@ -150,7 +198,7 @@ impl RegistryClient {
     async fn get_blob(
         &self,
         reference: &Reference,
-        digest: &crate::digest::Digest,
+        digest: &Digest,
     ) -> Result<Vec<u8>, RegistryError> {
         let registry = reference.registry();
         let operation = format!("reading the config {digest} of {reference}");

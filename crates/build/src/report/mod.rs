@@ -264,6 +264,41 @@ impl SizeReport {
     }
 }
 
+/// Limits on an image's size (compressed bytes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Budget {
+    pub max_bytes: Option<u64>,
+    pub max_new_bytes: Option<u64>,
+}
+
+impl Budget {
+    /// What the report exceeds, one sentence per limit.
+    pub fn exceeded(&self, report: &SizeReport) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(max) = self.max_bytes {
+            if report.size_bytes > max {
+                out.push(format!(
+                    "the image is {} compressed ({} bytes), over maxBytes {} ({max} bytes)",
+                    human_bytes(report.size_bytes),
+                    report.size_bytes,
+                    human_bytes(max)
+                ));
+            }
+        }
+        if let Some(max) = self.max_new_bytes {
+            let new = report.new_bytes();
+            if new > max {
+                out.push(format!(
+                    "this build adds {} of new layers ({new} bytes), over maxNewBytes {} ({max} bytes)",
+                    human_bytes(new),
+                    human_bytes(max)
+                ));
+            }
+        }
+        out
+    }
+}
+
 /// Decimal units, one decimal: `412.3 MB`.
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: &[&str] = &["kB", "MB", "GB", "TB"];

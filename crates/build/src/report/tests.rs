@@ -266,3 +266,23 @@ fn human_bytes_uses_decimal_units() {
     assert_eq!(human_bytes(14_200_000), "14.2 MB");
     assert_eq!(human_bytes(1_800_000_000), "1.8 GB");
 }
+
+#[test]
+fn budget_names_each_limit_exceeded() {
+    let m = manifest(BAD, &[]);
+    let report = report(&with_cmd(bad_image("src")), &[], &m, &HashSet::new(), None);
+    let total = report.size_bytes;
+    let none = Budget {
+        max_bytes: Some(total),
+        max_new_bytes: Some(total),
+    };
+    assert!(none.exceeded(&report).is_empty());
+    let both = Budget {
+        max_bytes: Some(total - 1),
+        max_new_bytes: Some(1000),
+    };
+    let exceeded = both.exceeded(&report);
+    assert_eq!(exceeded.len(), 2, "{exceeded:?}");
+    assert!(exceeded[0].contains("over maxBytes"));
+    assert!(exceeded[1].contains("over maxNewBytes"));
+}

@@ -59,6 +59,8 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
         build_timeout_seconds: None,
         builder: None,
         base_images: None,
+        size_budget: None,
+        compression: None,
         observed: None,
     };
     let client = auth::client_for(ctx, &args, std::slice::from_ref(&reference))
@@ -79,7 +81,8 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
         context_hash: String::new(),
         base_image_digests: Default::default(),
         size_bytes: 0,
-        layers: 0,
+        uncompressed_bytes: 0,
+        layers: Vec::new(),
         platform: String::new(),
         context_manifest: None,
     }))

@@ -25,6 +25,7 @@ mod diff;
 mod import;
 mod inputs;
 mod observed;
+mod size;
 
 pub use args::{ImageArgs, ImageState};
 use diff::short;
@@ -62,6 +63,8 @@ pub enum ImageError {
     BaseImageMissing { reference: String },
     #[error("pushed manifest digest {pushed} differs from the built {built}")]
     DigestMismatch { pushed: String, built: String },
+    #[error("{0}")]
+    SizeBudget(String),
     #[error("interrupted")]
     Cancelled,
     #[error("internal error: {0}")]
@@ -234,7 +237,8 @@ async fn build_and_push(
         context_hash: context_hash.clone(),
         base_image_digests: obs.base_image_digests.clone(),
         size_bytes: 0,
-        layers: 0,
+        uncompressed_bytes: 0,
+        layers: Vec::new(),
         platform: String::new(),
         context_manifest: manifest_for_state(&obs.fingerprint.manifest),
     };
@@ -244,6 +248,7 @@ async fn build_and_push(
             reference as "ref",
             content_digest,
             size_bytes,
+            uncompressed_bytes,
             layers,
             platform,
         });
@@ -268,9 +273,16 @@ async fn build_and_push(
             .await
             .map_err(|e| ImageError::Internal(e.to_string()))??;
     let content_digest = content.content_digest.to_string();
+    let report = size::analyse(&obs, old, built.layout_dir(), &content.uncompressed_sizes).await?;
+    size::log(ctx, &report);
+    size::budget(ctx, &args, &report)?;
+    let built_digest = built.manifest_digest.to_string();
 
     let same_destination = old.is_some_and(|o| {
-        o.args.tags == args.tags && o.args.push.unwrap_or(true) == obs.resolved.push
+        o.args.tags == args.tags
+            && o.args.push.unwrap_or(true) == obs.resolved.push
+            && o.args.compression.unwrap_or(args::Compression::Gzip)
+                == args.compression.unwrap_or(args::Compression::Gzip)
     });
     if let Some(old) = old
         .filter(|o| o.content_digest == content_digest && same_destination && !o.digest.is_empty())
@@ -285,10 +297,14 @@ async fn build_and_push(
         state.context_hash = context_hash;
         state.base_image_digests = obs.base_image_digests;
         state.context_manifest = skeleton.context_manifest;
+        if state.layers.is_empty() && state.digest == built_digest {
+            // A state from before layers were recorded: the same image.
+            state.layers = size::to_output(&report.layers);
+            state.uncompressed_bytes = i64::try_from(report.uncompressed_bytes).unwrap_or(i64::MAX);
+        }
         return Ok(Outputs::known(state));
     }
 
-    let built_digest = built.manifest_digest.to_string();
     if obs.resolved.push && !preview {
         let report = push(&obs, built.layout_dir()).await?;
         if report.digest.to_string() != built_digest {
@@ -308,8 +324,9 @@ async fn build_and_push(
     state.reference = pinned_ref(&obs.tags, &built_digest);
     state.digest = built_digest;
     state.content_digest = content_digest;
-    state.size_bytes = i64::try_from(content.size_bytes).unwrap_or(i64::MAX);
-    state.layers = i64::try_from(content.layers).unwrap_or(i64::MAX);
+    state.size_bytes = i64::try_from(report.size_bytes).unwrap_or(i64::MAX);
+    state.uncompressed_bytes = i64::try_from(report.uncompressed_bytes).unwrap_or(i64::MAX);
+    state.layers = size::to_output(&report.layers);
     state.platform = content.platform;
     Ok(Outputs::known(state))
 }
