@@ -243,3 +243,33 @@ async fn size_budget_warns_or_fails_in_preview_and_up() {
     w.stack.up(&roomy).await.unwrap().assert_ok();
     assert_ne!(outputs(&w, &w.stack, "app")["digest"], pushed["digest"]);
 }
+
+/// Preview without a build estimates from the fingerprints which steps run
+/// again, with the same advice for a bad order.
+#[tokio::test]
+async fn preview_without_build_estimates_the_steps_that_run_again() {
+    let w = World::start();
+    let dockerfile = bad_order(&w.base_from());
+    let ctx = w.context("app", &files(&dockerfile, "console.log(1)\n"));
+    let program = Program::new().resource(w.image("app", &ctx, json!({ "buildOnPreview": false })));
+    w.stack.up(&program).await.unwrap().assert_ok();
+    write_files(&ctx, &[("src/app.js", "console.log(2)\n")]);
+    let preview = w.stack.preview(&program).await.unwrap();
+    preview.assert_ok();
+    let messages = messages_for(&preview, "app");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("estimate (not built in preview")
+                && m.contains(
+                    "the build cache stops at COPY . /app (Dockerfile line 3); 3 steps run again"
+                )),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.starts_with(
+            "RUN cd /app && sh /usr/local/bin/npm ci (Dockerfile line 4) ran again only because COPY . /app (Dockerfile line 3) changed"
+        )),
+        "{messages:#?}"
+    );
+}

@@ -167,7 +167,7 @@ fn is_manifest_of(path: &str, installer: &Installer) -> bool {
 }
 
 /// Paths added, removed or changed between two fingerprints.
-fn changed_paths(old: &Manifest, new: &Manifest) -> Vec<String> {
+pub(super) fn changed_paths(old: &Manifest, new: &Manifest) -> Vec<String> {
     let old: BTreeMap<&str, &str> = old
         .files
         .iter()
@@ -194,7 +194,7 @@ fn changed_paths(old: &Manifest, new: &Manifest) -> Vec<String> {
 /// Advice for each dependency install in `cascade` whose manifests did not
 /// change. Without the previous fingerprint the files count as unchanged.
 pub fn advise(
-    first: &Layer,
+    cause: &str,
     cascade: &[Step],
     old_manifest: Option<&Manifest>,
     new_manifest: &Manifest,
@@ -217,7 +217,7 @@ pub fn advise(
                 .collect();
             Some(Advice {
                 step: step.clone(),
-                cause: first.described(),
+                cause: cause.to_string(),
                 manifests,
             })
         })

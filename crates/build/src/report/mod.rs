@@ -10,6 +10,7 @@
 //! downloaded, so the report costs next to nothing over the build.
 
 mod cascade;
+mod estimate;
 mod history;
 
 use std::collections::HashSet;
@@ -19,6 +20,7 @@ use imagedeploy_registry::{Digest, ImageLayers};
 use serde::{Deserialize, Serialize};
 
 pub use cascade::Advice;
+pub use estimate::{estimate, Estimate};
 pub use history::keyword;
 
 /// One layer of the image.
@@ -211,7 +213,12 @@ fn delta(layers: &[Layer], previous: &Previous<'_>, manifest: &Manifest) -> Delt
         })
         .unwrap_or_default();
     let advice = match first {
-        Some(first) => cascade::advise(&layers[first], &cascade, previous.manifest, manifest),
+        Some(first) => cascade::advise(
+            &layers[first].described(),
+            &cascade,
+            previous.manifest,
+            manifest,
+        ),
         None => Vec::new(),
     };
     Delta {

@@ -286,3 +286,21 @@ fn budget_names_each_limit_exceeded() {
     assert!(exceeded[0].contains("over maxBytes"));
     assert!(exceeded[1].contains("over maxNewBytes"));
 }
+
+#[test]
+fn estimate_names_where_the_cache_stops_and_advises_only_for_a_bad_order() {
+    let old = manifest(BAD, &[("package.json", "p1"), ("src/a.js", "a1")]);
+    let new = manifest(BAD, &[("package.json", "p1"), ("src/a.js", "a2")]);
+    let bad = estimate(&old, &new);
+    assert_eq!(bad.first.as_ref().map(|s| s.line), Some(Some(2)));
+    assert_eq!(bad.rebuilt.len(), 3, "COPY, RUN, CMD: {:?}", bad.rebuilt);
+    assert_eq!(bad.advice.len(), 1);
+    assert_eq!(bad.advice[0].step.instruction, "RUN npm ci");
+
+    let old = manifest(GOOD, &[("package.json", "p1"), ("src/a.js", "a1")]);
+    let new = manifest(GOOD, &[("package.json", "p1"), ("src/a.js", "a2")]);
+    let good = estimate(&old, &new);
+    assert_eq!(good.first.as_ref().map(|s| s.line), Some(Some(4)));
+    assert!(good.advice.is_empty());
+    assert!(estimate(&old, &old).first.is_none());
+}

@@ -243,6 +243,7 @@ async fn build_and_push(
         context_manifest: manifest_for_state(&obs.fingerprint.manifest),
     };
     if preview && !obs.resolved.build_on_preview {
+        size::log_estimate(ctx, old, &obs.fingerprint.manifest);
         let unknown = unknown_outputs!(ImageState {
             digest,
             reference as "ref",

@@ -105,6 +105,35 @@ pub(super) fn log(ctx: &Ctx, report: &SizeReport) {
     }
 }
 
+/// Preview without a build: which steps will run again, from the
+/// fingerprints (the exact figures come with the build at up).
+pub(super) fn log_estimate(
+    ctx: &Ctx,
+    old: Option<&ImageState>,
+    new: &imagedeploy_fingerprint::Manifest,
+) {
+    let Some(old_manifest) = old.and_then(|o| {
+        o.context_manifest
+            .clone()
+            .or_else(|| fingerprint_cache::load(&o.context_hash))
+    }) else {
+        return;
+    };
+    let estimate = report::estimate(&old_manifest, new);
+    let Some(first) = &estimate.first else {
+        return;
+    };
+    let steps: Vec<String> = estimate.rebuilt.iter().map(|s| s.to_string()).collect();
+    ctx.info(&format!(
+        "estimate (not built in preview; up reports the exact sizes): the build cache stops at {first}; {} steps run again: {}",
+        steps.len(),
+        steps.join("; ")
+    ));
+    for advice in &estimate.advice {
+        ctx.warn(&advice.to_string());
+    }
+}
+
 /// Applies `sizeBudget`: a warning, or an error naming it.
 pub(super) fn budget(ctx: &Ctx, args: &ImageArgs, report: &SizeReport) -> Result<(), ImageError> {
     let Some(budget) = &args.size_budget else {
