@@ -16,6 +16,7 @@ use crate::resource::{
 
 mod import;
 mod naming;
+mod pull;
 pub(crate) mod resolver;
 mod secrets;
 
@@ -212,6 +213,7 @@ impl Resource<ProviderContext> for Service {
                 revision,
                 deployment_id,
                 rollout_state,
+                pull_bytes,
             });
             if ecs::predeploy::due(None, &args, &images, None) {
                 unknown.extend(unknown_outputs!(ServiceState { last_pre_deploy }));
@@ -223,10 +225,11 @@ impl Resource<ProviderContext> for Service {
             return Ok((String::new(), Outputs { state, unknown }));
         }
         let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
-        let state = deployer
+        let mut state = deployer
             .create(&args, &images, &ctx.cancel)
             .await
             .map_err(failure)?;
+        state.pull_bytes = pull::pull_bytes(ctx, &state).await;
         Ok((state.arn.clone(), Outputs::known(state)))
     }
 
@@ -283,6 +286,9 @@ impl Resource<ProviderContext> for Service {
                     ctx.info(&line);
                 }
             }
+            if olds.images != images {
+                unknown.extend(unknown_outputs!(ServiceState { pull_bytes }));
+            }
             let mut state = olds;
             state.args = news;
             state.images = images;
@@ -293,10 +299,17 @@ impl Resource<ProviderContext> for Service {
             return Ok(Outputs { state, unknown });
         }
         let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
-        let state = deployer
+        let images_changed = olds.images != images;
+        let old_pull_bytes = olds.pull_bytes.clone();
+        let mut state = deployer
             .update(&olds, &news, &images, &plan, &ctx.cancel)
             .await
             .map_err(failure)?;
+        state.pull_bytes = if images_changed || old_pull_bytes.len() != state.images.len() {
+            pull::pull_bytes(ctx, &state).await
+        } else {
+            old_pull_bytes
+        };
         Ok(Outputs::known(state))
     }
 
@@ -318,6 +331,7 @@ fn preview_state(args: ServiceArgs, images: BTreeMap<String, String>) -> Service
         family,
         revision: 0,
         images,
+        pull_bytes: BTreeMap::new(),
         deployment_id: None,
         rollout_state: None,
         container_definitions: Vec::new(),

@@ -41,20 +41,29 @@ impl ImageResolver for Resolver<'_> {
                 });
         }
         let parsed = Reference::parse(&written).map_err(|e| registry_error(e.to_string()))?;
-        let options = crate::resources::image::auth::registry_options().map_err(registry_error)?;
-        let mut client = RegistryClient::new(options).map_err(|e| registry_error(e.to_string()))?;
-        if is_ecr_host(parsed.registry()) {
-            let credentials = crate::resources::image::auth::ecr_credentials(self.ctx)
-                .await
-                .map_err(|e| registry_error(e.to_string()))?;
-            client.set_credentials(parsed.registry(), credentials);
-        }
+        let client = client_for(self.ctx, &parsed)
+            .await
+            .map_err(registry_error)?;
         match client.resolve(&parsed).await {
             Ok(Some(digest)) => Ok(digest.to_string()),
             Ok(None) => Err(ResolveError::NotFound { reference: written }),
             Err(e) => Err(registry_error(e.to_string())),
         }
     }
+}
+
+/// A registry client for `reference`'s registry: ECR's token for ECR hosts,
+/// the Docker config or anonymous access for others.
+pub(super) async fn client_for(ctx: &Ctx, reference: &Reference) -> Result<RegistryClient, String> {
+    let options = crate::resources::image::auth::registry_options()?;
+    let mut client = RegistryClient::new(options).map_err(|e| e.to_string())?;
+    if is_ecr_host(reference.registry()) {
+        let credentials = crate::resources::image::auth::ecr_credentials(ctx)
+            .await
+            .map_err(|e| e.to_string())?;
+        client.set_credentials(reference.registry(), credentials);
+    }
+    Ok(client)
 }
 
 impl Resolver<'_> {
