@@ -273,3 +273,60 @@ async fn preview_without_build_estimates_the_steps_that_run_again() {
         "{messages:#?}"
     );
 }
+
+/// `compression: zstd`: the registry accepts the zstd layers, the content
+/// digest equals the gzip build's, the manifest digest does not; switching
+/// compression pushes the other manifest.
+#[tokio::test]
+async fn zstd_layers_push_with_the_same_content_digest() {
+    let w = World::start();
+    let dockerfile = good_order(&w.base_from());
+    let ctx = w.context("app", &files(&dockerfile, "console.log(1)\n"));
+    let gzip = Program::new().resource(w.image("app", &ctx, json!({})));
+    w.stack.up(&gzip).await.unwrap().assert_ok();
+    let gzipped = outputs(&w, &w.stack, "app");
+
+    let zstd = Program::new().resource(w.image("app", &ctx, json!({ "compression": "zstd" })));
+    let preview = w.stack.preview(&zstd).await.unwrap();
+    preview.assert_ok();
+    assert_eq!(
+        preview.step("app").unwrap().changed_paths(),
+        ["compression"],
+        "{}",
+        preview.render()
+    );
+    w.stack.up(&zstd).await.unwrap().assert_ok();
+    let zstded = outputs(&w, &w.stack, "app");
+    assert_eq!(zstded["contentDigest"], gzipped["contentDigest"]);
+    assert_ne!(zstded["digest"], gzipped["digest"]);
+    assert_eq!(
+        registry_digest(&w.tag("app")),
+        zstded["digest"].as_str().map(String::from)
+    );
+    let manifest = registry_json(&w.tag("app"), false);
+    for layer in manifest["layers"].as_array().unwrap() {
+        assert_eq!(
+            layer["mediaType"],
+            json!("application/vnd.oci.image.layer.v1.tar+zstd"),
+            "{manifest:#}"
+        );
+    }
+    let diff_ids = |o: &Json| -> Vec<Json> {
+        o["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["diffId"].clone())
+            .collect()
+    };
+    assert_eq!(
+        diff_ids(&zstded),
+        diff_ids(&gzipped),
+        "same uncompressed layers"
+    );
+    assert!(zstded["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["new"] == json!(true)));
+}

@@ -127,13 +127,15 @@ pub struct Previous<'a> {
 
 /// Builds the report of an image from its layer facts, the uncompressed
 /// sizes measured at build time (manifest order; may be empty), the
-/// fingerprint it was built from, the blobs the registry already had and
-/// the previous image.
+/// fingerprint it was built from, the blobs the registry already has (a
+/// layer is new when it is not among them; `None` when the registry was
+/// not asked: then new means not in the previous image) and the previous
+/// image.
 pub fn report(
     facts: &ImageLayers,
     uncompressed: &[u64],
     manifest: &Manifest,
-    already_present: &HashSet<Digest>,
+    already_present: Option<&HashSet<Digest>>,
     previous: Option<&Previous<'_>>,
 ) -> SizeReport {
     let chain = history::chain(&manifest.inputs.instructions, &manifest.inputs.target);
@@ -170,7 +172,10 @@ pub fn report(
                 instruction: step.map(|s| s.text.clone()),
                 line: step.map(|s| s.line as u64),
                 stage: step.map(|s| s.stage.clone()),
-                new: !already_present.contains(&fact.digest) && !previous_keys.contains(key),
+                new: match already_present {
+                    Some(present) => !present.contains(&fact.digest),
+                    None => !previous_keys.contains(key),
+                },
             }
         })
         .collect();

@@ -172,6 +172,10 @@ fn build_request(args: &ImageArgs, obs: &Observation) -> build::BuildRequest {
     request.labels = args.labels.clone().unwrap_or_default();
     request.secrets = args.secrets.clone().unwrap_or_default();
     request.no_cache = args.no_cache.unwrap_or(false);
+    request.compression = match args.compression {
+        Some(args::Compression::Zstd) => build::Compression::Zstd,
+        Some(args::Compression::Gzip) | None => build::Compression::Gzip,
+    };
     request.timeout = r.timeout;
     request.builder = r.builder();
     // The builder gets exactly the files this fingerprint hashed.

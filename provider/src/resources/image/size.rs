@@ -28,15 +28,17 @@ pub(super) async fn analyse(
         .layers()
         .map_err(|e| ImageError::Content(imagedeploy_registry::ContentError::Layout(e)))?;
     let digests: Vec<Digest> = facts.layers.iter().map(|l| l.digest.clone()).collect();
-    let present: HashSet<Digest> = match (obs.resolved.push, obs.tags.first()) {
+    let present: Option<HashSet<Digest>> = match (obs.resolved.push, obs.tags.first()) {
         (true, Some(target)) => {
             let missing = obs.client.missing_blobs(target, &digests).await?;
-            digests
-                .into_iter()
-                .filter(|d| !missing.contains(d))
-                .collect()
+            Some(
+                digests
+                    .into_iter()
+                    .filter(|d| !missing.contains(d))
+                    .collect(),
+            )
         }
-        _ => HashSet::new(),
+        _ => None,
     };
     let old_manifest = old.and_then(|o| {
         o.context_manifest
@@ -58,7 +60,7 @@ pub(super) async fn analyse(
         &facts,
         uncompressed,
         &obs.fingerprint.manifest,
-        &present,
+        present.as_ref(),
         previous.as_ref(),
     ))
 }
@@ -77,7 +79,7 @@ async fn previous_from_registry(
         .await
         .ok()??;
     let manifest = old_manifest?;
-    Some(report::report(&facts, &[], manifest, &HashSet::new(), None).layers)
+    Some(report::report(&facts, &[], manifest, None, None).layers)
 }
 
 /// Logs the summary line and any advice about the layer order.
