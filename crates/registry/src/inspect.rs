@@ -51,7 +51,7 @@ impl RegistryClient {
         platform: &str,
     ) -> Result<Option<ImageLayers>, RegistryError> {
         let Some((bytes, media_type)) = self
-            .get_manifest(reference, &reference.manifest_reference())
+            .get_manifest(reference, reference.manifest_reference())
             .await?
         else {
             return Ok(None);
