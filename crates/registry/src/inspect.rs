@@ -95,25 +95,35 @@ impl RegistryClient {
     }
 
     /// Which of `digests` the repository `target` names does not have yet
-    /// (what a push of them would upload). Asks with HEAD requests, a few
-    /// at a time.
+    /// (what a push of them would upload). Asks with HEAD requests: one,
+    /// then the rest a few at a time.
     pub async fn missing_blobs(
         &self,
         target: &Reference,
         digests: &[Digest],
     ) -> Result<HashSet<Digest>, RegistryError> {
-        let checks: Vec<BoxFuture<'_, Result<Option<Digest>, RegistryError>>> = digests
+        // One blob first: a registry that cannot be reached fails once,
+        // not once per blob.
+        let Some((first, rest)) = digests.split_first() else {
+            return Ok(HashSet::new());
+        };
+        let mut missing = HashSet::new();
+        if !self.has_blob(target, first).await? {
+            missing.insert(first.clone());
+        }
+        let checks: Vec<BoxFuture<'_, Result<Option<Digest>, RegistryError>>> = rest
             .iter()
             .map(|digest| {
                 async move { Ok((!self.has_blob(target, digest).await?).then(|| digest.clone())) }
                     .boxed()
             })
             .collect();
-        let missing: Vec<Option<Digest>> = stream::iter(checks)
+        let answers: Vec<Option<Digest>> = stream::iter(checks)
             .buffered(BLOB_CHECK_CONCURRENCY)
             .try_collect()
             .await?;
-        Ok(missing.into_iter().flatten().collect())
+        missing.extend(answers.into_iter().flatten());
+        Ok(missing)
     }
 
     async fn has_blob(&self, target: &Reference, digest: &Digest) -> Result<bool, RegistryError> {

@@ -278,7 +278,14 @@ async fn build_and_push(
             .await
             .map_err(|e| ImageError::Internal(e.to_string()))??;
     let content_digest = content.content_digest.to_string();
-    let report = size::analyse(&obs, old, built.layout_dir(), &content.uncompressed_sizes).await?;
+    let report = size::analyse(
+        &obs,
+        old,
+        preview,
+        built.layout_dir(),
+        &content.uncompressed_sizes,
+    )
+    .await?;
     size::log(ctx, &report);
     size::budget(ctx, &args, &report)?;
     let built_digest = built.manifest_digest.to_string();

@@ -19,6 +19,7 @@ use crate::resource::Ctx;
 pub(super) async fn analyse(
     obs: &Observation,
     old: Option<&ImageState>,
+    preview: bool,
     layout_dir: &Path,
     uncompressed: &[u64],
 ) -> Result<SizeReport, ImageError> {
@@ -28,7 +29,11 @@ pub(super) async fn analyse(
         .layers()
         .map_err(|e| ImageError::Content(imagedeploy_registry::ContentError::Layout(e)))?;
     let digests: Vec<Digest> = facts.layers.iter().map(|l| l.digest.clone()).collect();
-    let present: Option<HashSet<Digest>> = match (obs.resolved.push, obs.tags.first()) {
+    // Preview does not ask the registry it would push to (it may not be
+    // reachable from here, and preview never needed it): there a layer is
+    // new when the previous image did not have it. Up asks, and a registry
+    // that cannot answer fails it here as the push would.
+    let present: Option<HashSet<Digest>> = match (obs.resolved.push && !preview, obs.tags.first()) {
         (true, Some(target)) => {
             let missing = obs.client.missing_blobs(target, &digests).await?;
             Some(
@@ -47,7 +52,7 @@ pub(super) async fn analyse(
     });
     let old_layers = match old {
         Some(o) if !o.layers.is_empty() => Some(from_output(&o.layers)),
-        Some(o) if !o.reference.is_empty() => {
+        Some(o) if !o.reference.is_empty() && !preview => {
             previous_from_registry(obs, o, old_manifest.as_ref()).await
         }
         _ => None,
@@ -66,7 +71,8 @@ pub(super) async fn analyse(
 }
 
 /// The previous image's layers from its manifest and config in the
-/// registry (no layer is read); `None` when they cannot be had.
+/// registry (no layer is read), for a state written before layers were
+/// recorded (up only); `None` when they cannot be had.
 async fn previous_from_registry(
     obs: &Observation,
     old: &ImageState,
