@@ -402,7 +402,7 @@ export interface ImageState {
     /**
      * The image's layers, base image first: sizes, the Dockerfile instruction that made each and whether it was new in this build.
      */
-    layers?: pulumi.Input<pulumi.Input<inputs.ImageLayer>[]>;
+    layers?: pulumi.Input<pulumi.Input<outputs.ImageLayer>[]>;
     /**
      * Platform of the image, e.g. `linux/amd64`.
      */

@@ -140,6 +140,7 @@ test("Image sends its type token, inputs by schema name, and marks secrets", asy
     // Outputs come back typed, and the secret input stays secret as an output.
     assert.equal(await valueOf(image.ref), "registry.example.com/app@sha256:" + "a".repeat(64));
     const layers = await valueOf(image.layers);
+    assert.ok(layers);
     assert.equal(layers.length, 1);
     assert.equal(layers[0].sizeBytes, 1234);
     assert.equal(layers[0].new, true);

@@ -117,8 +117,8 @@ def test_image_inputs_names_values_and_secrets():
         ref, layers, ref_secret, secrets_secret = values
         assert ref == REF
         assert len(layers) == 1
-        assert layers[0].size_bytes == 1234
-        assert layers[0].new is True
+        assert layers[0]["size_bytes"] == 1234
+        assert layers[0]["new"] is True
         assert ref_secret is False
         assert secrets_secret is True
 
