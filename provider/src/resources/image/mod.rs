@@ -309,8 +309,9 @@ async fn build_and_push(
         state.context_hash = context_hash;
         state.base_image_digests = obs.base_image_digests;
         state.context_manifest = skeleton.context_manifest;
-        if state.layers.is_empty() && state.digest == built_digest {
-            // A state from before layers were recorded: the same image.
+        if state.digest == built_digest {
+            // The very image in state: the report knows its layers best (an
+            // imported or older state may lack their lines and sizes).
             state.layers = size::to_output(&report.layers);
             state.uncompressed_bytes = i64::try_from(report.uncompressed_bytes).unwrap_or(i64::MAX);
         }

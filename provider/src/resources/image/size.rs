@@ -187,6 +187,26 @@ pub(super) fn to_output(layers: &[report::Layer]) -> Vec<ImageLayer> {
         .collect()
 }
 
+/// The layers of an image already in its registry (import): sizes and
+/// diff ids from its manifest and config; which Dockerfile made it is not
+/// known.
+pub(super) fn from_registry(facts: &imagedeploy_registry::ImageLayers) -> Vec<ImageLayer> {
+    facts
+        .layers
+        .iter()
+        .map(|l| ImageLayer {
+            digest: l.digest.to_string(),
+            diff_id: l.diff_id.as_ref().map(|d| d.to_string()),
+            size_bytes: as_i64(l.size),
+            uncompressed_bytes: None,
+            instruction: None,
+            line: None,
+            stage: None,
+            new: false,
+        })
+        .collect()
+}
+
 fn from_output(layers: &[ImageLayer]) -> Vec<report::Layer> {
     layers
         .iter()
