@@ -103,6 +103,14 @@ export class Image extends pulumi.CustomResource {
      */
     public readonly baseImages!: pulumi.Output<enums.BaseImagePolicy | undefined>;
     /**
+     * Limits on the built image's size, checked on every build (in preview too when `buildOnPreview` is on), before anything is pushed. Example: `{ maxBytes: 200000000, maxNewBytes: 20000000, action: "fail" }`.
+     */
+    public readonly sizeBudget!: pulumi.Output<outputs.SizeBudget | undefined>;
+    /**
+     * Layer compression of the pushed image: `gzip` (default) or `zstd` (smaller and faster to unpack; Fargate pulls zstd layers). The content digest does not depend on it.
+     */
+    public readonly compression!: pulumi.Output<enums.Compression | undefined>;
+    /**
      * The pushed manifest digest, `sha256:...`.
      */
     public readonly digest!: pulumi.Output<string>;
@@ -123,13 +131,17 @@ export class Image extends pulumi.CustomResource {
      */
     public readonly baseImageDigests!: pulumi.Output<{[key: string]: string}>;
     /**
-     * Size of the image's layers, config and manifest in bytes.
+     * Compressed size of the image's layers, config and manifest in bytes: what a new task pulls.
      */
     public readonly sizeBytes!: pulumi.Output<number>;
     /**
-     * Number of layers.
+     * Uncompressed size of the image's layers in bytes (0 when unknown, as for an imported image).
      */
-    public readonly layers!: pulumi.Output<number>;
+    public readonly uncompressedBytes!: pulumi.Output<number | undefined>;
+    /**
+     * The image's layers, base image first: sizes, the Dockerfile instruction that made each and whether it was new in this build.
+     */
+    public readonly layers!: pulumi.Output<outputs.ImageLayer[] | undefined>;
     /**
      * Platform of the image, e.g. `linux/amd64`.
      */
@@ -163,12 +175,15 @@ export class Image extends pulumi.CustomResource {
             resourceInputs["buildTimeoutSeconds"] = state?.buildTimeoutSeconds;
             resourceInputs["builder"] = state?.builder;
             resourceInputs["baseImages"] = state?.baseImages;
+            resourceInputs["sizeBudget"] = state?.sizeBudget;
+            resourceInputs["compression"] = state?.compression;
             resourceInputs["digest"] = state?.digest;
             resourceInputs["ref"] = state?.ref;
             resourceInputs["contentDigest"] = state?.contentDigest;
             resourceInputs["contextHash"] = state?.contextHash;
             resourceInputs["baseImageDigests"] = state?.baseImageDigests;
             resourceInputs["sizeBytes"] = state?.sizeBytes;
+            resourceInputs["uncompressedBytes"] = state?.uncompressedBytes;
             resourceInputs["layers"] = state?.layers;
             resourceInputs["platform"] = state?.platform;
         } else {
@@ -191,12 +206,15 @@ export class Image extends pulumi.CustomResource {
             resourceInputs["buildTimeoutSeconds"] = args?.buildTimeoutSeconds;
             resourceInputs["builder"] = args?.builder;
             resourceInputs["baseImages"] = args?.baseImages;
+            resourceInputs["sizeBudget"] = args?.sizeBudget;
+            resourceInputs["compression"] = args?.compression;
             resourceInputs["digest"] = undefined /*out*/;
             resourceInputs["ref"] = undefined /*out*/;
             resourceInputs["contentDigest"] = undefined /*out*/;
             resourceInputs["contextHash"] = undefined /*out*/;
             resourceInputs["baseImageDigests"] = undefined /*out*/;
             resourceInputs["sizeBytes"] = undefined /*out*/;
+            resourceInputs["uncompressedBytes"] = undefined /*out*/;
             resourceInputs["layers"] = undefined /*out*/;
             resourceInputs["platform"] = undefined /*out*/;
         }
@@ -271,6 +289,14 @@ export interface ImageArgs {
      * How base images (`FROM` tags) are treated. `follow` (default) resolves every tag to its current digest at each preview and up, so a moved tag is a change; `pinned` keeps the digests recorded in state.
      */
     baseImages?: pulumi.Input<enums.BaseImagePolicy>;
+    /**
+     * Limits on the built image's size, checked on every build (in preview too when `buildOnPreview` is on), before anything is pushed. Example: `{ maxBytes: 200000000, maxNewBytes: 20000000, action: "fail" }`.
+     */
+    sizeBudget?: pulumi.Input<inputs.SizeBudget>;
+    /**
+     * Layer compression of the pushed image: `gzip` (default) or `zstd` (smaller and faster to unpack; Fargate pulls zstd layers). The content digest does not depend on it.
+     */
+    compression?: pulumi.Input<enums.Compression>;
 }
 
 /**
@@ -338,6 +364,14 @@ export interface ImageState {
      */
     baseImages?: pulumi.Input<enums.BaseImagePolicy>;
     /**
+     * Limits on the built image's size, checked on every build (in preview too when `buildOnPreview` is on), before anything is pushed. Example: `{ maxBytes: 200000000, maxNewBytes: 20000000, action: "fail" }`.
+     */
+    sizeBudget?: pulumi.Input<inputs.SizeBudget>;
+    /**
+     * Layer compression of the pushed image: `gzip` (default) or `zstd` (smaller and faster to unpack; Fargate pulls zstd layers). The content digest does not depend on it.
+     */
+    compression?: pulumi.Input<enums.Compression>;
+    /**
      * The pushed manifest digest, `sha256:...`.
      */
     digest?: pulumi.Input<string>;
@@ -358,13 +392,17 @@ export interface ImageState {
      */
     baseImageDigests?: pulumi.Input<{[key: string]: pulumi.Input<string>}>;
     /**
-     * Size of the image's layers, config and manifest in bytes.
+     * Compressed size of the image's layers, config and manifest in bytes: what a new task pulls.
      */
     sizeBytes?: pulumi.Input<number>;
     /**
-     * Number of layers.
+     * Uncompressed size of the image's layers in bytes (0 when unknown, as for an imported image).
      */
-    layers?: pulumi.Input<number>;
+    uncompressedBytes?: pulumi.Input<number>;
+    /**
+     * The image's layers, base image first: sizes, the Dockerfile instruction that made each and whether it was new in this build.
+     */
+    layers?: pulumi.Input<pulumi.Input<outputs.ImageLayer>[]>;
     /**
      * Platform of the image, e.g. `linux/amd64`.
      */

@@ -195,6 +195,10 @@ export class Service extends pulumi.CustomResource {
      */
     public readonly images!: pulumi.Output<{[key: string]: string}>;
     /**
+     * Container name -> compressed bytes a new task pulls for its image (layers, config and manifest, read from the registry's manifest; Fargate caches no layers). Missing for an image whose registry could not be read.
+     */
+    public readonly pullBytes!: pulumi.Output<{[key: string]: number} | undefined>;
+    /**
      * ID of the PRIMARY deployment after the last update.
      */
     public readonly deploymentId!: pulumi.Output<string | undefined>;
@@ -258,6 +262,7 @@ export class Service extends pulumi.CustomResource {
             resourceInputs["taskDefinitionArn"] = state?.taskDefinitionArn;
             resourceInputs["revision"] = state?.revision;
             resourceInputs["images"] = state?.images;
+            resourceInputs["pullBytes"] = state?.pullBytes;
             resourceInputs["deploymentId"] = state?.deploymentId;
             resourceInputs["rolloutState"] = state?.rolloutState;
             resourceInputs["lastPreDeploy"] = state?.lastPreDeploy;
@@ -307,6 +312,7 @@ export class Service extends pulumi.CustomResource {
             resourceInputs["taskDefinitionArn"] = undefined /*out*/;
             resourceInputs["revision"] = undefined /*out*/;
             resourceInputs["images"] = undefined /*out*/;
+            resourceInputs["pullBytes"] = undefined /*out*/;
             resourceInputs["deploymentId"] = undefined /*out*/;
             resourceInputs["rolloutState"] = undefined /*out*/;
             resourceInputs["lastPreDeploy"] = undefined /*out*/;
@@ -612,6 +618,10 @@ export interface ServiceState {
      * Container name -> the digest-pinned image reference actually deployed, e.g. `{web: "registry.example.com/app@sha256:..."}`.
      */
     images?: pulumi.Input<{[key: string]: pulumi.Input<string>}>;
+    /**
+     * Container name -> compressed bytes a new task pulls for its image (layers, config and manifest, read from the registry's manifest; Fargate caches no layers). Missing for an image whose registry could not be read.
+     */
+    pullBytes?: pulumi.Input<{[key: string]: pulumi.Input<number>}>;
     /**
      * ID of the PRIMARY deployment after the last update.
      */

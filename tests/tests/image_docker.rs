@@ -78,3 +78,60 @@ async fn docker_builds_same_content_keeps_digest() {
     );
     drop(engine);
 }
+
+/// The size report and zstd with the Docker engine: BuildKit's history
+/// maps to the Dockerfile lines, and `compression: zstd` recompresses its
+/// layers with the same content digest as the gzip build.
+#[tokio::test]
+async fn docker_layers_map_to_dockerfile_lines_and_zstd_keeps_content() {
+    let w = World::start();
+    let engine = match DockerEngine::start(&w.registry.address()) {
+        Ok(engine) => engine,
+        Err(reason) => {
+            println!("SKIPPED docker_layers_map_to_dockerfile_lines_and_zstd_keeps_content: the Docker engine cannot run here: {reason}");
+            eprintln!("SKIPPED docker_layers_map_to_dockerfile_lines_and_zstd_keeps_content: the Docker engine cannot run here: {reason}");
+            return;
+        }
+    };
+    let dockerfile = format!(
+        "{}\nENV MODE=prod\nCOPY src/ /app/\nRUN cat /app/app.ts > /copy\nCMD [\"/bin/cat\", \"/copy\"]\n",
+        w.base_from()
+    );
+    let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
+    let p = |compression: &str| {
+        Program::new().resource(w.image(
+            "app",
+            &ctx,
+            json!({ "builder": { "kind": "docker", "host": engine.host }, "compression": compression }),
+        ))
+    };
+    w.stack.up(&p("gzip")).await.unwrap().assert_ok();
+    let gzip = w.stack.state().unwrap().by_name("app").unwrap().clone();
+    let layers = gzip.outputs["layers"].as_array().unwrap().clone();
+    let n = layers.len();
+    let mapped: Vec<(serde_json::Value, serde_json::Value)> = layers[n - 2..]
+        .iter()
+        .map(|l| (l["instruction"].clone(), l["line"].clone()))
+        .collect();
+    assert_eq!(
+        mapped,
+        vec![
+            (json!("COPY src/ /app/"), json!(3)),
+            (json!("RUN cat /app/app.ts > /copy"), json!(4)),
+        ],
+        "{layers:#?}"
+    );
+
+    w.stack.up(&p("zstd")).await.unwrap().assert_ok();
+    let zstd = w.stack.state().unwrap().by_name("app").unwrap().clone();
+    assert_eq!(zstd.outputs["contentDigest"], gzip.outputs["contentDigest"]);
+    assert_ne!(zstd.outputs["digest"], gzip.outputs["digest"]);
+    let manifest = registry_json(&w.tag("app"), false);
+    for layer in manifest["layers"].as_array().unwrap() {
+        assert_eq!(
+            layer["mediaType"],
+            json!("application/vnd.oci.image.layer.v1.tar+zstd")
+        );
+    }
+    drop(engine);
+}

@@ -234,6 +234,11 @@ async fn an_image_pushed_to_ecr_over_tls_feeds_a_service_through_describe_images
         env.images_of(td).await.unwrap(),
         vec![pinned.clone(), pinned.clone()]
     );
+    // pullBytes, read from the ECR registry's manifest with the ECR token,
+    // is the pushed image's size.
+    let size = state.by_name("app").unwrap().outputs["sizeBytes"].clone();
+    assert!(size.as_i64().is_some_and(|s| s > 0));
+    assert_eq!(svc["pullBytes"], json!({ "web": size, "worker": size }));
 
     // Nothing moved: nothing changes.
     let preview = stack.preview(&program).await.unwrap();

@@ -34,6 +34,18 @@ async fn an_image_is_imported_by_its_pinned_ref() {
     assert_eq!(adopted.id, reference);
     assert_eq!(adopted.outputs["digest"], original.outputs["digest"]);
     assert_eq!(adopted.outputs["ref"], original.outputs["ref"]);
+    // Sizes and layers come with the import, from the manifest and config.
+    assert_eq!(adopted.outputs["sizeBytes"], original.outputs["sizeBytes"]);
+    let digests = |o: &serde_json::Value| -> Vec<serde_json::Value> {
+        o["layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .map(|l| l["digest"].clone())
+            .collect()
+    };
+    assert_eq!(digests(&adopted.outputs), digests(&original.outputs));
+    assert!(!digests(&adopted.outputs).is_empty());
 }
 
 /// A wrong id gets an error naming the expected form; a digest the registry

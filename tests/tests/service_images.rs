@@ -10,6 +10,25 @@ use imagedeploy_tests::Op;
 use serde_json::json;
 use service_support::{diff_changes, messages, World, NAME};
 
+/// Layers + config + manifest of `reference`, as skopeo (a client
+/// independent of ours) reads the registry's manifest.
+fn pull_bytes(reference: &str) -> u64 {
+    let out = std::process::Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--raw"])
+        .arg(format!("docker://{reference}"))
+        .output()
+        .expect("skopeo is needed (apt-get install skopeo)");
+    assert!(out.status.success(), "skopeo inspect {reference}");
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layers: u64 = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["size"].as_u64().unwrap())
+        .sum();
+    layers + manifest["config"]["size"].as_u64().unwrap() + out.stdout.len() as u64
+}
+
 #[tokio::test]
 async fn tags_are_pinned_and_a_moved_tag_is_one_new_revision_with_its_reason() {
     let w = World::start().await;
@@ -27,6 +46,11 @@ async fn tags_are_pinned_and_a_moved_tag_is_one_new_revision_with_its_reason() {
         .to_string();
     assert_eq!(w.env.images_of(&td1).await.unwrap(), vec![pinned_a.clone()]);
     assert_eq!(w.registered().await, 1);
+    assert_eq!(
+        st.outputs["pullBytes"]["web"].as_u64(),
+        Some(pull_bytes(&pinned_a)),
+        "pullBytes: what a new task pulls, per the registry"
+    );
 
     // The tag did not move: no change, and no AWS write.
     w.env.proxy.clear_calls();
@@ -70,6 +94,10 @@ async fn tags_are_pinned_and_a_moved_tag_is_one_new_revision_with_its_reason() {
     assert_ne!(td2, td1);
     assert_eq!(st.outputs["images"]["web"], json!(pinned_b));
     assert_eq!(w.env.images_of(&td2).await.unwrap(), vec![pinned_b.clone()]);
+    assert_eq!(
+        st.outputs["pullBytes"]["web"].as_u64(),
+        Some(pull_bytes(&pinned_b))
+    );
     assert_eq!(
         w.env.active_revisions(&w.family()).await.unwrap(),
         vec![td2.clone()]

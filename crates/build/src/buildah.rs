@@ -80,8 +80,11 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
         Ok(()) => {
             let digest_file = job.work.join("digest");
             let mut push = base();
-            push.arg("push")
-                .arg("--authfile")
+            push.arg("push");
+            if request.compression == crate::Compression::Zstd {
+                push.args(["--compression-format", "zstd"]);
+            }
+            push.arg("--authfile")
                 .arg(&job.auth_file)
                 .arg("--digestfile")
                 .arg(&digest_file)

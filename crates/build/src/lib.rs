@@ -13,6 +13,7 @@ mod failure;
 pub mod guard;
 mod job;
 mod process;
+pub mod report;
 mod request;
 pub mod scratch;
 mod secrets;
@@ -24,7 +25,7 @@ use std::time::Instant;
 pub use error::{BuildError, BuildFailure};
 pub use failure::FailedStep;
 pub use request::{
-    BuildRequest, Builder, BuilderKind, BuiltImage, DockerfileSource, DEFAULT_TIMEOUT,
+    BuildRequest, Builder, BuilderKind, BuiltImage, Compression, DockerfileSource, DEFAULT_TIMEOUT,
 };
 pub use secrets::{secret_build_arg_problem, secret_id_problem};
 pub use tokio_util::sync::CancellationToken;
@@ -233,7 +234,19 @@ pub async fn build(
     match kind {
         BuilderKind::Buildah => buildah::build(&job, out.path()).await?,
         BuilderKind::DockerBuildKit | BuilderKind::DockerBuildx => {
-            docker::build(&job, kind, out.path()).await?
+            docker::build(&job, kind, out.path()).await?;
+            if request.compression == Compression::Zstd {
+                // The Docker engine exports gzip or uncompressed layers.
+                let dir = out.path().to_path_buf();
+                tokio::task::spawn_blocking(move || {
+                    imagedeploy_registry::layout::recompress_zstd(&dir)
+                })
+                .await
+                .map_err(|e| BuildError::Io {
+                    what: "recompress the layers with zstd".into(),
+                    source: std::io::Error::other(e.to_string()),
+                })??;
+            }
         }
     }
     let layout = ImageLayout::open(out.path())?;

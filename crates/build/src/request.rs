@@ -61,6 +61,8 @@ pub struct BuildRequest {
     /// Credentials the builder needs to pull base images, by registry host
     /// (as written in references). Written to a private auth file.
     pub registry_auth: BTreeMap<String, imagedeploy_registry::Credentials>,
+    /// Layer compression of the exported image.
+    pub compression: Compression,
     /// buildah only: a private storage directory instead of the system's
     /// (`--root`/`--runroot`). Mostly for tests and isolated CI jobs.
     pub buildah_storage: Option<PathBuf>,
@@ -89,6 +91,7 @@ impl BuildRequest {
             base_image_overrides: BTreeMap::new(),
             insecure_registries: Vec::new(),
             registry_auth: BTreeMap::new(),
+            compression: Compression::Gzip,
             buildah_storage: None,
             fingerprint: None,
         }
@@ -142,6 +145,17 @@ pub enum BuilderKind {
     DockerBuildKit,
     /// `docker buildx build`.
     DockerBuildx,
+}
+
+/// Layer compression of the exported image. The content digest does not
+/// depend on it; the manifest digest does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Compression {
+    #[default]
+    Gzip,
+    /// buildah compresses with zstd on export; other builders' gzip or
+    /// uncompressed layers are recompressed.
+    Zstd,
 }
 
 impl BuilderKind {

@@ -580,6 +580,12 @@ pub struct ServiceState {
     /// Container name -> the digest-pinned image reference actually
     /// deployed, e.g. `{web: "registry.example.com/app@sha256:..."}`.
     pub images: BTreeMap<String, String>,
+    /// Container name -> compressed bytes a new task pulls for its image
+    /// (layers, config and manifest, read from the registry's manifest;
+    /// Fargate caches no layers). Missing for an image whose registry could
+    /// not be read.
+    #[serde(default)]
+    pub pull_bytes: BTreeMap<String, i64>,
     /// ID of the PRIMARY deployment after the last update.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_id: Option<String>,

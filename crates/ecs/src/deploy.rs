@@ -754,6 +754,7 @@ pub(crate) fn created_state(
         family: reg.family,
         revision: reg.revision,
         images: images_of(&containers),
+        pull_bytes: Default::default(),
         deployment_id: primary.and_then(|d| d.id()).map(str::to_string),
         rollout_state: primary
             .and_then(|d| d.rollout_state())

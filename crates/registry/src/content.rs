@@ -57,6 +57,9 @@ pub struct ImageContent {
     /// Compressed layers + config + manifest: what a registry stores.
     pub size_bytes: u64,
     pub layers: usize,
+    /// Each layer's uncompressed size (its tar stream, what its diff id
+    /// covers), in manifest order: measured while the layer is hashed.
+    pub uncompressed_sizes: Vec<u64>,
     /// `os/architecture[/variant]`.
     pub platform: String,
 }
@@ -87,6 +90,7 @@ pub fn content_digest(layout_dir: &Path) -> Result<ImageContent, ContentError> {
     let mut hasher = Sha256::new();
     hasher.update(FORMAT.as_bytes());
     hasher.update(b"\n");
+    let mut uncompressed_sizes = Vec::new();
     for layer in &layout.manifest().layers {
         let layer_error = |reason: String| ContentError::Layer {
             dir: layout_dir.display().to_string(),
@@ -95,8 +99,9 @@ pub fn content_digest(layout_dir: &Path) -> Result<ImageContent, ContentError> {
         };
         let file = File::open(layout.blob_path(&layer.digest))
             .map_err(|e| layer_error(format!("cannot open: {e}")))?;
-        let records =
+        let (records, uncompressed) =
             layer_records(BufReader::new(file)).map_err(|e| layer_error(e.to_string()))?;
+        uncompressed_sizes.push(uncompressed);
         hasher.update(format!("layer {}\n", records.len()).as_bytes());
         for record in records {
             hasher.update(record.as_bytes());
@@ -110,12 +115,14 @@ pub fn content_digest(layout_dir: &Path) -> Result<ImageContent, ContentError> {
         content_digest: ContentDigest(Digest::from_sha256(hasher.finalize().into())),
         size_bytes: layout.size_bytes(),
         layers: layout.manifest().layers.len(),
+        uncompressed_sizes,
         platform: layout.platform()?,
     })
 }
 
-/// One canonical line per tar entry, sorted by path.
-fn layer_records(mut reader: BufReader<File>) -> io::Result<Vec<String>> {
+/// One canonical line per tar entry, sorted by path, and the length of the
+/// uncompressed tar stream.
+fn layer_records(mut reader: BufReader<File>) -> io::Result<(Vec<String>, u64)> {
     let magic = reader
         .fill_buf()?
         .get(..4)
@@ -128,7 +135,10 @@ fn layer_records(mut reader: BufReader<File>) -> io::Result<Vec<String>> {
     } else {
         Box::new(reader)
     };
-    let mut archive = tar::Archive::new(decompressed);
+    let mut archive = tar::Archive::new(CountingReader {
+        inner: decompressed,
+        count: 0,
+    });
     let mut records: Vec<(String, String)> = Vec::new();
     for entry in archive.entries()? {
         let mut entry = entry?;
@@ -182,7 +192,27 @@ fn layer_records(mut reader: BufReader<File>) -> io::Result<Vec<String>> {
         records.push((path, record.to_string()));
     }
     records.sort();
-    Ok(records.into_iter().map(|(_, record)| record).collect())
+    // The archive stops at its end marker; the stream may pad beyond it.
+    let mut rest = archive.into_inner();
+    io::copy(&mut rest, &mut io::sink())?;
+    Ok((
+        records.into_iter().map(|(_, record)| record).collect(),
+        rest.count,
+    ))
+}
+
+/// Counts the bytes read through it.
+struct CountingReader<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
 }
 
 fn entry_kind(kind: tar::EntryType) -> &'static str {

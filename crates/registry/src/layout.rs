@@ -15,6 +15,7 @@ pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
@@ -176,6 +177,17 @@ impl ImageLayout {
         Ok(platform)
     }
 
+    /// Each layer's size, diff id and history entry, from the manifest and
+    /// config only.
+    pub fn layers(&self) -> Result<crate::layers::ImageLayers, LayoutError> {
+        let config = self.read_blob(&self.manifest.config.digest)?;
+        Ok(crate::layers::ImageLayers::read(
+            &self.manifest,
+            self.manifest_bytes.len() as u64,
+            &config,
+        ))
+    }
+
     /// Compressed layers + config + manifest, in bytes.
     pub fn size_bytes(&self) -> u64 {
         self.manifest.layers.iter().map(|l| l.size).sum::<u64>()
@@ -264,6 +276,34 @@ impl LayoutWriter {
         })
     }
 
+    /// Streams `reader` (an uncompressed tar) through zstd into a blob.
+    pub fn add_zstd_layer(&self, reader: &mut dyn Read) -> Result<Descriptor, LayoutError> {
+        let staging = self.dir.join("blobs/sha256/.incoming");
+        let file = File::create(&staging).map_err(|source| self.io_error(&staging, source))?;
+        let mut hashing = HashingWriter {
+            inner: io::BufWriter::new(file),
+            hasher: Sha256::new(),
+            written: 0,
+        };
+        ruzstd::encoding::compress(
+            reader,
+            &mut hashing,
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        hashing
+            .inner
+            .flush()
+            .map_err(|source| self.io_error(&staging, source))?;
+        let digest = Digest::from_sha256(hashing.hasher.finalize().into());
+        let path = self.dir.join(blob_relative_path(&digest));
+        std::fs::rename(&staging, &path).map_err(|source| self.io_error(&path, source))?;
+        Ok(Descriptor {
+            media_type: OCI_LAYER_ZSTD.to_string(),
+            digest,
+            size: hashing.written,
+        })
+    }
+
     /// Writes the manifest and `index.json`; returns the manifest digest.
     pub fn finish(self, config: &Descriptor, layers: &[Descriptor]) -> Result<Digest, LayoutError> {
         let manifest = serde_json::json!({
@@ -293,6 +333,41 @@ impl LayoutWriter {
             source,
         }
     }
+}
+
+/// Rewrites the single image in the layout at `dir` with zstd layers (for
+/// builders that cannot compress with zstd themselves). The config, and so
+/// the diff ids and the content digest, stay the same; layers already in
+/// zstd are kept. Returns the new manifest digest.
+pub fn recompress_zstd(dir: &Path) -> Result<Digest, LayoutError> {
+    let layout = ImageLayout::open(dir)?;
+    let writer = LayoutWriter {
+        dir: dir.to_path_buf(),
+    };
+    let mut layers = Vec::new();
+    for layer in &layout.manifest().layers {
+        if layer.media_type.ends_with("+zstd") || layer.media_type.ends_with(".zstd") {
+            layers.push(layer.clone());
+            continue;
+        }
+        let path = layout.blob_path(&layer.digest);
+        let file = File::open(&path).map_err(|source| writer.io_error(&path, source))?;
+        let mut reader = io::BufReader::new(file);
+        let gzip = {
+            use io::BufRead;
+            let head = reader
+                .fill_buf()
+                .map_err(|source| writer.io_error(&path, source))?;
+            head.starts_with(&[0x1f, 0x8b])
+        };
+        let mut tar: Box<dyn Read> = if gzip {
+            Box::new(flate2::bufread::MultiGzDecoder::new(reader))
+        } else {
+            Box::new(reader)
+        };
+        layers.push(writer.add_zstd_layer(&mut tar)?);
+    }
+    writer.finish(&layout.manifest().config, &layers)
 }
 
 struct HashingWriter<W> {

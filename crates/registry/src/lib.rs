@@ -9,6 +9,8 @@ mod client;
 mod content;
 mod credentials;
 mod error;
+mod inspect;
+mod layers;
 pub mod layout;
 mod ops;
 
@@ -17,6 +19,7 @@ pub use content::{content_digest, ContentDigest, ContentError, ImageContent};
 pub use credentials::{CredentialSource, Credentials, DockerConfig, DockerConfigError, Secret};
 pub use error::RegistryError;
 pub use imagedeploy_reference::{Digest, DigestError, Reference, ReferenceError, DOCKER_HUB};
+pub use layers::{HistoryEntry, ImageLayers, LayerFacts};
 pub use layout::{ImageLayout, LayoutError};
 pub use ops::PushReport;
 

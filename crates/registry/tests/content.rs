@@ -59,3 +59,35 @@ fn timestamps_do_not_change_content_but_files_modes_and_env_do() {
         assert_ne!(&content_a, other, "{what} must change the content digest");
     }
 }
+
+/// zstd layers: a new manifest digest, the same content digest, the same
+/// diff ids and uncompressed sizes.
+#[test]
+fn recompressing_with_zstd_keeps_the_content_digest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gzip_manifest = make_layout(
+        dir.path(),
+        &[file(&vec![7u8; 100_000], 0o644)],
+        &["A=1"],
+        1,
+        "2020-01-01T00:00:00Z",
+    );
+    let before = content_digest(dir.path()).expect("gzip content");
+    let zstd_manifest =
+        imagedeploy_registry::layout::recompress_zstd(dir.path()).expect("recompress");
+    assert_ne!(zstd_manifest, gzip_manifest);
+    let layout = imagedeploy_registry::ImageLayout::open(dir.path()).expect("layout");
+    assert_eq!(layout.manifest_digest(), &zstd_manifest);
+    assert_eq!(
+        layout.manifest().layers[0].media_type,
+        imagedeploy_registry::layout::OCI_LAYER_ZSTD
+    );
+    let blob = layout
+        .read_blob(&layout.manifest().layers[0].digest)
+        .expect("zstd blob");
+    assert_eq!(&blob[..4], &[0x28, 0xb5, 0x2f, 0xfd], "a zstd frame");
+    assert!(blob.len() < 100_000, "compressed: {} bytes", blob.len());
+    let after = content_digest(dir.path()).expect("zstd content");
+    assert_eq!(after.content_digest, before.content_digest);
+    assert_eq!(after.uncompressed_sizes, before.uncompressed_sizes);
+}

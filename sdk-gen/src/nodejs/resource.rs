@@ -116,6 +116,25 @@ fn state_properties(resource: &Resource) -> Vec<&Property> {
     props
 }
 
+/// The state type of an output-only property: `pulumi.Input` wrapping as
+/// for inputs, but object types (alone, or in lists and maps) from
+/// output.ts, where the types only outputs use exist alone.
+fn output_only_state_type(package: &Package, ty: &TypeRef) -> String {
+    match ty {
+        TypeRef::Named(token) if package.object(token).is_some() => {
+            format!("pulumi.Input<outputs.{}>", token_name(token))
+        }
+        TypeRef::Array(inner) => {
+            format!("pulumi.Input<{}[]>", output_only_state_type(package, inner))
+        }
+        TypeRef::Map(inner) => format!(
+            "pulumi.Input<{{[key: string]: {}}}>",
+            output_only_state_type(package, inner)
+        ),
+        other => input_type(package, other),
+    }
+}
+
 fn state_interface(package: &Package, resource: &Resource, class: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -124,14 +143,10 @@ fn state_interface(package: &Package, resource: &Resource, class: &str) -> Strin
     );
     for p in state_properties(resource) {
         out.push_str(&jsdoc(p.description.as_deref(), "    "));
-        let ty = match &p.ty {
-            // An object type only outputs use exists in output.ts alone.
-            TypeRef::Named(token)
-                if resource.input(&p.name).is_none() && package.object(token).is_some() =>
-            {
-                format!("pulumi.Input<outputs.{}>", token_name(token))
-            }
-            other => input_type(package, other),
+        let ty = if resource.input(&p.name).is_none() {
+            output_only_state_type(package, &p.ty)
+        } else {
+            input_type(package, &p.ty)
         };
         let _ = writeln!(out, "    {}?: {ty};", p.name);
     }

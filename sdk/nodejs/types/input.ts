@@ -713,6 +713,24 @@ export interface ServiceRegistry {
 }
 
 /**
+ * Limits on the built image's size.
+ */
+export interface SizeBudget {
+    /**
+     * Largest compressed size (layers, config and manifest: what a new task pulls), in bytes.
+     */
+    maxBytes?: pulumi.Input<number>;
+    /**
+     * Most compressed bytes of layers the registry does not have yet (what this deploy adds), in bytes.
+     */
+    maxNewBytes?: pulumi.Input<number>;
+    /**
+     * `warn` (default) logs a warning; `fail` fails the preview or update before anything is pushed.
+     */
+    action?: pulumi.Input<enums.BudgetAction>;
+}
+
+/**
  * A namespaced kernel parameter (`sysctl`) of the container.
  */
 export interface SystemControl {

@@ -373,6 +373,44 @@ export interface HostVolume {
 }
 
 /**
+ * One layer of the built image.
+ */
+export interface ImageLayer {
+    /**
+     * Digest of the compressed layer blob.
+     */
+    digest: string;
+    /**
+     * Digest of the uncompressed layer (the same whatever the compression).
+     */
+    diffId?: string;
+    /**
+     * Compressed bytes: what a new task pulls.
+     */
+    sizeBytes: number;
+    /**
+     * Uncompressed bytes.
+     */
+    uncompressedBytes?: number;
+    /**
+     * The Dockerfile instruction that made the layer; absent for the base image's layers.
+     */
+    instruction?: string;
+    /**
+     * The instruction's Dockerfile line.
+     */
+    line?: number;
+    /**
+     * The instruction's stage (its name, or its index when unnamed).
+     */
+    stage?: string;
+    /**
+     * Whether the layer was new in this build (the registry did not have it).
+     */
+    new: boolean;
+}
+
+/**
  * Capabilities added to or dropped from Docker's default set.
  */
 export interface KernelCapabilities {
@@ -750,6 +788,24 @@ export interface ServiceRegistry {
      * That container's port, e.g. `8080`.
      */
     containerPort?: number;
+}
+
+/**
+ * Limits on the built image's size.
+ */
+export interface SizeBudget {
+    /**
+     * Largest compressed size (layers, config and manifest: what a new task pulls), in bytes.
+     */
+    maxBytes?: number;
+    /**
+     * Most compressed bytes of layers the registry does not have yet (what this deploy adds), in bytes.
+     */
+    maxNewBytes?: number;
+    /**
+     * `warn` (default) logs a warning; `fail` fails the preview or update before anything is pushed.
+     */
+    action?: enums.BudgetAction;
 }
 
 /**

@@ -8,7 +8,9 @@ from enum import Enum
 
 __all__ = [
     "BaseImagePolicy",
+    "BudgetAction",
     "BuilderKind",
+    "Compression",
     "CpuArchitecture",
     "DependencyCondition",
     "DeploymentControllerType",
@@ -41,6 +43,20 @@ class BaseImagePolicy(builtins.str, Enum):
     """
 
 
+class BudgetAction(builtins.str, Enum):
+    """
+    What an exceeded `sizeBudget` does.
+    """
+    WARN = "warn"
+    """
+    Log a warning.
+    """
+    FAIL = "fail"
+    """
+    Fail the preview or update.
+    """
+
+
 class BuilderKind(builtins.str, Enum):
     """
     The builder.
@@ -56,6 +72,20 @@ class BuilderKind(builtins.str, Enum):
     BUILDAH = "buildah"
     """
     buildah, daemonless.
+    """
+
+
+class Compression(builtins.str, Enum):
+    """
+    Layer compression.
+    """
+    GZIP = "gzip"
+    """
+    gzip, which every registry and runtime reads.
+    """
+    ZSTD = "zstd"
+    """
+    zstd: smaller layers that unpack faster.
     """
 
 

@@ -87,6 +87,8 @@ __all__ = [
     "ServiceConnectServiceArgsDict",
     "ServiceRegistryArgs",
     "ServiceRegistryArgsDict",
+    "SizeBudgetArgs",
+    "SizeBudgetArgsDict",
     "SystemControlArgs",
     "SystemControlArgsDict",
     "TmpfsArgs",
@@ -3042,6 +3044,80 @@ class ServiceRegistryArgs:
     @container_port.setter
     def container_port(self, value: Optional[pulumi.Input[builtins.int]]):
         pulumi.set(self, "container_port", value)
+
+
+class SizeBudgetArgsDict(TypedDict):
+    """
+    Limits on the built image's size.
+    """
+    max_bytes: NotRequired[pulumi.Input[builtins.int]]
+    """
+    Largest compressed size (layers, config and manifest: what a new task pulls), in bytes.
+    """
+    max_new_bytes: NotRequired[pulumi.Input[builtins.int]]
+    """
+    Most compressed bytes of layers the registry does not have yet (what this deploy adds), in bytes.
+    """
+    action: NotRequired[pulumi.Input['BudgetAction']]
+    """
+    `warn` (default) logs a warning; `fail` fails the preview or update before anything is pushed.
+    """
+
+
+@pulumi.input_type
+class SizeBudgetArgs:
+    def __init__(__self__, *,
+                 max_bytes: Optional[pulumi.Input[builtins.int]] = None,
+                 max_new_bytes: Optional[pulumi.Input[builtins.int]] = None,
+                 action: Optional[pulumi.Input['BudgetAction']] = None):
+        """
+        Limits on the built image's size.
+        :param pulumi.Input[builtins.int] max_bytes: Largest compressed size (layers, config and manifest: what a new task pulls), in bytes.
+        :param pulumi.Input[builtins.int] max_new_bytes: Most compressed bytes of layers the registry does not have yet (what this deploy adds), in bytes.
+        :param pulumi.Input['BudgetAction'] action: `warn` (default) logs a warning; `fail` fails the preview or update before anything is pushed.
+        """
+        if max_bytes is not None:
+            pulumi.set(__self__, "max_bytes", max_bytes)
+        if max_new_bytes is not None:
+            pulumi.set(__self__, "max_new_bytes", max_new_bytes)
+        if action is not None:
+            pulumi.set(__self__, "action", action)
+
+    @property
+    @pulumi.getter(name="maxBytes")
+    def max_bytes(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        Largest compressed size (layers, config and manifest: what a new task pulls), in bytes.
+        """
+        return pulumi.get(self, "max_bytes")
+
+    @max_bytes.setter
+    def max_bytes(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "max_bytes", value)
+
+    @property
+    @pulumi.getter(name="maxNewBytes")
+    def max_new_bytes(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        Most compressed bytes of layers the registry does not have yet (what this deploy adds), in bytes.
+        """
+        return pulumi.get(self, "max_new_bytes")
+
+    @max_new_bytes.setter
+    def max_new_bytes(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "max_new_bytes", value)
+
+    @property
+    @pulumi.getter
+    def action(self) -> Optional[pulumi.Input['BudgetAction']]:
+        """
+        `warn` (default) logs a warning; `fail` fails the preview or update before anything is pushed.
+        """
+        return pulumi.get(self, "action")
+
+    @action.setter
+    def action(self, value: Optional[pulumi.Input['BudgetAction']]):
+        pulumi.set(self, "action", value)
 
 
 class SystemControlArgsDict(TypedDict):

@@ -38,7 +38,9 @@ class ImageArgs:
                  no_cache: Optional[pulumi.Input[builtins.bool]] = None,
                  build_timeout_seconds: Optional[pulumi.Input[builtins.int]] = None,
                  builder: Optional[pulumi.Input['BuilderSpecArgs']] = None,
-                 base_images: Optional[pulumi.Input['BaseImagePolicy']] = None):
+                 base_images: Optional[pulumi.Input['BaseImagePolicy']] = None,
+                 size_budget: Optional[pulumi.Input['SizeBudgetArgs']] = None,
+                 compression: Optional[pulumi.Input['Compression']] = None):
         """
         The set of arguments for constructing a Image resource.
         :param pulumi.Input['BuildContextArgs'] context: The build context: the directory the Dockerfile's COPY and ADD read from. Example: `{ location: "./app" }`.
@@ -56,6 +58,8 @@ class ImageArgs:
         :param pulumi.Input[builtins.int] build_timeout_seconds: Fail a build that takes longer than this many seconds. Default: 1800.
         :param pulumi.Input['BuilderSpecArgs'] builder: Which builder runs the build. Default: `{ kind: "auto" }`.
         :param pulumi.Input['BaseImagePolicy'] base_images: How base images (`FROM` tags) are treated. `follow` (default) resolves every tag to its current digest at each preview and up, so a moved tag is a change; `pinned` keeps the digests recorded in state.
+        :param pulumi.Input['SizeBudgetArgs'] size_budget: Limits on the built image's size, checked on every build (in preview too when `buildOnPreview` is on), before anything is pushed. Example: `{ maxBytes: 200000000, maxNewBytes: 20000000, action: "fail" }`.
+        :param pulumi.Input['Compression'] compression: Layer compression of the pushed image: `gzip` (default) or `zstd` (smaller and faster to unpack; Fargate pulls zstd layers). The content digest does not depend on it.
         """
         pulumi.set(__self__, "context", context)
         if dockerfile is not None:
@@ -86,6 +90,10 @@ class ImageArgs:
             pulumi.set(__self__, "builder", builder)
         if base_images is not None:
             pulumi.set(__self__, "base_images", base_images)
+        if size_budget is not None:
+            pulumi.set(__self__, "size_budget", size_budget)
+        if compression is not None:
+            pulumi.set(__self__, "compression", compression)
 
     @property
     @pulumi.getter
@@ -267,6 +275,30 @@ class ImageArgs:
     def base_images(self, value: Optional[pulumi.Input['BaseImagePolicy']]):
         pulumi.set(self, "base_images", value)
 
+    @property
+    @pulumi.getter(name="sizeBudget")
+    def size_budget(self) -> Optional[pulumi.Input['SizeBudgetArgs']]:
+        """
+        Limits on the built image's size, checked on every build (in preview too when `buildOnPreview` is on), before anything is pushed. Example: `{ maxBytes: 200000000, maxNewBytes: 20000000, action: "fail" }`.
+        """
+        return pulumi.get(self, "size_budget")
+
+    @size_budget.setter
+    def size_budget(self, value: Optional[pulumi.Input['SizeBudgetArgs']]):
+        pulumi.set(self, "size_budget", value)
+
+    @property
+    @pulumi.getter
+    def compression(self) -> Optional[pulumi.Input['Compression']]:
+        """
+        Layer compression of the pushed image: `gzip` (default) or `zstd` (smaller and faster to unpack; Fargate pulls zstd layers). The content digest does not depend on it.
+        """
+        return pulumi.get(self, "compression")
+
+    @compression.setter
+    def compression(self, value: Optional[pulumi.Input['Compression']]):
+        pulumi.set(self, "compression", value)
+
 
 class Image(pulumi.CustomResource):
     @overload
@@ -288,6 +320,8 @@ class Image(pulumi.CustomResource):
                  build_timeout_seconds: Optional[pulumi.Input[builtins.int]] = None,
                  builder: Optional[pulumi.Input[Union['BuilderSpecArgs', 'BuilderSpecArgsDict']]] = None,
                  base_images: Optional[pulumi.Input['BaseImagePolicy']] = None,
+                 size_budget: Optional[pulumi.Input[Union['SizeBudgetArgs', 'SizeBudgetArgsDict']]] = None,
+                 compression: Optional[pulumi.Input['Compression']] = None,
                  __props__=None):
         """
         Builds an image from a Dockerfile, pushes it to a registry and outputs its digest.
@@ -313,6 +347,8 @@ class Image(pulumi.CustomResource):
         :param pulumi.Input[builtins.int] build_timeout_seconds: Fail a build that takes longer than this many seconds. Default: 1800.
         :param pulumi.Input[Union['BuilderSpecArgs', 'BuilderSpecArgsDict']] builder: Which builder runs the build. Default: `{ kind: "auto" }`.
         :param pulumi.Input['BaseImagePolicy'] base_images: How base images (`FROM` tags) are treated. `follow` (default) resolves every tag to its current digest at each preview and up, so a moved tag is a change; `pinned` keeps the digests recorded in state.
+        :param pulumi.Input[Union['SizeBudgetArgs', 'SizeBudgetArgsDict']] size_budget: Limits on the built image's size, checked on every build (in preview too when `buildOnPreview` is on), before anything is pushed. Example: `{ maxBytes: 200000000, maxNewBytes: 20000000, action: "fail" }`.
+        :param pulumi.Input['Compression'] compression: Layer compression of the pushed image: `gzip` (default) or `zstd` (smaller and faster to unpack; Fargate pulls zstd layers). The content digest does not depend on it.
         """
         ...
 
@@ -359,6 +395,8 @@ class Image(pulumi.CustomResource):
                  build_timeout_seconds: Optional[pulumi.Input[builtins.int]] = None,
                  builder: Optional[pulumi.Input[Union['BuilderSpecArgs', 'BuilderSpecArgsDict']]] = None,
                  base_images: Optional[pulumi.Input['BaseImagePolicy']] = None,
+                 size_budget: Optional[pulumi.Input[Union['SizeBudgetArgs', 'SizeBudgetArgsDict']]] = None,
+                 compression: Optional[pulumi.Input['Compression']] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):
@@ -385,12 +423,15 @@ class Image(pulumi.CustomResource):
             __props__.__dict__["build_timeout_seconds"] = build_timeout_seconds
             __props__.__dict__["builder"] = builder
             __props__.__dict__["base_images"] = base_images
+            __props__.__dict__["size_budget"] = size_budget
+            __props__.__dict__["compression"] = compression
             __props__.__dict__["digest"] = None
             __props__.__dict__["ref"] = None
             __props__.__dict__["content_digest"] = None
             __props__.__dict__["context_hash"] = None
             __props__.__dict__["base_image_digests"] = None
             __props__.__dict__["size_bytes"] = None
+            __props__.__dict__["uncompressed_bytes"] = None
             __props__.__dict__["layers"] = None
             __props__.__dict__["platform"] = None
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["secrets"])
@@ -431,12 +472,15 @@ class Image(pulumi.CustomResource):
         __props__.__dict__["build_timeout_seconds"] = None
         __props__.__dict__["builder"] = None
         __props__.__dict__["base_images"] = None
+        __props__.__dict__["size_budget"] = None
+        __props__.__dict__["compression"] = None
         __props__.__dict__["digest"] = None
         __props__.__dict__["ref"] = None
         __props__.__dict__["content_digest"] = None
         __props__.__dict__["context_hash"] = None
         __props__.__dict__["base_image_digests"] = None
         __props__.__dict__["size_bytes"] = None
+        __props__.__dict__["uncompressed_bytes"] = None
         __props__.__dict__["layers"] = None
         __props__.__dict__["platform"] = None
         return Image(resource_name, opts=opts, __props__=__props__)
@@ -562,6 +606,22 @@ class Image(pulumi.CustomResource):
         return pulumi.get(self, "base_images")
 
     @property
+    @pulumi.getter(name="sizeBudget")
+    def size_budget(self) -> pulumi.Output[Optional['outputs.SizeBudget']]:
+        """
+        Limits on the built image's size, checked on every build (in preview too when `buildOnPreview` is on), before anything is pushed. Example: `{ maxBytes: 200000000, maxNewBytes: 20000000, action: "fail" }`.
+        """
+        return pulumi.get(self, "size_budget")
+
+    @property
+    @pulumi.getter
+    def compression(self) -> pulumi.Output[Optional['Compression']]:
+        """
+        Layer compression of the pushed image: `gzip` (default) or `zstd` (smaller and faster to unpack; Fargate pulls zstd layers). The content digest does not depend on it.
+        """
+        return pulumi.get(self, "compression")
+
+    @property
     @pulumi.getter
     def digest(self) -> pulumi.Output[builtins.str]:
         """
@@ -605,15 +665,23 @@ class Image(pulumi.CustomResource):
     @pulumi.getter(name="sizeBytes")
     def size_bytes(self) -> pulumi.Output[builtins.int]:
         """
-        Size of the image's layers, config and manifest in bytes.
+        Compressed size of the image's layers, config and manifest in bytes: what a new task pulls.
         """
         return pulumi.get(self, "size_bytes")
 
     @property
-    @pulumi.getter
-    def layers(self) -> pulumi.Output[builtins.int]:
+    @pulumi.getter(name="uncompressedBytes")
+    def uncompressed_bytes(self) -> pulumi.Output[Optional[builtins.int]]:
         """
-        Number of layers.
+        Uncompressed size of the image's layers in bytes (0 when unknown, as for an imported image).
+        """
+        return pulumi.get(self, "uncompressed_bytes")
+
+    @property
+    @pulumi.getter
+    def layers(self) -> pulumi.Output[Optional[Sequence['outputs.ImageLayer']]]:
+        """
+        The image's layers, base image first: sizes, the Dockerfile instruction that made each and whether it was new in this build.
         """
         return pulumi.get(self, "layers")
 

@@ -35,6 +35,7 @@ __all__ = [
     "HealthCheck",
     "HostEntry",
     "HostVolume",
+    "ImageLayer",
     "KernelCapabilities",
     "LastPreDeploy",
     "LinuxParameters",
@@ -53,6 +54,7 @@ __all__ = [
     "ServiceConnectConfiguration",
     "ServiceConnectService",
     "ServiceRegistry",
+    "SizeBudget",
     "SystemControl",
     "Tmpfs",
     "Ulimit",
@@ -1009,6 +1011,109 @@ class HostVolume(dict):
         Absolute path on the host, e.g. `"/var/log/app"`. Default: none (a bind mount that lives as long as the task; the only form Fargate accepts).
         """
         return pulumi.get(self, "source_path")
+
+
+@pulumi.output_type
+class ImageLayer(dict):
+    """
+    One layer of the built image.
+    """
+    def __init__(__self__, *,
+                 digest: builtins.str,
+                 size_bytes: builtins.int,
+                 new: builtins.bool,
+                 diff_id: Optional[builtins.str] = None,
+                 uncompressed_bytes: Optional[builtins.int] = None,
+                 instruction: Optional[builtins.str] = None,
+                 line: Optional[builtins.int] = None,
+                 stage: Optional[builtins.str] = None):
+        """
+        :param builtins.str digest: Digest of the compressed layer blob.
+        :param builtins.int size_bytes: Compressed bytes: what a new task pulls.
+        :param builtins.bool new: Whether the layer was new in this build (the registry did not have it).
+        :param builtins.str diff_id: Digest of the uncompressed layer (the same whatever the compression).
+        :param builtins.int uncompressed_bytes: Uncompressed bytes.
+        :param builtins.str instruction: The Dockerfile instruction that made the layer; absent for the base image's layers.
+        :param builtins.int line: The instruction's Dockerfile line.
+        :param builtins.str stage: The instruction's stage (its name, or its index when unnamed).
+        """
+        pulumi.set(__self__, "digest", digest)
+        pulumi.set(__self__, "size_bytes", size_bytes)
+        pulumi.set(__self__, "new", new)
+        if diff_id is not None:
+            pulumi.set(__self__, "diff_id", diff_id)
+        if uncompressed_bytes is not None:
+            pulumi.set(__self__, "uncompressed_bytes", uncompressed_bytes)
+        if instruction is not None:
+            pulumi.set(__self__, "instruction", instruction)
+        if line is not None:
+            pulumi.set(__self__, "line", line)
+        if stage is not None:
+            pulumi.set(__self__, "stage", stage)
+
+    @property
+    @pulumi.getter
+    def digest(self) -> builtins.str:
+        """
+        Digest of the compressed layer blob.
+        """
+        return pulumi.get(self, "digest")
+
+    @property
+    @pulumi.getter(name="sizeBytes")
+    def size_bytes(self) -> builtins.int:
+        """
+        Compressed bytes: what a new task pulls.
+        """
+        return pulumi.get(self, "size_bytes")
+
+    @property
+    @pulumi.getter
+    def new(self) -> builtins.bool:
+        """
+        Whether the layer was new in this build (the registry did not have it).
+        """
+        return pulumi.get(self, "new")
+
+    @property
+    @pulumi.getter(name="diffId")
+    def diff_id(self) -> Optional[builtins.str]:
+        """
+        Digest of the uncompressed layer (the same whatever the compression).
+        """
+        return pulumi.get(self, "diff_id")
+
+    @property
+    @pulumi.getter(name="uncompressedBytes")
+    def uncompressed_bytes(self) -> Optional[builtins.int]:
+        """
+        Uncompressed bytes.
+        """
+        return pulumi.get(self, "uncompressed_bytes")
+
+    @property
+    @pulumi.getter
+    def instruction(self) -> Optional[builtins.str]:
+        """
+        The Dockerfile instruction that made the layer; absent for the base image's layers.
+        """
+        return pulumi.get(self, "instruction")
+
+    @property
+    @pulumi.getter
+    def line(self) -> Optional[builtins.int]:
+        """
+        The instruction's Dockerfile line.
+        """
+        return pulumi.get(self, "line")
+
+    @property
+    @pulumi.getter
+    def stage(self) -> Optional[builtins.str]:
+        """
+        The instruction's stage (its name, or its index when unnamed).
+        """
+        return pulumi.get(self, "stage")
 
 
 @pulumi.output_type
@@ -1987,6 +2092,52 @@ class ServiceRegistry(dict):
         That container's port, e.g. `8080`.
         """
         return pulumi.get(self, "container_port")
+
+
+@pulumi.output_type
+class SizeBudget(dict):
+    """
+    Limits on the built image's size.
+    """
+    def __init__(__self__, *,
+                 max_bytes: Optional[builtins.int] = None,
+                 max_new_bytes: Optional[builtins.int] = None,
+                 action: Optional['BudgetAction'] = None):
+        """
+        :param builtins.int max_bytes: Largest compressed size (layers, config and manifest: what a new task pulls), in bytes.
+        :param builtins.int max_new_bytes: Most compressed bytes of layers the registry does not have yet (what this deploy adds), in bytes.
+        :param 'BudgetAction' action: `warn` (default) logs a warning; `fail` fails the preview or update before anything is pushed.
+        """
+        if max_bytes is not None:
+            pulumi.set(__self__, "max_bytes", max_bytes)
+        if max_new_bytes is not None:
+            pulumi.set(__self__, "max_new_bytes", max_new_bytes)
+        if action is not None:
+            pulumi.set(__self__, "action", action)
+
+    @property
+    @pulumi.getter(name="maxBytes")
+    def max_bytes(self) -> Optional[builtins.int]:
+        """
+        Largest compressed size (layers, config and manifest: what a new task pulls), in bytes.
+        """
+        return pulumi.get(self, "max_bytes")
+
+    @property
+    @pulumi.getter(name="maxNewBytes")
+    def max_new_bytes(self) -> Optional[builtins.int]:
+        """
+        Most compressed bytes of layers the registry does not have yet (what this deploy adds), in bytes.
+        """
+        return pulumi.get(self, "max_new_bytes")
+
+    @property
+    @pulumi.getter
+    def action(self) -> Optional['BudgetAction']:
+        """
+        `warn` (default) logs a warning; `fail` fails the preview or update before anything is pushed.
+        """
+        return pulumi.get(self, "action")
 
 
 @pulumi.output_type

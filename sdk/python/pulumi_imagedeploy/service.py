@@ -751,6 +751,7 @@ class Service(pulumi.CustomResource):
             __props__.__dict__["task_definition_arn"] = None
             __props__.__dict__["revision"] = None
             __props__.__dict__["images"] = None
+            __props__.__dict__["pull_bytes"] = None
             __props__.__dict__["deployment_id"] = None
             __props__.__dict__["rollout_state"] = None
             __props__.__dict__["last_pre_deploy"] = None
@@ -815,6 +816,7 @@ class Service(pulumi.CustomResource):
         __props__.__dict__["task_definition_arn"] = None
         __props__.__dict__["revision"] = None
         __props__.__dict__["images"] = None
+        __props__.__dict__["pull_bytes"] = None
         __props__.__dict__["deployment_id"] = None
         __props__.__dict__["rollout_state"] = None
         __props__.__dict__["last_pre_deploy"] = None
@@ -1123,6 +1125,14 @@ class Service(pulumi.CustomResource):
         Container name -> the digest-pinned image reference actually deployed, e.g. `{web: "registry.example.com/app@sha256:..."}`.
         """
         return pulumi.get(self, "images")
+
+    @property
+    @pulumi.getter(name="pullBytes")
+    def pull_bytes(self) -> pulumi.Output[Optional[Mapping[str, builtins.int]]]:
+        """
+        Container name -> compressed bytes a new task pulls for its image (layers, config and manifest, read from the registry's manifest; Fargate caches no layers). Missing for an image whose registry could not be read.
+        """
+        return pulumi.get(self, "pull_bytes")
 
     @property
     @pulumi.getter(name="deploymentId")

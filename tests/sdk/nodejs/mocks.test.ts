@@ -32,7 +32,8 @@ pulumi.runtime.setMocks(
             if (args.type === "imagedeploy:index:Image") {
                 outputs.digest = "sha256:" + "a".repeat(64);
                 outputs.ref = "registry.example.com/app@sha256:" + "a".repeat(64);
-                outputs.layers = 3;
+                outputs.layers = [{ digest: "sha256:" + "b".repeat(64), sizeBytes: 1234, new: true }];
+                outputs.sizeBytes = 2000;
             }
             if (args.type === "imagedeploy:index:Service") {
                 outputs.taskDefinitionArn = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
@@ -138,7 +139,11 @@ test("Image sends its type token, inputs by schema name, and marks secrets", asy
 
     // Outputs come back typed, and the secret input stays secret as an output.
     assert.equal(await valueOf(image.ref), "registry.example.com/app@sha256:" + "a".repeat(64));
-    assert.equal(await valueOf(image.layers), 3);
+    const layers = await valueOf(image.layers);
+    assert.ok(layers);
+    assert.equal(layers.length, 1);
+    assert.equal(layers[0].sizeBytes, 1234);
+    assert.equal(layers[0].new, true);
     assert.equal(await pulumi.isSecret(image.secrets), true);
     assert.equal(await pulumi.isSecret(image.ref), false);
     assert.ok(imagedeploy.Image.isInstance(image));

@@ -25,7 +25,7 @@ class Mocks(pulumi.runtime.Mocks):
         self.registered.append(args)
         state = dict(args.inputs)
         if args.typ == "imagedeploy:index:Image":
-            state.update(digest=DIGEST, ref=REF, layers=3)
+            state.update(digest=DIGEST, ref=REF, sizeBytes=2000, layers=[{"digest": "sha256:" + "b" * 64, "sizeBytes": 1234, "new": True}])
         if args.typ == "imagedeploy:index:Service":
             state.update(taskDefinitionArn="arn:aws:ecs:us-east-1:123456789012:task-definition/web:1", revision=1)
         return [args.resource_id or f"{args.name}-id", state]
@@ -116,7 +116,9 @@ def test_image_inputs_names_values_and_secrets():
     def check_outputs(values):
         ref, layers, ref_secret, secrets_secret = values
         assert ref == REF
-        assert layers == 3
+        assert len(layers) == 1
+        assert layers[0]["size_bytes"] == 1234
+        assert layers[0]["new"] is True
         assert ref_secret is False
         assert secrets_secret is True
 

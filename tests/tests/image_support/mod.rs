@@ -300,3 +300,35 @@ pub fn base64(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// `skopeo inspect --raw` (with `--config`: the image config): the JSON the
+/// registry serves for `reference`, read by a client independent of ours.
+pub fn registry_json(reference: &str, config: bool) -> Json {
+    let mut command = Command::new("skopeo");
+    command.args(["inspect", "--tls-verify=false", "--raw"]);
+    if config {
+        command.arg("--config");
+    }
+    let out = command
+        .arg(format!("docker://{reference}"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("skopeo is needed (apt-get install skopeo)");
+    assert!(
+        out.status.success(),
+        "skopeo inspect {reference}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("skopeo prints JSON")
+}
+
+/// The length of the manifest `reference` names, as the registry serves it.
+pub fn registry_manifest_len(reference: &str) -> u64 {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--raw"])
+        .arg(format!("docker://{reference}"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("skopeo is needed (apt-get install skopeo)");
+    out.stdout.len() as u64
+}

@@ -70,6 +70,16 @@ pub struct ImageArgs {
     /// is a change; `pinned` keeps the digests recorded in state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_images: Option<BaseImagePolicy>,
+    /// Limits on the built image's size, checked on every build (in preview
+    /// too when `buildOnPreview` is on), before anything is pushed.
+    /// Example: `{ maxBytes: 200000000, maxNewBytes: 20000000, action: "fail" }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_budget: Option<SizeBudget>,
+    /// Layer compression of the pushed image: `gzip` (default) or `zstd`
+    /// (smaller and faster to unpack; Fargate pulls zstd layers). The
+    /// content digest does not depend on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<Compression>,
     /// Internal, set by Check (which the engine calls only in preview and
     /// up): what these inputs resolved to on the machine then. Diff compares
     /// it with the state instead of looking at the machine, so refresh,
@@ -167,6 +177,72 @@ pub enum BuilderKind {
     Buildah,
 }
 
+/// Limits on the built image's size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SizeBudget {
+    /// Largest compressed size (layers, config and manifest: what a new task
+    /// pulls), in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<i64>,
+    /// Most compressed bytes of layers the registry does not have yet (what
+    /// this deploy adds), in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_new_bytes: Option<i64>,
+    /// `warn` (default) logs a warning; `fail` fails the preview or update
+    /// before anything is pushed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<BudgetAction>,
+}
+
+/// What an exceeded `sizeBudget` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum BudgetAction {
+    /// Log a warning.
+    Warn,
+    /// Fail the preview or update.
+    Fail,
+}
+
+/// Layer compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Compression {
+    /// gzip, which every registry and runtime reads.
+    Gzip,
+    /// zstd: smaller layers that unpack faster.
+    Zstd,
+}
+
+/// One layer of the built image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageLayer {
+    /// Digest of the compressed layer blob.
+    pub digest: String,
+    /// Digest of the uncompressed layer (the same whatever the compression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff_id: Option<String>,
+    /// Compressed bytes: what a new task pulls.
+    pub size_bytes: i64,
+    /// Uncompressed bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncompressed_bytes: Option<i64>,
+    /// The Dockerfile instruction that made the layer; absent for the base
+    /// image's layers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instruction: Option<String>,
+    /// The instruction's Dockerfile line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<i64>,
+    /// The instruction's stage (its name, or its index when unnamed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// Whether the layer was new in this build (the registry did not have it).
+    pub new: bool,
+}
+
 /// How `FROM` tags are resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -196,10 +272,17 @@ pub struct ImageState {
     pub context_hash: String,
     /// Digest each `FROM` reference resolved to for this build.
     pub base_image_digests: BTreeMap<String, String>,
-    /// Size of the image's layers, config and manifest in bytes.
+    /// Compressed size of the image's layers, config and manifest in bytes:
+    /// what a new task pulls.
     pub size_bytes: i64,
-    /// Number of layers.
-    pub layers: i64,
+    /// Uncompressed size of the image's layers in bytes (0 when unknown, as
+    /// for an imported image).
+    #[serde(default)]
+    pub uncompressed_bytes: i64,
+    /// The image's layers, base image first: sizes, the Dockerfile
+    /// instruction that made each and whether it was new in this build.
+    #[serde(default, deserialize_with = "layers_or_count")]
+    pub layers: Vec<ImageLayer>,
     /// Platform of the image, e.g. `linux/amd64`.
     pub platform: String,
     /// The fingerprint's file list, kept so the next preview can say which
@@ -213,4 +296,21 @@ pub struct ImageState {
     )]
     #[schemars(skip)]
     pub context_manifest: Option<imagedeploy_fingerprint::Manifest>,
+}
+
+/// `layers` was a count before it was a list: a state written then reads
+/// as an empty list (the next build fills it in).
+fn layers_or_count<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<ImageLayer>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        List(Vec<ImageLayer>),
+        Count(serde::de::IgnoredAny),
+    }
+    Ok(match Either::deserialize(deserializer)? {
+        Either::List(layers) => layers,
+        Either::Count(_) => Vec::new(),
+    })
 }

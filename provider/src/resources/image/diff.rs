@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use imagedeploy_fingerprint::{explain, Manifest};
 
-use super::args::{ImageArgs, ImageState};
+use super::args::{Compression, ImageArgs, ImageState};
 use super::shown::MAX_FILE_KEYS;
 use crate::resource::{Change, ChangeKind, DiffOutcome, Reason};
 
@@ -99,7 +99,7 @@ pub fn diff(
     }
 
     let before = &old.args;
-    let simple: [(&str, bool); 6] = [
+    let simple: [(&str, bool); 8] = [
         ("labels", before.labels != new.labels),
         ("tags", before.tags != new.tags),
         (
@@ -113,6 +113,12 @@ pub fn diff(
                 != new.builder.as_ref().and_then(|b| b.kind),
         ),
         ("target", before.target != new.target),
+        (
+            "compression",
+            before.compression.unwrap_or(Compression::Gzip)
+                != new.compression.unwrap_or(Compression::Gzip),
+        ),
+        ("sizeBudget", before.size_budget != new.size_budget),
     ];
     for (name, changed) in simple {
         if changed && !changes.iter().any(|c| c.path == name) {

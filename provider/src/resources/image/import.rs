@@ -60,6 +60,8 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
         build_timeout_seconds: None,
         builder: None,
         base_images: None,
+        size_budget: None,
+        compression: None,
         observed: None,
     };
     let client = auth::client_for(ctx, &args, std::slice::from_ref(&reference))
@@ -68,6 +70,13 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
     if !client.exists(&reference).await? {
         return Ok(None);
     }
+    // Sizes and layers from the manifest and config (no layer is read); an
+    // image whose config cannot be read is adopted without them.
+    let facts = client
+        .image_layers(&reference, "linux/amd64")
+        .await
+        .ok()
+        .flatten();
     Ok(Some(ImageState {
         args,
         reference: format!(
@@ -79,8 +88,14 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
         content_digest: String::new(),
         context_hash: String::new(),
         base_image_digests: Default::default(),
-        size_bytes: 0,
-        layers: 0,
+        size_bytes: facts
+            .as_ref()
+            .map_or(0, |f| i64::try_from(f.size_bytes).unwrap_or(i64::MAX)),
+        uncompressed_bytes: 0,
+        layers: facts
+            .as_ref()
+            .map(super::size::from_registry)
+            .unwrap_or_default(),
         platform: String::new(),
         context_manifest: None,
     }))

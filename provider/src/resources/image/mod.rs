@@ -26,6 +26,7 @@ mod import;
 mod inputs;
 mod observed;
 mod shown;
+mod size;
 
 pub use args::{ImageArgs, ImageState};
 use diff::short;
@@ -63,6 +64,8 @@ pub enum ImageError {
     BaseImageMissing { reference: String },
     #[error("pushed manifest digest {pushed} differs from the built {built}")]
     DigestMismatch { pushed: String, built: String },
+    #[error("{0}")]
+    SizeBudget(String),
     #[error("interrupted")]
     Cancelled,
     #[error("internal error: {0}")]
@@ -171,6 +174,10 @@ fn build_request(ctx: &Ctx, args: &ImageArgs, obs: &Observation) -> build::Build
     request.labels = args.labels.clone().unwrap_or_default();
     request.secrets = args.secrets.clone().unwrap_or_default();
     request.no_cache = args.no_cache.unwrap_or(false);
+    request.compression = match args.compression {
+        Some(args::Compression::Zstd) => build::Compression::Zstd,
+        Some(args::Compression::Gzip) | None => build::Compression::Gzip,
+    };
     request.timeout = r.timeout;
     request.builder = r.builder();
     // The builder gets exactly the files this fingerprint hashed.
@@ -236,16 +243,19 @@ async fn build_and_push(
         context_hash: context_hash.clone(),
         base_image_digests: obs.base_image_digests.clone(),
         size_bytes: 0,
-        layers: 0,
+        uncompressed_bytes: 0,
+        layers: Vec::new(),
         platform: String::new(),
         context_manifest: manifest_for_state(&obs.fingerprint.manifest),
     };
     if preview && !obs.resolved.build_on_preview {
+        size::log_estimate(ctx, old, &obs.fingerprint.manifest);
         let unknown = unknown_outputs!(ImageState {
             digest,
             reference as "ref",
             content_digest,
             size_bytes,
+            uncompressed_bytes,
             layers,
             platform,
         });
@@ -270,9 +280,23 @@ async fn build_and_push(
             .await
             .map_err(|e| ImageError::Internal(e.to_string()))??;
     let content_digest = content.content_digest.to_string();
+    let report = size::analyse(
+        &obs,
+        old,
+        preview,
+        built.layout_dir(),
+        &content.uncompressed_sizes,
+    )
+    .await?;
+    size::log(ctx, &report);
+    size::budget(ctx, &args, &report)?;
+    let built_digest = built.manifest_digest.to_string();
 
     let same_destination = old.is_some_and(|o| {
-        o.args.tags == args.tags && o.args.push.unwrap_or(true) == obs.resolved.push
+        o.args.tags == args.tags
+            && o.args.push.unwrap_or(true) == obs.resolved.push
+            && o.args.compression.unwrap_or(args::Compression::Gzip)
+                == args.compression.unwrap_or(args::Compression::Gzip)
     });
     let unchanged = old
         .filter(|o| o.content_digest == content_digest && same_destination && !o.digest.is_empty());
@@ -292,10 +316,15 @@ async fn build_and_push(
         state.context_hash = context_hash;
         state.base_image_digests = obs.base_image_digests;
         state.context_manifest = skeleton.context_manifest;
+        if state.digest == built_digest {
+            // The very image in state: the report knows its layers best (an
+            // imported or older state may lack their lines and sizes).
+            state.layers = size::to_output(&report.layers);
+            state.uncompressed_bytes = i64::try_from(report.uncompressed_bytes).unwrap_or(i64::MAX);
+        }
         return Ok(Outputs::known(state));
     }
 
-    let built_digest = built.manifest_digest.to_string();
     if obs.resolved.push && !preview {
         let report = push(&obs, built.layout_dir()).await?;
         if report.digest.to_string() != built_digest {
@@ -315,8 +344,9 @@ async fn build_and_push(
     state.reference = pinned_ref(&obs.tags, &built_digest);
     state.digest = built_digest;
     state.content_digest = content_digest;
-    state.size_bytes = i64::try_from(content.size_bytes).unwrap_or(i64::MAX);
-    state.layers = i64::try_from(content.layers).unwrap_or(i64::MAX);
+    state.size_bytes = i64::try_from(report.size_bytes).unwrap_or(i64::MAX);
+    state.uncompressed_bytes = i64::try_from(report.uncompressed_bytes).unwrap_or(i64::MAX);
+    state.layers = size::to_output(&report.layers);
     state.platform = content.platform;
     Ok(Outputs::known(state))
 }

@@ -38,7 +38,8 @@ pub(super) fn pinned_state(args: &ImageArgs, olds: Option<&ImageArgs>) -> Option
         context_hash: seen.context_hash.clone(),
         base_image_digests: seen.base_image_digests.clone(),
         size_bytes: 0,
-        layers: 0,
+        uncompressed_bytes: 0,
+        layers: Vec::new(),
         platform: String::new(),
         context_manifest: None,
     })

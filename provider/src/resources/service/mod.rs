@@ -17,6 +17,7 @@ use crate::resource::{
 mod import;
 mod naming;
 mod owner;
+mod pull;
 pub(crate) mod resolver;
 mod secrets;
 
@@ -223,6 +224,7 @@ impl Resource<ProviderContext> for Service {
                 revision,
                 deployment_id,
                 rollout_state,
+                pull_bytes,
             });
             if ecs::predeploy::due(None, &args, &images, None) {
                 unknown.extend(unknown_outputs!(ServiceState { last_pre_deploy }));
@@ -234,10 +236,11 @@ impl Resource<ProviderContext> for Service {
             return Ok((String::new(), Outputs { state, unknown }));
         }
         let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
-        let state = deployer
+        let mut state = deployer
             .create(&args, &images, &ctx.cancel)
             .await
             .map_err(failure)?;
+        state.pull_bytes = pull::pull_bytes(ctx, &state).await;
         Ok((state.arn.clone(), Outputs::known(state)))
     }
 
@@ -294,6 +297,9 @@ impl Resource<ProviderContext> for Service {
                     ctx.info(&line);
                 }
             }
+            if olds.images != images {
+                unknown.extend(unknown_outputs!(ServiceState { pull_bytes }));
+            }
             let mut state = olds;
             state.args = news;
             state.images = images;
@@ -304,10 +310,17 @@ impl Resource<ProviderContext> for Service {
             return Ok(Outputs { state, unknown });
         }
         let deployer = deployer(ctx).await.map_err(OpError::Failed)?;
-        let state = deployer
+        let images_changed = olds.images != images;
+        let old_pull_bytes = olds.pull_bytes.clone();
+        let mut state = deployer
             .update(&olds, &news, &images, &plan, &ctx.cancel)
             .await
             .map_err(failure)?;
+        state.pull_bytes = if images_changed || old_pull_bytes.len() != state.images.len() {
+            pull::pull_bytes(ctx, &state).await
+        } else {
+            old_pull_bytes
+        };
         Ok(Outputs::known(state))
     }
 
@@ -329,6 +342,7 @@ fn preview_state(args: ServiceArgs, images: BTreeMap<String, String>) -> Service
         family,
         revision: 0,
         images,
+        pull_bytes: BTreeMap::new(),
         deployment_id: None,
         rollout_state: None,
         container_definitions: Vec::new(),

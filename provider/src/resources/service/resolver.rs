@@ -39,12 +39,28 @@ impl ImageResolver for Resolver<'_> {
                     reference: written.clone(),
                 });
         }
-        let options = crate::resources::image::auth::registry_options().map_err(registry_error)?;
-        let client = RegistryClient::new(options).map_err(|e| registry_error(e.to_string()))?;
+        let client = client_for(self.ctx, reference)
+            .await
+            .map_err(registry_error)?;
         match client.resolve(reference).await {
             Ok(Some(digest)) => Ok(digest.to_string()),
             Ok(None) => Err(ResolveError::NotFound { reference: written }),
             Err(e) => Err(registry_error(e.to_string())),
         }
     }
+}
+
+/// A registry client for `reference`'s registry: ECR's token for ECR hosts
+/// (asked in the host's own region), the Docker config or anonymous access
+/// for others.
+pub(super) async fn client_for(ctx: &Ctx, reference: &Reference) -> Result<RegistryClient, String> {
+    let options = crate::resources::image::auth::registry_options()?;
+    let mut client = RegistryClient::new(options).map_err(|e| e.to_string())?;
+    if let Some((account, region)) =
+        ecr::account_and_region(reference.registry()).filter(|_| is_ecr_host(reference.registry()))
+    {
+        let credentials = ecr::credentials(ctx, account, region).await?;
+        client.set_credentials(reference.registry(), credentials);
+    }
+    Ok(client)
 }

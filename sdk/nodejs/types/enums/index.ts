@@ -17,6 +17,22 @@ export const BaseImagePolicy = {
  */
 export type BaseImagePolicy = (typeof BaseImagePolicy)[keyof typeof BaseImagePolicy];
 
+export const BudgetAction = {
+    /**
+     * Log a warning.
+     */
+    Warn: "warn",
+    /**
+     * Fail the preview or update.
+     */
+    Fail: "fail",
+} as const;
+
+/**
+ * What an exceeded `sizeBudget` does.
+ */
+export type BudgetAction = (typeof BudgetAction)[keyof typeof BudgetAction];
+
 export const BuilderKind = {
     /**
      * The Docker engine if one answers, else buildah.
@@ -36,6 +52,22 @@ export const BuilderKind = {
  * The builder.
  */
 export type BuilderKind = (typeof BuilderKind)[keyof typeof BuilderKind];
+
+export const Compression = {
+    /**
+     * gzip, which every registry and runtime reads.
+     */
+    Gzip: "gzip",
+    /**
+     * zstd: smaller layers that unpack faster.
+     */
+    Zstd: "zstd",
+} as const;
+
+/**
+ * Layer compression.
+ */
+export type Compression = (typeof Compression)[keyof typeof Compression];
 
 export const CpuArchitecture = {
     X8664: "X86_64",
