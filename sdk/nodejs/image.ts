@@ -103,6 +103,14 @@ export class Image extends pulumi.CustomResource {
      */
     public readonly baseImages!: pulumi.Output<enums.BaseImagePolicy | undefined>;
     /**
+     * Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
+     */
+    public readonly baseImagePull!: pulumi.Output<enums.BaseImagePull | undefined>;
+    /**
+     * When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
+     */
+    public readonly baseImageRefresh!: pulumi.Output<outputs.BaseImageRefresh | undefined>;
+    /**
      * The pushed manifest digest, `sha256:...`.
      */
     public readonly digest!: pulumi.Output<string>;
@@ -122,6 +130,10 @@ export class Image extends pulumi.CustomResource {
      * Digest each `FROM` reference resolved to for this build.
      */
     public readonly baseImageDigests!: pulumi.Output<{[key: string]: string}>;
+    /**
+     * For each `FROM` tag in `baseImageDigests`: when its digest was resolved and where from. References already pinned by digest in the Dockerfile are not listed.
+     */
+    public readonly baseImageResolutions!: pulumi.Output<{[key: string]: outputs.BaseImageResolution} | undefined>;
     /**
      * Size of the image's layers, config and manifest in bytes.
      */
@@ -163,11 +175,14 @@ export class Image extends pulumi.CustomResource {
             resourceInputs["buildTimeoutSeconds"] = state?.buildTimeoutSeconds;
             resourceInputs["builder"] = state?.builder;
             resourceInputs["baseImages"] = state?.baseImages;
+            resourceInputs["baseImagePull"] = state?.baseImagePull;
+            resourceInputs["baseImageRefresh"] = state?.baseImageRefresh;
             resourceInputs["digest"] = state?.digest;
             resourceInputs["ref"] = state?.ref;
             resourceInputs["contentDigest"] = state?.contentDigest;
             resourceInputs["contextHash"] = state?.contextHash;
             resourceInputs["baseImageDigests"] = state?.baseImageDigests;
+            resourceInputs["baseImageResolutions"] = state?.baseImageResolutions;
             resourceInputs["sizeBytes"] = state?.sizeBytes;
             resourceInputs["layers"] = state?.layers;
             resourceInputs["platform"] = state?.platform;
@@ -191,11 +206,14 @@ export class Image extends pulumi.CustomResource {
             resourceInputs["buildTimeoutSeconds"] = args?.buildTimeoutSeconds;
             resourceInputs["builder"] = args?.builder;
             resourceInputs["baseImages"] = args?.baseImages;
+            resourceInputs["baseImagePull"] = args?.baseImagePull;
+            resourceInputs["baseImageRefresh"] = args?.baseImageRefresh;
             resourceInputs["digest"] = undefined /*out*/;
             resourceInputs["ref"] = undefined /*out*/;
             resourceInputs["contentDigest"] = undefined /*out*/;
             resourceInputs["contextHash"] = undefined /*out*/;
             resourceInputs["baseImageDigests"] = undefined /*out*/;
+            resourceInputs["baseImageResolutions"] = undefined /*out*/;
             resourceInputs["sizeBytes"] = undefined /*out*/;
             resourceInputs["layers"] = undefined /*out*/;
             resourceInputs["platform"] = undefined /*out*/;
@@ -271,6 +289,14 @@ export interface ImageArgs {
      * How base images (`FROM` tags) are treated. `follow` (default) resolves every tag to its current digest at each preview and up, so a moved tag is a change; `pinned` keeps the digests recorded in state.
      */
     baseImages?: pulumi.Input<enums.BaseImagePolicy>;
+    /**
+     * Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
+     */
+    baseImagePull?: pulumi.Input<enums.BaseImagePull>;
+    /**
+     * When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
+     */
+    baseImageRefresh?: pulumi.Input<inputs.BaseImageRefresh>;
 }
 
 /**
@@ -338,6 +364,14 @@ export interface ImageState {
      */
     baseImages?: pulumi.Input<enums.BaseImagePolicy>;
     /**
+     * Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
+     */
+    baseImagePull?: pulumi.Input<enums.BaseImagePull>;
+    /**
+     * When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
+     */
+    baseImageRefresh?: pulumi.Input<inputs.BaseImageRefresh>;
+    /**
      * The pushed manifest digest, `sha256:...`.
      */
     digest?: pulumi.Input<string>;
@@ -357,6 +391,10 @@ export interface ImageState {
      * Digest each `FROM` reference resolved to for this build.
      */
     baseImageDigests?: pulumi.Input<{[key: string]: pulumi.Input<string>}>;
+    /**
+     * For each `FROM` tag in `baseImageDigests`: when its digest was resolved and where from. References already pinned by digest in the Dockerfile are not listed.
+     */
+    baseImageResolutions?: pulumi.Input<{[key: string]: pulumi.Input<inputs.BaseImageResolution>}>;
     /**
      * Size of the image's layers, config and manifest in bytes.
      */

@@ -52,6 +52,8 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
         "0",
     ]);
     bud.args(["--identity-label=false", "--layers"]);
+    // The FROM lines name digests, so `missing` matches the local store exactly.
+    bud.arg(format!("--pull={}", request.pull.as_str()));
     bud.arg("--authfile").arg(&job.auth_file);
     bud.arg("-f").arg(&job.dockerfile).arg("-t").arg(&tag);
     bud.arg("--ignorefile").arg(&job.ignore_file);

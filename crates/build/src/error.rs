@@ -27,6 +27,9 @@ pub enum BuildError {
     #[error("secret id {id:?} is not usable: ids may not be empty or contain ',', '=' or '/'")]
     InvalidSecretId { id: String },
 
+    #[error("baseImagePull \"never\" needs buildah: the Docker engine's BuildKit cannot be kept from contacting registries for base images")]
+    PullNever,
+
     #[error("no image builder is available: {tried}")]
     NoBuilder { tried: String },
 

@@ -11,6 +11,7 @@ pub mod dockerfile;
 mod error;
 mod failure;
 mod job;
+mod local;
 mod process;
 mod request;
 mod secrets;
@@ -21,8 +22,9 @@ use std::time::Instant;
 
 pub use error::{BuildError, BuildFailure};
 pub use failure::FailedStep;
+pub use local::{local_image, BaseImageUse, LocalImage};
 pub use request::{
-    BuildRequest, Builder, BuilderKind, BuiltImage, DockerfileSource, DEFAULT_TIMEOUT,
+    BuildRequest, Builder, BuilderKind, BuiltImage, DockerfileSource, PullPolicy, DEFAULT_TIMEOUT,
 };
 pub use tokio_util::sync::CancellationToken;
 
@@ -107,6 +109,9 @@ pub async fn build(
         }
     }
     let (kind, build_platform) = resolve_builder(&request.builder).await?;
+    if kind != BuilderKind::Buildah && request.pull == PullPolicy::Never {
+        return Err(BuildError::PullNever);
+    }
     if kind == BuilderKind::Buildah && !matches!(request.builder, Builder::Buildah) {
         progress("using buildah (no usable Docker engine)");
     }
@@ -233,12 +238,14 @@ pub async fn build(
         cancel,
         tracker: Mutex::new(failure::StepTracker::default()),
     };
+    let stored_before = stored_base_images(request).await;
     match kind {
         BuilderKind::Buildah => buildah::build(&job, out.path()).await?,
         BuilderKind::DockerBuildKit | BuilderKind::DockerBuildx => {
             docker::build(&job, kind, out.path()).await?
         }
     }
+    let base_images = base_image_uses(request, stored_before).await;
     let layout = ImageLayout::open(out.path())?;
     Ok(BuiltImage {
         manifest_digest: layout.manifest_digest().clone(),
@@ -246,5 +253,39 @@ pub async fn build(
         dir: out,
         builder: kind,
         duration: started.elapsed(),
+        base_images,
     })
+}
+
+/// Which pinned base images the local store holds now, by reference.
+async fn stored_base_images(
+    request: &BuildRequest,
+) -> std::collections::BTreeMap<String, Option<LocalImage>> {
+    let mut stored = std::collections::BTreeMap::new();
+    for pinned in request.base_image_overrides.values() {
+        let found = local_image(&request.builder, pinned, request.buildah_storage.as_deref()).await;
+        stored.insert(pinned.clone(), found);
+    }
+    stored
+}
+
+/// Compares the store before and after the build: what was pulled. Empty
+/// when the store could not be asked after the build either.
+async fn base_image_uses(
+    request: &BuildRequest,
+    before: std::collections::BTreeMap<String, Option<LocalImage>>,
+) -> Vec<BaseImageUse> {
+    let after = stored_base_images(request).await;
+    after
+        .into_iter()
+        .filter_map(|(reference, now)| {
+            let now = now?;
+            let had = before.get(&reference).is_some_and(Option::is_some);
+            Some(BaseImageUse {
+                reference,
+                pulled: !had,
+                bytes: now.bytes,
+            })
+        })
+        .collect()
 }

@@ -10,7 +10,9 @@ use crate::tls::TestCa;
 pub struct Registry {
     port: u16,
     _dir: tempfile::TempDir,
-    _child: Guard,
+    /// The server; `None` while stopped (see [`Registry::stop`]).
+    child: std::sync::Mutex<Option<Guard>>,
+    program: std::path::PathBuf,
 }
 
 impl Registry {
@@ -47,6 +49,23 @@ impl Registry {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Stops the server (its storage stays): clients now get "connection
+    /// refused", as from a registry that is down or a machine offline.
+    pub fn stop(&self) {
+        if let Ok(mut child) = self.child.lock() {
+            child.take();
+        }
+    }
+
+    /// Starts the stopped server again on the same port, with the same storage.
+    pub fn restart(&self) -> Result<(), ServerError> {
+        let guard = spawn(&self.program, self._dir.path(), self.port)?;
+        if let Ok(mut child) = self.child.lock() {
+            *child = Some(guard);
+        }
+        Ok(())
     }
 
     /// The registry's filesystem storage root, for tests that count what was
@@ -102,7 +121,25 @@ impl Registry {
             what: "registry config".into(),
             source,
         })?;
-        let log_path = dir.path().join("registry.log");
+        let guard = spawn(&program, dir.path(), port)?;
+        Ok(Self {
+            port,
+            _dir: dir,
+            child: std::sync::Mutex::new(Some(guard)),
+            program,
+        })
+    }
+}
+
+/// Starts `docker-registry serve <dir>/config.yml` and waits for `port`.
+fn spawn(
+    program: &std::path::Path,
+    dir: &std::path::Path,
+    port: u16,
+) -> Result<Guard, ServerError> {
+    {
+        let config_path = dir.join("config.yml");
+        let log_path = dir.join("registry.log");
         let log = std::fs::File::create(&log_path).map_err(|source| ServerError::Setup {
             what: "registry log".into(),
             source,
@@ -111,7 +148,7 @@ impl Registry {
             what: "registry log".into(),
             source,
         })?;
-        let child = Command::new(&program)
+        let child = Command::new(program)
             .arg("serve")
             .arg(&config_path)
             .stdin(Stdio::null())
@@ -124,11 +161,7 @@ impl Registry {
             })?;
         let guard = Guard(child);
         await_listening("docker-registry", port, &log_path, 20)?;
-        Ok(Self {
-            port,
-            _dir: dir,
-            _child: guard,
-        })
+        Ok(guard)
     }
 }
 

@@ -38,7 +38,9 @@ class ImageArgs:
                  no_cache: Optional[pulumi.Input[builtins.bool]] = None,
                  build_timeout_seconds: Optional[pulumi.Input[builtins.int]] = None,
                  builder: Optional[pulumi.Input['BuilderSpecArgs']] = None,
-                 base_images: Optional[pulumi.Input['BaseImagePolicy']] = None):
+                 base_images: Optional[pulumi.Input['BaseImagePolicy']] = None,
+                 base_image_pull: Optional[pulumi.Input['BaseImagePull']] = None,
+                 base_image_refresh: Optional[pulumi.Input['BaseImageRefreshArgs']] = None):
         """
         The set of arguments for constructing a Image resource.
         :param pulumi.Input['BuildContextArgs'] context: The build context: the directory the Dockerfile's COPY and ADD read from. Example: `{ location: "./app" }`.
@@ -56,6 +58,8 @@ class ImageArgs:
         :param pulumi.Input[builtins.int] build_timeout_seconds: Fail a build that takes longer than this many seconds. Default: 1800.
         :param pulumi.Input['BuilderSpecArgs'] builder: Which builder runs the build. Default: `{ kind: "auto" }`.
         :param pulumi.Input['BaseImagePolicy'] base_images: How base images (`FROM` tags) are treated. `follow` (default) resolves every tag to its current digest at each preview and up, so a moved tag is a change; `pinned` keeps the digests recorded in state.
+        :param pulumi.Input['BaseImagePull'] base_image_pull: Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
+        :param pulumi.Input['BaseImageRefreshArgs'] base_image_refresh: When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
         """
         pulumi.set(__self__, "context", context)
         if dockerfile is not None:
@@ -86,6 +90,10 @@ class ImageArgs:
             pulumi.set(__self__, "builder", builder)
         if base_images is not None:
             pulumi.set(__self__, "base_images", base_images)
+        if base_image_pull is not None:
+            pulumi.set(__self__, "base_image_pull", base_image_pull)
+        if base_image_refresh is not None:
+            pulumi.set(__self__, "base_image_refresh", base_image_refresh)
 
     @property
     @pulumi.getter
@@ -267,6 +275,30 @@ class ImageArgs:
     def base_images(self, value: Optional[pulumi.Input['BaseImagePolicy']]):
         pulumi.set(self, "base_images", value)
 
+    @property
+    @pulumi.getter(name="baseImagePull")
+    def base_image_pull(self) -> Optional[pulumi.Input['BaseImagePull']]:
+        """
+        Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
+        """
+        return pulumi.get(self, "base_image_pull")
+
+    @base_image_pull.setter
+    def base_image_pull(self, value: Optional[pulumi.Input['BaseImagePull']]):
+        pulumi.set(self, "base_image_pull", value)
+
+    @property
+    @pulumi.getter(name="baseImageRefresh")
+    def base_image_refresh(self) -> Optional[pulumi.Input['BaseImageRefreshArgs']]:
+        """
+        When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
+        """
+        return pulumi.get(self, "base_image_refresh")
+
+    @base_image_refresh.setter
+    def base_image_refresh(self, value: Optional[pulumi.Input['BaseImageRefreshArgs']]):
+        pulumi.set(self, "base_image_refresh", value)
+
 
 class Image(pulumi.CustomResource):
     @overload
@@ -288,6 +320,8 @@ class Image(pulumi.CustomResource):
                  build_timeout_seconds: Optional[pulumi.Input[builtins.int]] = None,
                  builder: Optional[pulumi.Input[Union['BuilderSpecArgs', 'BuilderSpecArgsDict']]] = None,
                  base_images: Optional[pulumi.Input['BaseImagePolicy']] = None,
+                 base_image_pull: Optional[pulumi.Input['BaseImagePull']] = None,
+                 base_image_refresh: Optional[pulumi.Input[Union['BaseImageRefreshArgs', 'BaseImageRefreshArgsDict']]] = None,
                  __props__=None):
         """
         Builds an image from a Dockerfile, pushes it to a registry and outputs its digest.
@@ -313,6 +347,8 @@ class Image(pulumi.CustomResource):
         :param pulumi.Input[builtins.int] build_timeout_seconds: Fail a build that takes longer than this many seconds. Default: 1800.
         :param pulumi.Input[Union['BuilderSpecArgs', 'BuilderSpecArgsDict']] builder: Which builder runs the build. Default: `{ kind: "auto" }`.
         :param pulumi.Input['BaseImagePolicy'] base_images: How base images (`FROM` tags) are treated. `follow` (default) resolves every tag to its current digest at each preview and up, so a moved tag is a change; `pinned` keeps the digests recorded in state.
+        :param pulumi.Input['BaseImagePull'] base_image_pull: Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
+        :param pulumi.Input[Union['BaseImageRefreshArgs', 'BaseImageRefreshArgsDict']] base_image_refresh: When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
         """
         ...
 
@@ -359,6 +395,8 @@ class Image(pulumi.CustomResource):
                  build_timeout_seconds: Optional[pulumi.Input[builtins.int]] = None,
                  builder: Optional[pulumi.Input[Union['BuilderSpecArgs', 'BuilderSpecArgsDict']]] = None,
                  base_images: Optional[pulumi.Input['BaseImagePolicy']] = None,
+                 base_image_pull: Optional[pulumi.Input['BaseImagePull']] = None,
+                 base_image_refresh: Optional[pulumi.Input[Union['BaseImageRefreshArgs', 'BaseImageRefreshArgsDict']]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):
@@ -385,11 +423,14 @@ class Image(pulumi.CustomResource):
             __props__.__dict__["build_timeout_seconds"] = build_timeout_seconds
             __props__.__dict__["builder"] = builder
             __props__.__dict__["base_images"] = base_images
+            __props__.__dict__["base_image_pull"] = base_image_pull
+            __props__.__dict__["base_image_refresh"] = base_image_refresh
             __props__.__dict__["digest"] = None
             __props__.__dict__["ref"] = None
             __props__.__dict__["content_digest"] = None
             __props__.__dict__["context_hash"] = None
             __props__.__dict__["base_image_digests"] = None
+            __props__.__dict__["base_image_resolutions"] = None
             __props__.__dict__["size_bytes"] = None
             __props__.__dict__["layers"] = None
             __props__.__dict__["platform"] = None
@@ -431,11 +472,14 @@ class Image(pulumi.CustomResource):
         __props__.__dict__["build_timeout_seconds"] = None
         __props__.__dict__["builder"] = None
         __props__.__dict__["base_images"] = None
+        __props__.__dict__["base_image_pull"] = None
+        __props__.__dict__["base_image_refresh"] = None
         __props__.__dict__["digest"] = None
         __props__.__dict__["ref"] = None
         __props__.__dict__["content_digest"] = None
         __props__.__dict__["context_hash"] = None
         __props__.__dict__["base_image_digests"] = None
+        __props__.__dict__["base_image_resolutions"] = None
         __props__.__dict__["size_bytes"] = None
         __props__.__dict__["layers"] = None
         __props__.__dict__["platform"] = None
@@ -562,6 +606,22 @@ class Image(pulumi.CustomResource):
         return pulumi.get(self, "base_images")
 
     @property
+    @pulumi.getter(name="baseImagePull")
+    def base_image_pull(self) -> pulumi.Output[Optional['BaseImagePull']]:
+        """
+        Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
+        """
+        return pulumi.get(self, "base_image_pull")
+
+    @property
+    @pulumi.getter(name="baseImageRefresh")
+    def base_image_refresh(self) -> pulumi.Output[Optional['outputs.BaseImageRefresh']]:
+        """
+        When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
+        """
+        return pulumi.get(self, "base_image_refresh")
+
+    @property
     @pulumi.getter
     def digest(self) -> pulumi.Output[builtins.str]:
         """
@@ -600,6 +660,14 @@ class Image(pulumi.CustomResource):
         Digest each `FROM` reference resolved to for this build.
         """
         return pulumi.get(self, "base_image_digests")
+
+    @property
+    @pulumi.getter(name="baseImageResolutions")
+    def base_image_resolutions(self) -> pulumi.Output[Optional[Mapping[str, 'outputs.BaseImageResolution']]]:
+        """
+        For each `FROM` tag in `baseImageDigests`: when its digest was resolved and where from. References already pinned by digest in the Dockerfile are not listed.
+        """
+        return pulumi.get(self, "base_image_resolutions")
 
     @property
     @pulumi.getter(name="sizeBytes")

@@ -60,6 +60,8 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
         build_timeout_seconds: None,
         builder: None,
         base_images: None,
+        base_image_pull: None,
+        base_image_refresh: None,
         observed: None,
     };
     let client = auth::client_for(ctx, &args, std::slice::from_ref(&reference))
@@ -79,6 +81,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
         content_digest: String::new(),
         context_hash: String::new(),
         base_image_digests: Default::default(),
+        base_image_resolutions: Default::default(),
         size_bytes: 0,
         layers: 0,
         platform: String::new(),
