@@ -49,7 +49,7 @@ fn resolution(outputs: &Json, reference: &str) -> Json {
     outputs["baseImageResolutions"][reference].clone()
 }
 
-/// Piece 1: a tag moved between Check and the build does not change what is
+/// A tag moved between Check and the build does not change what is
 /// built: the builder gets the digest Check recorded (and fingerprinted).
 #[tokio::test]
 async fn the_build_uses_the_digest_check_recorded_even_when_the_tag_moves_meanwhile() {
@@ -121,7 +121,7 @@ async fn the_build_uses_the_digest_check_recorded_even_when_the_tag_moves_meanwh
     );
 }
 
-/// Piece 2: registry down. Preview warns (naming the base image and the age
+/// Registry down. Preview warns (naming the base image and the age
 /// of the recorded digest), uses the recorded digest and succeeds; up with
 /// `missing` builds from the local store with the same warning.
 #[tokio::test]
@@ -182,4 +182,214 @@ async fn an_unreachable_registry_never_fails_a_preview_and_up_builds_from_the_lo
     assert_eq!(kept["digest"], json!(a));
     assert_eq!(kept["source"], json!("state"));
     assert_eq!(kept["resolvedAt"], json!(resolved_at), "its age is kept");
+}
+
+/// A variant no earlier run used, so its digest is in no local store yet.
+fn unique_variant(label: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{label}-{}-{nanos}", std::process::id())
+}
+
+/// `registry/repository@digest` of a pushed image.
+fn pinned(image: &imagedeploy_testsupport::PushedImage) -> String {
+    image.pinned()
+}
+
+/// The first number after `prefix` in `message`.
+fn number_after(message: &str, prefix: &str) -> Option<u64> {
+    let rest = message.split_once(prefix)?.1;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// `missing` pulls once (the log says how many bytes) and then uses
+/// the local store, even with the registry down; `always` needs the
+/// registry; `never` builds offline from the store without asking the
+/// registry, and refuses at preview, naming the image, when it is not stored.
+#[tokio::test]
+async fn base_image_pull_missing_always_never() {
+    let w = World::start();
+    let fresh = push_base_image(&w.registry, "fresh:1", &unique_variant("pull"))
+        .expect("push a base image no store has");
+    let dockerfile = simple_dockerfile(&format!("FROM {}", fresh.reference));
+    let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "1\n")]);
+    let image = |extra: Json| {
+        let mut inputs = json!({ "push": false });
+        merge(&mut inputs, extra);
+        Program::new().resource(w.image("app", &ctx, inputs))
+    };
+
+    let up = w.stack.up(&image(json!({}))).await.unwrap();
+    up.assert_ok();
+    let messages = messages_for(&up, "app");
+    let prefix = format!("pulled base image {} (", pinned(&fresh));
+    let pulled = messages.iter().find_map(|m| number_after(m, &prefix));
+    assert!(
+        pulled.is_some_and(|bytes| bytes > 100_000),
+        "the first build pulls the base and says how many bytes: {messages:?}"
+    );
+
+    // missing, second build: nothing pulled.
+    write_files(&ctx, &[("src/app.ts", "2\n")]);
+    let up = w.stack.up(&image(json!({}))).await.unwrap();
+    up.assert_ok();
+    let local = format!(
+        "base image {} taken from the local image store (nothing pulled)",
+        pinned(&fresh)
+    );
+    assert!(
+        messages_for(&up, "app").contains(&local),
+        "{:?}",
+        messages_for(&up, "app")
+    );
+    assert!(!messages_for(&up, "app")
+        .iter()
+        .any(|m| m.starts_with("pulled ")));
+
+    // never, registry down: built from the store, and no registry was asked
+    // (an attempt would have warned that it cannot be reached).
+    w.registry.stop();
+    write_files(&ctx, &[("src/app.ts", "3\n")]);
+    let up = w
+        .stack
+        .up(&image(json!({ "baseImagePull": "never" })))
+        .await
+        .unwrap();
+    up.assert_ok();
+    assert_eq!(up.op("app"), Some(Op::Update));
+    assert!(messages_for(&up, "app").contains(&local));
+    assert!(
+        warnings_for(&up, "app").is_empty(),
+        "never asks no registry: {:?}",
+        warnings_for(&up, "app")
+    );
+    let state = w.stack.state().unwrap().by_name("app").unwrap().clone();
+    assert_eq!(
+        resolution(&state.outputs, &fresh.reference)["digest"],
+        json!(fresh.digest)
+    );
+
+    // always, registry down: the builder must pull, so the build fails.
+    write_files(&ctx, &[("src/app.ts", "4\n")]);
+    let up = w
+        .stack
+        .up(&image(json!({ "baseImagePull": "always" })))
+        .await
+        .unwrap();
+    assert!(!up.errors.is_empty(), "always pulls: the registry is down");
+    w.registry.restart().expect("registry back");
+    let up = w
+        .stack
+        .up(&image(json!({ "baseImagePull": "always" })))
+        .await
+        .unwrap();
+    up.assert_ok();
+    assert!(
+        messages_for(&up, "app")
+            .iter()
+            .any(|m| m.starts_with(&format!(
+                "base image {} pulled again (baseImagePull: always)",
+                pinned(&fresh)
+            ))),
+        "{:?}",
+        messages_for(&up, "app")
+    );
+
+    // never with an image no store has: refused at preview, naming it.
+    let absent = push_base_image(&w.registry, "absent:1", &unique_variant("never"))
+        .expect("push a base image no store has");
+    let other = w.context(
+        "other",
+        &[
+            (
+                "Dockerfile",
+                &simple_dockerfile(&format!("FROM {}", absent.reference)),
+            ),
+            ("src/app.ts", "1\n"),
+        ],
+    );
+    let never = Program::new().resource(w.image(
+        "other",
+        &other,
+        json!({ "push": false, "baseImagePull": "never" }),
+    ));
+    let preview = w.stack.preview(&never).await.unwrap();
+    let error = preview.errors.join("\n");
+    assert!(
+        error.contains("baseImagePull")
+            && error.contains(&format!("base image {} is not in", absent.reference)),
+        "{error}"
+    );
+}
+
+/// Within `intervalSeconds` a recorded digest is used without any
+/// network call (the registry is down and nothing warns; a moved tag is not
+/// seen); changing `trigger` resolves now; after the interval, it resolves.
+#[tokio::test]
+async fn base_image_refresh_interval_and_trigger() {
+    let w = World::start();
+    let a = w.base.digest.clone();
+    let dockerfile = simple_dockerfile(&w.base_from());
+    let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
+    let program = |refresh: Json| {
+        Program::new().resource(w.image(
+            "app",
+            &ctx,
+            json!({ "push": false, "baseImageRefresh": refresh }),
+        ))
+    };
+    let hourly = program(json!({ "intervalSeconds": 3600 }));
+    w.stack.up(&hourly).await.unwrap().assert_ok();
+
+    w.registry.stop();
+    let preview = w.stack.preview(&hourly).await.unwrap();
+    preview.assert_ok();
+    assert_eq!(preview.op("app"), Some(Op::Same));
+    assert!(
+        warnings_for(&preview, "app").is_empty(),
+        "within the interval the registry is not asked: {:?}",
+        warnings_for(&preview, "app")
+    );
+    w.registry.restart().expect("registry back");
+    let b = push_base_image(&w.registry, "base:1", "two")
+        .expect("move base:1")
+        .digest;
+    let up = w.stack.up(&hourly).await.unwrap();
+    up.assert_ok();
+    assert_eq!(up.op("app"), Some(Op::Same), "the move is not seen yet");
+
+    // A new trigger: resolved now.
+    let triggered = program(json!({ "intervalSeconds": 3600, "trigger": "1" }));
+    let preview = w.stack.preview(&triggered).await.unwrap();
+    preview.assert_ok();
+    assert_eq!(preview.op("app"), Some(Op::Update));
+    let reason = format!("FROM {} moved {a} -> {b}", w.base.reference);
+    assert!(
+        messages_for(&preview, "app").contains(&reason),
+        "{:?}",
+        messages_for(&preview, "app")
+    );
+    w.stack.up(&triggered).await.unwrap().assert_ok();
+    let state = w.stack.state().unwrap().by_name("app").unwrap().clone();
+    let r = resolution(&state.outputs, &w.base.reference);
+    assert_eq!(r["digest"], json!(b));
+    assert_eq!(r["source"], json!("registry"));
+
+    // A short interval that has passed: resolved again.
+    let c = push_base_image(&w.registry, "base:1", "three")
+        .expect("move base:1 again")
+        .digest;
+    let short = program(json!({ "intervalSeconds": 1, "trigger": "1" }));
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let preview = w.stack.preview(&short).await.unwrap();
+    preview.assert_ok();
+    let reason = format!("FROM {} moved {b} -> {c}", w.base.reference);
+    assert!(
+        messages_for(&preview, "app").contains(&reason),
+        "{:?}",
+        messages_for(&preview, "app")
+    );
 }

@@ -261,7 +261,7 @@ async fn build_and_push(
         "building"
     });
     let built = build::build(&request, ctx.cancel.clone()).await?;
-    log_base_images(ctx, &built.base_images);
+    log_base_images(ctx, &built.base_images, request.pull);
     let layout = built.layout_dir().to_path_buf();
     let content =
         tokio::task::spawn_blocking(move || imagedeploy_registry::content_digest(&layout))
@@ -316,12 +316,17 @@ async fn build_and_push(
 }
 
 /// Which base images the builder pulled, and how many bytes, or took from
-/// its local store.
-fn log_base_images(ctx: &Ctx, uses: &[build::BaseImageUse]) {
+/// its local store (compared before and after the build, by digest).
+fn log_base_images(ctx: &Ctx, uses: &[build::BaseImageUse], pull: build::PullPolicy) {
     for used in uses {
         if used.pulled {
             ctx.info(&format!(
                 "pulled base image {} ({} bytes)",
+                used.reference, used.bytes
+            ));
+        } else if pull == build::PullPolicy::Always {
+            ctx.info(&format!(
+                "base image {} pulled again (baseImagePull: always); its {} bytes were already stored",
                 used.reference, used.bytes
             ));
         } else {
@@ -414,6 +419,15 @@ impl Resource<ProviderContext> for Image {
             return Err(failures);
         }
         args.observed = None;
+        if args.base_image_pull == Some(args::BaseImagePull::Never) && !ctx.is_unknown("builder") {
+            let kind = build::resolve_builder(&resolve(&args).builder()).await;
+            if matches!(kind, Ok((k, _)) if k != build::BuilderKind::Buildah) {
+                return Err(vec![Failure::new(
+                    "baseImagePull",
+                    check::PULL_NEVER_NEEDS_BUILDAH,
+                )]);
+            }
+        }
         if observed::observable(ctx) {
             // Base images: what the last Check recorded may be kept (pinned,
             // within the refresh interval, registry unreachable).
