@@ -73,7 +73,12 @@ async fn the_build_uses_the_digest_check_recorded_even_when_the_tag_moves_meanwh
         })
     });
 
-    let dockerfile = simple_dockerfile(&w.base_from());
+    // The same tag in FROM and in COPY --from: both are pinned.
+    let dockerfile = format!(
+        "{}COPY --from={} /etc/variant /etc/copied-variant\n",
+        simple_dockerfile(&w.base_from()),
+        w.base.reference
+    );
     let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("src/app.ts", "x\n")]);
     let program = Program::new().resource(w.image("app", &ctx, json!({})));
 
@@ -92,6 +97,13 @@ async fn the_build_uses_the_digest_check_recorded_even_when_the_tag_moves_meanwh
             .iter()
             .any(|l| l.contains("FROM") && l.contains(&a)),
         "built FROM the recorded {a}:\n{}",
+        progress.join("\n")
+    );
+    assert!(
+        progress
+            .iter()
+            .any(|l| l.contains("COPY --from=") && l.contains(&a)),
+        "COPY --from the recorded {a}:\n{}",
         progress.join("\n")
     );
     assert!(
