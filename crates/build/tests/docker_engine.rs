@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use common::{context, registry_client, BaseImage};
-use imagedeploy_build::{build, BuildError, BuildRequest, Builder, BuilderKind, CancellationToken};
+use imagedeploy_build::{
+    build, BuildError, BuildRequest, Builder, BuilderKind, CancellationToken, PullPolicy,
+};
 use imagedeploy_registry::{content_digest, Reference};
 use imagedeploy_testsupport::log_capture::Lines;
 use imagedeploy_testsupport::DockerEngine;
@@ -112,4 +114,43 @@ async fn docker_engine_builds_export_push_and_keep_content_identity() {
         }
         other => panic!("expected a build failure, got {other}"),
     }
+}
+
+/// The Docker engine with digest-pinned FROM lines: once BuildKit has the
+/// base image, a rebuild (`missing`, the default) needs no registry at all;
+/// `never` is refused before anything runs. (`always` passes `--pull`, but
+/// BuildKit does not fetch a pinned digest it already holds.)
+#[tokio::test(flavor = "multi_thread")]
+async fn docker_engine_takes_a_stored_base_image_without_the_registry() {
+    let base = BaseImage::create().await;
+    let engine = match DockerEngine::start(&base.registry.address()) {
+        Ok(engine) => engine,
+        Err(reason) => {
+            println!("SKIPPED docker engine test: {reason}");
+            eprintln!("SKIPPED docker engine test: {reason}");
+            return;
+        }
+    };
+    let dockerfile = format!("FROM {}\nCOPY app.txt /app.txt\n", base.reference);
+    let dir = context(&[("Dockerfile", &dockerfile), ("app.txt", "v1\n")]);
+    let request = |pull: PullPolicy| {
+        let mut request = BuildRequest::new(dir.path());
+        request.builder = Builder::Docker {
+            host: Some(engine.host.clone()),
+        };
+        request.base_image_overrides = base.overrides();
+        request.pull = pull;
+        request
+    };
+    build(&request(PullPolicy::Missing), CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("first docker build: {e}"));
+
+    base.registry.stop();
+    std::fs::write(dir.path().join("app.txt"), "v2\n").expect("edit");
+    build(&request(PullPolicy::Missing), CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("missing: the stored base needs no registry: {e}"));
+    let never = build(&request(PullPolicy::Never), CancellationToken::new()).await;
+    assert!(matches!(never, Err(BuildError::PullNever)), "{never:?}");
 }
