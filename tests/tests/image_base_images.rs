@@ -405,3 +405,39 @@ async fn base_image_refresh_interval_and_trigger() {
         messages_for(&preview, "app")
     );
 }
+
+/// Bad settings are CheckFailures on their property: a non-positive
+/// interval, and `never` with the Docker engine (BuildKit cannot be kept
+/// from contacting registries).
+#[tokio::test]
+async fn bad_base_image_settings_fail_check_on_their_property() {
+    let w = World::start();
+    let ctx = w.context(
+        "app",
+        &[
+            ("Dockerfile", &simple_dockerfile(&w.base_from())),
+            ("src/app.ts", "x\n"),
+        ],
+    );
+    let program = Program::new().resource(w.image(
+        "app",
+        &ctx,
+        json!({
+            "builder": { "kind": "docker" },
+            "baseImagePull": "never",
+            "baseImageRefresh": { "intervalSeconds": 0 },
+        }),
+    ));
+    let preview = w.stack.preview(&program).await.unwrap();
+    let error = preview.errors.join("\n");
+    assert!(
+        error.contains("baseImageRefresh.intervalSeconds")
+            && error.contains("must be a positive number of seconds, got 0"),
+        "{error}"
+    );
+    assert!(
+        error.contains("baseImagePull") && error.contains("needs the buildah builder"),
+        "{error}"
+    );
+    assert!(preview.calls("Create").is_empty(), "nothing built");
+}
