@@ -6,6 +6,7 @@
 
 mod authfile;
 mod buildah;
+mod buildkit_pulls;
 mod docker;
 pub mod dockerfile;
 mod error;
@@ -237,6 +238,7 @@ pub async fn build(
         deadline,
         cancel,
         tracker: Mutex::new(failure::StepTracker::default()),
+        pulls: Mutex::new(buildkit_pulls::PullWatch::default()),
     };
     let stored_before = stored_base_images(request).await;
     match kind {
@@ -245,7 +247,13 @@ pub async fn build(
             docker::build(&job, kind, out.path()).await?
         }
     }
-    let base_images = base_image_uses(request, stored_before).await;
+    let base_images = match kind {
+        BuilderKind::Buildah => base_image_uses(request, stored_before).await,
+        BuilderKind::DockerBuildKit | BuilderKind::DockerBuildx => match job.pulls.lock() {
+            Ok(pulls) => buildkit_uses(request, &pulls),
+            Err(_) => Vec::new(),
+        },
+    };
     let layout = ImageLayout::open(out.path())?;
     Ok(BuiltImage {
         manifest_digest: layout.manifest_digest().clone(),
@@ -255,6 +263,27 @@ pub async fn build(
         duration: started.elapsed(),
         base_images,
     })
+}
+
+/// What BuildKit's output showed for each pinned base image.
+fn buildkit_uses(request: &BuildRequest, pulls: &buildkit_pulls::PullWatch) -> Vec<BaseImageUse> {
+    let mut uses: Vec<BaseImageUse> = Vec::new();
+    for pinned in request.base_image_overrides.values() {
+        let Some((_, digest)) = pinned.rsplit_once('@') else {
+            continue;
+        };
+        if uses.iter().any(|u| &u.reference == pinned) {
+            continue;
+        }
+        if let Some(bytes) = pulls.downloaded(digest) {
+            uses.push(BaseImageUse {
+                reference: pinned.clone(),
+                pulled: bytes > 0,
+                bytes,
+            });
+        }
+    }
+    uses
 }
 
 /// Which pinned base images the local store holds now, by reference.

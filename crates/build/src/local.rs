@@ -35,7 +35,8 @@ pub struct BaseImageUse {
     pub reference: String,
     /// True when the local store did not have it before the build.
     pub pulled: bool,
-    /// Its size (see [`LocalImage::bytes`]); 0 when it is not in the store.
+    /// buildah: its size (see [`LocalImage::bytes`]). BuildKit: the bytes
+    /// its output showed downloaded (rounded units; 0 when none).
     pub bytes: u64,
 }
 

@@ -142,15 +142,29 @@ async fn docker_engine_takes_a_stored_base_image_without_the_registry() {
         request.pull = pull;
         request
     };
-    build(&request(PullPolicy::Missing), CancellationToken::new())
+    let first = build(&request(PullPolicy::Missing), CancellationToken::new())
         .await
         .unwrap_or_else(|e| panic!("first docker build: {e}"));
+    // A fresh engine: BuildKit downloads the base, and its output says so.
+    assert_eq!(first.base_images.len(), 1, "{:?}", first.base_images);
+    assert_eq!(first.base_images[0].reference, base.pinned);
+    assert!(first.base_images[0].pulled);
+    assert!(
+        first.base_images[0].bytes > 100_000,
+        "{:?}",
+        first.base_images
+    );
 
     base.registry.stop();
     std::fs::write(dir.path().join("app.txt"), "v2\n").expect("edit");
-    build(&request(PullPolicy::Missing), CancellationToken::new())
+    let second = build(&request(PullPolicy::Missing), CancellationToken::new())
         .await
         .unwrap_or_else(|e| panic!("missing: the stored base needs no registry: {e}"));
+    assert!(
+        second.base_images.iter().all(|u| !u.pulled && u.bytes == 0),
+        "{:?}",
+        second.base_images
+    );
     let never = build(&request(PullPolicy::Never), CancellationToken::new()).await;
     assert!(matches!(never, Err(BuildError::PullNever)), "{never:?}");
 }
