@@ -142,7 +142,11 @@ async fn docker_engine_takes_a_stored_base_image_without_the_registry() {
         request.pull = pull;
         request
     };
+    // Every build here logs into a capture, as in the test above: an event
+    // first seen without any subscriber would be switched off for both.
+    let lines = Lines::default();
     let first = build(&request(PullPolicy::Missing), CancellationToken::new())
+        .with_subscriber(lines.subscriber())
         .await
         .unwrap_or_else(|e| panic!("first docker build: {e}"));
     // A fresh engine: BuildKit downloads the base, and its output says so.
@@ -158,6 +162,7 @@ async fn docker_engine_takes_a_stored_base_image_without_the_registry() {
     base.registry.stop();
     std::fs::write(dir.path().join("app.txt"), "v2\n").expect("edit");
     let second = build(&request(PullPolicy::Missing), CancellationToken::new())
+        .with_subscriber(lines.subscriber())
         .await
         .unwrap_or_else(|e| panic!("missing: the stored base needs no registry: {e}"));
     assert!(
@@ -165,6 +170,8 @@ async fn docker_engine_takes_a_stored_base_image_without_the_registry() {
         "{:?}",
         second.base_images
     );
-    let never = build(&request(PullPolicy::Never), CancellationToken::new()).await;
+    let never = build(&request(PullPolicy::Never), CancellationToken::new())
+        .with_subscriber(lines.subscriber())
+        .await;
     assert!(matches!(never, Err(BuildError::PullNever)), "{never:?}");
 }
