@@ -140,9 +140,7 @@ impl Resolver<'_> {
         }
         let pull = self.args.base_image_pull.unwrap_or(BaseImagePull::Missing);
         if pull == BaseImagePull::Never {
-            return self
-                .from_local_store(written, reference, earlier, now)
-                .await;
+            return self.never_pull(written, reference, earlier, now).await;
         }
         if let Some(r) = earlier.filter(|r| self.fresh(r, now)) {
             return Ok(kept(r));
@@ -187,7 +185,7 @@ impl Resolver<'_> {
 
     /// `never`: the recorded digest when the store has it, else the tag as
     /// the store knows it.
-    async fn from_local_store(
+    async fn never_pull(
         &self,
         written: &str,
         reference: &Reference,
