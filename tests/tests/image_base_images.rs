@@ -284,6 +284,19 @@ async fn base_image_pull_missing_always_never() {
         json!(fresh.digest)
     );
 
+    // A new stack (nothing recorded), registry still down: `never` finds the
+    // tag in the local store, where the earlier builds named the image.
+    let second = w.another_stack("second");
+    let up = second
+        .up(&image(json!({ "baseImagePull": "never" })))
+        .await
+        .unwrap();
+    up.assert_ok();
+    let state = second.state().unwrap().by_name("app").unwrap().clone();
+    let local_resolution = resolution(&state.outputs, &fresh.reference);
+    assert_eq!(local_resolution["digest"], json!(fresh.digest));
+    assert_eq!(local_resolution["source"], json!("local"));
+
     // always, registry down: the builder must pull, so the build fails.
     write_files(&ctx, &[("src/app.ts", "4\n")]);
     let up = w

@@ -98,6 +98,22 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
     // Untag only: an identical concurrent build may share the image.
     remove.args(["rmi"]).arg(&tag);
     job.cleanup(&remove).await;
+    if result.is_ok() {
+        // The store now holds each base image under its digest only; name it
+        // by the tag it was resolved from too, so a later offline resolution
+        // (`baseImagePull: never`, registry unreachable) finds the tag here.
+        for (written, pinned) in &request.base_image_overrides {
+            let Ok(reference) = Reference::parse(written) else {
+                continue;
+            };
+            if reference.digest().is_some() || reference.tag().is_none() {
+                continue;
+            }
+            let mut name = base();
+            name.arg("tag").arg(pinned).arg(reference.to_string());
+            job.cleanup(&name).await;
+        }
+    }
     result
 }
 
