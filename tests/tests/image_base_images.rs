@@ -217,10 +217,11 @@ fn number_after(message: &str, prefix: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// `missing` pulls once (the log says how many bytes) and then uses
-/// the local store, even with the registry down; `always` needs the
-/// registry; `never` builds offline from the store without asking the
-/// registry, and refuses at preview, naming the image, when it is not stored.
+/// `missing` pulls once (the log says how many bytes) and then uses the
+/// local store; `never` builds offline from the store without asking the
+/// registry (also for a new stack, through the tag the store now carries);
+/// `always` needs the registry; `never` refuses at preview, naming the
+/// image, when it is not stored.
 #[tokio::test]
 async fn base_image_pull_missing_always_never() {
     let w = World::start();
