@@ -111,6 +111,14 @@ export class Image extends pulumi.CustomResource {
      */
     public readonly compression!: pulumi.Output<enums.Compression | undefined>;
     /**
+     * Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
+     */
+    public readonly baseImagePull!: pulumi.Output<enums.BaseImagePull | undefined>;
+    /**
+     * When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
+     */
+    public readonly baseImageRefresh!: pulumi.Output<outputs.BaseImageRefresh | undefined>;
+    /**
      * The pushed manifest digest, `sha256:...`.
      */
     public readonly digest!: pulumi.Output<string>;
@@ -130,6 +138,10 @@ export class Image extends pulumi.CustomResource {
      * Digest each `FROM` reference resolved to for this build.
      */
     public readonly baseImageDigests!: pulumi.Output<{[key: string]: string}>;
+    /**
+     * For each `FROM` tag in `baseImageDigests`: when its digest was resolved and where from. References already pinned by digest in the Dockerfile are not listed.
+     */
+    public readonly baseImageResolutions!: pulumi.Output<{[key: string]: outputs.BaseImageResolution} | undefined>;
     /**
      * Compressed size of the image's layers, config and manifest in bytes: what a new task pulls.
      */
@@ -177,11 +189,14 @@ export class Image extends pulumi.CustomResource {
             resourceInputs["baseImages"] = state?.baseImages;
             resourceInputs["sizeBudget"] = state?.sizeBudget;
             resourceInputs["compression"] = state?.compression;
+            resourceInputs["baseImagePull"] = state?.baseImagePull;
+            resourceInputs["baseImageRefresh"] = state?.baseImageRefresh;
             resourceInputs["digest"] = state?.digest;
             resourceInputs["ref"] = state?.ref;
             resourceInputs["contentDigest"] = state?.contentDigest;
             resourceInputs["contextHash"] = state?.contextHash;
             resourceInputs["baseImageDigests"] = state?.baseImageDigests;
+            resourceInputs["baseImageResolutions"] = state?.baseImageResolutions;
             resourceInputs["sizeBytes"] = state?.sizeBytes;
             resourceInputs["uncompressedBytes"] = state?.uncompressedBytes;
             resourceInputs["layers"] = state?.layers;
@@ -208,11 +223,14 @@ export class Image extends pulumi.CustomResource {
             resourceInputs["baseImages"] = args?.baseImages;
             resourceInputs["sizeBudget"] = args?.sizeBudget;
             resourceInputs["compression"] = args?.compression;
+            resourceInputs["baseImagePull"] = args?.baseImagePull;
+            resourceInputs["baseImageRefresh"] = args?.baseImageRefresh;
             resourceInputs["digest"] = undefined /*out*/;
             resourceInputs["ref"] = undefined /*out*/;
             resourceInputs["contentDigest"] = undefined /*out*/;
             resourceInputs["contextHash"] = undefined /*out*/;
             resourceInputs["baseImageDigests"] = undefined /*out*/;
+            resourceInputs["baseImageResolutions"] = undefined /*out*/;
             resourceInputs["sizeBytes"] = undefined /*out*/;
             resourceInputs["uncompressedBytes"] = undefined /*out*/;
             resourceInputs["layers"] = undefined /*out*/;
@@ -297,6 +315,14 @@ export interface ImageArgs {
      * Layer compression of the pushed image: `gzip` (default) or `zstd` (smaller and faster to unpack; Fargate pulls zstd layers). The content digest does not depend on it.
      */
     compression?: pulumi.Input<enums.Compression>;
+    /**
+     * Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
+     */
+    baseImagePull?: pulumi.Input<enums.BaseImagePull>;
+    /**
+     * When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
+     */
+    baseImageRefresh?: pulumi.Input<inputs.BaseImageRefresh>;
 }
 
 /**
@@ -372,6 +398,14 @@ export interface ImageState {
      */
     compression?: pulumi.Input<enums.Compression>;
     /**
+     * Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
+     */
+    baseImagePull?: pulumi.Input<enums.BaseImagePull>;
+    /**
+     * When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
+     */
+    baseImageRefresh?: pulumi.Input<inputs.BaseImageRefresh>;
+    /**
      * The pushed manifest digest, `sha256:...`.
      */
     digest?: pulumi.Input<string>;
@@ -391,6 +425,10 @@ export interface ImageState {
      * Digest each `FROM` reference resolved to for this build.
      */
     baseImageDigests?: pulumi.Input<{[key: string]: pulumi.Input<string>}>;
+    /**
+     * For each `FROM` tag in `baseImageDigests`: when its digest was resolved and where from. References already pinned by digest in the Dockerfile are not listed.
+     */
+    baseImageResolutions?: pulumi.Input<{[key: string]: pulumi.Input<outputs.BaseImageResolution>}>;
     /**
      * Compressed size of the image's layers, config and manifest in bytes: what a new task pulls.
      */

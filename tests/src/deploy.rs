@@ -40,6 +40,8 @@ pub const FIXTURE_TYPE: &str = "imagedeploy:testing:Fixture";
 
 /// When a test presses Ctrl-C.
 type CancelTrigger = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
+/// What a test does to the world after a resource's Check (by resource name).
+type AfterCheck = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
 /// A stack and the provider binary that manages it.
 pub struct Deployment {
@@ -59,6 +61,8 @@ pub struct Deployment {
     cancel_when: Option<CancelTrigger>,
     /// The process id of the provider the running operation started.
     running: std::sync::Arc<std::sync::Mutex<Option<u32>>>,
+    /// See [`Self::with_after_check`].
+    after_check: Option<AfterCheck>,
 }
 
 /// What dependents of a resource see during this run.
@@ -150,6 +154,7 @@ impl Deployment {
             autonamer: None,
             cancel_when: None,
             running: Default::default(),
+            after_check: None,
         }
     }
 
@@ -188,6 +193,15 @@ impl Deployment {
     /// until their RPC returns, and their results are recorded as usual.
     pub fn with_cancel_when(mut self, when: impl Fn() -> bool + Send + Sync + 'static) -> Self {
         self.cancel_when = Some(std::sync::Arc::new(when));
+        self
+    }
+
+    /// Runs `action` (given the resource's name) after each successful
+    /// Check of a resource, before its Diff and Create or Update. Not an
+    /// engine rule: the world changing while the engine works (for example a
+    /// tag pushed to a registry by someone else between Check and the build).
+    pub fn with_after_check(mut self, action: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.after_check = Some(std::sync::Arc::new(action));
         self
     }
 
@@ -751,6 +765,9 @@ impl Deployment {
                 Ok(c) => return fail(Op::Create, check_error(&c.failures), None),
                 Err(e) => return fail(Op::Create, format!("Check failed: {e}"), None),
             };
+            if let Some(action) = &self.after_check {
+                action(name);
+            }
             return self
                 .create(
                     s,
@@ -777,6 +794,9 @@ impl Deployment {
             Ok(c) => return fail(Op::Update, check_error(&c.failures), Some(old.clone())),
             Err(e) => return fail(Op::Update, format!("Check failed: {e}"), Some(old.clone())),
         };
+        if let Some(action) = &self.after_check {
+            action(name);
+        }
         let diff = match s
             .calls
             .diff(

@@ -54,6 +54,8 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
     // --force-rm: a failed step's working container (which may hold a
     // mounted secret) is removed too, not only those of successful steps.
     bud.args(["--identity-label=false", "--layers", "--force-rm"]);
+    // The FROM lines name digests, so `missing` matches the local store exactly.
+    bud.arg(format!("--pull={}", request.pull.as_str()));
     bud.arg("--authfile").arg(&job.auth_file);
     bud.arg("-f").arg(&job.dockerfile).arg("-t").arg(&tag);
     bud.arg("--ignorefile").arg(&job.ignore_file);
@@ -99,6 +101,22 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
     // Untag only: an identical concurrent build may share the image.
     remove.args(["rmi"]).arg(&tag);
     job.cleanup(&remove).await;
+    if result.is_ok() {
+        // The store now holds each base image under its digest only; name it
+        // by the tag it was resolved from too, so a later offline resolution
+        // (`baseImagePull: never`, registry unreachable) finds the tag here.
+        for (written, pinned) in &request.base_image_overrides {
+            let Ok(reference) = Reference::parse(written) else {
+                continue;
+            };
+            if reference.digest().is_some() || reference.tag().is_none() {
+                continue;
+            }
+            let mut name = base();
+            name.arg("tag").arg(pinned).arg(reference.to_string());
+            job.cleanup(&name).await;
+        }
+    }
     result
 }
 

@@ -234,6 +234,11 @@ fn common_args(job: &Job<'_>, build: &mut Invocation) {
     if request.no_cache {
         build.arg("--no-cache");
     }
+    // `missing` is BuildKit's default; `never` has no BuildKit equivalent and
+    // is refused before a Docker build starts (see `BuildError::PullNever`).
+    if request.pull == crate::PullPolicy::Always {
+        build.arg("--pull");
+    }
     build.arg(job.context());
 }
 

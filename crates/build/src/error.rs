@@ -30,6 +30,9 @@ pub enum BuildError {
     #[error("build arg {name} is secret and cannot be passed to the builder: {problem}")]
     InvalidSecretBuildArg { name: String, problem: &'static str },
 
+    #[error("baseImagePull \"never\" needs buildah: the Docker engine's BuildKit cannot be kept from contacting registries for base images")]
+    PullNever,
+
     #[error("no image builder is available: {tried}")]
     NoBuilder { tried: String },
 

@@ -38,6 +38,8 @@ pub(crate) struct Job<'a> {
     pub deadline: Instant,
     pub cancel: CancellationToken,
     pub tracker: Mutex<StepTracker>,
+    /// BuildKit's base-image downloads (see `buildkit_pulls`).
+    pub pulls: Mutex<crate::buildkit_pulls::PullWatch>,
 }
 
 impl Job<'_> {
@@ -63,6 +65,9 @@ impl Job<'_> {
             let line = self.secrets.redact(line);
             if let Ok(mut tracker) = self.tracker.lock() {
                 tracker.observe(&line);
+            }
+            if let Ok(mut pulls) = self.pulls.lock() {
+                pulls.observe(&line);
             }
             crate::progress(&line);
         };

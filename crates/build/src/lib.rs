@@ -6,12 +6,14 @@
 
 mod authfile;
 mod buildah;
+mod buildkit_pulls;
 mod docker;
 pub mod dockerfile;
 mod error;
 mod failure;
 pub mod guard;
 mod job;
+mod local;
 mod process;
 pub mod report;
 mod request;
@@ -24,8 +26,10 @@ use std::time::Instant;
 
 pub use error::{BuildError, BuildFailure};
 pub use failure::FailedStep;
+pub use local::{local_image, BaseImageUse, LocalImage};
 pub use request::{
-    BuildRequest, Builder, BuilderKind, BuiltImage, Compression, DockerfileSource, DEFAULT_TIMEOUT,
+    BuildRequest, Builder, BuilderKind, BuiltImage, Compression, DockerfileSource, PullPolicy,
+    DEFAULT_TIMEOUT,
 };
 pub use secrets::{secret_build_arg_problem, secret_id_problem};
 pub use tokio_util::sync::CancellationToken;
@@ -111,6 +115,9 @@ pub async fn build(
         }
     }
     let (kind, build_platform) = resolve_builder(&request.builder).await?;
+    if kind != BuilderKind::Buildah && request.pull == PullPolicy::Never {
+        return Err(BuildError::PullNever);
+    }
     if kind == BuilderKind::Buildah && !matches!(request.builder, Builder::Buildah) {
         progress("using buildah (no usable Docker engine)");
     }
@@ -230,7 +237,9 @@ pub async fn build(
         deadline,
         cancel,
         tracker: Mutex::new(failure::StepTracker::default()),
+        pulls: Mutex::new(buildkit_pulls::PullWatch::default()),
     };
+    let stored_before = stored_base_images(request).await;
     match kind {
         BuilderKind::Buildah => buildah::build(&job, out.path()).await?,
         BuilderKind::DockerBuildKit | BuilderKind::DockerBuildx => {
@@ -249,6 +258,13 @@ pub async fn build(
             }
         }
     }
+    let base_images = match kind {
+        BuilderKind::Buildah => base_image_uses(request, stored_before).await,
+        BuilderKind::DockerBuildKit | BuilderKind::DockerBuildx => match job.pulls.lock() {
+            Ok(pulls) => buildkit_uses(request, &pulls),
+            Err(_) => Vec::new(),
+        },
+    };
     let layout = ImageLayout::open(out.path())?;
     Ok(BuiltImage {
         manifest_digest: layout.manifest_digest().clone(),
@@ -256,5 +272,60 @@ pub async fn build(
         dir: out,
         builder: kind,
         duration: started.elapsed(),
+        base_images,
     })
+}
+
+/// What BuildKit's output showed for each pinned base image.
+fn buildkit_uses(request: &BuildRequest, pulls: &buildkit_pulls::PullWatch) -> Vec<BaseImageUse> {
+    let mut uses: Vec<BaseImageUse> = Vec::new();
+    for pinned in request.base_image_overrides.values() {
+        let Some((_, digest)) = pinned.rsplit_once('@') else {
+            continue;
+        };
+        if uses.iter().any(|u| &u.reference == pinned) {
+            continue;
+        }
+        if let Some(bytes) = pulls.downloaded(digest) {
+            uses.push(BaseImageUse {
+                reference: pinned.clone(),
+                pulled: bytes > 0,
+                bytes,
+            });
+        }
+    }
+    uses
+}
+
+/// Which pinned base images the local store holds now, by reference.
+async fn stored_base_images(
+    request: &BuildRequest,
+) -> std::collections::BTreeMap<String, Option<LocalImage>> {
+    let mut stored = std::collections::BTreeMap::new();
+    for pinned in request.base_image_overrides.values() {
+        let found = local_image(&request.builder, pinned, request.buildah_storage.as_deref()).await;
+        stored.insert(pinned.clone(), found);
+    }
+    stored
+}
+
+/// Compares the store before and after the build: what was pulled. Empty
+/// when the store could not be asked after the build either.
+async fn base_image_uses(
+    request: &BuildRequest,
+    before: std::collections::BTreeMap<String, Option<LocalImage>>,
+) -> Vec<BaseImageUse> {
+    let after = stored_base_images(request).await;
+    after
+        .into_iter()
+        .filter_map(|(reference, now)| {
+            let now = now?;
+            let had = before.get(&reference).is_some_and(Option::is_some);
+            Some(BaseImageUse {
+                reference,
+                pulled: !had,
+                bytes: now.bytes,
+            })
+        })
+        .collect()
 }

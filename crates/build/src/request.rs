@@ -31,6 +31,30 @@ pub enum Builder {
     Buildah,
 }
 
+/// Where the builder takes base images from (`--pull`). After the `FROM`
+/// lines are pinned by digest, the local store's match is exact.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// The locally stored image when it has the digest; pull otherwise.
+    #[default]
+    Missing,
+    /// Pull every base image.
+    Always,
+    /// Only the local store; fail when an image is not there.
+    Never,
+}
+
+impl PullPolicy {
+    /// The value of buildah's `--pull=` flag.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Always => "always",
+            Self::Never => "never",
+        }
+    }
+}
+
 /// One image build.
 #[derive(Clone, Debug)]
 pub struct BuildRequest {
@@ -55,6 +79,8 @@ pub struct BuildRequest {
     /// `FROM` reference as written -> reference to build from instead
     /// (normally the same image pinned as `repo@sha256:...`).
     pub base_image_overrides: BTreeMap<String, String>,
+    /// Where base images come from.
+    pub pull: PullPolicy,
     /// Registries (`host[:port]`) reached over plain HTTP. Loopback
     /// registries always are.
     pub insecure_registries: Vec<String>,
@@ -89,6 +115,7 @@ impl BuildRequest {
             timeout: DEFAULT_TIMEOUT,
             builder: Builder::Auto,
             base_image_overrides: BTreeMap::new(),
+            pull: PullPolicy::Missing,
             insecure_registries: Vec::new(),
             registry_auth: BTreeMap::new(),
             compression: Compression::Gzip,
@@ -176,6 +203,10 @@ pub struct BuiltImage {
     pub platform: String,
     pub builder: BuilderKind,
     pub duration: Duration,
+    /// Each pinned base image (`base_image_overrides` values) and whether
+    /// the builder's local store had it before the build. Empty when the
+    /// builder's store cannot be inspected (BuildKit keeps its own).
+    pub base_images: Vec<crate::local::BaseImageUse>,
 }
 
 impl BuiltImage {

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use common::{context, registry_client, BaseImage};
-use imagedeploy_build::{build, BuildError, BuildRequest, Builder, BuilderKind, CancellationToken};
+use imagedeploy_build::{
+    build, BuildError, BuildRequest, Builder, BuilderKind, CancellationToken, PullPolicy,
+};
 use imagedeploy_registry::{content_digest, Reference};
 use imagedeploy_testsupport::log_capture::Lines;
 use imagedeploy_testsupport::DockerEngine;
@@ -150,4 +152,64 @@ async fn docker_reads_a_secret_build_arg_from_the_environment() {
     let all = lines.all();
     assert!(!all.iter().any(|l| l.contains("s3cr3t")), "{all:?}");
     assert!(all.iter().any(|l| l.contains("token=[secret]")), "{all:?}");
+}
+
+/// The Docker engine with digest-pinned FROM lines: once BuildKit has the
+/// base image, a rebuild (`missing`, the default) needs no registry at all;
+/// `never` is refused before anything runs. (`always` passes `--pull`, but
+/// BuildKit does not fetch a pinned digest it already holds.)
+#[tokio::test(flavor = "multi_thread")]
+async fn docker_engine_takes_a_stored_base_image_without_the_registry() {
+    let base = BaseImage::create().await;
+    let engine = match DockerEngine::start(&base.registry.address()) {
+        Ok(engine) => engine,
+        Err(reason) => {
+            println!("SKIPPED docker engine test: {reason}");
+            eprintln!("SKIPPED docker engine test: {reason}");
+            return;
+        }
+    };
+    let dockerfile = format!("FROM {}\nCOPY app.txt /app.txt\n", base.reference);
+    let dir = context(&[("Dockerfile", &dockerfile), ("app.txt", "v1\n")]);
+    let request = |pull: PullPolicy| {
+        let mut request = BuildRequest::new(dir.path());
+        request.builder = Builder::Docker {
+            host: Some(engine.host.clone()),
+        };
+        request.base_image_overrides = base.overrides();
+        request.pull = pull;
+        request
+    };
+    // Every build here logs into a capture, as in the test above: an event
+    // first seen without any subscriber would be switched off for both.
+    let lines = Lines::default();
+    let first = build(&request(PullPolicy::Missing), CancellationToken::new())
+        .with_subscriber(lines.subscriber())
+        .await
+        .unwrap_or_else(|e| panic!("first docker build: {e}"));
+    // A fresh engine: BuildKit downloads the base, and its output says so.
+    assert_eq!(first.base_images.len(), 1, "{:?}", first.base_images);
+    assert_eq!(first.base_images[0].reference, base.pinned);
+    assert!(first.base_images[0].pulled);
+    assert!(
+        first.base_images[0].bytes > 100_000,
+        "{:?}",
+        first.base_images
+    );
+
+    base.registry.stop();
+    std::fs::write(dir.path().join("app.txt"), "v2\n").expect("edit");
+    let second = build(&request(PullPolicy::Missing), CancellationToken::new())
+        .with_subscriber(lines.subscriber())
+        .await
+        .unwrap_or_else(|e| panic!("missing: the stored base needs no registry: {e}"));
+    assert!(
+        second.base_images.iter().all(|u| !u.pulled && u.bytes == 0),
+        "{:?}",
+        second.base_images
+    );
+    let never = build(&request(PullPolicy::Never), CancellationToken::new())
+        .with_subscriber(lines.subscriber())
+        .await;
+    assert!(matches!(never, Err(BuildError::PullNever)), "{never:?}");
 }

@@ -90,6 +90,27 @@ pub fn push_base_image_as(
     variant: &str,
     credentials: Option<(&str, &str)>,
 ) -> Result<PushedImage, BaseImageError> {
+    push(registry, repository_tag, variant, credentials, 0)
+}
+
+/// [`push_base_image`] with `/opt/payload`: `megabytes` of incompressible
+/// bytes (derived from `variant`), for a base image of a realistic size.
+pub fn push_large_base_image(
+    registry: &Registry,
+    repository_tag: &str,
+    variant: &str,
+    megabytes: u64,
+) -> Result<PushedImage, BaseImageError> {
+    push(registry, repository_tag, variant, None, megabytes)
+}
+
+fn push(
+    registry: &Registry,
+    repository_tag: &str,
+    variant: &str,
+    credentials: Option<(&str, &str)>,
+    megabytes: u64,
+) -> Result<PushedImage, BaseImageError> {
     let buildah =
         find_program("buildah", &["/usr/bin/buildah"]).ok_or_else(|| BaseImageError::Missing {
             program: "buildah".into(),
@@ -113,6 +134,9 @@ pub fn push_base_image_as(
         .map_err(io("a work directory"))?;
     let rootfs = work.path().join("rootfs");
     write_rootfs(&rootfs, &busybox, variant).map_err(io("the base image's root filesystem"))?;
+    if megabytes > 0 {
+        write_payload(&rootfs.join("opt"), variant, megabytes).map_err(io("the payload"))?;
+    }
 
     let storage = Storage {
         buildah,
@@ -167,6 +191,28 @@ fn write_rootfs(rootfs: &Path, busybox: &Path, variant: &str) -> std::io::Result
     std::fs::write(etc.join("variant"), format!("{variant}\n"))?;
     std::fs::create_dir_all(rootfs.join("tmp"))?;
     Ok(())
+}
+
+/// `<dir>/payload`: pseudo-random bytes (xorshift seeded by `variant`), so
+/// gzip cannot shrink them and each variant differs.
+fn write_payload(dir: &Path, variant: &str, megabytes: u64) -> std::io::Result<()> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(dir)?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("payload"))?);
+    let mut state = variant.bytes().fold(0x9E37_79B9_7F4A_7C15_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+    }) | 1;
+    let mut block = vec![0u8; 1 << 20];
+    for _ in 0..megabytes {
+        for chunk in block.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes());
+        }
+        out.write_all(&block)?;
+    }
+    out.flush()
 }
 
 /// A private buildah store (vfs driver: works without overlay support).

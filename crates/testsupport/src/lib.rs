@@ -14,7 +14,9 @@ mod tls;
 mod tls_front;
 mod token_expiry;
 
-pub use base_image::{push_base_image, push_base_image_as, BaseImageError, PushedImage};
+pub use base_image::{
+    push_base_image, push_base_image_as, push_large_base_image, BaseImageError, PushedImage,
+};
 pub use docker_engine::DockerEngine;
 pub use moto::Moto;
 pub use process::{free_port, wait_for_port, ServerError};

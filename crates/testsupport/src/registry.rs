@@ -10,10 +10,9 @@ use crate::tls::TestCa;
 pub struct Registry {
     port: u16,
     _dir: tempfile::TempDir,
-    child: Option<Guard>,
+    /// The server; `None` while stopped (see [`Registry::stop`]).
+    child: std::sync::Mutex<Option<Guard>>,
     program: std::path::PathBuf,
-    config_path: std::path::PathBuf,
-    log_path: std::path::PathBuf,
 }
 
 impl Registry {
@@ -52,6 +51,23 @@ impl Registry {
         self.port
     }
 
+    /// Stops the server (its storage stays): clients now get "connection
+    /// refused", as from a registry that is down or a machine offline.
+    pub fn stop(&self) {
+        if let Ok(mut child) = self.child.lock() {
+            child.take();
+        }
+    }
+
+    /// Starts the stopped server again on the same port, with the same storage.
+    pub fn restart(&self) -> Result<(), ServerError> {
+        let guard = spawn(&self.program, self._dir.path(), self.port)?;
+        if let Ok(mut child) = self.child.lock() {
+            *child = Some(guard);
+        }
+        Ok(())
+    }
+
     /// The registry's filesystem storage root, for tests that count what was
     /// written (blobs under `docker/registry/v2/blobs`).
     pub fn storage_dir(&self) -> std::path::PathBuf {
@@ -62,7 +78,7 @@ impl Registry {
     /// on the same address with the same configuration: a registry that lost
     /// its images (wiped storage, a retention policy, a rebuilt cache).
     pub fn wipe_and_restart(&mut self) -> Result<(), ServerError> {
-        drop(self.child.take());
+        self.stop();
         let storage = self.storage_dir();
         if storage.exists() {
             std::fs::remove_dir_all(&storage).map_err(|source| ServerError::Setup {
@@ -70,12 +86,7 @@ impl Registry {
                 source,
             })?;
         }
-        self.child = Some(spawn_registry(
-            &self.program,
-            &self.config_path,
-            &self.log_path,
-        )?);
-        await_listening("docker-registry", self.port, &self.log_path, 20)
+        self.restart()
     }
 
     fn launch(
@@ -125,49 +136,48 @@ impl Registry {
             what: "registry config".into(),
             source,
         })?;
-        let log_path = dir.path().join("registry.log");
-        let guard = spawn_registry(&program, &config_path, &log_path)?;
-        await_listening("docker-registry", port, &log_path, 20)?;
+        let guard = spawn(&program, dir.path(), port)?;
         Ok(Self {
             port,
             _dir: dir,
-            child: Some(guard),
+            child: std::sync::Mutex::new(Some(guard)),
             program,
-            config_path,
-            log_path,
         })
     }
 }
 
-fn spawn_registry(
+/// Starts `docker-registry serve <dir>/config.yml` and waits for `port`.
+fn spawn(
     program: &std::path::Path,
-    config_path: &std::path::Path,
-    log_path: &std::path::Path,
+    dir: &std::path::Path,
+    port: u16,
 ) -> Result<Guard, ServerError> {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_path)
-        .map_err(|source| ServerError::Setup {
+    {
+        let config_path = dir.join("config.yml");
+        let log_path = dir.join("registry.log");
+        let log = std::fs::File::create(&log_path).map_err(|source| ServerError::Setup {
             what: "registry log".into(),
             source,
         })?;
-    let log_err = log.try_clone().map_err(|source| ServerError::Setup {
-        what: "registry log".into(),
-        source,
-    })?;
-    let child = Command::new(program)
-        .arg("serve")
-        .arg(config_path)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_err)
-        .spawn()
-        .map_err(|source| ServerError::Spawn {
-            program: "docker-registry".into(),
+        let log_err = log.try_clone().map_err(|source| ServerError::Setup {
+            what: "registry log".into(),
             source,
         })?;
-    Ok(Guard(child))
+        let child = Command::new(program)
+            .arg("serve")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .map_err(|source| ServerError::Spawn {
+                program: "docker-registry".into(),
+                source,
+            })?;
+        let guard = Guard(child);
+        await_listening("docker-registry", port, &log_path, 20)?;
+        Ok(guard)
+    }
 }
 
 /// Writes an htpasswd file with a bcrypt hash, using the `htpasswd` tool

@@ -7,6 +7,20 @@ import * as outputs from "../types/output";
 import * as enums from "../types/enums";
 
 /**
+ * When `FROM` tags are resolved again (`baseImageRefresh`).
+ */
+export interface BaseImageRefresh {
+    /**
+     * Resolve a tag from its registry only when its recorded resolution is older than this many seconds; until then the recorded digest is used without any network call.
+     */
+    intervalSeconds?: pulumi.Input<number>;
+    /**
+     * Any string; changing it resolves every tag from its registry now (an explicit refresh), whatever the interval.
+     */
+    trigger?: pulumi.Input<string>;
+}
+
+/**
  * A build context.
  */
 export interface BuildContext {

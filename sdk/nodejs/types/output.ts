@@ -7,6 +7,38 @@ import * as outputs from "../types/output";
 import * as enums from "../types/enums";
 
 /**
+ * When `FROM` tags are resolved again (`baseImageRefresh`).
+ */
+export interface BaseImageRefresh {
+    /**
+     * Resolve a tag from its registry only when its recorded resolution is older than this many seconds; until then the recorded digest is used without any network call.
+     */
+    intervalSeconds?: number;
+    /**
+     * Any string; changing it resolves every tag from its registry now (an explicit refresh), whatever the interval.
+     */
+    trigger?: string;
+}
+
+/**
+ * How one `FROM` reference was resolved to a digest.
+ */
+export interface BaseImageResolution {
+    /**
+     * The manifest digest, `sha256:...`.
+     */
+    digest: string;
+    /**
+     * When the digest was resolved, RFC 3339 in UTC (`2026-01-31T12:00:00Z`).
+     */
+    resolvedAt: string;
+    /**
+     * Where it came from: `registry` (asked the registry), `local` (the builder's local store) or `state` (recorded earlier and kept: pinned, within the refresh interval, or the registry was unreachable).
+     */
+    source: enums.ResolutionSource;
+}
+
+/**
  * A build context.
  */
 export interface BuildContext {

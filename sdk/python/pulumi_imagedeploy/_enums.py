@@ -8,6 +8,7 @@ from enum import Enum
 
 __all__ = [
     "BaseImagePolicy",
+    "BaseImagePull",
     "BudgetAction",
     "BuilderKind",
     "Compression",
@@ -24,6 +25,7 @@ __all__ = [
     "PreDeployWhen",
     "PropagateTags",
     "Protocol",
+    "ResolutionSource",
     "Toggle",
     "UlimitName",
 ]
@@ -40,6 +42,24 @@ class BaseImagePolicy(builtins.str, Enum):
     PINNED = "pinned"
     """
     Keep the digests recorded in state.
+    """
+
+
+class BaseImagePull(builtins.str, Enum):
+    """
+    Where base images come from when building (`baseImagePull`).
+    """
+    MISSING = "missing"
+    """
+    Use the locally stored image with the resolved digest; pull it when it is not there.
+    """
+    ALWAYS = "always"
+    """
+    Pull every base image at each build.
+    """
+    NEVER = "never"
+    """
+    Only the local store: never contact a registry for base images.
     """
 
 
@@ -200,6 +220,24 @@ class Protocol(builtins.str, Enum):
     """
     TCP = "tcp"
     UDP = "udp"
+
+
+class ResolutionSource(builtins.str, Enum):
+    """
+    Where a base image digest came from.
+    """
+    REGISTRY = "registry"
+    """
+    Resolved from the image's registry.
+    """
+    LOCAL = "local"
+    """
+    Resolved from the builder's local image store.
+    """
+    STATE = "state"
+    """
+    Recorded by an earlier preview or up and kept.
+    """
 
 
 class Toggle(builtins.str, Enum):

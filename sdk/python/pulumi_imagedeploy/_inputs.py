@@ -17,6 +17,8 @@ from . import _utilities
 from ._enums import *
 
 __all__ = [
+    "BaseImageRefreshArgs",
+    "BaseImageRefreshArgsDict",
     "BuildContextArgs",
     "BuildContextArgsDict",
     "BuilderSpecArgs",
@@ -102,6 +104,60 @@ __all__ = [
     "WaitOptionsArgs",
     "WaitOptionsArgsDict",
 ]
+
+
+class BaseImageRefreshArgsDict(TypedDict):
+    """
+    When `FROM` tags are resolved again (`baseImageRefresh`).
+    """
+    interval_seconds: NotRequired[pulumi.Input[builtins.int]]
+    """
+    Resolve a tag from its registry only when its recorded resolution is older than this many seconds; until then the recorded digest is used without any network call.
+    """
+    trigger: NotRequired[pulumi.Input[builtins.str]]
+    """
+    Any string; changing it resolves every tag from its registry now (an explicit refresh), whatever the interval.
+    """
+
+
+@pulumi.input_type
+class BaseImageRefreshArgs:
+    def __init__(__self__, *,
+                 interval_seconds: Optional[pulumi.Input[builtins.int]] = None,
+                 trigger: Optional[pulumi.Input[builtins.str]] = None):
+        """
+        When `FROM` tags are resolved again (`baseImageRefresh`).
+        :param pulumi.Input[builtins.int] interval_seconds: Resolve a tag from its registry only when its recorded resolution is older than this many seconds; until then the recorded digest is used without any network call.
+        :param pulumi.Input[builtins.str] trigger: Any string; changing it resolves every tag from its registry now (an explicit refresh), whatever the interval.
+        """
+        if interval_seconds is not None:
+            pulumi.set(__self__, "interval_seconds", interval_seconds)
+        if trigger is not None:
+            pulumi.set(__self__, "trigger", trigger)
+
+    @property
+    @pulumi.getter(name="intervalSeconds")
+    def interval_seconds(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        Resolve a tag from its registry only when its recorded resolution is older than this many seconds; until then the recorded digest is used without any network call.
+        """
+        return pulumi.get(self, "interval_seconds")
+
+    @interval_seconds.setter
+    def interval_seconds(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "interval_seconds", value)
+
+    @property
+    @pulumi.getter
+    def trigger(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        Any string; changing it resolves every tag from its registry now (an explicit refresh), whatever the interval.
+        """
+        return pulumi.get(self, "trigger")
+
+    @trigger.setter
+    def trigger(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "trigger", value)
 
 
 class BuildContextArgsDict(TypedDict):

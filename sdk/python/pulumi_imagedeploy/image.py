@@ -40,7 +40,9 @@ class ImageArgs:
                  builder: Optional[pulumi.Input['BuilderSpecArgs']] = None,
                  base_images: Optional[pulumi.Input['BaseImagePolicy']] = None,
                  size_budget: Optional[pulumi.Input['SizeBudgetArgs']] = None,
-                 compression: Optional[pulumi.Input['Compression']] = None):
+                 compression: Optional[pulumi.Input['Compression']] = None,
+                 base_image_pull: Optional[pulumi.Input['BaseImagePull']] = None,
+                 base_image_refresh: Optional[pulumi.Input['BaseImageRefreshArgs']] = None):
         """
         The set of arguments for constructing a Image resource.
         :param pulumi.Input['BuildContextArgs'] context: The build context: the directory the Dockerfile's COPY and ADD read from. Example: `{ location: "./app" }`.
@@ -60,6 +62,8 @@ class ImageArgs:
         :param pulumi.Input['BaseImagePolicy'] base_images: How base images (`FROM` tags) are treated. `follow` (default) resolves every tag to its current digest at each preview and up, so a moved tag is a change; `pinned` keeps the digests recorded in state.
         :param pulumi.Input['SizeBudgetArgs'] size_budget: Limits on the built image's size, checked on every build (in preview too when `buildOnPreview` is on), before anything is pushed. Example: `{ maxBytes: 200000000, maxNewBytes: 20000000, action: "fail" }`.
         :param pulumi.Input['Compression'] compression: Layer compression of the pushed image: `gzip` (default) or `zstd` (smaller and faster to unpack; Fargate pulls zstd layers). The content digest does not depend on it.
+        :param pulumi.Input['BaseImagePull'] base_image_pull: Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
+        :param pulumi.Input['BaseImageRefreshArgs'] base_image_refresh: When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
         """
         pulumi.set(__self__, "context", context)
         if dockerfile is not None:
@@ -94,6 +98,10 @@ class ImageArgs:
             pulumi.set(__self__, "size_budget", size_budget)
         if compression is not None:
             pulumi.set(__self__, "compression", compression)
+        if base_image_pull is not None:
+            pulumi.set(__self__, "base_image_pull", base_image_pull)
+        if base_image_refresh is not None:
+            pulumi.set(__self__, "base_image_refresh", base_image_refresh)
 
     @property
     @pulumi.getter
@@ -299,6 +307,30 @@ class ImageArgs:
     def compression(self, value: Optional[pulumi.Input['Compression']]):
         pulumi.set(self, "compression", value)
 
+    @property
+    @pulumi.getter(name="baseImagePull")
+    def base_image_pull(self) -> Optional[pulumi.Input['BaseImagePull']]:
+        """
+        Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
+        """
+        return pulumi.get(self, "base_image_pull")
+
+    @base_image_pull.setter
+    def base_image_pull(self, value: Optional[pulumi.Input['BaseImagePull']]):
+        pulumi.set(self, "base_image_pull", value)
+
+    @property
+    @pulumi.getter(name="baseImageRefresh")
+    def base_image_refresh(self) -> Optional[pulumi.Input['BaseImageRefreshArgs']]:
+        """
+        When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
+        """
+        return pulumi.get(self, "base_image_refresh")
+
+    @base_image_refresh.setter
+    def base_image_refresh(self, value: Optional[pulumi.Input['BaseImageRefreshArgs']]):
+        pulumi.set(self, "base_image_refresh", value)
+
 
 class Image(pulumi.CustomResource):
     @overload
@@ -322,6 +354,8 @@ class Image(pulumi.CustomResource):
                  base_images: Optional[pulumi.Input['BaseImagePolicy']] = None,
                  size_budget: Optional[pulumi.Input[Union['SizeBudgetArgs', 'SizeBudgetArgsDict']]] = None,
                  compression: Optional[pulumi.Input['Compression']] = None,
+                 base_image_pull: Optional[pulumi.Input['BaseImagePull']] = None,
+                 base_image_refresh: Optional[pulumi.Input[Union['BaseImageRefreshArgs', 'BaseImageRefreshArgsDict']]] = None,
                  __props__=None):
         """
         Builds an image from a Dockerfile, pushes it to a registry and outputs its digest.
@@ -349,6 +383,8 @@ class Image(pulumi.CustomResource):
         :param pulumi.Input['BaseImagePolicy'] base_images: How base images (`FROM` tags) are treated. `follow` (default) resolves every tag to its current digest at each preview and up, so a moved tag is a change; `pinned` keeps the digests recorded in state.
         :param pulumi.Input[Union['SizeBudgetArgs', 'SizeBudgetArgsDict']] size_budget: Limits on the built image's size, checked on every build (in preview too when `buildOnPreview` is on), before anything is pushed. Example: `{ maxBytes: 200000000, maxNewBytes: 20000000, action: "fail" }`.
         :param pulumi.Input['Compression'] compression: Layer compression of the pushed image: `gzip` (default) or `zstd` (smaller and faster to unpack; Fargate pulls zstd layers). The content digest does not depend on it.
+        :param pulumi.Input['BaseImagePull'] base_image_pull: Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
+        :param pulumi.Input[Union['BaseImageRefreshArgs', 'BaseImageRefreshArgsDict']] base_image_refresh: When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
         """
         ...
 
@@ -397,6 +433,8 @@ class Image(pulumi.CustomResource):
                  base_images: Optional[pulumi.Input['BaseImagePolicy']] = None,
                  size_budget: Optional[pulumi.Input[Union['SizeBudgetArgs', 'SizeBudgetArgsDict']]] = None,
                  compression: Optional[pulumi.Input['Compression']] = None,
+                 base_image_pull: Optional[pulumi.Input['BaseImagePull']] = None,
+                 base_image_refresh: Optional[pulumi.Input[Union['BaseImageRefreshArgs', 'BaseImageRefreshArgsDict']]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):
@@ -425,11 +463,14 @@ class Image(pulumi.CustomResource):
             __props__.__dict__["base_images"] = base_images
             __props__.__dict__["size_budget"] = size_budget
             __props__.__dict__["compression"] = compression
+            __props__.__dict__["base_image_pull"] = base_image_pull
+            __props__.__dict__["base_image_refresh"] = base_image_refresh
             __props__.__dict__["digest"] = None
             __props__.__dict__["ref"] = None
             __props__.__dict__["content_digest"] = None
             __props__.__dict__["context_hash"] = None
             __props__.__dict__["base_image_digests"] = None
+            __props__.__dict__["base_image_resolutions"] = None
             __props__.__dict__["size_bytes"] = None
             __props__.__dict__["uncompressed_bytes"] = None
             __props__.__dict__["layers"] = None
@@ -474,11 +515,14 @@ class Image(pulumi.CustomResource):
         __props__.__dict__["base_images"] = None
         __props__.__dict__["size_budget"] = None
         __props__.__dict__["compression"] = None
+        __props__.__dict__["base_image_pull"] = None
+        __props__.__dict__["base_image_refresh"] = None
         __props__.__dict__["digest"] = None
         __props__.__dict__["ref"] = None
         __props__.__dict__["content_digest"] = None
         __props__.__dict__["context_hash"] = None
         __props__.__dict__["base_image_digests"] = None
+        __props__.__dict__["base_image_resolutions"] = None
         __props__.__dict__["size_bytes"] = None
         __props__.__dict__["uncompressed_bytes"] = None
         __props__.__dict__["layers"] = None
@@ -622,6 +666,22 @@ class Image(pulumi.CustomResource):
         return pulumi.get(self, "compression")
 
     @property
+    @pulumi.getter(name="baseImagePull")
+    def base_image_pull(self) -> pulumi.Output[Optional['BaseImagePull']]:
+        """
+        Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
+        """
+        return pulumi.get(self, "base_image_pull")
+
+    @property
+    @pulumi.getter(name="baseImageRefresh")
+    def base_image_refresh(self) -> pulumi.Output[Optional['outputs.BaseImageRefresh']]:
+        """
+        When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
+        """
+        return pulumi.get(self, "base_image_refresh")
+
+    @property
     @pulumi.getter
     def digest(self) -> pulumi.Output[builtins.str]:
         """
@@ -660,6 +720,14 @@ class Image(pulumi.CustomResource):
         Digest each `FROM` reference resolved to for this build.
         """
         return pulumi.get(self, "base_image_digests")
+
+    @property
+    @pulumi.getter(name="baseImageResolutions")
+    def base_image_resolutions(self) -> pulumi.Output[Optional[Mapping[str, 'outputs.BaseImageResolution']]]:
+        """
+        For each `FROM` tag in `baseImageDigests`: when its digest was resolved and where from. References already pinned by digest in the Dockerfile are not listed.
+        """
+        return pulumi.get(self, "base_image_resolutions")
 
     @property
     @pulumi.getter(name="sizeBytes")

@@ -18,6 +18,8 @@ from . import outputs
 from ._enums import *
 
 __all__ = [
+    "BaseImageRefresh",
+    "BaseImageResolution",
     "BuildContext",
     "BuilderSpec",
     "CapacityProviderStrategyItem",
@@ -62,6 +64,83 @@ __all__ = [
     "VolumeFrom",
     "WaitOptions",
 ]
+
+
+@pulumi.output_type
+class BaseImageRefresh(dict):
+    """
+    When `FROM` tags are resolved again (`baseImageRefresh`).
+    """
+    def __init__(__self__, *,
+                 interval_seconds: Optional[builtins.int] = None,
+                 trigger: Optional[builtins.str] = None):
+        """
+        :param builtins.int interval_seconds: Resolve a tag from its registry only when its recorded resolution is older than this many seconds; until then the recorded digest is used without any network call.
+        :param builtins.str trigger: Any string; changing it resolves every tag from its registry now (an explicit refresh), whatever the interval.
+        """
+        if interval_seconds is not None:
+            pulumi.set(__self__, "interval_seconds", interval_seconds)
+        if trigger is not None:
+            pulumi.set(__self__, "trigger", trigger)
+
+    @property
+    @pulumi.getter(name="intervalSeconds")
+    def interval_seconds(self) -> Optional[builtins.int]:
+        """
+        Resolve a tag from its registry only when its recorded resolution is older than this many seconds; until then the recorded digest is used without any network call.
+        """
+        return pulumi.get(self, "interval_seconds")
+
+    @property
+    @pulumi.getter
+    def trigger(self) -> Optional[builtins.str]:
+        """
+        Any string; changing it resolves every tag from its registry now (an explicit refresh), whatever the interval.
+        """
+        return pulumi.get(self, "trigger")
+
+
+@pulumi.output_type
+class BaseImageResolution(dict):
+    """
+    How one `FROM` reference was resolved to a digest.
+    """
+    def __init__(__self__, *,
+                 digest: builtins.str,
+                 resolved_at: builtins.str,
+                 source: 'ResolutionSource'):
+        """
+        :param builtins.str digest: The manifest digest, `sha256:...`.
+        :param builtins.str resolved_at: When the digest was resolved, RFC 3339 in UTC (`2026-01-31T12:00:00Z`).
+        :param 'ResolutionSource' source: Where it came from: `registry` (asked the registry), `local` (the builder's local store) or `state` (recorded earlier and kept: pinned, within the refresh interval, or the registry was unreachable).
+        """
+        pulumi.set(__self__, "digest", digest)
+        pulumi.set(__self__, "resolved_at", resolved_at)
+        pulumi.set(__self__, "source", source)
+
+    @property
+    @pulumi.getter
+    def digest(self) -> builtins.str:
+        """
+        The manifest digest, `sha256:...`.
+        """
+        return pulumi.get(self, "digest")
+
+    @property
+    @pulumi.getter(name="resolvedAt")
+    def resolved_at(self) -> builtins.str:
+        """
+        When the digest was resolved, RFC 3339 in UTC (`2026-01-31T12:00:00Z`).
+        """
+        return pulumi.get(self, "resolved_at")
+
+    @property
+    @pulumi.getter
+    def source(self) -> 'ResolutionSource':
+        """
+        Where it came from: `registry` (asked the registry), `local` (the builder's local store) or `state` (recorded earlier and kept: pinned, within the refresh interval, or the registry was unreachable).
+        """
+        return pulumi.get(self, "source")
 
 
 @pulumi.output_type

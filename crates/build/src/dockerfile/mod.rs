@@ -15,14 +15,18 @@
 //!   (`${BASE}`) is then replaced;
 //! - a `FROM` naming an earlier stage, `scratch`, or a reference whose
 //!   substitution fails is left alone (the builder reports the failure);
-//! - `--platform` and `AS name` are kept as written. `COPY --from=<image>`
-//!   and `RUN --mount=from=<image>` are not rewritten.
+//! - `--platform` and `AS name` are kept as written;
+//! - `COPY --from=<image>` and
+//!   `RUN --mount=...,from=<image>` are pinned the same way (the value only),
+//!   when it names no stage; a value with variables is looked up after
+//!   substitution with the global `ARG`s only, and left alone when that does
+//!   not give a key of the overrides.
 
 mod source;
 
 use std::collections::BTreeMap;
 
-use imagedeploy_fingerprint::dockerfile::{self as parser, Dockerfile, Stage};
+use imagedeploy_fingerprint::dockerfile::{self as parser, Command, Dockerfile, Stage};
 
 pub use parser::{ParseError, PlanError};
 pub(crate) use source::joined_line;
@@ -94,7 +98,92 @@ pub fn rewrite_from(
             joined.replace(&mut lines, word, replacement);
         }
     }
+    for stage in &parsed.stages {
+        for instruction in &stage.instructions {
+            let Some(value) = from_value(&instruction.command) else {
+                continue;
+            };
+            let Some(replacement) =
+                image_override(&parsed, stage, &globals, args, overrides, value)
+            else {
+                continue;
+            };
+            if replacement.is_empty() || replacement.chars().any(char::is_whitespace) {
+                return Err(DockerfileError::BadReplacement {
+                    line: instruction.line,
+                    reference: value.to_string(),
+                    replacement: replacement.clone(),
+                });
+            }
+            let Some(joined) = joined_line(&original, instruction.line, parsed.directives.escape)
+            else {
+                continue;
+            };
+            if let Some(range) = from_flag_value(&joined.text, value) {
+                joined.replace(&mut lines, range, replacement);
+            }
+        }
+    }
     Ok(lines.concat())
+}
+
+/// The image-or-stage value of `COPY --from=`, `ADD --from=` or the first
+/// `RUN --mount=...,from=`.
+fn from_value(command: &Command) -> Option<&str> {
+    match command {
+        Command::Copy(c) | Command::Add(c) => c.from.as_deref(),
+        Command::Run(run) => run.mounts.iter().find_map(|m| m.from.as_deref()),
+        _ => None,
+    }
+}
+
+/// The override for a `--from` value naming an external image.
+fn image_override<'a>(
+    parsed: &Dockerfile,
+    stage: &Stage,
+    globals: &Globals,
+    args: &BTreeMap<String, String>,
+    overrides: &'a BTreeMap<String, String>,
+    value: &str,
+) -> Option<&'a String> {
+    let lower = value.to_ascii_lowercase();
+    let names_stage = value.parse::<usize>().is_ok()
+        || parsed.stages[..stage.index]
+            .iter()
+            .any(|s| s.name.as_deref() == Some(lower.as_str()));
+    if names_stage || lower == "scratch" {
+        return None;
+    }
+    if let Some(found) = overrides.get(value) {
+        return Some(found);
+    }
+    if value.contains('$') || value.contains(parsed.directives.escape) {
+        return overrides.get(&globals.substitute(value, args)?);
+    }
+    None
+}
+
+/// Byte range of `value` as the value of a `--from=` flag or of a `from=`
+/// field of a `--mount=` flag in an instruction's joined text.
+fn from_flag_value(joined: &str, value: &str) -> Option<std::ops::Range<usize>> {
+    for word in source::words(joined) {
+        let text = &joined[word.clone()];
+        if let Some(rest) = text.strip_prefix("--from=") {
+            if rest == value {
+                return Some(word.start + "--from=".len()..word.end);
+            }
+        }
+        if let Some(fields) = text.strip_prefix("--mount=") {
+            let mut offset = word.start + "--mount=".len();
+            for field in fields.split(',') {
+                if field.strip_prefix("from=") == Some(value) {
+                    return Some(offset + "from=".len()..offset + field.len());
+                }
+                offset += field.len() + 1;
+            }
+        }
+    }
+    None
 }
 
 /// Byte range of the image word in a `FROM`'s joined text. The arguments

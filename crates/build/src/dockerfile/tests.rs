@@ -167,3 +167,40 @@ fn no_overrides_means_no_parsing_and_bad_input_is_an_error() {
         Err(DockerfileError::BadReplacement { line: 1, .. })
     ));
 }
+
+#[test]
+fn copy_from_and_mount_from_images_are_pinned_stages_are_not() {
+    let text = "ARG TOOLS=tools:2\nFROM a AS build\nFROM b\nCOPY --from=build /x /x\nCOPY --from=0 /y /y\nCOPY --link --from=registry.local:5000/tools:2 /bin/t /bin/t\nCOPY --from=${TOOLS} /z /z\nRUN --mount=type=bind,from=cache:1,target=/c \\\n    cat /c/f\n";
+    let overrides = map(&[
+        ("build", "must-not-apply"),
+        ("0", "must-not-apply"),
+        (
+            "registry.local:5000/tools:2",
+            "registry.local:5000/tools@sha256:t",
+        ),
+        ("tools:2", "tools@sha256:g"),
+        ("cache:1", "cache@sha256:c"),
+    ]);
+    let rewritten = rewrite_from(text, &no_args(), &overrides).expect("rewrite");
+    assert_eq!(
+        rewritten,
+        text.replace(
+            "--from=registry.local:5000/tools:2",
+            "--from=registry.local:5000/tools@sha256:t"
+        )
+        .replace("--from=${TOOLS}", "--from=tools@sha256:g")
+        .replace("from=cache:1,", "from=cache@sha256:c,")
+    );
+    assert_eq!(rewritten.lines().count(), text.lines().count());
+    // The pinned text plans the pinned images.
+    assert_eq!(
+        base_images(&rewritten, None, &no_args()).expect("plan"),
+        vec![
+            "a",
+            "b",
+            "registry.local:5000/tools@sha256:t",
+            "tools@sha256:g",
+            "cache@sha256:c"
+        ]
+    );
+}

@@ -80,6 +80,17 @@ pub struct ImageArgs {
     /// content digest does not depend on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<Compression>,
+    /// Where the builder takes base images from. `missing` (default) uses the
+    /// image in the builder's local store when its digest is the one resolved
+    /// (matched by digest, never by tag) and pulls it otherwise; `always`
+    /// pulls every base image; `never` builds only from the local store
+    /// (offline) and fails at preview when a base image is not there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_image_pull: Option<BaseImagePull>,
+    /// When a `FROM` tag is resolved again from its registry. Without it,
+    /// every preview and up resolves (with `baseImages: follow`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_image_refresh: Option<BaseImageRefresh>,
     /// Internal, set by Check (which the engine calls only in preview and
     /// up): what these inputs resolved to on the machine then. Diff compares
     /// it with the state instead of looking at the machine, so refresh,
@@ -100,6 +111,62 @@ pub struct ObservedInputs {
     pub context_hash: String,
     #[serde(default)]
     pub base_image_digests: BTreeMap<String, String>,
+    /// When and where each digest was resolved (absent in older states).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub base_image_resolutions: BTreeMap<String, BaseImageResolution>,
+}
+
+/// Where base images come from when building (`baseImagePull`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum BaseImagePull {
+    /// Use the locally stored image with the resolved digest; pull it when it is not there.
+    Missing,
+    /// Pull every base image at each build.
+    Always,
+    /// Only the local store: never contact a registry for base images.
+    Never,
+}
+
+/// When `FROM` tags are resolved again (`baseImageRefresh`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BaseImageRefresh {
+    /// Resolve a tag from its registry only when its recorded resolution is
+    /// older than this many seconds; until then the recorded digest is used
+    /// without any network call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_seconds: Option<i64>,
+    /// Any string; changing it resolves every tag from its registry now
+    /// (an explicit refresh), whatever the interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
+}
+
+/// How one `FROM` reference was resolved to a digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BaseImageResolution {
+    /// The manifest digest, `sha256:...`.
+    pub digest: String,
+    /// When the digest was resolved, RFC 3339 in UTC (`2026-01-31T12:00:00Z`).
+    pub resolved_at: String,
+    /// Where it came from: `registry` (asked the registry), `local` (the
+    /// builder's local store) or `state` (recorded earlier and kept: pinned,
+    /// within the refresh interval, or the registry was unreachable).
+    pub source: ResolutionSource,
+}
+
+/// Where a base image digest came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ResolutionSource {
+    /// Resolved from the image's registry.
+    Registry,
+    /// Resolved from the builder's local image store.
+    Local,
+    /// Recorded by an earlier preview or up and kept.
+    State,
 }
 
 /// A build context.
@@ -272,6 +339,11 @@ pub struct ImageState {
     pub context_hash: String,
     /// Digest each `FROM` reference resolved to for this build.
     pub base_image_digests: BTreeMap<String, String>,
+    /// For each `FROM` tag in `baseImageDigests`: when its digest was
+    /// resolved and where from. References already pinned by digest in the
+    /// Dockerfile are not listed.
+    #[serde(default)]
+    pub base_image_resolutions: BTreeMap<String, BaseImageResolution>,
     /// Compressed size of the image's layers, config and manifest in bytes:
     /// what a new task pulls.
     pub size_bytes: i64,

@@ -5,7 +5,10 @@
 use imagedeploy_fingerprint::{dockerfile, ignore, userfile};
 use imagedeploy_registry::Reference;
 
-use super::args::ImageArgs;
+use super::args::{BaseImagePull, BuilderKind, ImageArgs};
+
+/// Why `baseImagePull: never` is refused with the Docker engine.
+pub const PULL_NEVER_NEEDS_BUILDAH: &str = "\"never\" needs the buildah builder (builder.kind \"buildah\"): the Docker engine's BuildKit keeps base images in its own store and cannot be kept from contacting registries for them";
 use super::inputs::{resolve, DockerfileSource};
 use crate::resource::{Ctx, Failure};
 use pulumi_provider::wire::path::Path;
@@ -144,6 +147,23 @@ pub fn check(ctx: &Ctx, args: &ImageArgs) -> Vec<Failure> {
                 },
             ));
         }
+    }
+
+    if let Some(seconds) = args
+        .base_image_refresh
+        .as_ref()
+        .and_then(|r| r.interval_seconds)
+    {
+        if seconds <= 0 {
+            failures.push(Failure::new(
+                "baseImageRefresh.intervalSeconds",
+                format!("must be a positive number of seconds, got {seconds}"),
+            ));
+        }
+    }
+    let docker = args.builder.as_ref().and_then(|b| b.kind) == Some(BuilderKind::Docker);
+    if docker && args.base_image_pull == Some(BaseImagePull::Never) {
+        failures.push(Failure::new("baseImagePull", PULL_NEVER_NEEDS_BUILDAH));
     }
 
     if let Some(registries) = &args.registries {

@@ -62,6 +62,8 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
         base_images: None,
         size_budget: None,
         compression: None,
+        base_image_pull: None,
+        base_image_refresh: None,
         observed: None,
     };
     let client = auth::client_for(ctx, &args, std::slice::from_ref(&reference))
@@ -88,6 +90,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
         content_digest: String::new(),
         context_hash: String::new(),
         base_image_digests: Default::default(),
+        base_image_resolutions: Default::default(),
         size_bytes: facts
             .as_ref()
             .map_or(0, |f| i64::try_from(f.size_bytes).unwrap_or(i64::MAX)),

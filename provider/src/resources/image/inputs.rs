@@ -8,7 +8,7 @@ use std::time::Duration;
 use imagedeploy_fingerprint as fingerprint;
 pub use imagedeploy_fingerprint::DockerfileSource;
 
-use super::args::{BaseImagePolicy, BuilderKind, ImageArgs};
+use super::args::{BuilderKind, ImageArgs};
 
 pub const DEFAULT_BUILD_TIMEOUT_SECONDS: i64 = 1800;
 
@@ -25,7 +25,6 @@ pub struct Resolved {
     pub timeout: Duration,
     pub builder: BuilderKind,
     pub builder_host: Option<String>,
-    pub policy: BaseImagePolicy,
 }
 
 impl Resolved {
@@ -103,7 +102,6 @@ pub fn resolve(args: &ImageArgs) -> Resolved {
             .and_then(|b| b.kind)
             .unwrap_or(BuilderKind::Auto),
         builder_host: args.builder.as_ref().and_then(|b| b.host.clone()),
-        policy: args.base_images.unwrap_or(BaseImagePolicy::Follow),
     }
 }
 

@@ -5,8 +5,6 @@
 //! same content keeps `digest` and `ref` exactly as they were, so a Service
 //! that uses them sees no change.
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use imagedeploy_build as build;
 use imagedeploy_fingerprint as fingerprint;
@@ -20,6 +18,7 @@ use crate::resource::{
 
 pub mod args;
 pub(crate) mod auth;
+mod bases;
 mod check;
 mod diff;
 mod import;
@@ -29,6 +28,7 @@ mod shown;
 mod size;
 
 pub use args::{ImageArgs, ImageState};
+use bases::{Bases, Earlier};
 use diff::short;
 use inputs::{resolve, DockerfileSource, Resolved};
 
@@ -62,6 +62,8 @@ pub enum ImageError {
     },
     #[error("base image {reference}: not found in its registry")]
     BaseImageMissing { reference: String },
+    #[error("base image {reference} is not in the builder's local image store, and baseImagePull is \"never\"; pull it once (buildah pull {reference}) or use baseImagePull \"missing\"")]
+    BaseImageNotLocal { reference: String },
     #[error("pushed manifest digest {pushed} differs from the built {built}")]
     DigestMismatch { pushed: String, built: String },
     #[error("{0}")]
@@ -76,7 +78,7 @@ pub enum ImageError {
 struct Observation {
     resolved: Resolved,
     fingerprint: fingerprint::Fingerprint,
-    base_image_digests: BTreeMap<String, String>,
+    bases: Bases,
     tags: Vec<Reference>,
     client: RegistryClient,
 }
@@ -94,11 +96,13 @@ fn parse_tags(args: &ImageArgs) -> Result<Vec<Reference>, ImageError> {
         .collect()
 }
 
-/// Fingerprints the context and resolves base images per the policy.
+/// Fingerprints the context and resolves base images per the policy:
+/// exactly as Check recorded them when `args` carry its record (Create,
+/// Update), else from the registry or what `earlier` recorded (see `bases`).
 async fn observe(
     ctx: &Ctx,
     args: &ImageArgs,
-    old: Option<&ImageState>,
+    earlier: Option<Earlier>,
 ) -> Result<Observation, ImageError> {
     let resolved = resolve(args);
     // The automatic platform args come from the builder's native platform.
@@ -129,32 +133,19 @@ async fn observe(
     refs.extend(bases.iter().map(|(_, r)| r.clone()));
     let client = auth::client_for(ctx, args, &refs).await?;
 
-    let pinned = resolved.policy == args::BaseImagePolicy::Pinned;
-    let mut base_image_digests = BTreeMap::new();
-    for (written, reference) in &bases {
-        if let Some(digest) = reference.digest() {
-            base_image_digests.insert(written.clone(), digest.to_string());
-            continue;
-        }
-        if pinned {
-            if let Some(kept) = old.and_then(|o| o.base_image_digests.get(written)) {
-                base_image_digests.insert(written.clone(), kept.clone());
-                continue;
-            }
-        }
-        let digest =
-            client
-                .resolve(reference)
-                .await?
-                .ok_or_else(|| ImageError::BaseImageMissing {
-                    reference: written.clone(),
-                })?;
-        base_image_digests.insert(written.clone(), digest.to_string());
-    }
+    let resolver = bases::Resolver {
+        ctx,
+        args,
+        client: &client,
+        builder: resolved.builder(),
+        recorded: args.observed.as_ref(),
+        earlier,
+    };
+    let bases = resolver.resolve(&bases).await?;
     Ok(Observation {
         resolved,
         fingerprint,
-        base_image_digests,
+        bases,
         tags,
         client,
     })
@@ -182,8 +173,14 @@ fn build_request(ctx: &Ctx, args: &ImageArgs, obs: &Observation) -> build::Build
     request.builder = r.builder();
     // The builder gets exactly the files this fingerprint hashed.
     request.fingerprint = Some(std::sync::Arc::new(obs.fingerprint.clone()));
+    request.pull = match args.base_image_pull.unwrap_or(args::BaseImagePull::Missing) {
+        args::BaseImagePull::Missing => build::PullPolicy::Missing,
+        args::BaseImagePull::Always => build::PullPolicy::Always,
+        args::BaseImagePull::Never => build::PullPolicy::Never,
+    };
     request.base_image_overrides = obs
-        .base_image_digests
+        .bases
+        .digests
         .iter()
         .filter_map(|(written, digest)| {
             let reference = Reference::parse(written).ok()?;
@@ -200,7 +197,7 @@ fn build_request(ctx: &Ctx, args: &ImageArgs, obs: &Observation) -> build::Build
         .collect();
     // The builder pulls the base images itself: give it the same credentials
     // that resolved them (`registries` input, ECR token, Docker config).
-    for written in obs.base_image_digests.keys() {
+    for written in obs.bases.digests.keys() {
         let Ok(reference) = Reference::parse(written) else {
             continue;
         };
@@ -232,7 +229,7 @@ async fn build_and_push(
     old: Option<&ImageState>,
     preview: bool,
 ) -> Result<Outputs<ImageState>, ImageError> {
-    let obs = observe(ctx, &args, old).await?;
+    let obs = observe(ctx, &args, old.map(Earlier::from_state)).await?;
     let context_hash = obs.fingerprint.digest.clone();
     fingerprint_cache::store(&obs.fingerprint.manifest);
     let skeleton = ImageState {
@@ -241,7 +238,8 @@ async fn build_and_push(
         reference: String::new(),
         content_digest: String::new(),
         context_hash: context_hash.clone(),
-        base_image_digests: obs.base_image_digests.clone(),
+        base_image_digests: obs.bases.digests.clone(),
+        base_image_resolutions: obs.bases.resolutions.clone(),
         size_bytes: 0,
         uncompressed_bytes: 0,
         layers: Vec::new(),
@@ -274,6 +272,7 @@ async fn build_and_push(
         "building"
     });
     let built = build::build(&request, ctx.cancel.clone()).await?;
+    log_base_images(ctx, &built.base_images, request.pull);
     let layout = built.layout_dir().to_path_buf();
     let content =
         tokio::task::spawn_blocking(move || imagedeploy_registry::content_digest(&layout))
@@ -314,7 +313,8 @@ async fn build_and_push(
         let mut state = old.clone();
         state.args = args;
         state.context_hash = context_hash;
-        state.base_image_digests = obs.base_image_digests;
+        state.base_image_digests = obs.bases.digests;
+        state.base_image_resolutions = obs.bases.resolutions;
         state.context_manifest = skeleton.context_manifest;
         if state.digest == built_digest {
             // The very image in state: the report knows its layers best (an
@@ -370,6 +370,29 @@ async fn still_in_registry<'a>(
         old.reference
     ));
     Ok(None)
+}
+
+/// Which base images the builder pulled, and how many bytes, or took from
+/// its local store (compared before and after the build, by digest).
+fn log_base_images(ctx: &Ctx, uses: &[build::BaseImageUse], pull: build::PullPolicy) {
+    for used in uses {
+        if used.pulled {
+            ctx.info(&format!(
+                "pulled base image {} ({} bytes)",
+                used.reference, used.bytes
+            ));
+        } else if pull == build::PullPolicy::Always {
+            ctx.info(&format!(
+                "base image {} pulled again (baseImagePull: always); its {} bytes were already stored",
+                used.reference, used.bytes
+            ));
+        } else {
+            ctx.info(&format!(
+                "base image {} taken from the local image store (nothing pulled)",
+                used.reference
+            ));
+        }
+    }
 }
 
 async fn push(
@@ -454,20 +477,33 @@ impl Resource<ProviderContext> for Image {
         }
         check::warn_about_secret_build_args(ctx, &args);
         args.observed = None;
+        if args.base_image_pull == Some(args::BaseImagePull::Never) && !ctx.is_unknown("builder") {
+            let kind = build::resolve_builder(&resolve(&args).builder()).await;
+            if matches!(kind, Ok((k, _)) if k != build::BuilderKind::Buildah) {
+                return Err(vec![Failure::new(
+                    "baseImagePull",
+                    check::PULL_NEVER_NEEDS_BUILDAH,
+                )]);
+            }
+        }
         if observed::observable(ctx) {
-            // Pinned base images keep the digests the last Check recorded.
-            let pinned = observed::pinned_state(&args, input.olds.as_ref());
-            if let Ok(obs) = observe(ctx, &args, pinned.as_ref()).await {
-                fingerprint_cache::store(&obs.fingerprint.manifest);
-                shown::record(
-                    &mut args,
-                    &obs.fingerprint.manifest,
-                    &obs.base_image_digests,
-                );
-                args.observed = Some(args::ObservedInputs {
-                    context_hash: obs.fingerprint.digest.clone(),
-                    base_image_digests: obs.base_image_digests.clone(),
-                });
+            // Base images: what the last Check recorded may be kept (pinned,
+            // within the refresh interval, registry unreachable).
+            let earlier = input.olds.as_ref().and_then(Earlier::from_inputs);
+            match observe(ctx, &args, earlier).await {
+                Ok(obs) => {
+                    fingerprint_cache::store(&obs.fingerprint.manifest);
+                    shown::record(&mut args, &obs.fingerprint.manifest, &obs.bases.digests);
+                    args.observed = Some(args::ObservedInputs {
+                        context_hash: obs.fingerprint.digest.clone(),
+                        base_image_digests: obs.bases.digests.clone(),
+                        base_image_resolutions: obs.bases.resolutions.clone(),
+                    });
+                }
+                Err(e @ ImageError::BaseImageNotLocal { .. }) => {
+                    return Err(vec![Failure::new("baseImagePull", e.to_string())]);
+                }
+                Err(_) => {}
             }
         }
         Ok(args)
@@ -499,12 +535,12 @@ impl Resource<ProviderContext> for Image {
                 &observed,
             ));
         }
-        let obs = observe(ctx, &input.news, Some(&input.olds)).await?;
+        let obs = observe(ctx, &input.news, Some(Earlier::from_state(&input.olds))).await?;
         fingerprint_cache::store(&obs.fingerprint.manifest);
         let observed = diff::Observed {
             context_hash: &obs.fingerprint.digest,
             manifest: Some(&obs.fingerprint.manifest),
-            base_image_digests: &obs.base_image_digests,
+            base_image_digests: &obs.bases.digests,
         };
         Ok(diff::diff(
             &input.olds,

@@ -17,6 +17,26 @@ export const BaseImagePolicy = {
  */
 export type BaseImagePolicy = (typeof BaseImagePolicy)[keyof typeof BaseImagePolicy];
 
+export const BaseImagePull = {
+    /**
+     * Use the locally stored image with the resolved digest; pull it when it is not there.
+     */
+    Missing: "missing",
+    /**
+     * Pull every base image at each build.
+     */
+    Always: "always",
+    /**
+     * Only the local store: never contact a registry for base images.
+     */
+    Never: "never",
+} as const;
+
+/**
+ * Where base images come from when building (`baseImagePull`).
+ */
+export type BaseImagePull = (typeof BaseImagePull)[keyof typeof BaseImagePull];
+
 export const BudgetAction = {
     /**
      * Log a warning.
@@ -207,6 +227,26 @@ export const Protocol = {
  * Transport protocol of a port mapping.
  */
 export type Protocol = (typeof Protocol)[keyof typeof Protocol];
+
+export const ResolutionSource = {
+    /**
+     * Resolved from the image's registry.
+     */
+    Registry: "registry",
+    /**
+     * Resolved from the builder's local image store.
+     */
+    Local: "local",
+    /**
+     * Recorded by an earlier preview or up and kept.
+     */
+    State: "state",
+} as const;
+
+/**
+ * Where a base image digest came from.
+ */
+export type ResolutionSource = (typeof ResolutionSource)[keyof typeof ResolutionSource];
 
 export const Toggle = {
     Enabled: "ENABLED",
