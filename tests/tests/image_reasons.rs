@@ -314,3 +314,41 @@ async fn diff_keys_are_property_paths_for_any_file_name() {
         "the unspellable name falls back to `context.files`: {named:?}"
     );
 }
+
+/// Past 50 changed files the diff stops giving each its own key and shows
+/// the count of the others as a value, `context.moreChangedFiles`, so a
+/// large edit still reads as one short diff.
+#[tokio::test]
+async fn past_fifty_changed_files_the_diff_shows_a_count() {
+    let w = World::start();
+    let dockerfile = simple_dockerfile(&w.base_from());
+    let names: Vec<String> = (0..60).map(|i| format!("src/f{i:02}.ts")).collect();
+    let mut files: Vec<(&str, &str)> = vec![("Dockerfile", &dockerfile)];
+    files.extend(names.iter().map(|n| (n.as_str(), "1\n")));
+    let ctx = w.context("app", &files);
+    let p = Program::new().resource(w.image("app", &ctx, json!({})));
+    w.stack.up(&p).await.unwrap().assert_ok();
+
+    let edits: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "2\n")).collect();
+    write_files(&ctx, &edits);
+    let preview = w.stack.preview(&p).await.unwrap();
+    preview.assert_ok();
+    let step = preview.step("app").unwrap();
+    let keyed = step
+        .detailed_diff
+        .keys()
+        .filter(|k| k.starts_with("context.files"))
+        .count();
+    assert_eq!(keyed, 50, "{:?}", step.detailed_diff);
+    let lines = step.diff_lines().join("\n");
+    assert!(
+        lines.contains(r#"+ moreChangedFiles: "10 more changed files""#),
+        "the --diff view counts the rest:\n{lines}"
+    );
+    let messages = messages_for(&preview, "app");
+    assert_eq!(
+        messages.iter().filter(|m| m.ends_with(" modified")).count(),
+        60,
+        "the log names every changed file: {messages:?}"
+    );
+}

@@ -9,11 +9,12 @@ use std::collections::BTreeMap;
 use imagedeploy_fingerprint::{explain, Manifest};
 
 use super::args::{Compression, ImageArgs, ImageState};
-use super::shown::MAX_FILE_KEYS;
+use super::shown::{MAX_FILE_KEYS, MAX_FILE_REASONS};
 use crate::resource::{Change, ChangeKind, DiffOutcome, Reason};
 
 /// The detailed-diff parents of what Check records (see `shown`).
 const FILES: &str = "context.files";
+const MORE_FILES: &str = "context.moreChangedFiles";
 const DOCKERFILE: &str = "dockerfile.instructions";
 const BASE_IMAGES: &str = "dockerfile.from";
 
@@ -35,14 +36,18 @@ pub fn diff(
 
     if old.context_hash != observed.context_hash {
         if let (Some(before), Some(after)) = (old_manifest, observed.manifest) {
-            let mut file_keys = 0;
-            let mut files_unkeyed = 0;
+            // Files: the first MAX_FILE_KEYS get diff keys, the first
+            // MAX_FILE_REASONS log lines; the rest are counted.
+            let mut files = 0;
             for reason in explain(before, after) {
                 let (path, kind) = classify(&reason);
                 if path.starts_with(FILES) {
-                    file_keys += 1;
-                    if file_keys > MAX_FILE_KEYS {
-                        files_unkeyed += 1;
+                    files += 1;
+                    if files > MAX_FILE_REASONS {
+                        continue;
+                    }
+                    if files > MAX_FILE_KEYS {
+                        reasons.push(Reason::about(FILES, reason));
                         continue;
                     }
                 }
@@ -55,10 +60,18 @@ pub fn diff(
                 }
                 reasons.push(Reason::about(path, reason));
             }
-            if files_unkeyed > 0 {
+            if files > MAX_FILE_KEYS {
+                // The count Check recorded shows as a value in the diff.
+                changes.push(Change {
+                    path: MORE_FILES.to_string(),
+                    kind: ChangeKind::Add,
+                    replace: false,
+                });
+            }
+            if files > MAX_FILE_REASONS {
                 reasons.push(Reason::about(
-                    "context",
-                    format!("and {files_unkeyed} more files changed"),
+                    FILES,
+                    format!("and {} more files changed", files - MAX_FILE_REASONS),
                 ));
             }
         }

@@ -493,7 +493,12 @@ impl Resource<ProviderContext> for Image {
             match observe(ctx, &args, earlier).await {
                 Ok(obs) => {
                     fingerprint_cache::store(&obs.fingerprint.manifest);
-                    shown::record(&mut args, &obs.fingerprint.manifest, &obs.bases.digests);
+                    shown::record(
+                        &mut args,
+                        input.olds.as_ref(),
+                        &obs.fingerprint.manifest,
+                        &obs.bases.digests,
+                    );
                     args.observed = Some(args::ObservedInputs {
                         context_hash: obs.fingerprint.digest.clone(),
                         base_image_digests: obs.bases.digests.clone(),
@@ -585,6 +590,7 @@ impl Resource<ProviderContext> for Image {
         &[
             "__observed",
             "context.files",
+            "context.moreChangedFiles",
             "dockerfile.instructions",
             "dockerfile.from",
         ]

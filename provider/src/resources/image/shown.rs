@@ -8,7 +8,9 @@
 //!
 //! - `context.files["src/app.ts"]`: a short content hash per file the build
 //!   reads (`sha256:0123456789ab`, plus `(executable)`, or `-> target` for a
-//!   symlink), for contexts of up to [`MAX_FILES`] files;
+//!   symlink), for contexts of up to [`MAX_FILES`] files, and, when more
+//!   files changed than get keys of their own, `context.moreChangedFiles`
+//!   with their count;
 //! - `dockerfile.instructions`: the instructions that count, one per line, so
 //!   the CLI prints a line diff of the Dockerfile;
 //! - `dockerfile.from["node:20"]`: the digest each `FROM` resolved to.
@@ -31,14 +33,23 @@ use super::args::{Dockerfile, ImageArgs};
 pub const MAX_FILES: usize = 2000;
 
 /// Of the changed files, at most this many become detailed-diff keys; the
-/// rest are counted in one reason.
+/// rest are counted in `context.moreChangedFiles`.
 pub const MAX_FILE_KEYS: usize = 50;
+
+/// Of the changed files, at most this many are named in the engine log; the
+/// rest are counted in one line.
+pub const MAX_FILE_REASONS: usize = 200;
 
 /// Recorded in the checked `context`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContextShown {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files: Option<BTreeMap<String, String>>,
+    /// When more files changed than get keys of their own: how many more,
+    /// as a sentence, so the diff itself gives the count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub more_changed_files: Option<String>,
 }
 
 /// Recorded in the checked `dockerfile`.
@@ -54,6 +65,7 @@ pub struct DockerfileShown {
 /// for `ignoreChanges` paths), and with it a `dockerfile` object that names
 /// neither a location nor inline text: the default Dockerfile.
 pub fn clear(args: &mut ImageArgs) {
+    // (`ContextShown::default()` also drops `moreChangedFiles`.)
     args.context.shown = ContextShown::default();
     if let Some(d) = &mut args.dockerfile {
         d.shown = DockerfileShown::default();
@@ -63,19 +75,31 @@ pub fn clear(args: &mut ImageArgs) {
     }
 }
 
-/// Records one observation in `args`.
+/// Records one observation in `args`; `olds` are the inputs the last Check
+/// recorded, against which the changed files are counted.
 pub fn record(
     args: &mut ImageArgs,
+    olds: Option<&ImageArgs>,
     manifest: &Manifest,
     base_image_digests: &BTreeMap<String, String>,
 ) {
-    args.context.shown.files = (manifest.files.len() <= MAX_FILES).then(|| {
+    let files: Option<BTreeMap<String, String>> = (manifest.files.len() <= MAX_FILES).then(|| {
         manifest
             .files
             .iter()
             .map(|f| (f.path.trim_end_matches('/').to_string(), entry(f)))
             .collect()
     });
+    let old_files = olds.and_then(|o| o.context.shown.files.as_ref());
+    args.context.shown.more_changed_files = match (old_files, &files) {
+        (Some(old), Some(new)) => {
+            let changed = changed_entries(old, new);
+            (changed > MAX_FILE_KEYS)
+                .then(|| format!("{} more changed files", changed - MAX_FILE_KEYS))
+        }
+        _ => None,
+    };
+    args.context.shown.files = files;
     let instructions = manifest
         .inputs
         .instructions
@@ -92,6 +116,13 @@ pub fn record(
         instructions: Some(instructions),
         from: Some(base_image_digests.clone()),
     };
+}
+
+/// Paths added, removed or changed between two file maps.
+fn changed_entries(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> usize {
+    let changed_or_added = new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).count();
+    let removed = old.keys().filter(|k| !new.contains_key(*k)).count();
+    changed_or_added + removed
 }
 
 fn entry(f: &FileEntry) -> String {
@@ -141,7 +172,7 @@ mod tests {
     fn recorded(m: &Manifest) -> ImageArgs {
         let mut a = args();
         let from = BTreeMap::from([("a".to_string(), "sha256:1".to_string())]);
-        record(&mut a, m, &from);
+        record(&mut a, None, m, &from);
         a
     }
 
@@ -162,6 +193,29 @@ mod tests {
         assert_eq!(files["src/app.ts"], "sha256:abababababab");
         assert_eq!(files["run.sh"], "sha256:cdcdcdcdcdcd (executable)");
         assert_eq!(files["lib"], "-> ../shared");
+    }
+
+    #[test]
+    fn past_the_key_limit_the_count_of_the_other_changed_files_is_recorded() {
+        let files = |n: usize, content: &str| {
+            (0..n)
+                .map(|i| file(&format!("f{i}"), &content.repeat(32), false))
+                .collect()
+        };
+        let from = BTreeMap::new();
+        let mut old = args();
+        record(&mut old, None, &manifest(files(80, "ab")), &from);
+        assert!(old.context.shown.more_changed_files.is_none());
+        let mut new = args();
+        record(&mut new, Some(&old), &manifest(files(70, "cd")), &from);
+        // 70 changed and 10 removed: 80, of which 50 get keys.
+        assert_eq!(
+            new.context.shown.more_changed_files.as_deref(),
+            Some("30 more changed files")
+        );
+        let mut few = args();
+        record(&mut few, Some(&new), &manifest(files(70, "cd")), &from);
+        assert!(few.context.shown.more_changed_files.is_none());
     }
 
     #[test]
