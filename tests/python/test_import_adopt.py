@@ -66,6 +66,13 @@ def wait_listening(port, proc, what, seconds=60):
     pytest.fail(f"{what} did not listen on {port} within {seconds}s")
 
 
+def serve(argv, port):
+    """Starts a server and waits until it listens on `port`."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_listening(port, proc, pathlib.Path(argv[0]).name)
+    return proc
+
+
 def stop(proc):
     if proc.poll() is None:
         proc.terminate()
@@ -87,12 +94,7 @@ def program(name):
 @pytest.fixture(scope="module")
 def moto():
     port = free_port()
-    proc = subprocess.Popen(
-        [program("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_listening(port, proc, "moto_server")
+    proc = serve([program("moto_server"), "-H", "127.0.0.1", "-p", str(port)], port)
     yield f"http://127.0.0.1:{port}"
     stop(proc)
 
@@ -110,12 +112,7 @@ def registry():
             f"storage:\n  filesystem:\n    rootdirectory: {root}/data\n"
             f"http:\n  addr: 127.0.0.1:{port}\n"
         )
-        proc = subprocess.Popen(
-            [binary, "serve", str(config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_listening(port, proc, "docker-registry")
+        proc = serve([binary, "serve", str(config)], port)
         yield f"127.0.0.1:{port}"
         stop(proc)
 
