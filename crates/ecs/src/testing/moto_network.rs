@@ -97,16 +97,27 @@ async fn call(
         action: action.to_string(),
         message,
     };
-    let req = Request::post("/")
-        .header("host", &host)
-        .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
-        .header(
-            "authorization",
-            format!("AWS4-HMAC-SHA256 Credential=test/20260101/{region}/ec2/aws4_request, SignedHeaders=host, Signature=0"),
-        )
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| fail(e.to_string()))?;
-    let resp = exchange(&host, req).await.map_err(fail)?;
+    // A server that has just started listening can still drop a connection
+    // on a loaded machine: transport errors are retried a few times (at
+    // worst a second VPC is made; the answer's ids are the ones used).
+    let mut attempt = 0;
+    let resp = loop {
+        attempt += 1;
+        let req = Request::post("/")
+            .header("host", &host)
+            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+            .header(
+                "authorization",
+                format!("AWS4-HMAC-SHA256 Credential=test/20260101/{region}/ec2/aws4_request, SignedHeaders=host, Signature=0"),
+            )
+            .body(Full::new(Bytes::from(body.clone())))
+            .map_err(|e| fail(e.to_string()))?;
+        match exchange(&host, req).await {
+            Ok(resp) => break resp,
+            Err(e) if attempt >= 5 => return Err(fail(e)),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await,
+        }
+    };
     let text = String::from_utf8_lossy(resp.body()).to_string();
     if !resp.status().is_success() {
         return Err(fail(format!("HTTP {}: {text}", resp.status())));
