@@ -94,9 +94,10 @@ pub(super) fn log(ctx: &Ctx, report: &SizeReport) {
     if let Some(delta) = &report.delta {
         if delta.first_change.is_some() {
             ctx.info(&format!(
-                "against the image in state: {} new in {} layers, {} reused",
+                "against the image in state: {} new in {} layer{}, {} reused",
                 report::human_bytes(delta.new_bytes),
                 delta.new_layers,
+                if delta.new_layers == 1 { "" } else { "s" },
                 report::human_bytes(delta.reused_bytes)
             ));
         }
