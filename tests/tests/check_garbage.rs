@@ -536,6 +536,45 @@ async fn deeply_nested_values_fail_on_their_property() {
     p.calls.get_schema().await.expect("still answering");
 }
 
+/// Past protobuf's own decoding limit (about 48 levels), Check still fails
+/// on the property, not with an INTERNAL decode error naming none; a secret
+/// wrapper is no level; the plugin stays up, and a normal Check after it
+/// works.
+#[tokio::test]
+async fn values_nested_past_protobufs_limit_fail_on_their_property() {
+    let mut p = provider().await;
+    for levels in [60, 500] {
+        let mut deep = json!("leaf");
+        for _ in 0..levels {
+            deep = json!([deep]);
+        }
+        let f = failures(
+            &mut p,
+            FIXTURE_TYPE,
+            json!({"value": "v", "tags": {"k": values::secret(deep)}}),
+        )
+        .await;
+        assert_eq!(f.len(), 1, "{levels} levels: {f:?}");
+        let expected = format!("tags.k{}", "[0]".repeat(31));
+        assert_eq!(f[0].property, expected, "{levels} levels");
+        assert!(f[0].reason.contains("32 levels"), "{f:?}");
+    }
+    let f = failures(
+        &mut p,
+        SERVICE,
+        json!({"cluster": "c", "containers": [{"name": "a", "image": "r/a:1", "environment": {"K": (0..80).fold(json!(1), |v, _| json!({"x": v}))}}]}),
+    )
+    .await;
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].property.starts_with("containers[0].environment.K.x.x"),
+        "{f:?}"
+    );
+    let f = failures(&mut p, FIXTURE_TYPE, json!({"value": "v"})).await;
+    assert!(f.is_empty(), "{f:?}");
+    p.calls.get_schema().await.expect("still answering");
+}
+
 /// Values ECS would refuse in Create fail at Check instead: a negative
 /// capacity provider weight, a negative cpu.
 #[tokio::test]

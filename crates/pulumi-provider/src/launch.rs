@@ -11,7 +11,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use crate::dispatch::ErasedResource;
 use crate::log::EngineLog;
 use crate::resource::AppContext;
-use crate::server::{Provider, ProviderInfo};
+use crate::server::{DepthGuard, Provider, ProviderInfo};
 use crate::wire::MAX_MESSAGE;
 
 /// Everything the application brings.
@@ -111,7 +111,7 @@ pub async fn serve<C: AppContext>(launch: Launch, plugin: Plugin<C>) -> Result<(
         }
     };
     tonic::transport::Server::builder()
-        .add_service(service)
+        .add_service(DepthGuard::new(service))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .map_err(LaunchError::Serve)

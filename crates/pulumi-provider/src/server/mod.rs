@@ -26,6 +26,9 @@ use crate::wire::value::{to_struct, Value};
 use imagedeploy_redact::Redactor;
 
 mod answer;
+mod depth_guard;
+
+pub use depth_guard::DepthGuard;
 
 use answer::{diff_response, failures_to_rpc, name_from_urn, op_status, props, type_from_urn};
 

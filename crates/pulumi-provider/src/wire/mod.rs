@@ -1,6 +1,7 @@
 //! The engine's wire format: Struct values, unknowns, secrets, paths and
 //! error statuses. Knows nothing of Docker or ECS.
 
+pub mod depth;
 pub mod path;
 pub mod status;
 pub mod value;
