@@ -1,6 +1,7 @@
 //! A plugin killed mid-build (issue 19, findings 4 and 11): SIGKILL while
 //! a real buildah runs a `RUN sleep` step with a build secret. The builder
-//! and its RUN step must die with the plugin, and the next plugin start must
+//! and its RUN step must die with the plugin and leave no buildah working
+//! container (it holds the mounted secret), and the next plugin start must
 //! remove what the killed one left in the build temp root (the work
 //! directory with the registry auth file, the secret files, the layout).
 
@@ -76,6 +77,8 @@ async fn a_plugin_killed_mid_build_takes_the_builder_along_and_the_next_start_cl
     let p =
         Program::new().resource(w.image("slow", &ctx, json!({ "secrets": { "token": secret } })));
 
+    let base = image_id(&w.base.reference);
+    let containers_before = working_containers_of(&base);
     let (report, pid) = tokio::join!(w.stack.up(&p), async {
         let running = tokio::task::spawn_blocking(|| {
             wait_until(Duration::from_secs(120), || {
@@ -95,6 +98,16 @@ async fn a_plugin_killed_mid_build_takes_the_builder_along_and_the_next_start_cl
         wait_until(Duration::from_secs(10), || processes(&["sleep", "2931"])
             .is_empty()),
         "the RUN step outlived the plugin"
+    );
+    // Stopped as Ctrl-C would stop it (SIGTERM first), buildah removes the
+    // RUN step's working container, which holds the mounted secret.
+    assert!(
+        wait_until(Duration::from_secs(15), || working_containers_of(&base)
+            == containers_before),
+        "the killed build's working container stayed: {:?}",
+        working_containers_of(&base)
+            .difference(&containers_before)
+            .collect::<Vec<_>>()
     );
     let left = temp_entries(&tmp);
     let mine = |e: &String| e.contains(&format!("-{pid}-"));

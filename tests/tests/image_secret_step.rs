@@ -10,38 +10,6 @@ use image_support::*;
 use imagedeploy_tests::Program;
 use serde_json::json;
 
-/// The local image id of `reference` (its config digest, without `sha256:`).
-fn image_id(reference: &str) -> String {
-    let out = std::process::Command::new("skopeo")
-        .args(["inspect", "--tls-verify=false", "--raw"])
-        .arg(format!("docker://{reference}"))
-        .output()
-        .expect("skopeo");
-    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).expect("manifest");
-    manifest["config"]["digest"]
-        .as_str()
-        .expect("config digest")
-        .trim_start_matches("sha256:")
-        .to_string()
-}
-
-/// buildah working containers of the image `id`.
-fn working_containers_of(id: &str) -> std::collections::BTreeSet<String> {
-    let out = std::process::Command::new("buildah")
-        .args(["--storage-driver", "vfs", "containers", "--json"])
-        .output()
-        .expect("buildah");
-    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or(json!([]));
-    all.as_array()
-        .map(|a| {
-            a.iter()
-                .filter(|c| c["imageid"].as_str() == Some(id))
-                .filter_map(|c| c["id"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn a_failed_secret_step_leaves_no_working_container() {
     let w = World::start();

@@ -7,7 +7,9 @@
 //! started as `<plugin> __imagedeploy-builder-guard <program> <args>...`:
 //! the guard is the group's leader, runs the command as its child, and
 //! watches its own parent. When the plugin is gone (the guard is re-parented)
-//! it kills the whole group, itself included. No `prctl`: a poll of
+//! it stops the builder with SIGTERM (buildah then removes its working
+//! container, which may hold a step's mounted secrets), waits up to ten
+//! seconds, and kills the whole group, itself included. No `prctl`: a poll of
 //! `getppid` every 100 ms. The guard outlives SIGTERM, SIGINT and SIGHUP
 //! sent to the group (the plugin's own stop sends SIGTERM, then SIGKILL
 //! after a grace period): were it to die first, a builder that ignores
@@ -95,9 +97,33 @@ pub fn main(args: &[OsString]) -> u8 {
         }
         if getppid() != parent {
             // The plugin died without stopping us: nothing must outlive it.
-            let _ = kill_process_group(getpgrp(), Signal::KILL);
+            stop(&mut child);
             return 137;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// How long a builder has, after SIGTERM, to remove its working container.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// Stops the builder the way a user's Ctrl-C would, so that it removes its
+/// working containers itself (buildah does on SIGTERM; under SIGKILL it
+/// would leave a container holding the step's mounted secrets), then kills
+/// whatever is left of the group, this guard included.
+fn stop(child: &mut std::process::Child) {
+    let pid = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw);
+    if let Some(pid) = pid {
+        let _ = rustix::process::kill_process(pid, Signal::TERM);
+        let deadline = std::time::Instant::now() + GRACE;
+        while std::time::Instant::now() < deadline {
+            if !matches!(child.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let _ = kill_process_group(getpgrp(), Signal::KILL);
 }
