@@ -9,9 +9,9 @@
 
 mod service_support;
 
-use imagedeploy_ecs::testing::TaskFate;
 use imagedeploy_tests::promise::images::push_tiny_image;
 use imagedeploy_tests::{values, Op, Program, Report, Resource};
+use imagedeploy_testsupport::ecs_faults::TaskFate;
 use serde_json::{json, Value as Json};
 use service_support::{messages, World, NAME};
 

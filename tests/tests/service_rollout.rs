@@ -9,8 +9,8 @@
 
 mod service_support;
 
-use imagedeploy_ecs::testing::{Fault, Rollout};
 use imagedeploy_tests::Op;
+use imagedeploy_testsupport::ecs_faults::{Fault, Rollout};
 use serde_json::json;
 use service_support::{World, NAME};
 

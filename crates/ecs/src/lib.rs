@@ -30,9 +30,6 @@ mod teardown;
 pub mod validate;
 mod wait;
 
-#[cfg(feature = "fault-injection")]
-pub mod testing;
-
 pub use args::{ServiceArgs, ServiceState};
 pub use deploy::{client_token, DeployError, Deployer, Refreshed};
 pub use diff::{diff, ChangeKind, FieldChange, ServiceDiff};

@@ -1,7 +1,7 @@
 //! Create / update / refresh / delete against a real moto server.
 //!
 //! moto never progresses ECS deployments and never throttles, so every test
-//! here goes through the FAULT-INJECTION proxy (`testing::FaultProxy`) that
+//! here goes through the FAULT-INJECTION proxy (`ecs_faults::FaultProxy`) that
 //! simulates rollouts, circuit-breaker rollbacks, throttling and lost
 //! responses, and counts the calls that reach moto.
 
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use common::{digest, Env, Log, MapResolver, CLUSTER};
 use imagedeploy_ecs::args::ServiceArgs;
-use imagedeploy_ecs::testing::{Fault, Rollout};
 use imagedeploy_ecs::{client_token, diff, resolve_images, DeployError, ServiceState};
+use imagedeploy_testsupport::ecs_faults::{Fault, Rollout};
 use tokio_util::sync::CancellationToken;
 use tracing::instrument::WithSubscriber;
 

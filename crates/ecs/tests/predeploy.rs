@@ -4,7 +4,7 @@
 //! few DescribeTasks and reports exit code 0) and CloudWatch Logs, but no
 //! container: exit codes other than 0, `TaskFailedToStart`, a task that
 //! never stops, RunTask failures and the container's log lines come from
-//! the FAULT-INJECTION proxy (`testing::TaskFate`, `set_task_logs`), which
+//! the FAULT-INJECTION proxy (`ecs_faults::TaskFate`, `set_task_logs`), which
 //! also counts the calls that reach moto.
 
 mod common;
@@ -15,8 +15,8 @@ use common::{digest, logs_client, Env, Log, MapResolver, CLUSTER};
 use imagedeploy_ecs::args::{LogConfiguration, ServiceArgs};
 use imagedeploy_ecs::predeploy::{self, OnFailure, PreDeploy, When};
 use imagedeploy_ecs::standalone::TaskArgs;
-use imagedeploy_ecs::testing::{Rollout, TaskFate};
 use imagedeploy_ecs::{diff, resolve_images, DeployError, Deployer, ServiceState};
+use imagedeploy_testsupport::ecs_faults::{Rollout, TaskFate};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tracing::instrument::WithSubscriber;

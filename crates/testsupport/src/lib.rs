@@ -2,10 +2,13 @@
 //!
 //! Tests run against a CNCF distribution registry, moto and dockerd rather than
 //! hand-written fakes; this crate is the one place that knows how to start
-//! them, so every test suite finds them the same way.
+//! them, so every test suite finds them the same way. Where no real component
+//! can behave as a test needs (an ECS rollout that rolls back, a task's exit
+//! code), [`ecs_faults`] puts a named stand-in in front of moto.
 
 pub mod base_image;
 mod docker_engine;
+pub mod ecs_faults;
 pub mod log_capture;
 mod moto;
 mod process;

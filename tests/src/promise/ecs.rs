@@ -2,7 +2,7 @@
 //!
 //! moto accepts the ECS API but never progresses a deployment and never
 //! throttles, so the provider talks to moto through the ECS crate's
-//! fault-injection proxy (`imagedeploy_ecs::testing::FaultProxy`): it
+//! fault-injection proxy (`imagedeploy_testsupport::ecs_faults::FaultProxy`): it
 //! simulates finished rollouts, rollbacks and throttling on demand and
 //! records every call, which is how tests count AWS writes. The test's own
 //! checks (revision counts, "changes made outside the program") go straight
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use aws_sdk_ecs::config::{Credentials, Region};
-use imagedeploy_ecs::testing::{create_network, FaultProxy, MotoNetwork, Rollout};
+use imagedeploy_testsupport::ecs_faults::{create_network, FaultProxy, MotoNetwork, Rollout};
 use imagedeploy_testsupport::Moto;
 use serde_json::{json, Value as Json};
 

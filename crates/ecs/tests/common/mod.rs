@@ -16,8 +16,8 @@ use aws_sdk_ecs::config::{Credentials, Region};
 use imagedeploy_ecs::args::{
     ContainerArgs, NetworkConfiguration, PortMapping, ServiceArgs, WaitOptions,
 };
-use imagedeploy_ecs::testing::{create_network, FaultProxy, MotoNetwork};
 use imagedeploy_ecs::{normalise, Deployer, ImageResolver, Reference, ResolveError, ServiceState};
+use imagedeploy_testsupport::ecs_faults::{create_network, FaultProxy, MotoNetwork};
 use imagedeploy_testsupport::log_capture::Lines;
 use imagedeploy_testsupport::Moto;
 
