@@ -6,8 +6,6 @@ use std::collections::HashMap;
 
 use imagedeploy_fingerprint::dockerfile::{parse, Instruction};
 
-use crate::dockerfile::joined_line;
-
 /// Which stage a builder's step marker refers to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Stage {
@@ -127,14 +125,12 @@ impl Steps {
     /// `None` when the Dockerfile does not parse.
     fn read(text: &str) -> Option<Self> {
         let parsed = parse(text).ok()?;
-        let lines: Vec<&str> = text.split_inclusive('\n').collect();
-        let escape = parsed.directives.escape;
         let step = |ins: &Instruction, stage: Option<usize>| Step {
             line: ins.line,
             end_line: ins.end_line,
             keyword: ins.keyword.clone(),
             stage,
-            text: printed(&lines, ins, escape),
+            text: printed(ins),
         };
         let mut list: Vec<Step> = parsed.global_args.iter().map(|i| step(i, None)).collect();
         for stage in &parsed.stages {
@@ -193,11 +189,10 @@ impl Steps {
 
 /// The instruction's source text joined as the builder reads it, with the
 /// keyword upper-cased the way builders print steps.
-fn printed(lines: &[&str], instruction: &Instruction, escape: char) -> String {
-    let joined = joined_line(lines, instruction.line, escape)
-        .map(|j| j.text)
-        .unwrap_or_default();
-    let rest = joined
+fn printed(instruction: &Instruction) -> String {
+    let rest = instruction
+        .source
+        .text
         .trim()
         .split_once(char::is_whitespace)
         .map_or("", |(_, rest)| rest.trim_start());

@@ -29,7 +29,6 @@ use std::collections::BTreeMap;
 use imagedeploy_fingerprint::dockerfile::{self as parser, Command, Dockerfile, Stage};
 
 pub use parser::{ParseError, PlanError};
-pub(crate) use source::joined_line;
 
 /// Why a Dockerfile could not be read or pinned.
 #[derive(Debug, thiserror::Error)]
@@ -91,9 +90,7 @@ pub fn rewrite_from(
                 replacement: replacement.clone(),
             });
         }
-        let Some(joined) = joined_line(&original, stage.from.line, parsed.directives.escape) else {
-            continue;
-        };
+        let joined = &stage.from.source;
         if let Some(word) = image_word(&joined.text, stage) {
             joined.replace(&mut lines, word, replacement);
         }
@@ -115,10 +112,7 @@ pub fn rewrite_from(
                     replacement: replacement.clone(),
                 });
             }
-            let Some(joined) = joined_line(&original, instruction.line, parsed.directives.escape)
-            else {
-                continue;
-            };
+            let joined = &instruction.source;
             if let Some(range) = from_flag_value(&joined.text, value) {
                 joined.replace(&mut lines, range, replacement);
             }

@@ -11,6 +11,7 @@ use super::flags::{
     extract_flags, flag_bool, flag_value, flag_values, parse_flags, render_flags, Flag, FlagKind,
 };
 use super::heredoc::{parse_marker, Heredoc};
+use super::lines::Joined;
 use super::mount::{parse_mount, Mount};
 use super::words::{is_delim_space, split_whitespace_delimited, split_words_keep_quotes};
 
@@ -30,6 +31,9 @@ pub struct Instruction {
     pub heredocs: Vec<Heredoc>,
     /// Layout-independent text used for hashing (not variable-substituted).
     pub canonical: String,
+    /// The instruction's text as written, joined, with the position of each
+    /// byte in the file (for edits in place).
+    pub source: Joined,
 }
 
 /// Typed arguments of each instruction (values as written: not substituted).
@@ -620,6 +624,7 @@ pub(crate) fn parse_instruction(
         command,
         heredocs,
         canonical,
+        source: Joined::default(),
     })
 }
 
@@ -675,5 +680,6 @@ fn parse_onbuild(
         command: Command::Onbuild(Box::new(sub)),
         heredocs,
         canonical,
+        source: Joined::default(),
     })
 }

@@ -27,6 +27,7 @@ pub use error::{ParseError, PlanError};
 pub use flags::Flag;
 pub use heredoc::Heredoc;
 pub use instruction::{ArgDecl, Command, CommandLine, CopyArgs, Instruction, KeyValue, Run};
+pub use lines::Joined;
 pub use mount::{Mount, MountType};
 pub use plan::{
     automatic_args, host_platform, plan, platform_args, BuildPlan, ContextSource,
@@ -114,8 +115,8 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
     let mut custom_shell_seen = false;
     for ll in lines {
         let posix = stage_posix.last().copied().unwrap_or(escape == '\\');
-        let ins = parse_instruction(
-            &ll.text,
+        let mut ins = parse_instruction(
+            &ll.source.text,
             ll.start,
             ll.end,
             ll.heredocs,
@@ -124,6 +125,7 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
                 posix_shell: posix,
             },
         )?;
+        ins.source = ll.source;
         match &ins.command {
             Command::From {
                 image,
