@@ -10,14 +10,7 @@ use imagedeploy_fingerprint::Fingerprint;
 /// The default for `buildTimeoutSeconds`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
 
-/// Where the Dockerfile comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DockerfileSource {
-    /// A file; relative paths are relative to the context directory.
-    Path(PathBuf),
-    /// The Dockerfile's text.
-    Inline(String),
-}
+pub use imagedeploy_fingerprint::DockerfileSource;
 
 /// Which builder runs the build.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -59,6 +52,7 @@ impl PullPolicy {
 #[derive(Clone, Debug)]
 pub struct BuildRequest {
     pub context: PathBuf,
+    /// The Dockerfile; a relative path is relative to `context`.
     pub dockerfile: DockerfileSource,
     pub build_args: BTreeMap<String, String>,
     /// Names of `build_args` whose values are secret: passed to the builder
@@ -139,13 +133,9 @@ impl BuildRequest {
     /// platform is `build_platform`.
     pub fn fingerprint_request(&self, build_platform: &str) -> imagedeploy_fingerprint::Request {
         let mut request = imagedeploy_fingerprint::Request::new(&self.context);
-        request.dockerfile = match (&self.dockerfile, self.dockerfile_path()) {
-            (DockerfileSource::Inline(text), _) => {
-                imagedeploy_fingerprint::DockerfileSource::Inline(text.clone())
-            }
-            (_, path) => imagedeploy_fingerprint::DockerfileSource::Path(
-                path.unwrap_or_else(|| self.context.join("Dockerfile")),
-            ),
+        request.dockerfile = match self.dockerfile_path() {
+            Some(path) => DockerfileSource::Path(path),
+            None => self.dockerfile.clone(),
         };
         request.target = self.target.clone();
         request.build_args = self.build_args.clone();

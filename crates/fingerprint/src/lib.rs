@@ -31,10 +31,12 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use tree::{Kind, Tree};
 
-/// Where the Dockerfile comes from.
+/// Where the Dockerfile comes from: the one definition for the whole
+/// provider (the build request uses it too).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DockerfileSource {
-    /// A file (relative paths are relative to the current directory).
+    /// A file. A fingerprint [`Request`] reads a relative path from the
+    /// current directory; a build request from its context directory.
     Path(PathBuf),
     /// Dockerfile text given directly.
     Inline(String),

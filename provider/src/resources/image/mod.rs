@@ -30,7 +30,7 @@ mod size;
 pub use args::{ImageArgs, ImageState};
 use bases::{Bases, Earlier};
 use diff::short;
-use inputs::{resolve, DockerfileSource, Resolved};
+use inputs::{resolve, Resolved};
 
 pub struct Image;
 
@@ -155,10 +155,7 @@ fn build_request(ctx: &Ctx, args: &ImageArgs, obs: &Observation) -> build::Build
     let r = &obs.resolved;
     let mut request = build::BuildRequest::new(r.context.clone());
     request.secret_build_args = check::secret_build_args(ctx, &r.build_args);
-    request.dockerfile = match &r.dockerfile {
-        DockerfileSource::Path(p) => build::DockerfileSource::Path(p.clone()),
-        DockerfileSource::Inline(t) => build::DockerfileSource::Inline(t.clone()),
-    };
+    request.dockerfile = r.dockerfile.clone();
     request.build_args = r.build_args.clone();
     request.target = args.target.clone();
     request.platform = r.platforms.first().cloned();
