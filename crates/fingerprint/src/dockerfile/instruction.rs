@@ -367,7 +367,6 @@ fn parse_copy_args(
 }
 
 /// Parses one logical instruction line.
-#[allow(clippy::too_many_lines)] // over 150 lines: split pending (issue 10)
 pub(crate) fn parse_instruction(
     text: &str,
     line: usize,
@@ -407,67 +406,8 @@ pub(crate) fn parse_instruction(
     };
     let flags = parse_flags(&raw_flags, allowed, line)?;
     let (command, body) = match kw.as_str() {
-        "from" => {
-            let words = split_whitespace_delimited(args);
-            let name = match words.len() {
-                1 => None,
-                3 if words[1].eq_ignore_ascii_case("as") => {
-                    let name = words[2].to_ascii_lowercase();
-                    if !is_valid_stage_name(&name) {
-                        return Err(ParseError::syntax(
-                            line,
-                            format!(
-                                "invalid name for build stage: \"{}\", name can't start with a number or contain symbols",
-                                words[2]
-                            ),
-                        ));
-                    }
-                    Some(name)
-                }
-                _ => {
-                    return Err(ParseError::syntax(
-                        line,
-                        "FROM requires either one or three arguments",
-                    ))
-                }
-            };
-            let body = match &name {
-                Some(n) => format!("{} AS {n}", words[0]),
-                None => words[0].clone(),
-            };
-            (
-                Command::From {
-                    image: words[0].clone(),
-                    name,
-                    platform: flag_value(&flags, "platform"),
-                },
-                body,
-            )
-        }
-        "arg" => {
-            let words = split_words_keep_quotes(args, ctx.escape);
-            if words.is_empty() {
-                return Err(ParseError::syntax(
-                    line,
-                    "ARG requires at least one argument",
-                ));
-            }
-            let mut decls = Vec::new();
-            for w in &words {
-                let (name, default) = match w.split_once('=') {
-                    Some((n, d)) => (n, Some(d.to_string())),
-                    None => (w.as_str(), None),
-                };
-                if name.is_empty() {
-                    return Err(ParseError::syntax(line, "ARG names can not be blank"));
-                }
-                decls.push(ArgDecl {
-                    name: name.to_string(),
-                    default,
-                });
-            }
-            (Command::Arg(decls), words.join(" "))
-        }
+        "from" => parse_from(args, &flags, line)?,
+        "arg" => parse_arg(args, ctx, line)?,
         "env" | "label" => {
             let (kvs, body) = parse_key_values(&keyword, args, ctx, line)?;
             let cmd = if kw == "env" {
@@ -513,24 +453,7 @@ pub(crate) fn parse_instruction(
             };
             (cmd, body)
         }
-        "shell" => match maybe_json(args, line)? {
-            Some(v) if !v.is_empty() => {
-                let body = json_array(&v);
-                (Command::Shell(v), body)
-            }
-            Some(_) => {
-                return Err(ParseError::syntax(
-                    line,
-                    "SHELL requires at least one argument",
-                ))
-            }
-            None => {
-                return Err(ParseError::syntax(
-                    line,
-                    "SHELL requires the arguments to be in JSON form",
-                ))
-            }
-        },
+        "shell" => parse_shell(args, line)?,
         "workdir" | "user" | "stopsignal" | "maintainer" => {
             if args.is_empty() {
                 return Err(ParseError::syntax(
@@ -553,61 +476,8 @@ pub(crate) fn parse_instruction(
             let body = ports.join(" ");
             (Command::Expose(ports), body)
         }
-        "volume" => {
-            need_args(&keyword, args, line)?;
-            let (vols, body) = match maybe_json(args, line)? {
-                Some(v) => {
-                    let b = json_array(&v);
-                    (v, b)
-                }
-                None => {
-                    let v = split_whitespace_delimited(args);
-                    let b = v.join(" ");
-                    (v, b)
-                }
-            };
-            if vols.is_empty() || vols.iter().any(|v| v.trim().is_empty()) {
-                return Err(ParseError::syntax(
-                    line,
-                    "VOLUME specified can not be an empty string",
-                ));
-            }
-            (Command::Volume(vols), body)
-        }
-        _ => {
-            // healthcheck
-            need_args(&keyword, args, line)?;
-            let (typ, rest) = split_keyword(args);
-            let typ = typ.to_ascii_uppercase();
-            match typ.as_str() {
-                "NONE" => {
-                    if !rest.is_empty() {
-                        return Err(ParseError::syntax(
-                            line,
-                            "HEALTHCHECK NONE takes no arguments",
-                        ));
-                    }
-                    (Command::Healthcheck(None), typ)
-                }
-                "CMD" => {
-                    if rest.is_empty() {
-                        return Err(ParseError::syntax(
-                            line,
-                            "Missing command after HEALTHCHECK CMD",
-                        ));
-                    }
-                    let command = parse_command_line(rest, line)?;
-                    let body = format!("CMD {}", render_command_line(&command, ctx));
-                    (Command::Healthcheck(Some(command)), body)
-                }
-                _ => {
-                    return Err(ParseError::syntax(
-                        line,
-                        format!("Unknown type \"{typ}\" in HEALTHCHECK (try CMD)"),
-                    ))
-                }
-            }
-        }
+        "volume" => parse_volume(&keyword, args, line)?,
+        _ => parse_healthcheck(&keyword, args, ctx, line)?,
     };
     let mut canonical = keyword.clone();
     canonical.push_str(&render_flags(&flags, allowed));
@@ -626,6 +496,148 @@ pub(crate) fn parse_instruction(
         canonical,
         source: Joined::default(),
     })
+}
+
+/// `FROM image [AS name]`.
+fn parse_from(args: &str, flags: &[Flag], line: usize) -> Result<(Command, String), ParseError> {
+    let words = split_whitespace_delimited(args);
+    let name = match words.len() {
+        1 => None,
+        3 if words[1].eq_ignore_ascii_case("as") => {
+            let name = words[2].to_ascii_lowercase();
+            if !is_valid_stage_name(&name) {
+                return Err(ParseError::syntax(
+                    line,
+                    format!(
+                        "invalid name for build stage: \"{}\", name can't start with a number or contain symbols",
+                        words[2]
+                    ),
+                ));
+            }
+            Some(name)
+        }
+        _ => {
+            return Err(ParseError::syntax(
+                line,
+                "FROM requires either one or three arguments",
+            ))
+        }
+    };
+    let body = match &name {
+        Some(n) => format!("{} AS {n}", words[0]),
+        None => words[0].clone(),
+    };
+    let command = Command::From {
+        image: words[0].clone(),
+        name,
+        platform: flag_value(flags, "platform"),
+    };
+    Ok((command, body))
+}
+
+/// `ARG name[=default] ...`.
+fn parse_arg(args: &str, ctx: Ctx, line: usize) -> Result<(Command, String), ParseError> {
+    let words = split_words_keep_quotes(args, ctx.escape);
+    if words.is_empty() {
+        return Err(ParseError::syntax(
+            line,
+            "ARG requires at least one argument",
+        ));
+    }
+    let mut decls = Vec::new();
+    for w in &words {
+        let (name, default) = match w.split_once('=') {
+            Some((n, d)) => (n, Some(d.to_string())),
+            None => (w.as_str(), None),
+        };
+        if name.is_empty() {
+            return Err(ParseError::syntax(line, "ARG names can not be blank"));
+        }
+        decls.push(ArgDecl {
+            name: name.to_string(),
+            default,
+        });
+    }
+    Ok((Command::Arg(decls), words.join(" ")))
+}
+
+/// `SHELL ["executable", "parameters"]`.
+fn parse_shell(args: &str, line: usize) -> Result<(Command, String), ParseError> {
+    match maybe_json(args, line)? {
+        Some(v) if !v.is_empty() => {
+            let body = json_array(&v);
+            Ok((Command::Shell(v), body))
+        }
+        Some(_) => Err(ParseError::syntax(
+            line,
+            "SHELL requires at least one argument",
+        )),
+        None => Err(ParseError::syntax(
+            line,
+            "SHELL requires the arguments to be in JSON form",
+        )),
+    }
+}
+
+/// `VOLUME ["/a", "/b"]` or `VOLUME /a /b`.
+fn parse_volume(keyword: &str, args: &str, line: usize) -> Result<(Command, String), ParseError> {
+    need_args(keyword, args, line)?;
+    let (vols, body) = match maybe_json(args, line)? {
+        Some(v) => {
+            let b = json_array(&v);
+            (v, b)
+        }
+        None => {
+            let v = split_whitespace_delimited(args);
+            let b = v.join(" ");
+            (v, b)
+        }
+    };
+    if vols.is_empty() || vols.iter().any(|v| v.trim().is_empty()) {
+        return Err(ParseError::syntax(
+            line,
+            "VOLUME specified can not be an empty string",
+        ));
+    }
+    Ok((Command::Volume(vols), body))
+}
+
+/// `HEALTHCHECK NONE` or `HEALTHCHECK [options] CMD command`.
+fn parse_healthcheck(
+    keyword: &str,
+    args: &str,
+    ctx: Ctx,
+    line: usize,
+) -> Result<(Command, String), ParseError> {
+    need_args(keyword, args, line)?;
+    let (typ, rest) = split_keyword(args);
+    let typ = typ.to_ascii_uppercase();
+    match typ.as_str() {
+        "NONE" => {
+            if !rest.is_empty() {
+                return Err(ParseError::syntax(
+                    line,
+                    "HEALTHCHECK NONE takes no arguments",
+                ));
+            }
+            Ok((Command::Healthcheck(None), typ))
+        }
+        "CMD" => {
+            if rest.is_empty() {
+                return Err(ParseError::syntax(
+                    line,
+                    "Missing command after HEALTHCHECK CMD",
+                ));
+            }
+            let command = parse_command_line(rest, line)?;
+            let body = format!("CMD {}", render_command_line(&command, ctx));
+            Ok((Command::Healthcheck(Some(command)), body))
+        }
+        _ => Err(ParseError::syntax(
+            line,
+            format!("Unknown type \"{typ}\" in HEALTHCHECK (try CMD)"),
+        )),
+    }
 }
 
 fn append_heredocs(canonical: &mut String, heredocs: &[Heredoc]) {
