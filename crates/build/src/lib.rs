@@ -85,7 +85,6 @@ async fn resolve_builder_now(builder: &Builder) -> Result<(BuilderKind, String),
     }
 }
 
-#[allow(clippy::too_many_lines)] // over 150 lines: split pending (issue 10)
 /// Builds `request` and returns the image as an OCI layout. Every builder
 /// output line is a progress line (see [`progress`]; secret values masked).
 /// `cancel` stops the builder; so does `request.timeout`.
@@ -121,31 +120,7 @@ pub async fn build(
     if kind == BuilderKind::Buildah && !matches!(request.builder, Builder::Buildah) {
         progress("using buildah (no usable Docker engine)");
     }
-    let fingerprint = match &request.fingerprint {
-        Some(fp) => {
-            if let Some(planned) = &fp.manifest.inputs.builder_platform {
-                if *planned != build_platform {
-                    return Err(BuildError::PlatformChanged {
-                        builder: build_platform,
-                        planned: planned.clone(),
-                    });
-                }
-            }
-            fp.clone()
-        }
-        None => {
-            let fp_request = request.fingerprint_request(&build_platform);
-            let fp = tokio::task::spawn_blocking(move || {
-                imagedeploy_fingerprint::fingerprint(&fp_request)
-            })
-            .await
-            .map_err(|e| BuildError::Io {
-                what: "fingerprint the build context".into(),
-                source: std::io::Error::other(e.to_string()),
-            })??;
-            std::sync::Arc::new(fp)
-        }
-    };
+    let fingerprint = fingerprint_for(request, &build_platform).await?;
     let label = match request.dockerfile_path() {
         Some(path) => path.display().to_string(),
         None => "inline Dockerfile".to_string(),
@@ -178,47 +153,9 @@ pub async fn build(
             source,
         },
     )?;
-    // buildah: the context's kept snapshot (only changes are copied; it
-    // stays locked until `_snapshot` is dropped, after the build). The
-    // Docker engine gets a fresh one in the work directory every time:
-    // BuildKit re-sends a context directory it has seen before by comparing
-    // stats, and with one fixed mtime an edit that keeps the size would look
-    // unchanged. Also a fresh one when there is no cache directory.
-    let (context, _snapshot) = {
-        let (fp, work_dir) = (fingerprint.clone(), work.path().to_path_buf());
-        let keep = match kind {
-            BuilderKind::Buildah => imagedeploy_fingerprint::stage::snapshot_dir(&request.context),
-            BuilderKind::DockerBuildKit | BuilderKind::DockerBuildx => None,
-        };
-        let staging = Instant::now();
-        let (context, snapshot, staged, copied) = tokio::task::spawn_blocking(move || {
-            use imagedeploy_fingerprint::stage;
-            match keep {
-                Some(dir) => stage::stage_incremental(&fp, &dir).map(|s| {
-                    let (staged, copied) = (s.staged, s.copied);
-                    (s.tree.clone(), Some(s), staged, copied)
-                }),
-                None => {
-                    let dest = work_dir.join("context");
-                    stage::stage(&fp, &dest).map(|s| (dest, None, s, s.files + s.symlinks))
-                }
-            }
-        })
-        .await
-        .map_err(|e| BuildError::Io {
-            what: "stage the build context".into(),
-            source: std::io::Error::other(e.to_string()),
-        })??;
-        progress(&format!(
-            "build context: {} files ({} bytes), {} symlinks; {} copied, staged in {} ms",
-            staged.files,
-            staged.bytes,
-            staged.symlinks,
-            copied,
-            staging.elapsed().as_millis()
-        ));
-        (context, snapshot)
-    };
+    // The kept snapshot stays locked until `_snapshot` is dropped, after
+    // the build.
+    let (context, _snapshot) = stage_context(kind, &fingerprint, request, work.path()).await?;
     let out = scratch::tempdir("image").map_err(|source| BuildError::Io {
         what: "create the image layout directory".into(),
         source,
@@ -274,6 +211,96 @@ pub async fn build(
         duration: started.elapsed(),
         base_images,
     })
+}
+
+/// The request's fingerprint, or a new one when it carries none; refused
+/// when it was planned for another builder platform.
+async fn fingerprint_for(
+    request: &BuildRequest,
+    build_platform: &str,
+) -> Result<std::sync::Arc<imagedeploy_fingerprint::Fingerprint>, BuildError> {
+    match &request.fingerprint {
+        Some(fp) => {
+            if let Some(planned) = &fp.manifest.inputs.builder_platform {
+                if planned != build_platform {
+                    return Err(BuildError::PlatformChanged {
+                        builder: build_platform.to_string(),
+                        planned: planned.clone(),
+                    });
+                }
+            }
+            Ok(fp.clone())
+        }
+        None => {
+            let fp_request = request.fingerprint_request(build_platform);
+            let fp = tokio::task::spawn_blocking(move || {
+                imagedeploy_fingerprint::fingerprint(&fp_request)
+            })
+            .await
+            .map_err(|e| BuildError::Io {
+                what: "fingerprint the build context".into(),
+                source: std::io::Error::other(e.to_string()),
+            })??;
+            Ok(std::sync::Arc::new(fp))
+        }
+    }
+}
+
+/// The directory the builder reads as its context, and the kept snapshot
+/// that must stay locked while it does.
+async fn stage_context(
+    kind: BuilderKind,
+    fingerprint: &std::sync::Arc<imagedeploy_fingerprint::Fingerprint>,
+    request: &BuildRequest,
+    work: &std::path::Path,
+) -> Result<
+    (
+        std::path::PathBuf,
+        Option<imagedeploy_fingerprint::stage::Snapshot>,
+    ),
+    BuildError,
+> {
+    // buildah: the context's kept snapshot (only changes are copied; it
+    // stays locked until `_snapshot` is dropped, after the build). The
+    // Docker engine gets a fresh one in the work directory every time:
+    // BuildKit re-sends a context directory it has seen before by comparing
+    // stats, and with one fixed mtime an edit that keeps the size would look
+    // unchanged. Also a fresh one when there is no cache directory.
+    {
+        let (fp, work_dir) = (fingerprint.clone(), work.to_path_buf());
+        let keep = match kind {
+            BuilderKind::Buildah => imagedeploy_fingerprint::stage::snapshot_dir(&request.context),
+            BuilderKind::DockerBuildKit | BuilderKind::DockerBuildx => None,
+        };
+        let staging = Instant::now();
+        let (context, snapshot, staged, copied) = tokio::task::spawn_blocking(move || {
+            use imagedeploy_fingerprint::stage;
+            match keep {
+                Some(dir) => stage::stage_incremental(&fp, &dir).map(|s| {
+                    let (staged, copied) = (s.staged, s.copied);
+                    (s.tree.clone(), Some(s), staged, copied)
+                }),
+                None => {
+                    let dest = work_dir.join("context");
+                    stage::stage(&fp, &dest).map(|s| (dest, None, s, s.files + s.symlinks))
+                }
+            }
+        })
+        .await
+        .map_err(|e| BuildError::Io {
+            what: "stage the build context".into(),
+            source: std::io::Error::other(e.to_string()),
+        })??;
+        progress(&format!(
+            "build context: {} files ({} bytes), {} symlinks; {} copied, staged in {} ms",
+            staged.files,
+            staged.bytes,
+            staged.symlinks,
+            copied,
+            staging.elapsed().as_millis()
+        ));
+        Ok((context, snapshot))
+    }
 }
 
 /// What BuildKit's output showed for each pinned base image.
