@@ -1,6 +1,7 @@
 //! Any bytes as the `news` Struct of a Check request: protobuf decoding,
 //! the engine's value model, structural validation, typed decoding, secret
-//! collection and masking must never panic.
+//! collection and masking must never panic; nor must the walker that reads
+//! the nesting from the same bytes when protobuf refuses them.
 #![no_main]
 
 use std::collections::BTreeMap;
@@ -10,7 +11,8 @@ use prost::Message;
 use pulumi_provider::schema::secrets::secret_values;
 use pulumi_provider::schema::typed::{culprit, decode, from_json};
 use pulumi_provider::schema::{object_shape_of, validate};
-use pulumi_provider::wire::value::Value;
+use pulumi_provider::wire::depth::struct_nested_deeper_than;
+use pulumi_provider::wire::value::{Value, MAX_DEPTH};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -50,6 +52,7 @@ struct Item {
 }
 
 fuzz_target!(|data: &[u8]| {
+    let _ = struct_nested_deeper_than(data, MAX_DEPTH);
     let Ok(news) = prost_types::Struct::decode(data) else {
         return;
     };
