@@ -35,6 +35,14 @@ pub struct ProviderConfig {
     /// call. Default: false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_credentials_validation: Option<bool>,
+    /// A file each Image build adds its figures to (build steps cached and
+    /// rebuilt, build seconds, bytes pushed, cache export seconds), labelled
+    /// by the Image's name, in the OpenMetrics text format: for a
+    /// node_exporter textfile collector or a CI step. Best given as an
+    /// absolute path (a relative one is read from the directory the plugin
+    /// runs in). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_file: Option<String>,
 }
 
 /// Endpoint URL overrides.

@@ -119,6 +119,10 @@ export class Image extends pulumi.CustomResource {
      */
     public readonly baseImageRefresh!: pulumi.Output<outputs.BaseImageRefresh | undefined>;
     /**
+     * A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. Needs buildah. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
+     */
+    public readonly cache!: pulumi.Output<outputs.BuildCache | undefined>;
+    /**
      * The pushed manifest digest, `sha256:...`.
      */
     public readonly digest!: pulumi.Output<string>;
@@ -158,6 +162,10 @@ export class Image extends pulumi.CustomResource {
      * Platform of the image, e.g. `linux/amd64`.
      */
     public readonly platform!: pulumi.Output<string>;
+    /**
+     * Which steps of the last build came from a cache, which ran again, and what the cache export pushed. Absent when no build ran.
+     */
+    public readonly cacheReport!: pulumi.Output<outputs.CacheReport | undefined>;
 
     /**
      * Create a Image resource with the given unique name, arguments, and options.
@@ -191,6 +199,7 @@ export class Image extends pulumi.CustomResource {
             resourceInputs["compression"] = state?.compression;
             resourceInputs["baseImagePull"] = state?.baseImagePull;
             resourceInputs["baseImageRefresh"] = state?.baseImageRefresh;
+            resourceInputs["cache"] = state?.cache;
             resourceInputs["digest"] = state?.digest;
             resourceInputs["ref"] = state?.ref;
             resourceInputs["contentDigest"] = state?.contentDigest;
@@ -201,6 +210,7 @@ export class Image extends pulumi.CustomResource {
             resourceInputs["uncompressedBytes"] = state?.uncompressedBytes;
             resourceInputs["layers"] = state?.layers;
             resourceInputs["platform"] = state?.platform;
+            resourceInputs["cacheReport"] = state?.cacheReport;
         } else {
             const args = argsOrState as ImageArgs | undefined;
             if (args?.context === undefined && !opts.urn) {
@@ -225,6 +235,7 @@ export class Image extends pulumi.CustomResource {
             resourceInputs["compression"] = args?.compression;
             resourceInputs["baseImagePull"] = args?.baseImagePull;
             resourceInputs["baseImageRefresh"] = args?.baseImageRefresh;
+            resourceInputs["cache"] = args?.cache;
             resourceInputs["digest"] = undefined /*out*/;
             resourceInputs["ref"] = undefined /*out*/;
             resourceInputs["contentDigest"] = undefined /*out*/;
@@ -235,6 +246,7 @@ export class Image extends pulumi.CustomResource {
             resourceInputs["uncompressedBytes"] = undefined /*out*/;
             resourceInputs["layers"] = undefined /*out*/;
             resourceInputs["platform"] = undefined /*out*/;
+            resourceInputs["cacheReport"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         const secretOpts = { additionalSecretOutputs: ["secrets"] };
@@ -323,6 +335,10 @@ export interface ImageArgs {
      * When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
      */
     baseImageRefresh?: pulumi.Input<inputs.BaseImageRefresh>;
+    /**
+     * A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. Needs buildah. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
+     */
+    cache?: pulumi.Input<inputs.BuildCache>;
 }
 
 /**
@@ -406,6 +422,10 @@ export interface ImageState {
      */
     baseImageRefresh?: pulumi.Input<inputs.BaseImageRefresh>;
     /**
+     * A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. Needs buildah. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
+     */
+    cache?: pulumi.Input<inputs.BuildCache>;
+    /**
      * The pushed manifest digest, `sha256:...`.
      */
     digest?: pulumi.Input<string>;
@@ -445,4 +465,8 @@ export interface ImageState {
      * Platform of the image, e.g. `linux/amd64`.
      */
     platform?: pulumi.Input<string>;
+    /**
+     * Which steps of the last build came from a cache, which ran again, and what the cache export pushed. Absent when no build ran.
+     */
+    cacheReport?: pulumi.Input<outputs.CacheReport>;
 }

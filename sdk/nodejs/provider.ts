@@ -33,6 +33,10 @@ export class Provider extends pulumi.ProviderResource {
      * Named AWS profile from the shared config files. Default: `AWS_PROFILE` or `default`.
      */
     public readonly profile!: pulumi.Output<string | undefined>;
+    /**
+     * A file each Image build adds its figures to (build steps cached and rebuilt, build seconds, bytes pushed, cache export seconds), labelled by the Image's name, in the OpenMetrics text format: for a node_exporter textfile collector or a CI step. Best given as an absolute path (a relative one is read from the directory the plugin runs in). Default: none.
+     */
+    public readonly metricsFile!: pulumi.Output<string | undefined>;
 
     /**
      * Create a Provider resource with the given unique name, arguments, and options.
@@ -49,6 +53,7 @@ export class Provider extends pulumi.ProviderResource {
             resourceInputs["profile"] = args?.profile;
             resourceInputs["endpoints"] = pulumi.output(args?.endpoints).apply(JSON.stringify);
             resourceInputs["skipCredentialsValidation"] = pulumi.output(args?.skipCredentialsValidation).apply(JSON.stringify);
+            resourceInputs["metricsFile"] = args?.metricsFile;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         super(Provider.__pulumiType, name, resourceInputs, opts);
@@ -75,4 +80,8 @@ export interface ProviderArgs {
      * Skip checking that AWS credentials can be found before the first AWS call. Default: false.
      */
     skipCredentialsValidation?: pulumi.Input<boolean>;
+    /**
+     * A file each Image build adds its figures to (build steps cached and rebuilt, build seconds, bytes pushed, cache export seconds), labelled by the Image's name, in the OpenMetrics text format: for a node_exporter textfile collector or a CI step. Best given as an absolute path (a relative one is read from the directory the plugin runs in). Default: none.
+     */
+    metricsFile?: pulumi.Input<string>;
 }

@@ -65,6 +65,13 @@ async fn docker_builds_same_content_keeps_digest() {
     assert_eq!(new.outputs["ref"], old.outputs["ref"]);
     assert_ne!(new.outputs["contextHash"], old.outputs["contextHash"]);
     assert_eq!(w.registry_files(), files, "nothing pushed");
+    // cacheReport from BuildKit's own progress: the COPY came from its cache.
+    let report = &new.outputs["cacheReport"];
+    assert_eq!(
+        (report["steps"].clone(), report["cached"].clone()),
+        (json!(1), json!(1)),
+        "{report}"
+    );
 
     // A real content change still gets through.
     write_files(&ctx, &[("src/app.ts", "y\n")]);
@@ -72,6 +79,9 @@ async fn docker_builds_same_content_keeps_digest() {
     up.assert_ok();
     let changed = w.stack.state().unwrap().by_name("app").unwrap().clone();
     assert_ne!(changed.outputs["digest"], old.outputs["digest"]);
+    let report = &changed.outputs["cacheReport"];
+    assert_eq!(report["rebuilt"], json!(1), "{report}");
+    assert_eq!(report["rebuiltSteps"][0]["line"], json!(3), "{report}");
     assert_eq!(
         registry_digest(&w.tag("app")),
         changed.outputs["digest"].as_str().map(String::from)

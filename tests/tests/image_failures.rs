@@ -6,25 +6,8 @@
 mod image_support;
 
 use image_support::*;
-use imagedeploy_tests::{Op, Program, Report, Severity};
+use imagedeploy_tests::{Op, Program, Severity};
 use serde_json::{json, Value as Json};
-
-fn failures(report: &Report, name: &str) -> Vec<(String, String)> {
-    let check = response(report, "Check", name);
-    check["failures"]
-        .as_array()
-        .map(|fs| {
-            fs.iter()
-                .map(|f| {
-                    (
-                        f["property"].as_str().unwrap_or_default().to_string(),
-                        f["reason"].as_str().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Rule 8: progress is ephemeral INFO; a failing RUN names its line and
 /// quotes the builder's last lines, in preview already.
@@ -229,7 +212,7 @@ async fn bad_inputs_fail_check_on_the_right_property_at_preview() {
         let p = Program::new().resource(w.image("app", &ctx, extra));
         let r = w.stack.preview(&p).await.unwrap();
         assert!(!r.ok(), "{what}: preview must fail");
-        let fs = failures(&r, "app");
+        let fs = check_failures(&r, "app");
         assert!(
             fs.iter()
                 .any(|(p, reason)| p == property && reason.contains(words)),

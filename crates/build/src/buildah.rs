@@ -57,6 +57,8 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
     // The FROM lines name digests, so `missing` matches the local store exactly.
     bud.arg(format!("--pull={}", request.pull.as_str()));
     bud.arg("--authfile").arg(&job.auth_file);
+    let iid_file = job.work.join("image-id");
+    bud.arg("--iidfile").arg(&iid_file);
     bud.arg("-f").arg(&job.dockerfile).arg("-t").arg(&tag);
     bud.arg("--ignorefile").arg(&job.ignore_file);
     crate::secrets::build_arg_flags(request, &mut bud);
@@ -75,10 +77,18 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
     if request.no_cache {
         bud.arg("--no-cache");
     }
+    for repository in &request.cache_from {
+        bud.arg("--cache-from").arg(repository);
+    }
+    if let Some(repository) = &request.cache_to {
+        bud.arg("--cache-to").arg(repository);
+    }
     bud.arg(job.context());
     let built = job.run(&bud, "buildah bud").await;
 
     let result = match built {
+        // A cache export wants the pushed cache images, not the image.
+        Ok(()) if request.cache_to.is_some() => Ok(()),
         Ok(()) => {
             let digest_file = job.work.join("digest");
             let mut push = base();
@@ -97,8 +107,12 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
         }
         Err(error) => Err(error),
     };
+    if result.is_ok() {
+        keep_as_cache(job, &base, &tag, &iid_file).await;
+    }
     let mut remove = base();
-    // Untag only: an identical concurrent build may share the image.
+    // Untags only when the image is kept for the cache; removes it (and the
+    // intermediate images only it used) otherwise.
     remove.args(["rmi"]).arg(&tag);
     job.cleanup(&remove).await;
     if result.is_ok() {
@@ -123,6 +137,49 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
 /// A registries.conf marking loopback and listed registries as plain HTTP,
 /// written to the work directory; `None` when no base image needs it (the
 /// system configuration then applies unchanged).
+/// Keeps the image just built, with the intermediate images of its steps,
+/// as the local layer cache of this context and target: under one stable
+/// tag per context, which moves from the previous build's image to this
+/// one. `buildah rmi` of an image's last tag also removes the intermediate
+/// images nothing else uses, so without this every build would find no
+/// cached step; with it, the store holds one chain of steps per context
+/// (the previous chain is removed, except for the steps both share).
+async fn keep_as_cache(job: &Job<'_>, base: &impl Fn() -> Invocation, tag: &str, iid_file: &Path) {
+    let Ok(new_id) = std::fs::read_to_string(iid_file) else {
+        return;
+    };
+    let new_id = new_id.trim().trim_start_matches("sha256:").to_string();
+    let request = job.request;
+    let key = {
+        use sha2::{Digest as _, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(request.context.to_string_lossy().as_bytes());
+        hash.update([0]);
+        hash.update(request.target.as_deref().unwrap_or_default().as_bytes());
+        hash.update([0]);
+        hash.update(request.platform.as_deref().unwrap_or_default().as_bytes());
+        hex::encode(&hash.finalize()[..8])
+    };
+    let keep = format!("localhost/imagedeploy-cache:{key}");
+    let mut find = base();
+    find.args(["images", "--noheading", "--no-trunc", "--format", "{{.ID}}"])
+        .arg(&keep);
+    let previous = job
+        .query(&find)
+        .await
+        .and_then(|lines| lines.into_iter().next())
+        .map(|id| id.trim().trim_start_matches("sha256:").to_string());
+    let mut name = base();
+    name.arg("tag").arg(tag).arg(&keep);
+    job.cleanup(&name).await;
+    if let Some(previous) = previous.filter(|p| !p.is_empty() && *p != new_id) {
+        // Fails harmlessly when another image still builds on it.
+        let mut remove = base();
+        remove.arg("rmi").arg(&previous);
+        job.cleanup(&remove).await;
+    }
+}
+
 fn registries_conf(job: &Job<'_>) -> Option<String> {
     // A Dockerfile that cannot be planned fails in the builder, which says why.
     let images = crate::dockerfile::base_images(
@@ -137,6 +194,16 @@ fn registries_conf(job: &Job<'_>) -> Option<String> {
         .map(|r| r.registry().to_string())
         .filter(|registry| is_loopback(registry))
         .collect();
+    // Cache repositories on a loopback registry are reached over HTTP too.
+    insecure.extend(
+        job.request
+            .cache_from
+            .iter()
+            .chain(&job.request.cache_to)
+            .filter_map(|repository| repository.split('/').next())
+            .filter(|registry| is_loopback(registry))
+            .map(str::to_string),
+    );
     insecure.extend(job.request.insecure_registries.iter().cloned());
     insecure.sort();
     insecure.dedup();

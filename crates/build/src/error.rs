@@ -33,6 +33,11 @@ pub enum BuildError {
     #[error("baseImagePull \"never\" needs buildah: the Docker engine's BuildKit cannot be kept from contacting registries for base images")]
     PullNever,
 
+    #[error(
+        "a shared build cache needs buildah: the Docker engine here has no registry cache exporter"
+    )]
+    CacheUnsupported,
+
     #[error("no image builder is available: {tried}")]
     NoBuilder { tried: String },
 

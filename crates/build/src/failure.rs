@@ -18,10 +18,10 @@ enum Stage {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct StepMarker {
+pub(crate) struct StepMarker {
     stage: Stage,
     step: usize,
-    text: String,
+    pub(crate) text: String,
     counts_every_instruction: bool,
 }
 
@@ -105,17 +105,17 @@ impl StepTracker {
 }
 
 /// One instruction of the user's Dockerfile, as builders print it.
-struct Step {
-    line: usize,
+pub(crate) struct Step {
+    pub(crate) line: usize,
     end_line: usize,
     keyword: String,
     /// 0-based stage index; `None` for global `ARG`s.
-    stage: Option<usize>,
+    pub(crate) stage: Option<usize>,
     /// `RUN make all`: the joined source text, keyword upper-cased.
-    text: String,
+    pub(crate) text: String,
 }
 
-struct Steps {
+pub(crate) struct Steps {
     list: Vec<Step>,
     /// `AS` names by stage index (lower-cased).
     stage_names: Vec<Option<String>>,
@@ -123,7 +123,7 @@ struct Steps {
 
 impl Steps {
     /// `None` when the Dockerfile does not parse.
-    fn read(text: &str) -> Option<Self> {
+    pub(crate) fn read(text: &str) -> Option<Self> {
         let parsed = parse(text).ok()?;
         let step = |ins: &Instruction, stage: Option<usize>| Step {
             line: ins.line,
@@ -148,7 +148,7 @@ impl Steps {
         })
     }
 
-    fn locate(&self, marker: &StepMarker) -> Option<&Step> {
+    pub(crate) fn locate(&self, marker: &StepMarker) -> Option<&Step> {
         let stage_index = match &marker.stage {
             Stage::Index(i) => Some(*i),
             Stage::Name(name) => self
@@ -204,7 +204,7 @@ fn printed(instruction: &Instruction) -> String {
 }
 
 /// `STEP 3/5: RUN make` or `[2/3] STEP 3/5: RUN make`.
-fn buildah_step(line: &str) -> Option<StepMarker> {
+pub(crate) fn buildah_step(line: &str) -> Option<StepMarker> {
     let (stage, rest) = match line.strip_prefix('[') {
         Some(bracketed) => {
             let (inside, rest) = bracketed.split_once("] ")?;
@@ -225,7 +225,7 @@ fn buildah_step(line: &str) -> Option<StepMarker> {
 }
 
 /// `#7 rest` -> ("7", "rest").
-fn buildkit_vertex(line: &str) -> Option<(&str, &str)> {
+pub(crate) fn buildkit_vertex(line: &str) -> Option<(&str, &str)> {
     let rest = line.strip_prefix('#')?;
     let (id, rest) = rest.split_once(' ')?;
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
@@ -235,7 +235,7 @@ fn buildkit_vertex(line: &str) -> Option<(&str, &str)> {
 }
 
 /// `[stage-1 2/3] RUN make` or `[2/3] RUN make` or `[builder 2/3] COPY . .`.
-fn buildkit_step(rest: &str) -> Option<StepMarker> {
+pub(crate) fn buildkit_step(rest: &str) -> Option<StepMarker> {
     let inside_and_text = rest.strip_prefix('[')?;
     let (inside, text) = inside_and_text.split_once("] ")?;
     let (stage, fraction) = match inside.rsplit_once(' ') {

@@ -40,6 +40,8 @@ pub(crate) struct Job<'a> {
     pub tracker: Mutex<StepTracker>,
     /// BuildKit's base-image downloads (see `buildkit_pulls`).
     pub pulls: Mutex<crate::buildkit_pulls::PullWatch>,
+    /// Cached and rebuilt steps, exported cache images (see `cache`).
+    pub cache: Mutex<crate::cache::CacheWatch>,
 }
 
 impl Job<'_> {
@@ -68,6 +70,9 @@ impl Job<'_> {
             }
             if let Ok(mut pulls) = self.pulls.lock() {
                 pulls.observe(&line);
+            }
+            if let Ok(mut cache) = self.cache.lock() {
+                cache.observe(&line);
             }
             crate::progress(&line);
         };
@@ -127,6 +132,20 @@ impl Job<'_> {
         {
             tracing::debug!(?error, command = %invocation.describe(), "cleanup command failed");
         }
+    }
+
+    /// Runs a best-effort query and returns its output lines; `None` when
+    /// it fails.
+    pub async fn query(&self, invocation: &Invocation) -> Option<Vec<String>> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut tail = VecDeque::new();
+        let mut lines = Vec::new();
+        let mut collect = |line: &str| lines.push(line.to_string());
+        let never = CancellationToken::new();
+        process::run(invocation, deadline, &never, &mut collect, &mut tail)
+            .await
+            .ok()?;
+        Some(lines)
     }
 
     pub fn context(&self) -> &Path {

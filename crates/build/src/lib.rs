@@ -7,6 +7,7 @@
 mod authfile;
 mod buildah;
 mod buildkit_pulls;
+mod cache;
 mod docker;
 pub mod dockerfile;
 mod error;
@@ -24,6 +25,7 @@ mod storage_lock;
 use std::sync::Mutex;
 use std::time::Instant;
 
+pub use cache::{RebuiltStep, StepReport};
 pub use error::{BuildError, BuildFailure};
 pub use failure::FailedStep;
 pub use local::{local_image, BaseImageUse, LocalImage};
@@ -85,18 +87,9 @@ async fn resolve_builder_now(builder: &Builder) -> Result<(BuilderKind, String),
     }
 }
 
-/// Builds `request` and returns the image as an OCI layout. Every builder
-/// output line is a progress line (see [`progress`]; secret values masked).
-/// `cancel` stops the builder; so does `request.timeout`.
-///
-/// The builder never reads `request.context` itself: it gets a private
-/// snapshot of exactly the fingerprinted files (see
-/// `imagedeploy_fingerprint::stage`), each checked against its hash.
-pub async fn build(
-    request: &BuildRequest,
-    cancel: CancellationToken,
-) -> Result<BuiltImage, BuildError> {
-    let started = Instant::now();
+/// Prepares the build's private Dockerfile and context and runs the
+/// builder: into an OCI layout, or (`request.cache_to`) to push its cache.
+async fn run(request: &BuildRequest, cancel: CancellationToken) -> Result<Ran, BuildError> {
     let deadline = tokio::time::Instant::now() + request.timeout;
     if !request.context.is_dir() {
         return Err(BuildError::ContextMissing {
@@ -119,6 +112,14 @@ pub async fn build(
     }
     if kind == BuilderKind::Buildah && !matches!(request.builder, Builder::Buildah) {
         progress("using buildah (no usable Docker engine)");
+    }
+    if kind != BuilderKind::Buildah {
+        if request.cache_to.is_some() {
+            return Err(BuildError::CacheUnsupported);
+        }
+        if !request.cache_from.is_empty() {
+            progress("the Docker engine has no registry cache importer here: building without the shared cache (cache.from needs buildah)");
+        }
     }
     let fingerprint = fingerprint_for(request, &build_platform).await?;
     let label = match request.dockerfile_path() {
@@ -175,6 +176,7 @@ pub async fn build(
         cancel,
         tracker: Mutex::new(failure::StepTracker::default()),
         pulls: Mutex::new(buildkit_pulls::PullWatch::default()),
+        cache: Mutex::new(cache::CacheWatch::default()),
     };
     let stored_before = stored_base_images(request).await;
     match kind {
@@ -195,6 +197,18 @@ pub async fn build(
             }
         }
     }
+    let steps = match job.cache.lock() {
+        Ok(mut watch) => watch.report(&job.dockerfile_text),
+        Err(_) => StepReport::default(),
+    };
+    if request.cache_to.is_some() {
+        return Ok(Ran {
+            out,
+            kind,
+            base_images: Vec::new(),
+            steps,
+        });
+    }
     let base_images = match kind {
         BuilderKind::Buildah => base_image_uses(request, stored_before).await,
         BuilderKind::DockerBuildKit | BuilderKind::DockerBuildx => match job.pulls.lock() {
@@ -202,15 +216,61 @@ pub async fn build(
             Err(_) => Vec::new(),
         },
     };
-    let layout = ImageLayout::open(out.path())?;
+    Ok(Ran {
+        out,
+        kind,
+        base_images,
+        steps,
+    })
+}
+
+/// What a builder run left: the layout directory and what was seen.
+struct Ran {
+    out: tempfile::TempDir,
+    kind: BuilderKind,
+    base_images: Vec<BaseImageUse>,
+    steps: StepReport,
+}
+
+/// Builds `request` and returns the image as an OCI layout. Every builder
+/// output line is a progress line (see [`progress`]; secret values masked).
+/// `cancel` stops the builder; so does `request.timeout`.
+///
+/// The builder never reads `request.context` itself: it gets a private
+/// snapshot of exactly the fingerprinted files (see
+/// `imagedeploy_fingerprint::stage`), each checked against its hash.
+pub async fn build(
+    request: &BuildRequest,
+    cancel: CancellationToken,
+) -> Result<BuiltImage, BuildError> {
+    let started = Instant::now();
+    let ran = run(request, cancel).await?;
+    let layout = ImageLayout::open(ran.out.path())?;
     Ok(BuiltImage {
         manifest_digest: layout.manifest_digest().clone(),
         platform: layout.platform()?,
-        dir: out,
-        builder: kind,
+        dir: ran.out,
+        builder: ran.kind,
         duration: started.elapsed(),
-        base_images,
+        base_images: ran.base_images,
+        steps: ran.steps,
     })
+}
+
+/// Pushes the cache images of an image just built from `request` to the
+/// repository `to` (buildah `--cache-to`): the same build again, every step
+/// taken from the local store, each step's layer pushed as a cache image.
+/// Bounded by `request.timeout`. Returns the steps seen, with `exported`.
+/// The Docker engine here has no registry cache exporter: refused.
+pub async fn export_cache(
+    request: &BuildRequest,
+    to: &str,
+    cancel: CancellationToken,
+) -> Result<StepReport, BuildError> {
+    let mut request = request.clone();
+    request.cache_to = Some(to.to_string());
+    request.no_cache = false;
+    Ok(run(&request, cancel).await?.steps)
 }
 
 /// The request's fingerprint, or a new one when it carries none; refused

@@ -91,6 +91,13 @@ pub struct BuildRequest {
     /// `imagedeploy_fingerprint::stage`), and its Dockerfile text. `None`:
     /// fingerprinted here, just before staging.
     pub fingerprint: Option<Arc<Fingerprint>>,
+    /// Registry repositories (`host/repository`) whose cache images buildah
+    /// may take steps from (`--cache-from`). The Docker engine, which has
+    /// no registry cache importer here, builds without them (and says so).
+    pub cache_from: Vec<String>,
+    /// Set by [`crate::export_cache`] only: the repository the build pushes
+    /// its cache images to (`--cache-to`) instead of exporting an image.
+    pub(crate) cache_to: Option<String>,
 }
 
 impl BuildRequest {
@@ -115,6 +122,8 @@ impl BuildRequest {
             compression: Compression::Gzip,
             buildah_storage: None,
             fingerprint: None,
+            cache_from: Vec::new(),
+            cache_to: None,
         }
     }
 
@@ -197,6 +206,8 @@ pub struct BuiltImage {
     /// the builder's local store had it before the build. Empty when the
     /// builder's store cannot be inspected (BuildKit keeps its own).
     pub base_images: Vec<crate::local::BaseImageUse>,
+    /// Which steps came from a cache and which ran again.
+    pub steps: crate::cache::StepReport,
 }
 
 impl BuiltImage {

@@ -21,6 +21,32 @@ export interface BaseImageRefresh {
 }
 
 /**
+ * A build cache shared through a registry.
+ */
+export interface BuildCache {
+    /**
+     * Repositories (`host/repository`, no tag) whose cache images a build may take unchanged steps from.
+     */
+    from?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * The repository the cache images of a build are pushed to, after the image itself is pushed.
+     */
+    to?: pulumi.Input<string>;
+    /**
+     * Which steps are exported: `max` (default: every step of every stage built, which is what buildah exports). `min` (only the final stage) needs a builder that can export it and is refused at Check.
+     */
+    mode?: pulumi.Input<enums.CacheMode>;
+    /**
+     * When the cache is exported: `onMiss` (default: only when some step ran again), `always`, or `never`.
+     */
+    export?: pulumi.Input<enums.CacheExport>;
+    /**
+     * Longest an export may take, in seconds (default 120). An export that fails or takes longer is a warning, never a failed update.
+     */
+    exportTimeoutSeconds?: pulumi.Input<number>;
+}
+
+/**
  * A build context.
  */
 export interface BuildContext {

@@ -39,6 +39,32 @@ export interface BaseImageResolution {
 }
 
 /**
+ * A build cache shared through a registry.
+ */
+export interface BuildCache {
+    /**
+     * Repositories (`host/repository`, no tag) whose cache images a build may take unchanged steps from.
+     */
+    from?: string[];
+    /**
+     * The repository the cache images of a build are pushed to, after the image itself is pushed.
+     */
+    to?: string;
+    /**
+     * Which steps are exported: `max` (default: every step of every stage built, which is what buildah exports). `min` (only the final stage) needs a builder that can export it and is refused at Check.
+     */
+    mode?: enums.CacheMode;
+    /**
+     * When the cache is exported: `onMiss` (default: only when some step ran again), `always`, or `never`.
+     */
+    export?: enums.CacheExport;
+    /**
+     * Longest an export may take, in seconds (default 120). An export that fails or takes longer is a warning, never a failed update.
+     */
+    exportTimeoutSeconds?: number;
+}
+
+/**
  * A build context.
  */
 export interface BuildContext {
@@ -60,6 +86,40 @@ export interface BuilderSpec {
      * For `docker`: the engine to use, as a DOCKER_HOST value, e.g. `ssh://builder@big-machine` or `tcp://10.0.0.5:2376`.
      */
     host?: string;
+}
+
+/**
+ * The cache's share of the last build.
+ */
+export interface CacheReport {
+    /**
+     * Steps that build something (every instruction but `FROM`).
+     */
+    steps: number;
+    /**
+     * Of those, taken from a cache (the local one or `cache.from`).
+     */
+    cached: number;
+    /**
+     * Of those, run again.
+     */
+    rebuilt: number;
+    /**
+     * Cache images the export pushed (0 when none ran).
+     */
+    exported: number;
+    /**
+     * How long the export took, in seconds.
+     */
+    exportSeconds: number;
+    /**
+     * Why the export failed or was cut short, when it did.
+     */
+    exportError?: string;
+    /**
+     * The steps that ran again.
+     */
+    rebuiltSteps: outputs.RebuiltStep[];
 }
 
 /**
@@ -698,6 +758,28 @@ export interface PreDeploy {
      * `abort` (default): a failure leaves the service on its old revision and fails the update; the next `up` runs the task again. `warn`: the failure is logged and the service is switched anyway.
      */
     onFailure?: enums.PreDeployOnFailure;
+}
+
+/**
+ * A build step that ran again.
+ */
+export interface RebuiltStep {
+    /**
+     * 0-based stage index.
+     */
+    stage?: number;
+    /**
+     * 1-based Dockerfile line.
+     */
+    line?: number;
+    /**
+     * The instruction.
+     */
+    instruction: string;
+    /**
+     * How long it ran.
+     */
+    seconds: number;
 }
 
 /**

@@ -11,6 +11,8 @@ __all__ = [
     "BaseImagePull",
     "BudgetAction",
     "BuilderKind",
+    "CacheExport",
+    "CacheMode",
     "Compression",
     "CpuArchitecture",
     "DependencyCondition",
@@ -92,6 +94,38 @@ class BuilderKind(builtins.str, Enum):
     BUILDAH = "buildah"
     """
     buildah, daemonless.
+    """
+
+
+class CacheExport(builtins.str, Enum):
+    """
+    When a cache export runs.
+    """
+    ON_MISS = "onMiss"
+    """
+    Only when some step ran again.
+    """
+    ALWAYS = "always"
+    """
+    After every build.
+    """
+    NEVER = "never"
+    """
+    Never: only read the cache.
+    """
+
+
+class CacheMode(builtins.str, Enum):
+    """
+    Which steps a cache export holds.
+    """
+    MIN = "min"
+    """
+    The final stage's steps only.
+    """
+    MAX = "max"
+    """
+    Every step of every stage built.
     """
 
 

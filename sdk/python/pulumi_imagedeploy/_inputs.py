@@ -19,6 +19,8 @@ from ._enums import *
 __all__ = [
     "BaseImageRefreshArgs",
     "BaseImageRefreshArgsDict",
+    "BuildCacheArgs",
+    "BuildCacheArgsDict",
     "BuildContextArgs",
     "BuildContextArgsDict",
     "BuilderSpecArgs",
@@ -158,6 +160,120 @@ class BaseImageRefreshArgs:
     @trigger.setter
     def trigger(self, value: Optional[pulumi.Input[builtins.str]]):
         pulumi.set(self, "trigger", value)
+
+
+class BuildCacheArgsDict(TypedDict):
+    """
+    A build cache shared through a registry.
+    """
+    from_: NotRequired[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]]
+    """
+    Repositories (`host/repository`, no tag) whose cache images a build may take unchanged steps from.
+    """
+    to: NotRequired[pulumi.Input[builtins.str]]
+    """
+    The repository the cache images of a build are pushed to, after the image itself is pushed.
+    """
+    mode: NotRequired[pulumi.Input['CacheMode']]
+    """
+    Which steps are exported: `max` (default: every step of every stage built, which is what buildah exports). `min` (only the final stage) needs a builder that can export it and is refused at Check.
+    """
+    export: NotRequired[pulumi.Input['CacheExport']]
+    """
+    When the cache is exported: `onMiss` (default: only when some step ran again), `always`, or `never`.
+    """
+    export_timeout_seconds: NotRequired[pulumi.Input[builtins.int]]
+    """
+    Longest an export may take, in seconds (default 120). An export that fails or takes longer is a warning, never a failed update.
+    """
+
+
+@pulumi.input_type
+class BuildCacheArgs:
+    def __init__(__self__, *,
+                 from_: Optional[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]] = None,
+                 to: Optional[pulumi.Input[builtins.str]] = None,
+                 mode: Optional[pulumi.Input['CacheMode']] = None,
+                 export: Optional[pulumi.Input['CacheExport']] = None,
+                 export_timeout_seconds: Optional[pulumi.Input[builtins.int]] = None):
+        """
+        A build cache shared through a registry.
+        :param pulumi.Input[Sequence[pulumi.Input[builtins.str]]] from_: Repositories (`host/repository`, no tag) whose cache images a build may take unchanged steps from.
+        :param pulumi.Input[builtins.str] to: The repository the cache images of a build are pushed to, after the image itself is pushed.
+        :param pulumi.Input['CacheMode'] mode: Which steps are exported: `max` (default: every step of every stage built, which is what buildah exports). `min` (only the final stage) needs a builder that can export it and is refused at Check.
+        :param pulumi.Input['CacheExport'] export: When the cache is exported: `onMiss` (default: only when some step ran again), `always`, or `never`.
+        :param pulumi.Input[builtins.int] export_timeout_seconds: Longest an export may take, in seconds (default 120). An export that fails or takes longer is a warning, never a failed update.
+        """
+        if from_ is not None:
+            pulumi.set(__self__, "from_", from_)
+        if to is not None:
+            pulumi.set(__self__, "to", to)
+        if mode is not None:
+            pulumi.set(__self__, "mode", mode)
+        if export is not None:
+            pulumi.set(__self__, "export", export)
+        if export_timeout_seconds is not None:
+            pulumi.set(__self__, "export_timeout_seconds", export_timeout_seconds)
+
+    @property
+    @pulumi.getter(name="from")
+    def from_(self) -> Optional[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]]:
+        """
+        Repositories (`host/repository`, no tag) whose cache images a build may take unchanged steps from.
+        """
+        return pulumi.get(self, "from_")
+
+    @from_.setter
+    def from_(self, value: Optional[pulumi.Input[Sequence[pulumi.Input[builtins.str]]]]):
+        pulumi.set(self, "from_", value)
+
+    @property
+    @pulumi.getter
+    def to(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        The repository the cache images of a build are pushed to, after the image itself is pushed.
+        """
+        return pulumi.get(self, "to")
+
+    @to.setter
+    def to(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "to", value)
+
+    @property
+    @pulumi.getter
+    def mode(self) -> Optional[pulumi.Input['CacheMode']]:
+        """
+        Which steps are exported: `max` (default: every step of every stage built, which is what buildah exports). `min` (only the final stage) needs a builder that can export it and is refused at Check.
+        """
+        return pulumi.get(self, "mode")
+
+    @mode.setter
+    def mode(self, value: Optional[pulumi.Input['CacheMode']]):
+        pulumi.set(self, "mode", value)
+
+    @property
+    @pulumi.getter
+    def export(self) -> Optional[pulumi.Input['CacheExport']]:
+        """
+        When the cache is exported: `onMiss` (default: only when some step ran again), `always`, or `never`.
+        """
+        return pulumi.get(self, "export")
+
+    @export.setter
+    def export(self, value: Optional[pulumi.Input['CacheExport']]):
+        pulumi.set(self, "export", value)
+
+    @property
+    @pulumi.getter(name="exportTimeoutSeconds")
+    def export_timeout_seconds(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        Longest an export may take, in seconds (default 120). An export that fails or takes longer is a warning, never a failed update.
+        """
+        return pulumi.get(self, "export_timeout_seconds")
+
+    @export_timeout_seconds.setter
+    def export_timeout_seconds(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "export_timeout_seconds", value)
 
 
 class BuildContextArgsDict(TypedDict):

@@ -42,7 +42,8 @@ class ImageArgs:
                  size_budget: Optional[pulumi.Input['SizeBudgetArgs']] = None,
                  compression: Optional[pulumi.Input['Compression']] = None,
                  base_image_pull: Optional[pulumi.Input['BaseImagePull']] = None,
-                 base_image_refresh: Optional[pulumi.Input['BaseImageRefreshArgs']] = None):
+                 base_image_refresh: Optional[pulumi.Input['BaseImageRefreshArgs']] = None,
+                 cache: Optional[pulumi.Input['BuildCacheArgs']] = None):
         """
         The set of arguments for constructing a Image resource.
         :param pulumi.Input['BuildContextArgs'] context: The build context: the directory the Dockerfile's COPY and ADD read from. Example: `{ location: "./app" }`.
@@ -64,6 +65,7 @@ class ImageArgs:
         :param pulumi.Input['Compression'] compression: Layer compression of the pushed image: `gzip` (default) or `zstd` (smaller and faster to unpack; Fargate pulls zstd layers). The content digest does not depend on it.
         :param pulumi.Input['BaseImagePull'] base_image_pull: Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
         :param pulumi.Input['BaseImageRefreshArgs'] base_image_refresh: When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
+        :param pulumi.Input['BuildCacheArgs'] cache: A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. Needs buildah. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
         """
         pulumi.set(__self__, "context", context)
         if dockerfile is not None:
@@ -102,6 +104,8 @@ class ImageArgs:
             pulumi.set(__self__, "base_image_pull", base_image_pull)
         if base_image_refresh is not None:
             pulumi.set(__self__, "base_image_refresh", base_image_refresh)
+        if cache is not None:
+            pulumi.set(__self__, "cache", cache)
 
     @property
     @pulumi.getter
@@ -331,6 +335,18 @@ class ImageArgs:
     def base_image_refresh(self, value: Optional[pulumi.Input['BaseImageRefreshArgs']]):
         pulumi.set(self, "base_image_refresh", value)
 
+    @property
+    @pulumi.getter
+    def cache(self) -> Optional[pulumi.Input['BuildCacheArgs']]:
+        """
+        A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. Needs buildah. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
+        """
+        return pulumi.get(self, "cache")
+
+    @cache.setter
+    def cache(self, value: Optional[pulumi.Input['BuildCacheArgs']]):
+        pulumi.set(self, "cache", value)
+
 
 class Image(pulumi.CustomResource):
     @overload
@@ -356,6 +372,7 @@ class Image(pulumi.CustomResource):
                  compression: Optional[pulumi.Input['Compression']] = None,
                  base_image_pull: Optional[pulumi.Input['BaseImagePull']] = None,
                  base_image_refresh: Optional[pulumi.Input[Union['BaseImageRefreshArgs', 'BaseImageRefreshArgsDict']]] = None,
+                 cache: Optional[pulumi.Input[Union['BuildCacheArgs', 'BuildCacheArgsDict']]] = None,
                  __props__=None):
         """
         Builds an image from a Dockerfile, pushes it to a registry and outputs its digest.
@@ -385,6 +402,7 @@ class Image(pulumi.CustomResource):
         :param pulumi.Input['Compression'] compression: Layer compression of the pushed image: `gzip` (default) or `zstd` (smaller and faster to unpack; Fargate pulls zstd layers). The content digest does not depend on it.
         :param pulumi.Input['BaseImagePull'] base_image_pull: Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
         :param pulumi.Input[Union['BaseImageRefreshArgs', 'BaseImageRefreshArgsDict']] base_image_refresh: When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
+        :param pulumi.Input[Union['BuildCacheArgs', 'BuildCacheArgsDict']] cache: A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. Needs buildah. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
         """
         ...
 
@@ -435,6 +453,7 @@ class Image(pulumi.CustomResource):
                  compression: Optional[pulumi.Input['Compression']] = None,
                  base_image_pull: Optional[pulumi.Input['BaseImagePull']] = None,
                  base_image_refresh: Optional[pulumi.Input[Union['BaseImageRefreshArgs', 'BaseImageRefreshArgsDict']]] = None,
+                 cache: Optional[pulumi.Input[Union['BuildCacheArgs', 'BuildCacheArgsDict']]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):
@@ -465,6 +484,7 @@ class Image(pulumi.CustomResource):
             __props__.__dict__["compression"] = compression
             __props__.__dict__["base_image_pull"] = base_image_pull
             __props__.__dict__["base_image_refresh"] = base_image_refresh
+            __props__.__dict__["cache"] = cache
             __props__.__dict__["digest"] = None
             __props__.__dict__["ref"] = None
             __props__.__dict__["content_digest"] = None
@@ -475,6 +495,7 @@ class Image(pulumi.CustomResource):
             __props__.__dict__["uncompressed_bytes"] = None
             __props__.__dict__["layers"] = None
             __props__.__dict__["platform"] = None
+            __props__.__dict__["cache_report"] = None
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["secrets"])
         opts = pulumi.ResourceOptions.merge(opts, secret_opts)
         super(Image, __self__).__init__(
@@ -517,6 +538,7 @@ class Image(pulumi.CustomResource):
         __props__.__dict__["compression"] = None
         __props__.__dict__["base_image_pull"] = None
         __props__.__dict__["base_image_refresh"] = None
+        __props__.__dict__["cache"] = None
         __props__.__dict__["digest"] = None
         __props__.__dict__["ref"] = None
         __props__.__dict__["content_digest"] = None
@@ -527,6 +549,7 @@ class Image(pulumi.CustomResource):
         __props__.__dict__["uncompressed_bytes"] = None
         __props__.__dict__["layers"] = None
         __props__.__dict__["platform"] = None
+        __props__.__dict__["cache_report"] = None
         return Image(resource_name, opts=opts, __props__=__props__)
 
     @property
@@ -683,6 +706,14 @@ class Image(pulumi.CustomResource):
 
     @property
     @pulumi.getter
+    def cache(self) -> pulumi.Output[Optional['outputs.BuildCache']]:
+        """
+        A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. Needs buildah. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
+        """
+        return pulumi.get(self, "cache")
+
+    @property
+    @pulumi.getter
     def digest(self) -> pulumi.Output[builtins.str]:
         """
         The pushed manifest digest, `sha256:...`.
@@ -760,3 +791,11 @@ class Image(pulumi.CustomResource):
         Platform of the image, e.g. `linux/amd64`.
         """
         return pulumi.get(self, "platform")
+
+    @property
+    @pulumi.getter(name="cacheReport")
+    def cache_report(self) -> pulumi.Output[Optional['outputs.CacheReport']]:
+        """
+        Which steps of the last build came from a cache, which ran again, and what the cache export pushed. Absent when no build ran.
+        """
+        return pulumi.get(self, "cache_report")

@@ -20,8 +20,10 @@ from ._enums import *
 __all__ = [
     "BaseImageRefresh",
     "BaseImageResolution",
+    "BuildCache",
     "BuildContext",
     "BuilderSpec",
+    "CacheReport",
     "CapacityProviderStrategyItem",
     "Container",
     "ContainerDependency",
@@ -49,6 +51,7 @@ __all__ = [
     "PlacementStrategy",
     "PortMapping",
     "PreDeploy",
+    "RebuiltStep",
     "RegistryAuth",
     "RepositoryCredentials",
     "RuntimePlatform",
@@ -144,6 +147,76 @@ class BaseImageResolution(dict):
 
 
 @pulumi.output_type
+class BuildCache(dict):
+    """
+    A build cache shared through a registry.
+    """
+    def __init__(__self__, *,
+                 from_: Optional[Sequence[builtins.str]] = None,
+                 to: Optional[builtins.str] = None,
+                 mode: Optional['CacheMode'] = None,
+                 export: Optional['CacheExport'] = None,
+                 export_timeout_seconds: Optional[builtins.int] = None):
+        """
+        :param Sequence[builtins.str] from_: Repositories (`host/repository`, no tag) whose cache images a build may take unchanged steps from.
+        :param builtins.str to: The repository the cache images of a build are pushed to, after the image itself is pushed.
+        :param 'CacheMode' mode: Which steps are exported: `max` (default: every step of every stage built, which is what buildah exports). `min` (only the final stage) needs a builder that can export it and is refused at Check.
+        :param 'CacheExport' export: When the cache is exported: `onMiss` (default: only when some step ran again), `always`, or `never`.
+        :param builtins.int export_timeout_seconds: Longest an export may take, in seconds (default 120). An export that fails or takes longer is a warning, never a failed update.
+        """
+        if from_ is not None:
+            pulumi.set(__self__, "from_", from_)
+        if to is not None:
+            pulumi.set(__self__, "to", to)
+        if mode is not None:
+            pulumi.set(__self__, "mode", mode)
+        if export is not None:
+            pulumi.set(__self__, "export", export)
+        if export_timeout_seconds is not None:
+            pulumi.set(__self__, "export_timeout_seconds", export_timeout_seconds)
+
+    @property
+    @pulumi.getter(name="from")
+    def from_(self) -> Optional[Sequence[builtins.str]]:
+        """
+        Repositories (`host/repository`, no tag) whose cache images a build may take unchanged steps from.
+        """
+        return pulumi.get(self, "from_")
+
+    @property
+    @pulumi.getter
+    def to(self) -> Optional[builtins.str]:
+        """
+        The repository the cache images of a build are pushed to, after the image itself is pushed.
+        """
+        return pulumi.get(self, "to")
+
+    @property
+    @pulumi.getter
+    def mode(self) -> Optional['CacheMode']:
+        """
+        Which steps are exported: `max` (default: every step of every stage built, which is what buildah exports). `min` (only the final stage) needs a builder that can export it and is refused at Check.
+        """
+        return pulumi.get(self, "mode")
+
+    @property
+    @pulumi.getter
+    def export(self) -> Optional['CacheExport']:
+        """
+        When the cache is exported: `onMiss` (default: only when some step ran again), `always`, or `never`.
+        """
+        return pulumi.get(self, "export")
+
+    @property
+    @pulumi.getter(name="exportTimeoutSeconds")
+    def export_timeout_seconds(self) -> Optional[builtins.int]:
+        """
+        Longest an export may take, in seconds (default 120). An export that fails or takes longer is a warning, never a failed update.
+        """
+        return pulumi.get(self, "export_timeout_seconds")
+
+
+@pulumi.output_type
 class BuildContext(dict):
     """
     A build context.
@@ -196,6 +269,94 @@ class BuilderSpec(dict):
         For `docker`: the engine to use, as a DOCKER_HOST value, e.g. `ssh://builder@big-machine` or `tcp://10.0.0.5:2376`.
         """
         return pulumi.get(self, "host")
+
+
+@pulumi.output_type
+class CacheReport(dict):
+    """
+    The cache's share of the last build.
+    """
+    def __init__(__self__, *,
+                 steps: builtins.int,
+                 cached: builtins.int,
+                 rebuilt: builtins.int,
+                 exported: builtins.int,
+                 export_seconds: builtins.float,
+                 rebuilt_steps: Sequence['outputs.RebuiltStep'],
+                 export_error: Optional[builtins.str] = None):
+        """
+        :param builtins.int steps: Steps that build something (every instruction but `FROM`).
+        :param builtins.int cached: Of those, taken from a cache (the local one or `cache.from`).
+        :param builtins.int rebuilt: Of those, run again.
+        :param builtins.int exported: Cache images the export pushed (0 when none ran).
+        :param builtins.float export_seconds: How long the export took, in seconds.
+        :param Sequence['outputs.RebuiltStep'] rebuilt_steps: The steps that ran again.
+        :param builtins.str export_error: Why the export failed or was cut short, when it did.
+        """
+        pulumi.set(__self__, "steps", steps)
+        pulumi.set(__self__, "cached", cached)
+        pulumi.set(__self__, "rebuilt", rebuilt)
+        pulumi.set(__self__, "exported", exported)
+        pulumi.set(__self__, "export_seconds", export_seconds)
+        pulumi.set(__self__, "rebuilt_steps", rebuilt_steps)
+        if export_error is not None:
+            pulumi.set(__self__, "export_error", export_error)
+
+    @property
+    @pulumi.getter
+    def steps(self) -> builtins.int:
+        """
+        Steps that build something (every instruction but `FROM`).
+        """
+        return pulumi.get(self, "steps")
+
+    @property
+    @pulumi.getter
+    def cached(self) -> builtins.int:
+        """
+        Of those, taken from a cache (the local one or `cache.from`).
+        """
+        return pulumi.get(self, "cached")
+
+    @property
+    @pulumi.getter
+    def rebuilt(self) -> builtins.int:
+        """
+        Of those, run again.
+        """
+        return pulumi.get(self, "rebuilt")
+
+    @property
+    @pulumi.getter
+    def exported(self) -> builtins.int:
+        """
+        Cache images the export pushed (0 when none ran).
+        """
+        return pulumi.get(self, "exported")
+
+    @property
+    @pulumi.getter(name="exportSeconds")
+    def export_seconds(self) -> builtins.float:
+        """
+        How long the export took, in seconds.
+        """
+        return pulumi.get(self, "export_seconds")
+
+    @property
+    @pulumi.getter(name="rebuiltSteps")
+    def rebuilt_steps(self) -> Sequence['outputs.RebuiltStep']:
+        """
+        The steps that ran again.
+        """
+        return pulumi.get(self, "rebuilt_steps")
+
+    @property
+    @pulumi.getter(name="exportError")
+    def export_error(self) -> Optional[builtins.str]:
+        """
+        Why the export failed or was cut short, when it did.
+        """
+        return pulumi.get(self, "export_error")
 
 
 @pulumi.output_type
@@ -1866,6 +2027,62 @@ class PreDeploy(dict):
         `abort` (default): a failure leaves the service on its old revision and fails the update; the next `up` runs the task again. `warn`: the failure is logged and the service is switched anyway.
         """
         return pulumi.get(self, "on_failure")
+
+
+@pulumi.output_type
+class RebuiltStep(dict):
+    """
+    A build step that ran again.
+    """
+    def __init__(__self__, *,
+                 instruction: builtins.str,
+                 seconds: builtins.float,
+                 stage: Optional[builtins.int] = None,
+                 line: Optional[builtins.int] = None):
+        """
+        :param builtins.str instruction: The instruction.
+        :param builtins.float seconds: How long it ran.
+        :param builtins.int stage: 0-based stage index.
+        :param builtins.int line: 1-based Dockerfile line.
+        """
+        pulumi.set(__self__, "instruction", instruction)
+        pulumi.set(__self__, "seconds", seconds)
+        if stage is not None:
+            pulumi.set(__self__, "stage", stage)
+        if line is not None:
+            pulumi.set(__self__, "line", line)
+
+    @property
+    @pulumi.getter
+    def instruction(self) -> builtins.str:
+        """
+        The instruction.
+        """
+        return pulumi.get(self, "instruction")
+
+    @property
+    @pulumi.getter
+    def seconds(self) -> builtins.float:
+        """
+        How long it ran.
+        """
+        return pulumi.get(self, "seconds")
+
+    @property
+    @pulumi.getter
+    def stage(self) -> Optional[builtins.int]:
+        """
+        0-based stage index.
+        """
+        return pulumi.get(self, "stage")
+
+    @property
+    @pulumi.getter
+    def line(self) -> Optional[builtins.int]:
+        """
+        1-based Dockerfile line.
+        """
+        return pulumi.get(self, "line")
 
 
 @pulumi.output_type

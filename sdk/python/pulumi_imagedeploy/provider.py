@@ -27,13 +27,15 @@ class ProviderArgs:
                  region: Optional[pulumi.Input[builtins.str]] = None,
                  profile: Optional[pulumi.Input[builtins.str]] = None,
                  endpoints: Optional[pulumi.Input['EndpointsArgs']] = None,
-                 skip_credentials_validation: Optional[pulumi.Input[builtins.bool]] = None):
+                 skip_credentials_validation: Optional[pulumi.Input[builtins.bool]] = None,
+                 metrics_file: Optional[pulumi.Input[builtins.str]] = None):
         """
         The set of arguments for constructing a Provider resource.
         :param pulumi.Input[builtins.str] region: AWS region for ECS and ECR calls. Default: the AWS SDK's usual chain (`AWS_REGION`, the profile's region). Example: `eu-west-1`.
         :param pulumi.Input[builtins.str] profile: Named AWS profile from the shared config files. Default: `AWS_PROFILE` or `default`.
         :param pulumi.Input['EndpointsArgs'] endpoints: Endpoint URL overrides per AWS service, for emulators and VPC endpoints.
         :param pulumi.Input[builtins.bool] skip_credentials_validation: Skip checking that AWS credentials can be found before the first AWS call. Default: false.
+        :param pulumi.Input[builtins.str] metrics_file: A file each Image build adds its figures to (build steps cached and rebuilt, build seconds, bytes pushed, cache export seconds), labelled by the Image's name, in the OpenMetrics text format: for a node_exporter textfile collector or a CI step. Best given as an absolute path (a relative one is read from the directory the plugin runs in). Default: none.
         """
         if region is not None:
             pulumi.set(__self__, "region", region)
@@ -43,6 +45,8 @@ class ProviderArgs:
             pulumi.set(__self__, "endpoints", endpoints)
         if skip_credentials_validation is not None:
             pulumi.set(__self__, "skip_credentials_validation", skip_credentials_validation)
+        if metrics_file is not None:
+            pulumi.set(__self__, "metrics_file", metrics_file)
 
     @property
     @pulumi.getter
@@ -92,6 +96,18 @@ class ProviderArgs:
     def skip_credentials_validation(self, value: Optional[pulumi.Input[builtins.bool]]):
         pulumi.set(self, "skip_credentials_validation", value)
 
+    @property
+    @pulumi.getter(name="metricsFile")
+    def metrics_file(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        A file each Image build adds its figures to (build steps cached and rebuilt, build seconds, bytes pushed, cache export seconds), labelled by the Image's name, in the OpenMetrics text format: for a node_exporter textfile collector or a CI step. Best given as an absolute path (a relative one is read from the directory the plugin runs in). Default: none.
+        """
+        return pulumi.get(self, "metrics_file")
+
+    @metrics_file.setter
+    def metrics_file(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "metrics_file", value)
+
 
 class Provider(pulumi.ProviderResource):
     @overload
@@ -102,6 +118,7 @@ class Provider(pulumi.ProviderResource):
                  profile: Optional[pulumi.Input[builtins.str]] = None,
                  endpoints: Optional[pulumi.Input[Union['EndpointsArgs', 'EndpointsArgsDict']]] = None,
                  skip_credentials_validation: Optional[pulumi.Input[builtins.bool]] = None,
+                 metrics_file: Optional[pulumi.Input[builtins.str]] = None,
                  __props__=None):
         """
         The provider type for the imagedeploy package.
@@ -112,6 +129,7 @@ class Provider(pulumi.ProviderResource):
         :param pulumi.Input[builtins.str] profile: Named AWS profile from the shared config files. Default: `AWS_PROFILE` or `default`.
         :param pulumi.Input[Union['EndpointsArgs', 'EndpointsArgsDict']] endpoints: Endpoint URL overrides per AWS service, for emulators and VPC endpoints.
         :param pulumi.Input[builtins.bool] skip_credentials_validation: Skip checking that AWS credentials can be found before the first AWS call. Default: false.
+        :param pulumi.Input[builtins.str] metrics_file: A file each Image build adds its figures to (build steps cached and rebuilt, build seconds, bytes pushed, cache export seconds), labelled by the Image's name, in the OpenMetrics text format: for a node_exporter textfile collector or a CI step. Best given as an absolute path (a relative one is read from the directory the plugin runs in). Default: none.
         """
         ...
 
@@ -143,6 +161,7 @@ class Provider(pulumi.ProviderResource):
                  profile: Optional[pulumi.Input[builtins.str]] = None,
                  endpoints: Optional[pulumi.Input[Union['EndpointsArgs', 'EndpointsArgsDict']]] = None,
                  skip_credentials_validation: Optional[pulumi.Input[builtins.bool]] = None,
+                 metrics_file: Optional[pulumi.Input[builtins.str]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):
@@ -156,6 +175,7 @@ class Provider(pulumi.ProviderResource):
             __props__.__dict__["profile"] = profile
             __props__.__dict__["endpoints"] = pulumi.Output.from_input(endpoints).apply(pulumi.runtime.to_json) if endpoints is not None else None
             __props__.__dict__["skip_credentials_validation"] = pulumi.Output.from_input(skip_credentials_validation).apply(pulumi.runtime.to_json) if skip_credentials_validation is not None else None
+            __props__.__dict__["metrics_file"] = metrics_file
         super(Provider, __self__).__init__(
             "imagedeploy",
             resource_name,
@@ -177,3 +197,11 @@ class Provider(pulumi.ProviderResource):
         Named AWS profile from the shared config files. Default: `AWS_PROFILE` or `default`.
         """
         return pulumi.get(self, "profile")
+
+    @property
+    @pulumi.getter(name="metricsFile")
+    def metrics_file(self) -> pulumi.Output[Optional[builtins.str]]:
+        """
+        A file each Image build adds its figures to (build steps cached and rebuilt, build seconds, bytes pushed, cache export seconds), labelled by the Image's name, in the OpenMetrics text format: for a node_exporter textfile collector or a CI step. Best given as an absolute path (a relative one is read from the directory the plugin runs in). Default: none.
+        """
+        return pulumi.get(self, "metrics_file")

@@ -321,6 +321,12 @@ impl Stage {
                     "context": {"location": location},
                     "tags": [format!("{}/app:latest", self.registry.address())],
                     "builder": {"kind": "buildah"},
+                    // A build cache shared through the registry, as CI
+                    // machines that start empty would use it.
+                    "cache": {
+                        "from": [format!("{}/app-cache", self.registry.address())],
+                        "to": format!("{}/app-cache", self.registry.address()),
+                    },
                 }),
             ))
             .resource(Resource::new(SERVICE_TYPE, SERVICE, {

@@ -364,3 +364,49 @@ pub fn working_containers_of(id: &str) -> std::collections::BTreeSet<String> {
         })
         .unwrap_or_default()
 }
+
+/// The CheckFailures (property, reason) the provider answered for `name`.
+pub fn check_failures(report: &Report, name: &str) -> Vec<(String, String)> {
+    let check = response(report, "Check", name);
+    check["failures"]
+        .as_array()
+        .map(|fs| {
+            fs.iter()
+                .map(|f| {
+                    (
+                        f["property"].as_str().unwrap_or_default().to_string(),
+                        f["reason"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A plugin environment whose buildah keeps its images under `root`: one
+/// "machine".
+pub fn machine_store(stack: Deployment, root: &Path) -> Deployment {
+    std::fs::create_dir_all(root).unwrap();
+    let conf = root.join("storage.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[storage]\ndriver = \"vfs\"\ngraphroot = \"{}\"\nrunroot = \"{}\"\n",
+            root.join("graph").display(),
+            root.join("run").display()
+        ),
+    )
+    .unwrap();
+    stack.with_env("CONTAINERS_STORAGE_CONF", &conf.to_string_lossy())
+}
+
+/// The outputs `name` has in `stack`'s state.
+pub fn state_outputs(stack: &Deployment, name: &str) -> Json {
+    stack
+        .state()
+        .unwrap()
+        .by_name(name)
+        .unwrap_or_else(|| panic!("{name} in state"))
+        .outputs
+        .clone()
+}

@@ -91,6 +91,12 @@ pub struct ImageArgs {
     /// every preview and up resolves (with `baseImages: follow`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_image_refresh: Option<BaseImageRefresh>,
+    /// A build cache shared through a registry, so that a machine that
+    /// starts empty (a CI runner) takes unchanged steps from it. Default: no
+    /// shared cache, only the builder's local one. Needs buildah.
+    /// Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<BuildCache>,
     /// Internal, set by Check (which the engine calls only in preview and
     /// up): what these inputs resolved to on the machine then. Diff compares
     /// it with the state instead of looking at the machine, so refresh,
@@ -272,6 +278,92 @@ pub enum BudgetAction {
     Fail,
 }
 
+/// A build cache shared through a registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildCache {
+    /// Repositories (`host/repository`, no tag) whose cache images a build
+    /// may take unchanged steps from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Vec<String>>,
+    /// The repository the cache images of a build are pushed to, after the
+    /// image itself is pushed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Which steps are exported: `max` (default: every step of every stage
+    /// built, which is what buildah exports). `min` (only the final stage)
+    /// needs a builder that can export it and is refused at Check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<CacheMode>,
+    /// When the cache is exported: `onMiss` (default: only when some step
+    /// ran again), `always`, or `never`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<CacheExport>,
+    /// Longest an export may take, in seconds (default 120). An export
+    /// that fails or takes longer is a warning, never a failed update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_timeout_seconds: Option<i64>,
+}
+
+/// Which steps a cache export holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum CacheMode {
+    /// The final stage's steps only.
+    Min,
+    /// Every step of every stage built.
+    Max,
+}
+
+/// When a cache export runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum CacheExport {
+    /// Only when some step ran again.
+    OnMiss,
+    /// After every build.
+    Always,
+    /// Never: only read the cache.
+    Never,
+}
+
+/// The cache's share of the last build.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheReport {
+    /// Steps that build something (every instruction but `FROM`).
+    pub steps: i64,
+    /// Of those, taken from a cache (the local one or `cache.from`).
+    pub cached: i64,
+    /// Of those, run again.
+    pub rebuilt: i64,
+    /// Cache images the export pushed (0 when none ran).
+    pub exported: i64,
+    /// How long the export took, in seconds.
+    pub export_seconds: f64,
+    /// Why the export failed or was cut short, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_error: Option<String>,
+    /// The steps that ran again.
+    pub rebuilt_steps: Vec<RebuiltStep>,
+}
+
+/// A build step that ran again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RebuiltStep {
+    /// 0-based stage index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<i64>,
+    /// 1-based Dockerfile line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<i64>,
+    /// The instruction.
+    pub instruction: String,
+    /// How long it ran.
+    pub seconds: f64,
+}
+
 /// Layer compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -368,6 +460,10 @@ pub struct ImageState {
     )]
     #[schemars(skip)]
     pub context_manifest: Option<imagedeploy_fingerprint::Manifest>,
+    /// Which steps of the last build came from a cache, which ran again, and
+    /// what the cache export pushed. Absent when no build ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_report: Option<CacheReport>,
 }
 
 /// `layers` was a count before it was a list: a state written then reads

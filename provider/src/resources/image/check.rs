@@ -166,6 +166,14 @@ pub fn check(ctx: &Ctx, args: &ImageArgs) -> Vec<Failure> {
         failures.push(Failure::new("baseImagePull", PULL_NEVER_NEEDS_BUILDAH));
     }
 
+    if let Some(cache) = &args.cache {
+        super::cache::check(
+            cache,
+            args.builder.as_ref().and_then(|b| b.kind),
+            &mut failures,
+        );
+    }
+
     if let Some(registries) = &args.registries {
         for (i, r) in registries.iter().enumerate() {
             if !ctx.is_unknown("registries") && r.address.trim().is_empty() {

@@ -112,7 +112,7 @@ pub fn diff(
     }
 
     let before = &old.args;
-    let simple: [(&str, bool); 8] = [
+    let simple: [(&str, bool); 9] = [
         ("labels", before.labels != new.labels),
         ("tags", before.tags != new.tags),
         (
@@ -132,6 +132,7 @@ pub fn diff(
                 != new.compression.unwrap_or(Compression::Gzip),
         ),
         ("sizeBudget", before.size_budget != new.size_budget),
+        ("cache", before.cache != new.cache),
     ];
     for (name, changed) in simple {
         if changed && !changes.iter().any(|c| c.path == name) {

@@ -64,6 +64,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
         compression: None,
         base_image_pull: None,
         base_image_refresh: None,
+        cache: None,
         observed: None,
     };
     let client = auth::client_for(ctx, &args, std::slice::from_ref(&reference))
@@ -80,6 +81,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
         .ok()
         .flatten();
     Ok(Some(ImageState {
+        cache_report: None,
         args,
         reference: format!(
             "{}/{}@{digest}",

@@ -19,10 +19,12 @@ use crate::resource::{
 pub mod args;
 pub(crate) mod auth;
 mod bases;
+mod cache;
 mod check;
 mod diff;
 mod import;
 mod inputs;
+mod metrics;
 mod observed;
 mod shown;
 mod size;
@@ -168,6 +170,11 @@ fn build_request(ctx: &Ctx, args: &ImageArgs, obs: &Observation) -> build::Build
     };
     request.timeout = r.timeout;
     request.builder = r.builder();
+    request.cache_from = args
+        .cache
+        .as_ref()
+        .and_then(|c| c.from.clone())
+        .unwrap_or_default();
     // The builder gets exactly the files this fingerprint hashed.
     request.fingerprint = Some(std::sync::Arc::new(obs.fingerprint.clone()));
     request.pull = match args.base_image_pull.unwrap_or(args::BaseImagePull::Missing) {
@@ -193,9 +200,17 @@ fn build_request(ctx: &Ctx, args: &ImageArgs, obs: &Observation) -> build::Build
         })
         .collect();
     // The builder pulls the base images itself: give it the same credentials
-    // that resolved them (`registries` input, ECR token, Docker config).
-    for written in obs.bases.digests.keys() {
-        let Ok(reference) = Reference::parse(written) else {
+    // that resolved them (`registries` input, ECR token, Docker config); the
+    // cache repositories get theirs from the same sources.
+    let caches = args.cache.iter().flat_map(|c| {
+        c.from
+            .iter()
+            .flatten()
+            .chain(&c.to)
+            .map(|repository| format!("{repository}:cache"))
+    });
+    for written in obs.bases.digests.keys().cloned().chain(caches) {
+        let Ok(reference) = Reference::parse(&written) else {
             continue;
         };
         let registry = reference.registry().to_string();
@@ -242,6 +257,7 @@ async fn build_and_push(
         layers: Vec::new(),
         platform: String::new(),
         context_manifest: manifest_for_state(&obs.fingerprint.manifest),
+        cache_report: None,
     };
     if preview && !obs.resolved.build_on_preview {
         size::log_estimate(ctx, old, &obs.fingerprint.manifest);
@@ -270,6 +286,8 @@ async fn build_and_push(
     });
     let built = build::build(&request, ctx.cancel.clone()).await?;
     log_base_images(ctx, &built.base_images, request.pull);
+    ctx.info(&format!("build steps: {}", built.steps.summary()));
+    let mut cache_report = cache::report(&built.steps);
     let layout = built.layout_dir().to_path_buf();
     let content =
         tokio::task::spawn_blocking(move || imagedeploy_registry::content_digest(&layout))
@@ -319,11 +337,25 @@ async fn build_and_push(
             state.layers = size::to_output(&report.layers);
             state.uncompressed_bytes = i64::try_from(report.uncompressed_bytes).unwrap_or(i64::MAX);
         }
+        if !preview {
+            finish(
+                ctx,
+                &request,
+                &built,
+                0,
+                state.args.cache.clone(),
+                &mut cache_report,
+            )
+            .await;
+        }
+        state.cache_report = Some(cache_report);
         return Ok(Outputs::known(state));
     }
 
+    let mut pushed_bytes = 0;
     if obs.resolved.push && !preview {
         let report = push(&obs, built.layout_dir()).await?;
+        pushed_bytes = report.bytes_uploaded;
         if report.digest.to_string() != built_digest {
             return Err(ImageError::DigestMismatch {
                 pushed: report.digest.to_string(),
@@ -345,7 +377,50 @@ async fn build_and_push(
     state.uncompressed_bytes = i64::try_from(report.uncompressed_bytes).unwrap_or(i64::MAX);
     state.layers = size::to_output(&report.layers);
     state.platform = content.platform;
+    if !preview {
+        let cache = state.args.cache.clone();
+        finish(
+            ctx,
+            &request,
+            &built,
+            pushed_bytes,
+            cache,
+            &mut cache_report,
+        )
+        .await;
+    }
+    state.cache_report = Some(cache_report);
     Ok(Outputs::known(state))
+}
+
+/// After an up's build and push: the cache export (never failing the
+/// update) and the metrics file (a failure to write it is a warning).
+async fn finish(
+    ctx: &Ctx,
+    request: &build::BuildRequest,
+    built: &build::BuiltImage,
+    pushed_bytes: u64,
+    cache: Option<args::BuildCache>,
+    cache_report: &mut args::CacheReport,
+) {
+    cache::export(ctx, request, cache.as_ref(), cache_report).await;
+    let Some(path) = ctx.provider.config.metrics_file.as_deref() else {
+        return;
+    };
+    let figures = metrics::BuildFigures {
+        steps_cached: built.steps.cached as u64,
+        steps_rebuilt: built.steps.rebuilt.len() as u64,
+        build_seconds: built.duration.as_secs_f64(),
+        push_bytes: pushed_bytes,
+        cache_export_seconds: cache_report.export_seconds,
+    };
+    let path = std::path::PathBuf::from(path);
+    let name = ctx.name.clone();
+    let written =
+        tokio::task::spawn_blocking(move || metrics::record(&path, &name, &figures)).await;
+    if let Ok(Err(e)) | Err(e) = written.map_err(std::io::Error::other) {
+        ctx.warn(&format!("metricsFile was not written: {e}"));
+    }
 }
 
 /// `old` when the manifest its `ref` pins is still in the registry; `None`

@@ -73,6 +73,42 @@ export const BuilderKind = {
  */
 export type BuilderKind = (typeof BuilderKind)[keyof typeof BuilderKind];
 
+export const CacheExport = {
+    /**
+     * Only when some step ran again.
+     */
+    OnMiss: "onMiss",
+    /**
+     * After every build.
+     */
+    Always: "always",
+    /**
+     * Never: only read the cache.
+     */
+    Never: "never",
+} as const;
+
+/**
+ * When a cache export runs.
+ */
+export type CacheExport = (typeof CacheExport)[keyof typeof CacheExport];
+
+export const CacheMode = {
+    /**
+     * The final stage's steps only.
+     */
+    Min: "min",
+    /**
+     * Every step of every stage built.
+     */
+    Max: "max",
+} as const;
+
+/**
+ * Which steps a cache export holds.
+ */
+export type CacheMode = (typeof CacheMode)[keyof typeof CacheMode];
+
 export const Compression = {
     /**
      * gzip, which every registry and runtime reads.
