@@ -330,3 +330,54 @@ async fn the_local_layer_cache_survives_between_builds_and_stays_bounded() {
     }
     assert_eq!(counts[0], counts[1], "one chain per context: {counts:?}");
 }
+
+/// The cache repository's credentials come from the same sources as the
+/// image's: here the `registries` input for an htpasswd registry, used to
+/// export from one machine and import on another; the password shows
+/// nowhere.
+#[tokio::test]
+async fn cache_repositories_use_the_image_registries_credentials() {
+    const USER: &str = "cacher";
+    const PASSWORD: &str = "cache-s3cret-pw";
+    let mut w = World::start();
+    let private = imagedeploy_testsupport::Registry::start_with_auth(USER, PASSWORD)
+        .unwrap_or_else(|e| panic!("registry with htpasswd auth: {e}"));
+    let first = std::mem::replace(&mut w.stack, Deployment::new().unwrap());
+    w.stack = machine_store(first, &w.dir.path().join("auth-a"));
+    let ctx = w.context(
+        "app",
+        &[
+            ("Dockerfile", &dockerfile(&w.base_from())),
+            ("app.txt", "v1\n"),
+        ],
+    );
+    let repository = format!("{}/app-cache", private.address());
+    let program = Program::new().resource(w.image(
+        "app",
+        &ctx,
+        json!({
+            "cache": { "from": [repository], "to": repository },
+            "registries": [{
+                "address": private.address(),
+                "username": USER,
+                "password": imagedeploy_tests::values::secret(json!(PASSWORD)),
+            }],
+        }),
+    ));
+    let up = w.stack.up(&program).await.unwrap();
+    up.assert_ok();
+    let report = state_outputs(&w.stack, "app")["cacheReport"].clone();
+    assert!(report.get("exportError").is_none(), "{report}");
+    assert!(report["exported"].as_i64().unwrap() >= 2, "{report}");
+    assert!(!up.render().contains(PASSWORD));
+
+    let other = machine_store(
+        w.another_stack("auth-b"),
+        &w.dir.path().join("auth-b-store"),
+    );
+    let up = other.up(&program).await.unwrap();
+    up.assert_ok();
+    let report = state_outputs(&other, "app")["cacheReport"].clone();
+    assert_eq!(report["cached"], json!(2), "{report}");
+    assert!(!up.render().contains(PASSWORD));
+}
