@@ -119,7 +119,7 @@ export class Image extends pulumi.CustomResource {
      */
     public readonly baseImageRefresh!: pulumi.Output<outputs.BaseImageRefresh | undefined>;
     /**
-     * A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. Needs buildah. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
+     * A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. buildah pushes cache images; the Docker engine pushes its image, which carries BuildKit's inline cache, under the repository's `buildcache` tag. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
      */
     public readonly cache!: pulumi.Output<outputs.BuildCache | undefined>;
     /**
@@ -336,7 +336,7 @@ export interface ImageArgs {
      */
     baseImageRefresh?: pulumi.Input<inputs.BaseImageRefresh>;
     /**
-     * A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. Needs buildah. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
+     * A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. buildah pushes cache images; the Docker engine pushes its image, which carries BuildKit's inline cache, under the repository's `buildcache` tag. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
      */
     cache?: pulumi.Input<inputs.BuildCache>;
 }
@@ -422,7 +422,7 @@ export interface ImageState {
      */
     baseImageRefresh?: pulumi.Input<inputs.BaseImageRefresh>;
     /**
-     * A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. Needs buildah. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
+     * A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. buildah pushes cache images; the Docker engine pushes its image, which carries BuildKit's inline cache, under the repository's `buildcache` tag. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
      */
     cache?: pulumi.Input<inputs.BuildCache>;
     /**

@@ -145,3 +145,77 @@ async fn docker_layers_map_to_dockerfile_lines_and_zstd_keeps_content() {
     }
     drop(engine);
 }
+
+/// The shared cache with the Docker engine: BuildKit's inline cache. The
+/// image carries its cache metadata and is pushed to `<cache>:buildcache`
+/// after the deploy's push; an engine that forgot everything (build cache
+/// and images pruned, as on a fresh CI machine) takes the unchanged step
+/// from it. Skipped, with the reason printed, where dockerd cannot start.
+#[tokio::test]
+async fn docker_inline_cache_serves_an_engine_that_forgot_everything() {
+    let w = World::start();
+    let engine = match DockerEngine::start(&w.registry.address()) {
+        Ok(engine) => engine,
+        Err(reason) => {
+            println!("SKIPPED docker_inline_cache: the Docker engine cannot run here: {reason}");
+            eprintln!("SKIPPED docker_inline_cache: the Docker engine cannot run here: {reason}");
+            return;
+        }
+    };
+    let dockerfile = format!(
+        "{}\nRUN echo deps > /deps.txt\nCOPY app.txt /app/app.txt\n",
+        w.base_from()
+    );
+    let ctx = w.context("app", &[("Dockerfile", &dockerfile), ("app.txt", "v1\n")]);
+    let repository = format!("{}/app-cache", w.registry.address());
+    let program = Program::new().resource(w.image(
+        "app",
+        &ctx,
+        json!({
+            "builder": { "kind": "docker", "host": engine.host },
+            "cache": { "from": [repository], "to": repository },
+        }),
+    ));
+    w.stack.up(&program).await.unwrap().assert_ok();
+    let out = w
+        .stack
+        .state()
+        .unwrap()
+        .by_name("app")
+        .unwrap()
+        .outputs
+        .clone();
+    assert_eq!(
+        out["cacheReport"]["exported"],
+        json!(1),
+        "{}",
+        out["cacheReport"]
+    );
+    let config = registry_json(&format!("{repository}:buildcache"), true);
+    assert!(
+        config.get("moby.buildkit.cache.v0").is_some(),
+        "the cache image carries BuildKit's inline cache: {config}"
+    );
+
+    // The engine forgets everything it built and pulled.
+    for args in [
+        vec!["builder", "prune", "--all", "--force"],
+        vec!["system", "prune", "--all", "--force"],
+    ] {
+        let status = std::process::Command::new("/usr/bin/docker")
+            .env("DOCKER_HOST", &engine.host)
+            .args(&args)
+            .output()
+            .expect("docker");
+        assert!(status.status.success(), "docker {args:?}: {status:?}");
+    }
+    write_files(&ctx, &[("app.txt", "v2\n")]);
+    w.stack.up(&program).await.unwrap().assert_ok();
+    let report = w.stack.state().unwrap().by_name("app").unwrap().outputs["cacheReport"].clone();
+    assert_eq!(
+        (report["cached"].clone(), report["rebuilt"].clone()),
+        (json!(1), json!(1)),
+        "the RUN step from the inline cache, the COPY again: {report}"
+    );
+    drop(engine);
+}

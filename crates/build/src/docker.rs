@@ -234,6 +234,17 @@ fn common_args(job: &Job<'_>, build: &mut Invocation) {
     if request.no_cache {
         build.arg("--no-cache");
     }
+    // BuildKit's inline cache: the image's config carries the cache
+    // metadata of its final stage, and `--cache-from` reads it from images
+    // pushed earlier (under the cache repository's `buildcache` tag).
+    if request.inline_cache {
+        build.args(["--build-arg", "BUILDKIT_INLINE_CACHE=1"]);
+    }
+    for repository in &request.cache_from {
+        build
+            .arg("--cache-from")
+            .arg(format!("{repository}:{}", crate::DOCKER_CACHE_TAG));
+    }
     // `missing` is BuildKit's default; `never` has no BuildKit equivalent and
     // is refused before a Docker build starts (see `BuildError::PullNever`).
     if request.pull == crate::PullPolicy::Always {

@@ -113,13 +113,8 @@ async fn run(request: &BuildRequest, cancel: CancellationToken) -> Result<Ran, B
     if kind == BuilderKind::Buildah && !matches!(request.builder, Builder::Buildah) {
         progress("using buildah (no usable Docker engine)");
     }
-    if kind != BuilderKind::Buildah {
-        if request.cache_to.is_some() {
-            return Err(BuildError::CacheUnsupported);
-        }
-        if !request.cache_from.is_empty() {
-            progress("the Docker engine has no registry cache importer here: building without the shared cache (cache.from needs buildah)");
-        }
+    if kind != BuilderKind::Buildah && request.cache_to.is_some() {
+        return Err(BuildError::CacheUnsupported);
     }
     let fingerprint = fingerprint_for(request, &build_platform).await?;
     let label = match request.dockerfile_path() {
@@ -224,6 +219,10 @@ async fn run(request: &BuildRequest, cancel: CancellationToken) -> Result<Ran, B
     })
 }
 
+/// The tag under which a cache repository holds the Docker engine's
+/// inline-cache image.
+pub const DOCKER_CACHE_TAG: &str = "buildcache";
+
 /// What a builder run left: the layout directory and what was seen.
 struct Ran {
     out: tempfile::TempDir,
@@ -261,7 +260,8 @@ pub async fn build(
 /// repository `to` (buildah `--cache-to`): the same build again, every step
 /// taken from the local store, each step's layer pushed as a cache image.
 /// Bounded by `request.timeout`. Returns the steps seen, with `exported`.
-/// The Docker engine here has no registry cache exporter: refused.
+/// Not for the Docker engine, whose image carries its own (inline) cache:
+/// push that image to the cache repository under [`DOCKER_CACHE_TAG`].
 pub async fn export_cache(
     request: &BuildRequest,
     to: &str,

@@ -91,10 +91,15 @@ pub struct BuildRequest {
     /// `imagedeploy_fingerprint::stage`), and its Dockerfile text. `None`:
     /// fingerprinted here, just before staging.
     pub fingerprint: Option<Arc<Fingerprint>>,
-    /// Registry repositories (`host/repository`) whose cache images buildah
-    /// may take steps from (`--cache-from`). The Docker engine, which has
-    /// no registry cache importer here, builds without them (and says so).
+    /// Registry repositories (`host/repository`) whose cache a build may
+    /// take steps from: buildah's cache images (`--cache-from`), or for the
+    /// Docker engine the inline cache of the image tagged
+    /// [`crate::DOCKER_CACHE_TAG`] there.
     pub cache_from: Vec<String>,
+    /// Docker engine only: build with BuildKit's inline cache, so the image
+    /// itself carries its cache metadata (pushed to a cache repository under
+    /// [`crate::DOCKER_CACHE_TAG`] afterwards).
+    pub inline_cache: bool,
     /// Set by [`crate::export_cache`] only: the repository the build pushes
     /// its cache images to (`--cache-to`) instead of exporting an image.
     pub(crate) cache_to: Option<String>,
@@ -123,6 +128,7 @@ impl BuildRequest {
             buildah_storage: None,
             fingerprint: None,
             cache_from: Vec::new(),
+            inline_cache: false,
             cache_to: None,
         }
     }

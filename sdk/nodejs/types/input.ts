@@ -33,7 +33,7 @@ export interface BuildCache {
      */
     to?: pulumi.Input<string>;
     /**
-     * Which steps are exported: `max` (default: every step of every stage built, which is what buildah exports). `min` (only the final stage) needs a builder that can export it and is refused at Check.
+     * Which steps are exported: `max` (every step of every stage built: buildah's cache images, its default) or `min` (the final stage only: the Docker engine's inline cache, its default). Each builder refuses the other at Check.
      */
     mode?: pulumi.Input<enums.CacheMode>;
     /**

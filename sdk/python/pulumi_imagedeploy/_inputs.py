@@ -176,7 +176,7 @@ class BuildCacheArgsDict(TypedDict):
     """
     mode: NotRequired[pulumi.Input['CacheMode']]
     """
-    Which steps are exported: `max` (default: every step of every stage built, which is what buildah exports). `min` (only the final stage) needs a builder that can export it and is refused at Check.
+    Which steps are exported: `max` (every step of every stage built: buildah's cache images, its default) or `min` (the final stage only: the Docker engine's inline cache, its default). Each builder refuses the other at Check.
     """
     export: NotRequired[pulumi.Input['CacheExport']]
     """
@@ -200,7 +200,7 @@ class BuildCacheArgs:
         A build cache shared through a registry.
         :param pulumi.Input[Sequence[pulumi.Input[builtins.str]]] from_: Repositories (`host/repository`, no tag) whose cache images a build may take unchanged steps from.
         :param pulumi.Input[builtins.str] to: The repository the cache images of a build are pushed to, after the image itself is pushed.
-        :param pulumi.Input['CacheMode'] mode: Which steps are exported: `max` (default: every step of every stage built, which is what buildah exports). `min` (only the final stage) needs a builder that can export it and is refused at Check.
+        :param pulumi.Input['CacheMode'] mode: Which steps are exported: `max` (every step of every stage built: buildah's cache images, its default) or `min` (the final stage only: the Docker engine's inline cache, its default). Each builder refuses the other at Check.
         :param pulumi.Input['CacheExport'] export: When the cache is exported: `onMiss` (default: only when some step ran again), `always`, or `never`.
         :param pulumi.Input[builtins.int] export_timeout_seconds: Longest an export may take, in seconds (default 120). An export that fails or takes longer is a warning, never a failed update.
         """
@@ -243,7 +243,7 @@ class BuildCacheArgs:
     @pulumi.getter
     def mode(self) -> Optional[pulumi.Input['CacheMode']]:
         """
-        Which steps are exported: `max` (default: every step of every stage built, which is what buildah exports). `min` (only the final stage) needs a builder that can export it and is refused at Check.
+        Which steps are exported: `max` (every step of every stage built: buildah's cache images, its default) or `min` (the final stage only: the Docker engine's inline cache, its default). Each builder refuses the other at Check.
         """
         return pulumi.get(self, "mode")
 

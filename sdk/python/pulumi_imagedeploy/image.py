@@ -65,7 +65,7 @@ class ImageArgs:
         :param pulumi.Input['Compression'] compression: Layer compression of the pushed image: `gzip` (default) or `zstd` (smaller and faster to unpack; Fargate pulls zstd layers). The content digest does not depend on it.
         :param pulumi.Input['BaseImagePull'] base_image_pull: Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
         :param pulumi.Input['BaseImageRefreshArgs'] base_image_refresh: When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
-        :param pulumi.Input['BuildCacheArgs'] cache: A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. Needs buildah. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
+        :param pulumi.Input['BuildCacheArgs'] cache: A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. buildah pushes cache images; the Docker engine pushes its image, which carries BuildKit's inline cache, under the repository's `buildcache` tag. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
         """
         pulumi.set(__self__, "context", context)
         if dockerfile is not None:
@@ -339,7 +339,7 @@ class ImageArgs:
     @pulumi.getter
     def cache(self) -> Optional[pulumi.Input['BuildCacheArgs']]:
         """
-        A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. Needs buildah. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
+        A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. buildah pushes cache images; the Docker engine pushes its image, which carries BuildKit's inline cache, under the repository's `buildcache` tag. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
         """
         return pulumi.get(self, "cache")
 
@@ -402,7 +402,7 @@ class Image(pulumi.CustomResource):
         :param pulumi.Input['Compression'] compression: Layer compression of the pushed image: `gzip` (default) or `zstd` (smaller and faster to unpack; Fargate pulls zstd layers). The content digest does not depend on it.
         :param pulumi.Input['BaseImagePull'] base_image_pull: Where the builder takes base images from. `missing` (default) uses the image in the builder's local store when its digest is the one resolved (matched by digest, never by tag) and pulls it otherwise; `always` pulls every base image; `never` builds only from the local store (offline) and fails at preview when a base image is not there.
         :param pulumi.Input[Union['BaseImageRefreshArgs', 'BaseImageRefreshArgsDict']] base_image_refresh: When a `FROM` tag is resolved again from its registry. Without it, every preview and up resolves (with `baseImages: follow`).
-        :param pulumi.Input[Union['BuildCacheArgs', 'BuildCacheArgsDict']] cache: A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. Needs buildah. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
+        :param pulumi.Input[Union['BuildCacheArgs', 'BuildCacheArgsDict']] cache: A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. buildah pushes cache images; the Docker engine pushes its image, which carries BuildKit's inline cache, under the repository's `buildcache` tag. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
         """
         ...
 
@@ -708,7 +708,7 @@ class Image(pulumi.CustomResource):
     @pulumi.getter
     def cache(self) -> pulumi.Output[Optional['outputs.BuildCache']]:
         """
-        A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. Needs buildah. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
+        A build cache shared through a registry, so that a machine that starts empty (a CI runner) takes unchanged steps from it. Default: no shared cache, only the builder's local one. buildah pushes cache images; the Docker engine pushes its image, which carries BuildKit's inline cache, under the repository's `buildcache` tag. Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
         """
         return pulumi.get(self, "cache")
 

@@ -160,7 +160,7 @@ class BuildCache(dict):
         """
         :param Sequence[builtins.str] from_: Repositories (`host/repository`, no tag) whose cache images a build may take unchanged steps from.
         :param builtins.str to: The repository the cache images of a build are pushed to, after the image itself is pushed.
-        :param 'CacheMode' mode: Which steps are exported: `max` (default: every step of every stage built, which is what buildah exports). `min` (only the final stage) needs a builder that can export it and is refused at Check.
+        :param 'CacheMode' mode: Which steps are exported: `max` (every step of every stage built: buildah's cache images, its default) or `min` (the final stage only: the Docker engine's inline cache, its default). Each builder refuses the other at Check.
         :param 'CacheExport' export: When the cache is exported: `onMiss` (default: only when some step ran again), `always`, or `never`.
         :param builtins.int export_timeout_seconds: Longest an export may take, in seconds (default 120). An export that fails or takes longer is a warning, never a failed update.
         """
@@ -195,7 +195,7 @@ class BuildCache(dict):
     @pulumi.getter
     def mode(self) -> Optional['CacheMode']:
         """
-        Which steps are exported: `max` (default: every step of every stage built, which is what buildah exports). `min` (only the final stage) needs a builder that can export it and is refused at Check.
+        Which steps are exported: `max` (every step of every stage built: buildah's cache images, its default) or `min` (the final stage only: the Docker engine's inline cache, its default). Each builder refuses the other at Check.
         """
         return pulumi.get(self, "mode")
 

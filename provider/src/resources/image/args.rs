@@ -93,7 +93,9 @@ pub struct ImageArgs {
     pub base_image_refresh: Option<BaseImageRefresh>,
     /// A build cache shared through a registry, so that a machine that
     /// starts empty (a CI runner) takes unchanged steps from it. Default: no
-    /// shared cache, only the builder's local one. Needs buildah.
+    /// shared cache, only the builder's local one. buildah pushes cache
+    /// images; the Docker engine pushes its image, which carries BuildKit's
+    /// inline cache, under the repository's `buildcache` tag.
     /// Example: `{ from: ["registry.example.com/app-cache"], to: "registry.example.com/app-cache" }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<BuildCache>,
@@ -290,9 +292,10 @@ pub struct BuildCache {
     /// image itself is pushed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-    /// Which steps are exported: `max` (default: every step of every stage
-    /// built, which is what buildah exports). `min` (only the final stage)
-    /// needs a builder that can export it and is refused at Check.
+    /// Which steps are exported: `max` (every step of every stage built:
+    /// buildah's cache images, its default) or `min` (the final stage only:
+    /// the Docker engine's inline cache, its default). Each builder refuses
+    /// the other at Check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<CacheMode>,
     /// When the cache is exported: `onMiss` (default: only when some step

@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use imagedeploy_build as build;
-use imagedeploy_registry::Reference;
+use imagedeploy_registry::{Reference, RegistryClient};
 
 use super::args::{BuildCache, BuilderKind, CacheExport, CacheMode, CacheReport, RebuiltStep};
 use crate::resource::{Ctx, Failure};
@@ -18,18 +18,20 @@ use crate::resource::{Ctx, Failure};
 const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Check's failures for the `cache` input, given the explicit builder kind.
+/// buildah exports every step it builds (`max`); the Docker engine's inline
+/// cache holds the final stage's steps only (`min`). Each builder's mode is
+/// its default; the other is refused.
 pub fn check(cache: &BuildCache, builder: Option<BuilderKind>, failures: &mut Vec<Failure>) {
-    if builder == Some(BuilderKind::Docker) {
-        failures.push(Failure::new(
-            "cache",
-            "a shared build cache needs the buildah builder (builder.kind \"buildah\" or \"auto\" without a Docker engine): the Docker engine here has no registry cache importer or exporter",
-        ));
-    }
-    if cache.mode == Some(CacheMode::Min) {
-        failures.push(Failure::new(
+    match (builder, cache.mode) {
+        (Some(BuilderKind::Docker), Some(CacheMode::Max)) => failures.push(Failure::new(
             "cache.mode",
-            "\"min\" is not supported: buildah exports every step it builds (\"max\"); use \"max\" or leave it out",
-        ));
+            "\"max\" is not supported by the Docker engine here: its inline cache holds the final stage only (\"min\"); use \"min\" or leave it out",
+        )),
+        (Some(BuilderKind::Buildah), Some(CacheMode::Min)) => failures.push(Failure::new(
+            "cache.mode",
+            "\"min\" is not supported by buildah: it exports every step it builds (\"max\"); use \"max\" or leave it out",
+        )),
+        _ => {}
     }
     let repositories = cache
         .from
@@ -99,6 +101,8 @@ pub fn report(steps: &build::StepReport) -> CacheReport {
 pub async fn export(
     ctx: &Ctx,
     request: &build::BuildRequest,
+    built: &build::BuiltImage,
+    client: &RegistryClient,
     cache: Option<&BuildCache>,
     report: &mut CacheReport,
 ) {
@@ -118,18 +122,29 @@ pub async fn export(
         .export_timeout_seconds
         .and_then(|s| u64::try_from(s).ok())
         .map_or(DEFAULT_EXPORT_TIMEOUT, Duration::from_secs);
-    let mut request = request.clone();
-    request.timeout = ctx.bound(limit);
+    let limit = ctx.bound(limit);
     ctx.progress(&format!("exporting the build cache to {to}"));
     let started = Instant::now();
-    let outcome = build::export_cache(&request, to, ctx.cancel.clone()).await;
+    let outcome = match built.builder {
+        build::BuilderKind::Buildah => {
+            let mut request = request.clone();
+            request.timeout = limit;
+            build::export_cache(&request, to, ctx.cancel.clone())
+                .await
+                .map(|steps| steps.exported)
+        }
+        // The Docker engine's image carries its inline cache: push it.
+        build::BuilderKind::DockerBuildKit | build::BuilderKind::DockerBuildx => {
+            push_inline_cache(client, built, to, limit).await
+        }
+    };
     report.export_seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
     match outcome {
-        Ok(steps) => {
-            report.exported = i64::try_from(steps.exported).unwrap_or(i64::MAX);
+        Ok(exported) => {
+            report.exported = i64::try_from(exported).unwrap_or(i64::MAX);
             ctx.info(&format!(
-                "exported {} cache images to {to} in {:.1} s",
-                steps.exported, report.export_seconds
+                "exported {exported} cache images to {to} in {:.1} s",
+                report.export_seconds
             ));
         }
         Err(error) => {
@@ -144,5 +159,29 @@ pub async fn export(
             ));
             report.export_error = Some(reason);
         }
+    }
+}
+
+/// Pushes the Docker engine's image, which carries its inline cache, to
+/// `<to>:buildcache`, within `limit`.
+async fn push_inline_cache(
+    client: &RegistryClient,
+    built: &build::BuiltImage,
+    to: &str,
+    limit: Duration,
+) -> Result<usize, build::BuildError> {
+    let tag = format!("{to}:{}", build::DOCKER_CACHE_TAG);
+    let reference = Reference::parse(&tag).map_err(|e| build::BuildError::Export {
+        reason: format!("{tag} is not a reference: {e}"),
+    })?;
+    match tokio::time::timeout(limit, client.push_layout(built.layout_dir(), &[reference])).await {
+        Ok(Ok(_)) => Ok(1),
+        Ok(Err(e)) => Err(build::BuildError::Export {
+            reason: e.to_string(),
+        }),
+        Err(_) => Err(build::BuildError::TimedOut {
+            seconds: limit.as_secs(),
+            tail: Vec::new(),
+        }),
     }
 }

@@ -175,6 +175,7 @@ fn build_request(ctx: &Ctx, args: &ImageArgs, obs: &Observation) -> build::Build
         .as_ref()
         .and_then(|c| c.from.clone())
         .unwrap_or_default();
+    request.inline_cache = args.cache.as_ref().is_some_and(|c| c.to.is_some());
     // The builder gets exactly the files this fingerprint hashed.
     request.fingerprint = Some(std::sync::Arc::new(obs.fingerprint.clone()));
     request.pull = match args.base_image_pull.unwrap_or(args::BaseImagePull::Missing) {
@@ -342,6 +343,7 @@ async fn build_and_push(
                 ctx,
                 &request,
                 &built,
+                &obs.client,
                 0,
                 state.args.cache.clone(),
                 &mut cache_report,
@@ -383,6 +385,7 @@ async fn build_and_push(
             ctx,
             &request,
             &built,
+            &obs.client,
             pushed_bytes,
             cache,
             &mut cache_report,
@@ -399,11 +402,12 @@ async fn finish(
     ctx: &Ctx,
     request: &build::BuildRequest,
     built: &build::BuiltImage,
+    client: &imagedeploy_registry::RegistryClient,
     pushed_bytes: u64,
     cache: Option<args::BuildCache>,
     cache_report: &mut args::CacheReport,
 ) {
-    cache::export(ctx, request, cache.as_ref(), cache_report).await;
+    cache::export(ctx, request, built, client, cache.as_ref(), cache_report).await;
     let Some(path) = ctx.provider.config.metrics_file.as_deref() else {
         return;
     };
