@@ -26,6 +26,10 @@ use tracing::instrument::WithSubscriber;
 /// (Heredocs, `--parents` and `--exclude` need a newer buildah, or a
 /// `# syntax=` frontend pulled from Docker Hub; the staged context for them
 /// is checked in the fingerprint crate's `stage` tests.)
+///
+/// The listings drop `ls`'s date columns: the Docker engine gives the
+/// directories a COPY creates the build's time, so a listing with dates
+/// would change with the wall-clock minute, not with the inputs.
 fn dockerfile(base: &str) -> String {
     format!(
         "FROM {base} AS build\n\
@@ -33,12 +37,12 @@ fn dockerfile(base: &str) -> String {
          ARG FLAVOUR=plain\n\
          COPY src/ /src/\n\
          COPY bin/app-linux-$TARGETARCH /src/app\n\
-         RUN --mount=type=bind,source=tools,target=/tools sh /tools/gen.sh > /gen.txt && ls -ln /src /src/lib > /listing.txt && echo $FLAVOUR >> /gen.txt\n\
+         RUN --mount=type=bind,source=tools,target=/tools sh /tools/gen.sh > /gen.txt && ls -ln /src /src/lib | awk '{{print $1, $3, $4, $5, $9, $10, $11}}' > /listing.txt && echo $FLAVOUR >> /gen.txt\n\
          FROM {base}\n\
          COPY --from=build /src /app/src\n\
          COPY --from=build /gen.txt /listing.txt /app/\n\
          COPY conf/*.conf /etc/app/\n\
-         RUN ls -ln /app /app/src /etc/app > /modes.txt\n"
+         RUN ls -ln /app /app/src /etc/app | awk '{{print $1, $3, $4, $5, $9, $10, $11}}' > /modes.txt\n"
     )
 }
 
