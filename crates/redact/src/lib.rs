@@ -21,6 +21,8 @@
 //! - Empty values mask nothing. Values are compared as Unicode text
 //!   exactly as given (control characters, NUL and non-ASCII included).
 
+#![warn(missing_docs)]
+
 /// What a masked value is replaced with.
 pub const MASK: &str = "[secret]";
 
