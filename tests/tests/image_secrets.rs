@@ -39,8 +39,11 @@ async fn printed_secrets_and_secret_build_args_never_reach_the_engine() {
             if fail { " && false" } else { "" }
         )
     };
+    // noCache: the RUN steps must run and print (the builder's store keeps
+    // each context's steps, and an identical earlier build would serve them).
     let inputs = json!({
         "push": false,
+        "noCache": true,
         "secrets": {"pem": PEM, "short": SHORT},
         "buildArgs": {"TOKEN": secret(json!(TOKEN)), "PLAIN": "shown"},
     });
