@@ -40,17 +40,6 @@ fn files<'a>(dockerfile: &'a str, src: &'a str) -> Vec<(&'a str, &'a str)> {
     ]
 }
 
-fn outputs(w: &World, stack: &imagedeploy_tests::Deployment, name: &str) -> Json {
-    let _ = w;
-    stack
-        .state()
-        .unwrap()
-        .by_name(name)
-        .unwrap_or_else(|| panic!("{name} in state"))
-        .outputs
-        .clone()
-}
-
 #[tokio::test]
 async fn layers_and_sizes_match_the_registry_and_name_their_dockerfile_lines() {
     let w = World::start();
@@ -59,7 +48,7 @@ async fn layers_and_sizes_match_the_registry_and_name_their_dockerfile_lines() {
     let program = Program::new().resource(w.image("app", &ctx, json!({})));
     let up = w.stack.up(&program).await.unwrap();
     up.assert_ok();
-    let out = outputs(&w, &w.stack, "app");
+    let out = state_outputs(&w.stack, "app");
 
     let manifest = registry_json(&w.tag("app"), false);
     let config = registry_json(&w.tag("app"), true);
@@ -139,7 +128,7 @@ async fn source_edit(
     (
         messages_for(&preview, name),
         messages_for(&up, name),
-        outputs(w, stack, name),
+        state_outputs(stack, name),
     )
 }
 
@@ -214,7 +203,7 @@ async fn size_budget_warns_or_fails_in_preview_and_up() {
             messages_for(&report, "app")
         );
     }
-    let pushed = outputs(&w, &w.stack, "app");
+    let pushed = state_outputs(&w.stack, "app");
 
     // A source edit adds one small layer: over maxNewBytes 10, fail.
     write_files(&ctx, &[("src/app.js", "console.log(2)\n")]);
@@ -236,12 +225,12 @@ async fn size_budget_warns_or_fails_in_preview_and_up() {
         );
     }
     assert_eq!(w.registry_files(), files_before, "nothing pushed");
-    assert_eq!(outputs(&w, &w.stack, "app")["digest"], pushed["digest"]);
+    assert_eq!(state_outputs(&w.stack, "app")["digest"], pushed["digest"]);
 
     // Within budget: the same edit goes through.
     let roomy = with_budget(json!({ "maxNewBytes": 10_000_000, "action": "fail" }));
     w.stack.up(&roomy).await.unwrap().assert_ok();
-    assert_ne!(outputs(&w, &w.stack, "app")["digest"], pushed["digest"]);
+    assert_ne!(state_outputs(&w.stack, "app")["digest"], pushed["digest"]);
 }
 
 /// Preview without a build estimates from the fingerprints which steps run
@@ -284,7 +273,7 @@ async fn zstd_layers_push_with_the_same_content_digest() {
     let ctx = w.context("app", &files(&dockerfile, "console.log(1)\n"));
     let gzip = Program::new().resource(w.image("app", &ctx, json!({})));
     w.stack.up(&gzip).await.unwrap().assert_ok();
-    let gzipped = outputs(&w, &w.stack, "app");
+    let gzipped = state_outputs(&w.stack, "app");
 
     let zstd = Program::new().resource(w.image("app", &ctx, json!({ "compression": "zstd" })));
     let preview = w.stack.preview(&zstd).await.unwrap();
@@ -296,7 +285,7 @@ async fn zstd_layers_push_with_the_same_content_digest() {
         preview.render()
     );
     w.stack.up(&zstd).await.unwrap().assert_ok();
-    let zstded = outputs(&w, &w.stack, "app");
+    let zstded = state_outputs(&w.stack, "app");
     assert_eq!(zstded["contentDigest"], gzipped["contentDigest"]);
     assert_ne!(zstded["digest"], gzipped["digest"]);
     assert_eq!(
