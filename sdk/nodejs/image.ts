@@ -159,9 +159,17 @@ export class Image extends pulumi.CustomResource {
      */
     public readonly layers!: pulumi.Output<outputs.ImageLayer[] | undefined>;
     /**
-     * Platform of the image, e.g. `linux/amd64`.
+     * Platform of the image, e.g. `linux/amd64`. For a multi-platform image: the first platform in index order, which `sizeBytes`, `uncompressedBytes` and `layers` describe.
      */
     public readonly platform!: pulumi.Output<string>;
+    /**
+     * Multi-platform images: each platform's manifest digest, e.g. `{"linux/amd64": "sha256:...", "linux/arm64": "sha256:..."}` (`digest` and `ref` are the index's). Empty for a single-platform image.
+     */
+    public readonly platformDigests!: pulumi.Output<{[key: string]: string} | undefined>;
+    /**
+     * Multi-platform images: each platform's content digest (`contentDigest` is their combination). Empty for a single-platform image.
+     */
+    public readonly platformContentDigests!: pulumi.Output<{[key: string]: string} | undefined>;
     /**
      * Which steps of the last build came from a cache, which ran again, and what the cache export pushed. Absent when no build ran.
      */
@@ -210,6 +218,8 @@ export class Image extends pulumi.CustomResource {
             resourceInputs["uncompressedBytes"] = state?.uncompressedBytes;
             resourceInputs["layers"] = state?.layers;
             resourceInputs["platform"] = state?.platform;
+            resourceInputs["platformDigests"] = state?.platformDigests;
+            resourceInputs["platformContentDigests"] = state?.platformContentDigests;
             resourceInputs["cacheReport"] = state?.cacheReport;
         } else {
             const args = argsOrState as ImageArgs | undefined;
@@ -246,6 +256,8 @@ export class Image extends pulumi.CustomResource {
             resourceInputs["uncompressedBytes"] = undefined /*out*/;
             resourceInputs["layers"] = undefined /*out*/;
             resourceInputs["platform"] = undefined /*out*/;
+            resourceInputs["platformDigests"] = undefined /*out*/;
+            resourceInputs["platformContentDigests"] = undefined /*out*/;
             resourceInputs["cacheReport"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
@@ -462,9 +474,17 @@ export interface ImageState {
      */
     layers?: pulumi.Input<pulumi.Input<outputs.ImageLayer>[]>;
     /**
-     * Platform of the image, e.g. `linux/amd64`.
+     * Platform of the image, e.g. `linux/amd64`. For a multi-platform image: the first platform in index order, which `sizeBytes`, `uncompressedBytes` and `layers` describe.
      */
     platform?: pulumi.Input<string>;
+    /**
+     * Multi-platform images: each platform's manifest digest, e.g. `{"linux/amd64": "sha256:...", "linux/arm64": "sha256:..."}` (`digest` and `ref` are the index's). Empty for a single-platform image.
+     */
+    platformDigests?: pulumi.Input<{[key: string]: pulumi.Input<string>}>;
+    /**
+     * Multi-platform images: each platform's content digest (`contentDigest` is their combination). Empty for a single-platform image.
+     */
+    platformContentDigests?: pulumi.Input<{[key: string]: pulumi.Input<string>}>;
     /**
      * Which steps of the last build came from a cache, which ran again, and what the cache export pushed. Absent when no build ran.
      */

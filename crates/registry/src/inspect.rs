@@ -153,7 +153,7 @@ impl RegistryClient {
         }
     }
 
-    async fn get_manifest(
+    pub(crate) async fn get_manifest(
         &self,
         reference: &Reference,
         manifest_reference: &str,

@@ -11,6 +11,7 @@ use reqwest::{Body, Method, StatusCode};
 
 use crate::client::{status_error, Access, RegistryClient};
 use crate::error::RegistryError;
+use crate::index::ImageIndex;
 use crate::layout::{
     Descriptor, ImageLayout, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
 };
@@ -277,6 +278,68 @@ impl RegistryClient {
         layout: &ImageLayout,
         tag: &Reference,
     ) -> Result<(), RegistryError> {
+        self.put_manifest_bytes(
+            layout.manifest_bytes(),
+            layout.manifest_media_type(),
+            layout.manifest_digest(),
+            tag,
+        )
+        .await
+    }
+
+    /// Pushes a canonical multi-platform index to every reference in `tags`
+    /// (tags or `repository@digest`). Its children must already be in each
+    /// repository: the registry refuses an index whose children it lacks.
+    pub async fn push_index(
+        &self,
+        index: &ImageIndex,
+        tags: &[Reference],
+    ) -> Result<(), RegistryError> {
+        if tags.is_empty() {
+            return Err(RegistryError::NoTags);
+        }
+        for tag in tags {
+            self.put_manifest_bytes(index.bytes(), index.media_type(), index.digest(), tag)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The descriptor (media type, digest, size) of the manifest `reference`
+    /// names, or `None` when the registry does not have it: what an index
+    /// needs to list a child pushed by an earlier build.
+    pub async fn manifest_descriptor(
+        &self,
+        reference: &Reference,
+    ) -> Result<Option<Descriptor>, RegistryError> {
+        let Some((bytes, media_type)) = self
+            .get_manifest(reference, reference.manifest_reference())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let media_type = if media_type.is_empty() {
+            serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("mediaType")?.as_str().map(str::to_string))
+                .unwrap_or_else(|| OCI_MANIFEST.to_string())
+        } else {
+            media_type
+        };
+        Ok(Some(Descriptor {
+            media_type,
+            digest: Digest::sha256_of(&bytes),
+            size: bytes.len() as u64,
+        }))
+    }
+
+    async fn put_manifest_bytes(
+        &self,
+        bytes: &[u8],
+        media_type: &str,
+        expected: &Digest,
+        tag: &Reference,
+    ) -> Result<(), RegistryError> {
         let registry = tag.registry();
         let operation = format!("pushing manifest to {tag}");
         let url = format!(
@@ -285,16 +348,13 @@ impl RegistryClient {
             tag.repository(),
             tag.manifest_reference()
         );
-        let bytes = layout.manifest_bytes().to_vec();
-        let media_type = layout.manifest_media_type().to_string();
         let put = || {
             Ok(self
                 .http()
                 .put(&url)
-                .header(CONTENT_TYPE, media_type.as_str())
-                .body(bytes.clone()))
+                .header(CONTENT_TYPE, media_type)
+                .body(bytes.to_vec()))
         };
-        let expected = layout.manifest_digest();
         let reported = self
             .retrying(registry, &operation, || async {
                 let response = self

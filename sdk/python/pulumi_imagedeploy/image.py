@@ -495,6 +495,8 @@ class Image(pulumi.CustomResource):
             __props__.__dict__["uncompressed_bytes"] = None
             __props__.__dict__["layers"] = None
             __props__.__dict__["platform"] = None
+            __props__.__dict__["platform_digests"] = None
+            __props__.__dict__["platform_content_digests"] = None
             __props__.__dict__["cache_report"] = None
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["secrets"])
         opts = pulumi.ResourceOptions.merge(opts, secret_opts)
@@ -549,6 +551,8 @@ class Image(pulumi.CustomResource):
         __props__.__dict__["uncompressed_bytes"] = None
         __props__.__dict__["layers"] = None
         __props__.__dict__["platform"] = None
+        __props__.__dict__["platform_digests"] = None
+        __props__.__dict__["platform_content_digests"] = None
         __props__.__dict__["cache_report"] = None
         return Image(resource_name, opts=opts, __props__=__props__)
 
@@ -788,9 +792,25 @@ class Image(pulumi.CustomResource):
     @pulumi.getter
     def platform(self) -> pulumi.Output[builtins.str]:
         """
-        Platform of the image, e.g. `linux/amd64`.
+        Platform of the image, e.g. `linux/amd64`. For a multi-platform image: the first platform in index order, which `sizeBytes`, `uncompressedBytes` and `layers` describe.
         """
         return pulumi.get(self, "platform")
+
+    @property
+    @pulumi.getter(name="platformDigests")
+    def platform_digests(self) -> pulumi.Output[Optional[Mapping[str, builtins.str]]]:
+        """
+        Multi-platform images: each platform's manifest digest, e.g. `{"linux/amd64": "sha256:...", "linux/arm64": "sha256:..."}` (`digest` and `ref` are the index's). Empty for a single-platform image.
+        """
+        return pulumi.get(self, "platform_digests")
+
+    @property
+    @pulumi.getter(name="platformContentDigests")
+    def platform_content_digests(self) -> pulumi.Output[Optional[Mapping[str, builtins.str]]]:
+        """
+        Multi-platform images: each platform's content digest (`contentDigest` is their combination). Empty for a single-platform image.
+        """
+        return pulumi.get(self, "platform_content_digests")
 
     @property
     @pulumi.getter(name="cacheReport")

@@ -331,7 +331,7 @@ pub enum CacheExport {
 }
 
 /// The cache's share of the last build.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CacheReport {
     /// Steps that build something (every instruction but `FROM`).
@@ -450,8 +450,29 @@ pub struct ImageState {
     /// instruction that made each and whether it was new in this build.
     #[serde(default, deserialize_with = "layers_or_count")]
     pub layers: Vec<ImageLayer>,
-    /// Platform of the image, e.g. `linux/amd64`.
+    /// Platform of the image, e.g. `linux/amd64`. For a multi-platform
+    /// image: the first platform in index order, which `sizeBytes`,
+    /// `uncompressedBytes` and `layers` describe.
     pub platform: String,
+    /// Multi-platform images: each platform's manifest digest, e.g.
+    /// `{"linux/amd64": "sha256:...", "linux/arm64": "sha256:..."}` (`digest`
+    /// and `ref` are the index's). Empty for a single-platform image.
+    #[serde(default)]
+    pub platform_digests: BTreeMap<String, String>,
+    /// Multi-platform images: each platform's content digest (`contentDigest`
+    /// is their combination). Empty for a single-platform image.
+    #[serde(default)]
+    pub platform_content_digests: BTreeMap<String, String>,
+    /// Multi-platform images: the key of each platform's last build (its
+    /// own fingerprint, base images and build settings); a platform whose
+    /// key is unchanged is not built again. Internal: not in the schema.
+    #[serde(
+        rename = "__platformInputs",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    #[schemars(skip)]
+    pub platform_inputs: BTreeMap<String, String>,
     /// The fingerprint's file list, kept so the next preview can say which
     /// files changed. Internal: not part of the schema, and `__`-prefixed so
     /// the Pulumi CLI does not print it (the old plain name is still read).

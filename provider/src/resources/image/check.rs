@@ -117,21 +117,25 @@ pub fn check(ctx: &Ctx, args: &ImageArgs) -> Vec<Failure> {
     }
 
     if let Some(platforms) = &args.platforms {
-        if platforms.len() > 1 {
-            failures.push(Failure::new(
-                "platforms",
-                "only one platform per image is supported; create one Image per platform",
-            ));
-        }
+        let mut seen = std::collections::BTreeSet::new();
         for (i, p) in platforms.iter().enumerate() {
-            if !ctx.is_unknown("platforms") && !p.contains('/') {
-                failures.push(Failure::new(
-                    format!("platforms[{i}]"),
+            if ctx.is_unknown("platforms") {
+                break;
+            }
+            let property = format!("platforms[{i}]");
+            match imagedeploy_registry::Platform::parse(p) {
+                None => failures.push(Failure::new(
+                    property.clone(),
                     format!(
-                        "{} is not a platform; example: linux/amd64",
-                        quoted(ctx, &format!("platforms[{i}]"), p)
+                        "{} is not a platform; write os/architecture[/variant], for example linux/amd64 or linux/arm64",
+                        quoted(ctx, &property, p)
                     ),
-                ));
+                )),
+                Some(parsed) if !seen.insert(parsed.clone()) => failures.push(Failure::new(
+                    property,
+                    format!("{parsed} is listed twice; list each platform once"),
+                )),
+                Some(_) => {}
             }
         }
     }

@@ -102,6 +102,9 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
             .map(super::size::from_registry)
             .unwrap_or_default(),
         platform: String::new(),
+        platform_digests: Default::default(),
+        platform_content_digests: Default::default(),
+        platform_inputs: Default::default(),
         context_manifest: None,
     }))
 }

@@ -26,6 +26,7 @@ mod import;
 mod inputs;
 mod metrics;
 mod observed;
+mod platforms;
 mod shown;
 mod size;
 
@@ -257,6 +258,9 @@ async fn build_and_push(
         uncompressed_bytes: 0,
         layers: Vec::new(),
         platform: String::new(),
+        platform_digests: Default::default(),
+        platform_content_digests: Default::default(),
+        platform_inputs: Default::default(),
         context_manifest: manifest_for_state(&obs.fingerprint.manifest),
         cache_report: None,
     };
@@ -270,6 +274,8 @@ async fn build_and_push(
             uncompressed_bytes,
             layers,
             platform,
+            platform_digests,
+            platform_content_digests,
         });
         return Ok(Outputs {
             state: skeleton,
@@ -277,6 +283,9 @@ async fn build_and_push(
         });
     }
 
+    if platforms::is_multi(&args) {
+        return platforms::build_and_push(ctx, args, old, preview, obs, skeleton).await;
+    }
     let mut request = build_request(ctx, &args, &obs);
     // customTimeouts bound the build too: the shorter limit wins.
     request.timeout = ctx.bound(request.timeout);

@@ -1,0 +1,232 @@
+//! Multi-platform images: `platforms: ["linux/amd64", "linux/arm64"]` builds
+//! each platform, pushes each manifest and one canonical OCI index; each
+//! platform is its own unit of change. Real buildah builds (COPY-only
+//! Dockerfiles `FROM scratch`, so no emulator is needed here) against a
+//! real registry, read back with skopeo.
+
+mod image_support;
+
+use image_support::*;
+use imagedeploy_tests::{Op, Program};
+use serde_json::{json, Value as Json};
+
+/// Copies the file of the target architecture, and one shared file.
+const DOCKERFILE: &str = "FROM scratch\nARG TARGETARCH\nCOPY app-${TARGETARCH} /app\nCOPY shared.txt /shared.txt\nCMD [\"/app\"]\n";
+
+fn files<'a>(amd64: &'a str, arm64: &'a str, shared: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("Dockerfile", DOCKERFILE),
+        ("app-amd64", amd64),
+        ("app-arm64", arm64),
+        ("shared.txt", shared),
+        ("README.md", "not copied\n"),
+    ]
+}
+
+fn both() -> Json {
+    json!({ "platforms": ["linux/arm64", "linux/amd64"] })
+}
+
+fn platform_digests(out: &Json) -> (String, String) {
+    let get = |p: &str| {
+        out["platformDigests"][p]
+            .as_str()
+            .unwrap_or_else(|| panic!("platformDigests.{p}: {out}"))
+            .to_string()
+    };
+    (get("linux/amd64"), get("linux/arm64"))
+}
+
+/// `repository@digest` of a child, for skopeo.
+fn child_ref(w: &World, name: &str, digest: &str) -> String {
+    format!("{}/{name}@{digest}", w.registry.address())
+}
+
+#[tokio::test]
+async fn two_platforms_make_one_canonical_index_of_their_manifests() {
+    let w = World::start();
+    let ctx = w.context("app", &files("amd64 build\n", "arm64 build\n", "shared\n"));
+    let program = Program::new().resource(w.image("app", &ctx, both()));
+    let up = w.stack.up(&program).await.unwrap();
+    up.assert_ok();
+    let out = state_outputs(&w.stack, "app");
+    let (amd64, arm64) = platform_digests(&out);
+    assert_ne!(amd64, arm64);
+
+    // The tag names the index, whose digest is `digest` and `ref`'s.
+    let index = registry_json(&w.tag("app"), false);
+    assert_eq!(
+        registry_digest(&w.tag("app")).as_deref(),
+        out["digest"].as_str()
+    );
+    assert_eq!(
+        out["ref"].as_str().unwrap(),
+        child_ref(&w, "app", out["digest"].as_str().unwrap())
+    );
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    assert_eq!(index["schemaVersion"], 2);
+    assert!(index.get("annotations").is_none(), "{index}");
+    let children = index["manifests"].as_array().expect("manifests");
+    assert_eq!(children.len(), 2, "no attestation entries: {index}");
+    let listed: Vec<(&str, &str)> = children
+        .iter()
+        .map(|c| {
+            assert!(c.get("annotations").is_none(), "{c}");
+            (
+                c["platform"]["architecture"].as_str().unwrap(),
+                c["digest"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        vec![("amd64", amd64.as_str()), ("arm64", arm64.as_str())],
+        "children sorted by platform, digests as in platformDigests"
+    );
+
+    // Each child is that platform's image, with that platform's file.
+    for (arch, digest) in [("amd64", &amd64), ("arm64", &arm64)] {
+        let reference = child_ref(&w, "app", digest);
+        assert_eq!(
+            registry_digest(&reference).as_deref(),
+            Some(digest.as_str())
+        );
+        let config = registry_json(&reference, true);
+        assert_eq!(config["architecture"], arch);
+        assert_eq!(config["os"], "linux");
+        let child = children
+            .iter()
+            .find(|c| c["digest"] == json!(digest))
+            .unwrap();
+        assert_eq!(
+            child["size"].as_u64(),
+            Some(registry_manifest_len(&reference)),
+            "descriptor size"
+        );
+    }
+    let contents = &out["platformContentDigests"];
+    assert!(contents["linux/amd64"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    assert_ne!(contents["linux/amd64"], contents["linux/arm64"]);
+    assert_eq!(out["platform"], "linux/amd64", "sizes describe the first");
+    assert!(out["sizeBytes"].as_i64().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn only_the_platform_whose_inputs_changed_is_built_again() {
+    let w = World::start();
+    let ctx = w.context("app", &files("amd64 v1\n", "arm64 v1\n", "shared v1\n"));
+    let program = Program::new().resource(w.image("app", &ctx, both()));
+    w.stack.up(&program).await.unwrap().assert_ok();
+    let first = state_outputs(&w.stack, "app");
+    let (amd64, arm64) = platform_digests(&first);
+
+    // An edit only the arm64 build reads.
+    write_files(&ctx, &[("app-arm64", "arm64 v2\n")]);
+    let preview = w.stack.preview(&program).await.unwrap();
+    preview.assert_ok();
+    let up = w.stack.up(&program).await.unwrap();
+    up.assert_ok();
+    assert_eq!(up.op("app"), Some(Op::Update));
+    let messages = messages_for(&up, "app");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("linux/amd64: inputs unchanged; not built")),
+        "{messages:#?}"
+    );
+    assert!(
+        !messages
+            .iter()
+            .any(|m| m.starts_with("linux/amd64: build steps")),
+        "{messages:#?}"
+    );
+    let second = state_outputs(&w.stack, "app");
+    let (amd64_2, arm64_2) = platform_digests(&second);
+    assert_eq!(amd64_2, amd64, "the unchanged platform keeps its manifest");
+    assert_ne!(arm64_2, arm64);
+    assert_ne!(second["digest"], first["digest"]);
+    assert_eq!(
+        second["platformContentDigests"]["linux/amd64"],
+        first["platformContentDigests"]["linux/amd64"]
+    );
+    // Preview built the changed platform and showed the exact index digest.
+    let previewed = &response(&preview, "Update", "app")["properties"];
+    assert_eq!(previewed["digest"], second["digest"], "{previewed}");
+    assert_eq!(
+        registry_digest(&w.tag("app")).as_deref(),
+        second["digest"].as_str()
+    );
+
+    // A file both read: both are built, both change.
+    write_files(&ctx, &[("shared.txt", "shared v2\n")]);
+    let up = w.stack.up(&program).await.unwrap();
+    up.assert_ok();
+    let messages = messages_for(&up, "app");
+    for p in ["linux/amd64", "linux/arm64"] {
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with(&format!("{p}: build steps"))),
+            "{p}: {messages:#?}"
+        );
+    }
+    let third = state_outputs(&w.stack, "app");
+    let (amd64_3, arm64_3) = platform_digests(&third);
+    assert_ne!(amd64_3, amd64_2);
+    assert_ne!(arm64_3, arm64_2);
+
+    // A file neither reads: no change at all.
+    write_files(&ctx, &[("README.md", "edited\n")]);
+    let again = w.stack.up(&program).await.unwrap();
+    again.assert_ok();
+    assert!(again.calls("Update").is_empty(), "README edit: no update");
+    assert_eq!(state_outputs(&w.stack, "app")["digest"], third["digest"]);
+}
+
+#[tokio::test]
+async fn the_same_children_give_the_same_index_on_another_machine() {
+    let w = World::start();
+    let ctx = w.context("app", &files("amd64\n", "arm64\n", "shared\n"));
+    let program = Program::new().resource(w.image("app", &ctx, both()));
+    w.stack.up(&program).await.unwrap().assert_ok();
+    let first = state_outputs(&w.stack, "app");
+
+    // Another stack with its own state and caches, and the platforms
+    // written in the other order: the same index.
+    let other = w.another_stack("second");
+    let reordered = json!({ "platforms": ["linux/amd64", "linux/arm64"] });
+    let program = Program::new().resource(w.image("app", &ctx, reordered));
+    other.up(&program).await.unwrap().assert_ok();
+    let second = state_outputs(&other, "app");
+    assert_eq!(second["digest"], first["digest"]);
+    assert_eq!(second["platformDigests"], first["platformDigests"]);
+    assert_eq!(second["contentDigest"], first["contentDigest"]);
+}
+
+#[tokio::test]
+async fn platforms_are_checked_before_anything_is_built() {
+    let w = World::start();
+    let ctx = w.context("app", &files("a\n", "b\n", "c\n"));
+    let bad = json!({ "platforms": ["linux/amd64", "arm64", "linux/amd64"] });
+    let program = Program::new().resource(w.image("app", &ctx, bad));
+    let preview = w.stack.preview(&program).await.unwrap();
+    let failures = check_failures(&preview, "app");
+    assert!(
+        failures
+            .iter()
+            .any(|(p, m)| p == "platforms[1]" && m.contains("os/architecture")),
+        "{failures:?}"
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|(p, m)| p == "platforms[2]" && m.contains("listed twice")),
+        "{failures:?}"
+    );
+}
