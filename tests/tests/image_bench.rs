@@ -170,3 +170,107 @@ async fn bench_one_file_change_against_buildah_alone() {
         alone.iter().map(|t| ms(*t)).collect::<Vec<_>>()
     );
 }
+
+/// Multi-platform: a one-file change both platforms read, through the
+/// provider, against buildah alone building both platforms into a manifest
+/// list and pushing it; then a change only one platform reads.
+#[tokio::test]
+#[ignore = "benchmark: run with scripts/bench-image"]
+async fn bench_two_platforms_against_buildah_alone() {
+    let w = World::start();
+    let dockerfile = "FROM scratch\nARG TARGETARCH\nCOPY app-${TARGETARCH} /app\nCOPY src/ /src/\n";
+    let ctx = w.context(
+        "multi",
+        &[
+            ("Dockerfile", dockerfile),
+            ("app-amd64", "amd64\n"),
+            ("app-arm64", "arm64\n"),
+            ("src/app.ts", "v0\n"),
+        ],
+    );
+    let p = Program::new().resource(w.image(
+        "multi",
+        &ctx,
+        json!({ "platforms": ["linux/amd64", "linux/arm64"] }),
+    ));
+    w.stack.up(&p).await.unwrap().assert_ok();
+    let conf = w.dir.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            w.registry.address()
+        ),
+    )
+    .unwrap();
+    let (mut both, mut alone, mut one) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 1..=3 {
+        write_files(&ctx, &[("src/app.ts", &format!("provider {i}\n"))]);
+        let started = Instant::now();
+        w.stack.up(&p).await.unwrap().assert_ok();
+        both.push(started.elapsed());
+
+        write_files(&ctx, &[("app-arm64", &format!("arm64 {i}\n"))]);
+        let started = Instant::now();
+        let up = w.stack.up(&p).await.unwrap();
+        up.assert_ok();
+        one.push(started.elapsed());
+        assert!(
+            messages_for(&up, "multi")
+                .iter()
+                .any(|m| m.starts_with("linux/amd64: inputs unchanged; not built")),
+            "the other platform is not built"
+        );
+
+        write_files(&ctx, &[("src/app.ts", &format!("alone {i}\n"))]);
+        let list = format!("localhost/bench-multi-alone:{i}");
+        let ctx_arg = ctx.to_string_lossy().into_owned();
+        let dockerfile_arg = ctx.join("Dockerfile").to_string_lossy().into_owned();
+        let build = buildah(
+            &conf,
+            &[
+                "bud",
+                "--isolation",
+                "chroot",
+                "--format",
+                "oci",
+                "--timestamp",
+                "0",
+                "--identity-label=false",
+                "--layers",
+                "--platform",
+                "linux/amd64,linux/arm64",
+                "--manifest",
+                &list,
+                "-f",
+                &dockerfile_arg,
+                &ctx_arg,
+            ],
+        );
+        let push = buildah(
+            &conf,
+            &[
+                "manifest",
+                "push",
+                "--all",
+                "--tls-verify=false",
+                &list,
+                &format!("docker://{}", w.tag("multi-alone")),
+            ],
+        );
+        alone.push(build + push);
+        let _ = buildah(&conf, &["manifest", "rm", &list]);
+    }
+    println!(
+        "BENCH two platforms, a file both read: provider up median {} {:?}; buildah bud --platform amd64,arm64 --manifest + manifest push --all alone median {} {:?}",
+        ms(median(both.clone())),
+        both.iter().map(|t| ms(*t)).collect::<Vec<_>>(),
+        ms(median(alone.clone())),
+        alone.iter().map(|t| ms(*t)).collect::<Vec<_>>()
+    );
+    println!(
+        "BENCH two platforms, a file only arm64 reads: provider up median {} {:?} (amd64 not built)",
+        ms(median(one.clone())),
+        one.iter().map(|t| ms(*t)).collect::<Vec<_>>()
+    );
+}

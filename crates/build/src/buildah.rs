@@ -11,13 +11,20 @@ use crate::job::{find_on_path, unique_name, Job};
 use crate::process::Invocation;
 use crate::storage_lock::StorageLock;
 
-pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
+/// Builds and exports to `out`. Returns the store's remaining bookkeeping,
+/// already running (see `BuiltImage::settle`).
+pub(crate) async fn build(
+    job: &Job<'_>,
+    out: &Path,
+) -> Result<Option<tokio::task::JoinHandle<()>>, BuildError> {
     let program = find_on_path("buildah").ok_or_else(|| BuildError::BuilderMissing {
         program: "buildah".into(),
         hint: "install the buildah package".into(),
     })?;
     let request = job.request;
-    let base = || {
+    // The store alone: what the bookkeeping after the build needs (it may
+    // outlive the work directory that holds the registries.conf).
+    let store = || {
         let mut invocation = Invocation::new(&program);
         // vfs works everywhere (no overlay mounts, no fuse); chroot isolation
         // works without cgroup delegation.
@@ -26,6 +33,10 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
             invocation.arg("--root").arg(storage.join("root"));
             invocation.arg("--runroot").arg(storage.join("run"));
         }
+        invocation
+    };
+    let base = || {
+        let mut invocation = store();
         if let Some(conf) = registries_conf(job) {
             invocation.env("CONTAINERS_REGISTRIES_CONF", &conf);
         }
@@ -33,7 +44,7 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
     };
     let tag = format!("localhost/imagedeploy-build:{}", unique_name());
     let seconds = request.timeout.as_secs();
-    let _storage = StorageLock::acquire(
+    let storage = StorageLock::acquire(
         request.buildah_storage.as_deref(),
         job.deadline,
         seconds,
@@ -107,36 +118,77 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
         }
         Err(error) => Err(error),
     };
-    if result.is_ok() {
-        keep_as_cache(job, &base, &tag, &iid_file).await;
+    if let Err(error) = result {
+        // Removes the image (and the intermediate images only it used).
+        let mut remove = base();
+        remove.args(["rmi"]).arg(&tag);
+        job.cleanup(&remove).await;
+        return Err(error);
     }
-    let mut remove = base();
-    // Untags only when the image is kept for the cache; removes it (and the
-    // intermediate images only it used) otherwise.
-    remove.args(["rmi"]).arg(&tag);
-    job.cleanup(&remove).await;
-    if result.is_ok() {
-        // The store now holds each base image under its digest only; name it
-        // by the tag it was resolved from too, so a later offline resolution
-        // (`baseImagePull: never`, registry unreachable) finds the tag here.
-        for (written, pinned) in &request.base_image_overrides {
-            let Ok(reference) = Reference::parse(written) else {
-                continue;
-            };
-            if reference.digest().is_some() || reference.tag().is_none() {
-                continue;
-            }
-            let mut name = base();
-            name.arg("tag").arg(pinned).arg(reference.to_string());
-            job.cleanup(&name).await;
+    // What is left is bookkeeping of the store, which the image does not
+    // depend on: it runs while the caller reads and pushes the layout, and
+    // keeps the storage lock until it is done (see `BuiltImage::settle`).
+    let keep = std::fs::read_to_string(&iid_file).ok().map(|id| {
+        (
+            cache_tag(request),
+            id.trim().trim_start_matches("sha256:").to_string(),
+        )
+    });
+    let base_tags = base_image_tags(request);
+    let base_invocation = store();
+    Ok(Some(tokio::spawn(async move {
+        let _storage = storage;
+        if let Some((keep, new_id)) = keep {
+            keep_as_cache(&base_invocation, &tag, &keep, &new_id).await;
         }
-    }
-    result
+        // Untags only when the image is kept for the cache; removes it (and
+        // the intermediate images only it used) otherwise.
+        let mut remove = base_invocation.clone();
+        remove.args(["rmi"]).arg(&tag);
+        crate::job::cleanup(&remove).await;
+        // The store now holds each base image under its digest only; name
+        // it by the tag it was resolved from too, so a later offline
+        // resolution (`baseImagePull: never`, registry unreachable) finds
+        // the tag here.
+        for (pinned, written) in base_tags {
+            let mut name = base_invocation.clone();
+            name.arg("tag").arg(pinned).arg(written);
+            crate::job::cleanup(&name).await;
+        }
+    })))
 }
 
-/// A registries.conf marking loopback and listed registries as plain HTTP,
-/// written to the work directory; `None` when no base image needs it (the
-/// system configuration then applies unchanged).
+/// `(pinned, tag)` for each base image the Dockerfile names by tag.
+fn base_image_tags(request: &crate::BuildRequest) -> Vec<(String, String)> {
+    request
+        .base_image_overrides
+        .iter()
+        .filter_map(|(written, pinned)| {
+            let reference = Reference::parse(written).ok()?;
+            if reference.digest().is_some() || reference.tag().is_none() {
+                return None;
+            }
+            Some((pinned.clone(), reference.to_string()))
+        })
+        .collect()
+}
+
+/// The stable tag that keeps one context's (and target's and platform's)
+/// chain of steps as its local layer cache.
+fn cache_tag(request: &crate::BuildRequest) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(request.context.to_string_lossy().as_bytes());
+    hash.update([0]);
+    hash.update(request.target.as_deref().unwrap_or_default().as_bytes());
+    hash.update([0]);
+    hash.update(request.platform.as_deref().unwrap_or_default().as_bytes());
+    format!(
+        "localhost/imagedeploy-cache:{}",
+        hex::encode(&hash.finalize()[..8])
+    )
+}
+
 /// Keeps the image just built, with the intermediate images of its steps,
 /// as the local layer cache of this context and target: under one stable
 /// tag per context, which moves from the previous build's image to this
@@ -144,39 +196,22 @@ pub(crate) async fn build(job: &Job<'_>, out: &Path) -> Result<(), BuildError> {
 /// images nothing else uses, so without this every build would find no
 /// cached step; with it, the store holds one chain of steps per context
 /// (the previous chain is removed, except for the steps both share).
-async fn keep_as_cache(job: &Job<'_>, base: &impl Fn() -> Invocation, tag: &str, iid_file: &Path) {
-    let Ok(new_id) = std::fs::read_to_string(iid_file) else {
-        return;
-    };
-    let new_id = new_id.trim().trim_start_matches("sha256:").to_string();
-    let request = job.request;
-    let key = {
-        use sha2::{Digest as _, Sha256};
-        let mut hash = Sha256::new();
-        hash.update(request.context.to_string_lossy().as_bytes());
-        hash.update([0]);
-        hash.update(request.target.as_deref().unwrap_or_default().as_bytes());
-        hash.update([0]);
-        hash.update(request.platform.as_deref().unwrap_or_default().as_bytes());
-        hex::encode(&hash.finalize()[..8])
-    };
-    let keep = format!("localhost/imagedeploy-cache:{key}");
-    let mut find = base();
+async fn keep_as_cache(base: &Invocation, tag: &str, keep: &str, new_id: &str) {
+    let mut find = base.clone();
     find.args(["images", "--noheading", "--no-trunc", "--format", "{{.ID}}"])
-        .arg(&keep);
-    let previous = job
-        .query(&find)
+        .arg(keep);
+    let previous = crate::job::query(&find)
         .await
         .and_then(|lines| lines.into_iter().next())
         .map(|id| id.trim().trim_start_matches("sha256:").to_string());
-    let mut name = base();
-    name.arg("tag").arg(tag).arg(&keep);
-    job.cleanup(&name).await;
-    if let Some(previous) = previous.filter(|p| !p.is_empty() && *p != new_id) {
+    let mut name = base.clone();
+    name.arg("tag").arg(tag).arg(keep);
+    crate::job::cleanup(&name).await;
+    if let Some(previous) = previous.filter(|p| !p.is_empty() && p != new_id) {
         // Fails harmlessly when another image still builds on it.
-        let mut remove = base();
+        let mut remove = base.clone();
         remove.arg("rmi").arg(&previous);
-        job.cleanup(&remove).await;
+        crate::job::cleanup(&remove).await;
     }
 }
 

@@ -124,33 +124,39 @@ impl Job<'_> {
 
     /// Best-effort housekeeping (removing a temporary tag); never fails the build.
     pub async fn cleanup(&self, invocation: &Invocation) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut tail = VecDeque::new();
-        let mut quiet = |_: &str| {};
-        let never = CancellationToken::new();
-        if let Err(error) = process::run(invocation, deadline, &never, &mut quiet, &mut tail).await
-        {
-            tracing::debug!(?error, command = %invocation.describe(), "cleanup command failed");
-        }
-    }
-
-    /// Runs a best-effort query and returns its output lines; `None` when
-    /// it fails.
-    pub async fn query(&self, invocation: &Invocation) -> Option<Vec<String>> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut tail = VecDeque::new();
-        let mut lines = Vec::new();
-        let mut collect = |line: &str| lines.push(line.to_string());
-        let never = CancellationToken::new();
-        process::run(invocation, deadline, &never, &mut collect, &mut tail)
-            .await
-            .ok()?;
-        Some(lines)
+        cleanup(invocation).await;
     }
 
     pub fn context(&self) -> &Path {
         &self.context
     }
+}
+
+/// Runs a best-effort command (a failure is only logged at debug level);
+/// needs no job, so work that outlives one (see `BuiltImage::settle`) can
+/// use it.
+pub(crate) async fn cleanup(invocation: &Invocation) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut tail = VecDeque::new();
+    let mut quiet = |_: &str| {};
+    let never = CancellationToken::new();
+    if let Err(error) = process::run(invocation, deadline, &never, &mut quiet, &mut tail).await {
+        tracing::debug!(?error, command = %invocation.describe(), "cleanup command failed");
+    }
+}
+
+/// Runs a best-effort query and returns its output lines; `None` when it
+/// fails.
+pub(crate) async fn query(invocation: &Invocation) -> Option<Vec<String>> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut tail = VecDeque::new();
+    let mut lines = Vec::new();
+    let mut collect = |line: &str| lines.push(line.to_string());
+    let never = CancellationToken::new();
+    process::run(invocation, deadline, &never, &mut collect, &mut tail)
+        .await
+        .ok()?;
+    Some(lines)
 }
 
 /// A name for temporary tags that cannot collide between concurrent builds.

@@ -174,7 +174,7 @@ async fn run(request: &BuildRequest, cancel: CancellationToken) -> Result<Ran, B
         cache: Mutex::new(cache::CacheWatch::default()),
     };
     let stored_before = stored_base_images(request).await;
-    match kind {
+    let settling = match kind {
         BuilderKind::Buildah => buildah::build(&job, out.path()).await?,
         BuilderKind::DockerBuildKit | BuilderKind::DockerBuildx => {
             docker::build(&job, kind, out.path()).await?;
@@ -190,8 +190,9 @@ async fn run(request: &BuildRequest, cancel: CancellationToken) -> Result<Ran, B
                     source: std::io::Error::other(e.to_string()),
                 })??;
             }
+            None
         }
-    }
+    };
     let steps = match job.cache.lock() {
         Ok(mut watch) => watch.report(&job.dockerfile_text),
         Err(_) => StepReport::default(),
@@ -202,6 +203,7 @@ async fn run(request: &BuildRequest, cancel: CancellationToken) -> Result<Ran, B
             kind,
             base_images: Vec::new(),
             steps,
+            settling,
         });
     }
     let base_images = match kind {
@@ -216,6 +218,7 @@ async fn run(request: &BuildRequest, cancel: CancellationToken) -> Result<Ran, B
         kind,
         base_images,
         steps,
+        settling,
     })
 }
 
@@ -229,6 +232,8 @@ struct Ran {
     kind: BuilderKind,
     base_images: Vec<BaseImageUse>,
     steps: StepReport,
+    /// The store's bookkeeping, still running (see `BuiltImage::settle`).
+    settling: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Builds `request` and returns the image as an OCI layout. Every builder
@@ -253,6 +258,7 @@ pub async fn build(
         duration: started.elapsed(),
         base_images: ran.base_images,
         steps: ran.steps,
+        settling: ran.settling,
     })
 }
 
@@ -270,7 +276,11 @@ pub async fn export_cache(
     let mut request = request.clone();
     request.cache_to = Some(to.to_string());
     request.no_cache = false;
-    Ok(run(&request, cancel).await?.steps)
+    let ran = run(&request, cancel).await?;
+    if let Some(settling) = ran.settling {
+        let _ = settling.await;
+    }
+    Ok(ran.steps)
 }
 
 /// The request's fingerprint, or a new one when it carries none; refused
@@ -402,17 +412,29 @@ async fn base_image_uses(
     request: &BuildRequest,
     before: std::collections::BTreeMap<String, Option<LocalImage>>,
 ) -> Vec<BaseImageUse> {
-    let after = stored_base_images(request).await;
-    after
-        .into_iter()
-        .filter_map(|(reference, now)| {
-            let now = now?;
-            let had = before.get(&reference).is_some_and(Option::is_some);
-            Some(BaseImageUse {
+    let mut uses = Vec::new();
+    for (reference, had) in before {
+        // Stored before the build: still stored, nothing pulled (no need
+        // to ask the store again).
+        let (now, pulled) = match had {
+            Some(had) => (Some(had), false),
+            None => (
+                local_image(
+                    &request.builder,
+                    &reference,
+                    request.buildah_storage.as_deref(),
+                )
+                .await,
+                true,
+            ),
+        };
+        if let Some(now) = now {
+            uses.push(BaseImageUse {
                 reference,
-                pulled: !had,
+                pulled,
                 bytes: now.bytes,
-            })
-        })
-        .collect()
+            });
+        }
+    }
+    uses
 }

@@ -294,7 +294,7 @@ async fn build_and_push(
     } else {
         "building"
     });
-    let built = build::build(&request, ctx.cancel.clone()).await?;
+    let mut built = build::build(&request, ctx.cancel.clone()).await?;
     log_base_images(ctx, &built.base_images, request.pull);
     ctx.info(&format!("build steps: {}", built.steps.summary()));
     let mut cache_report = cache::report(&built.steps);
@@ -359,6 +359,7 @@ async fn build_and_push(
             )
             .await;
         }
+        built.settle().await;
         state.cache_report = Some(cache_report);
         return Ok(Outputs::known(state));
     }
@@ -401,6 +402,7 @@ async fn build_and_push(
         )
         .await;
     }
+    built.settle().await;
     state.cache_report = Some(cache_report);
     Ok(Outputs::known(state))
 }

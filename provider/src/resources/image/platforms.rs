@@ -173,7 +173,7 @@ async fn build_one(
     request.fingerprint = Some(std::sync::Arc::new(fp));
     request.timeout = ctx.bound(request.timeout);
     ctx.progress(&format!("{platform}: building"));
-    let built = build::build(&request, ctx.cancel.clone()).await?;
+    let mut built = build::build(&request, ctx.cancel.clone()).await?;
     super::log_base_images(ctx, &built.base_images, request.pull);
     ctx.info(&format!(
         "{platform}: build steps: {}",
@@ -253,6 +253,7 @@ async fn build_one(
         }
     };
     merge_steps(cache_report, &cache::report(&built.steps));
+    built.settle().await;
     Ok(Built {
         unit: Unit {
             platform: platform.to_string(),
