@@ -236,22 +236,14 @@ fn manifest_for_state(m: &fingerprint::Manifest) -> Option<fingerprint::Manifest
     (m.files.len() <= MANIFEST_IN_STATE_LIMIT).then(|| m.clone())
 }
 
-/// Builds, compares content with `old`, and pushes only when needed.
-async fn build_and_push(
-    ctx: &Ctx,
-    args: ImageArgs,
-    old: Option<&ImageState>,
-    preview: bool,
-) -> Result<Outputs<ImageState>, ImageError> {
-    let obs = observe(ctx, &args, old.map(Earlier::from_state)).await?;
-    let context_hash = obs.fingerprint.digest.clone();
-    fingerprint_cache::store(&obs.fingerprint.manifest);
-    let skeleton = ImageState {
+/// The state before any build: the inputs and what was observed.
+fn skeleton(args: &ImageArgs, obs: &Observation) -> ImageState {
+    ImageState {
         args: args.clone(),
         digest: String::new(),
         reference: String::new(),
         content_digest: String::new(),
-        context_hash: context_hash.clone(),
+        context_hash: obs.fingerprint.digest.clone(),
         base_image_digests: obs.bases.digests.clone(),
         base_image_resolutions: obs.bases.resolutions.clone(),
         size_bytes: 0,
@@ -263,24 +255,43 @@ async fn build_and_push(
         platform_inputs: Default::default(),
         context_manifest: manifest_for_state(&obs.fingerprint.manifest),
         cache_report: None,
-    };
+    }
+}
+
+/// A preview that does not build: the outputs only a build can give are
+/// unknown.
+fn unknown_until_built(skeleton: ImageState) -> Outputs<ImageState> {
+    let unknown = unknown_outputs!(ImageState {
+        digest,
+        reference as "ref",
+        content_digest,
+        size_bytes,
+        uncompressed_bytes,
+        layers,
+        platform,
+        platform_digests,
+        platform_content_digests,
+    });
+    Outputs {
+        state: skeleton,
+        unknown,
+    }
+}
+
+/// Builds, compares content with `old`, and pushes only when needed.
+async fn build_and_push(
+    ctx: &Ctx,
+    args: ImageArgs,
+    old: Option<&ImageState>,
+    preview: bool,
+) -> Result<Outputs<ImageState>, ImageError> {
+    let obs = observe(ctx, &args, old.map(Earlier::from_state)).await?;
+    let context_hash = obs.fingerprint.digest.clone();
+    fingerprint_cache::store(&obs.fingerprint.manifest);
+    let skeleton = skeleton(&args, &obs);
     if preview && !obs.resolved.build_on_preview {
         size::log_estimate(ctx, old, &obs.fingerprint.manifest);
-        let unknown = unknown_outputs!(ImageState {
-            digest,
-            reference as "ref",
-            content_digest,
-            size_bytes,
-            uncompressed_bytes,
-            layers,
-            platform,
-            platform_digests,
-            platform_content_digests,
-        });
-        return Ok(Outputs {
-            state: skeleton,
-            unknown,
-        });
+        return Ok(unknown_until_built(skeleton));
     }
 
     if platforms::is_multi(&args) {
