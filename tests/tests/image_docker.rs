@@ -13,13 +13,11 @@ use serde_json::json;
 #[tokio::test]
 async fn docker_builds_same_content_keeps_digest() {
     let w = World::start();
-    let engine = match DockerEngine::start(&w.registry.address()) {
-        Ok(engine) => engine,
-        Err(reason) => {
-            println!("SKIPPED docker_builds_same_content_keeps_digest: the Docker engine cannot run here: {reason}");
-            eprintln!("SKIPPED docker_builds_same_content_keeps_digest: the Docker engine cannot run here: {reason}");
-            return;
-        }
+    let Some(engine) = DockerEngine::start_or_skip(
+        "docker_builds_same_content_keeps_digest",
+        &w.registry.address(),
+    ) else {
+        return;
     };
     let dockerfile = format!(
         "{}\nARG NOTE\nCOPY src/ /app/\nCMD [\"/bin/cat\", \"/app/app.ts\"]\n",
@@ -95,13 +93,11 @@ async fn docker_builds_same_content_keeps_digest() {
 #[tokio::test]
 async fn docker_layers_map_to_dockerfile_lines_and_zstd_keeps_content() {
     let w = World::start();
-    let engine = match DockerEngine::start(&w.registry.address()) {
-        Ok(engine) => engine,
-        Err(reason) => {
-            println!("SKIPPED docker_layers_map_to_dockerfile_lines_and_zstd_keeps_content: the Docker engine cannot run here: {reason}");
-            eprintln!("SKIPPED docker_layers_map_to_dockerfile_lines_and_zstd_keeps_content: the Docker engine cannot run here: {reason}");
-            return;
-        }
+    let Some(engine) = DockerEngine::start_or_skip(
+        "docker_layers_map_to_dockerfile_lines_and_zstd_keeps_content",
+        &w.registry.address(),
+    ) else {
+        return;
     };
     let dockerfile = format!(
         "{}\nENV MODE=prod\nCOPY src/ /app/\nRUN cat /app/app.ts > /copy\nCMD [\"/bin/cat\", \"/copy\"]\n",
@@ -154,13 +150,9 @@ async fn docker_layers_map_to_dockerfile_lines_and_zstd_keeps_content() {
 #[tokio::test]
 async fn docker_inline_cache_serves_an_engine_that_forgot_everything() {
     let w = World::start();
-    let engine = match DockerEngine::start(&w.registry.address()) {
-        Ok(engine) => engine,
-        Err(reason) => {
-            println!("SKIPPED docker_inline_cache: the Docker engine cannot run here: {reason}");
-            eprintln!("SKIPPED docker_inline_cache: the Docker engine cannot run here: {reason}");
-            return;
-        }
+    let Some(engine) = DockerEngine::start_or_skip("docker_inline_cache", &w.registry.address())
+    else {
+        return;
     };
     let dockerfile = format!(
         "{}\nRUN echo deps > /deps.txt\nCOPY app.txt /app/app.txt\n",

@@ -8,6 +8,7 @@ mod image_support;
 
 use image_support::*;
 use imagedeploy_tests::{Op, Program};
+use imagedeploy_testsupport::DockerEngine;
 use serde_json::{json, Value as Json};
 
 /// Copies the file of the target architecture, and one shared file.
@@ -239,13 +240,11 @@ async fn platforms_are_checked_before_anything_is_built() {
 #[tokio::test]
 async fn docker_engine_builds_each_platform_and_keeps_unchanged_content() {
     let w = World::start();
-    let engine = match imagedeploy_testsupport::DockerEngine::start(&w.registry.address()) {
-        Ok(engine) => engine,
-        Err(reason) => {
-            println!("SKIPPED docker_engine_builds_each_platform_and_keeps_unchanged_content: the Docker engine cannot run here: {reason}");
-            eprintln!("SKIPPED docker_engine_builds_each_platform_and_keeps_unchanged_content: the Docker engine cannot run here: {reason}");
-            return;
-        }
+    let Some(engine) = DockerEngine::start_or_skip(
+        "docker_engine_builds_each_platform_and_keeps_unchanged_content",
+        &w.registry.address(),
+    ) else {
+        return;
     };
     let dockerfile = format!("{}ARG NOTE\n", DOCKERFILE);
     let ctx = w.context("app", &files("amd64\n", "arm64 v1\n", "shared\n"));

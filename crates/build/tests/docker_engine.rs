@@ -19,13 +19,11 @@ use tracing::instrument::WithSubscriber;
 #[tokio::test(flavor = "multi_thread")]
 async fn docker_engine_builds_export_push_and_keep_content_identity() {
     let base = BaseImage::create().await;
-    let engine = match DockerEngine::start(&base.registry.address()) {
-        Ok(engine) => engine,
-        Err(reason) => {
-            println!("SKIPPED docker engine test: {reason}");
-            eprintln!("SKIPPED docker engine test: {reason}");
-            return;
-        }
+    let Some(engine) = DockerEngine::start_or_skip(
+        "docker_engine_builds_export_push_and_keep_content_identity",
+        &base.registry.address(),
+    ) else {
+        return;
     };
     let dockerfile = format!(
         "FROM {}\nARG GREETING=hello\nCOPY app.txt /app/app.txt\nRUN --mount=type=secret,id=tok test -s /run/secrets/tok && echo \"$GREETING\" > /app/greeting\nCMD [\"/bin/cat\", \"/app/greeting\"]\n",
@@ -123,13 +121,11 @@ async fn docker_engine_builds_export_push_and_keep_content_identity() {
 async fn docker_reads_a_secret_build_arg_from_the_environment() {
     const VALUE: &str = "docker-arg-s3cr3t";
     let base = BaseImage::create().await;
-    let engine = match DockerEngine::start(&base.registry.address()) {
-        Ok(engine) => engine,
-        Err(reason) => {
-            println!("SKIPPED docker engine test: {reason}");
-            eprintln!("SKIPPED docker engine test: {reason}");
-            return;
-        }
+    let Some(engine) = DockerEngine::start_or_skip(
+        "docker_reads_a_secret_build_arg_from_the_environment",
+        &base.registry.address(),
+    ) else {
+        return;
     };
     let dockerfile = format!(
         "FROM {}\nARG TOKEN\nRUN test \"$TOKEN\" = \"{VALUE}\" && echo \"token=$TOKEN\"\n",
@@ -161,13 +157,11 @@ async fn docker_reads_a_secret_build_arg_from_the_environment() {
 #[tokio::test(flavor = "multi_thread")]
 async fn docker_engine_takes_a_stored_base_image_without_the_registry() {
     let base = BaseImage::create().await;
-    let engine = match DockerEngine::start(&base.registry.address()) {
-        Ok(engine) => engine,
-        Err(reason) => {
-            println!("SKIPPED docker engine test: {reason}");
-            eprintln!("SKIPPED docker engine test: {reason}");
-            return;
-        }
+    let Some(engine) = DockerEngine::start_or_skip(
+        "docker_engine_takes_a_stored_base_image_without_the_registry",
+        &base.registry.address(),
+    ) else {
+        return;
     };
     let dockerfile = format!("FROM {}\nCOPY app.txt /app.txt\n", base.reference);
     let dir = context(&[("Dockerfile", &dockerfile), ("app.txt", "v1\n")]);

@@ -355,13 +355,11 @@ async fn a_file_modified_between_fingerprint_and_build_is_detected() {
 #[tokio::test(flavor = "multi_thread")]
 async fn docker_engine_content_is_a_function_of_the_fingerprint_inputs_alone() {
     let base = BaseImage::create().await;
-    let engine = match DockerEngine::start(&base.registry.address()) {
-        Ok(engine) => engine,
-        Err(reason) => {
-            println!("SKIPPED docker engine test: {reason}");
-            eprintln!("SKIPPED docker engine test: {reason}");
-            return;
-        }
+    let Some(engine) = DockerEngine::start_or_skip(
+        "docker_engine_content_is_a_function_of_the_fingerprint_inputs_alone",
+        &base.registry.address(),
+    ) else {
+        return;
     };
     let text = dockerfile(&base.reference);
     let request = |root: &Path| {

@@ -17,6 +17,22 @@ pub struct DockerEngine {
 }
 
 impl DockerEngine {
+    /// Starts dockerd for the test `test`; where it cannot run, prints
+    /// `SKIPPED <test>: ...` with the reason (to stdout and stderr, so it
+    /// shows with and without `--nocapture`) and returns `None`, and the
+    /// test returns early.
+    pub fn start_or_skip(test: &str, insecure_registry: &str) -> Option<Self> {
+        match Self::start(insecure_registry) {
+            Ok(engine) => Some(engine),
+            Err(reason) => {
+                let line = format!("SKIPPED {test}: the Docker engine cannot run here: {reason}");
+                println!("{line}");
+                eprintln!("{line}");
+                None
+            }
+        }
+    }
+
     /// Starts dockerd, or returns why it cannot run here.
     pub fn start(insecure_registry: &str) -> Result<Self, String> {
         if Command::new("dockerd").arg("--version").output().is_err() {
