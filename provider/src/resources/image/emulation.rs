@@ -59,13 +59,7 @@ pub(super) fn failures(ctx: &Ctx, args: &ImageArgs, planned: &Planned<'_>) -> Ve
         };
         let dir = std::env::var_os(emulation::BINFMT_MISC_DIR_ENV)
             .filter(|v| !v.is_empty())
-            .map(|_| {
-                format!(
-                    " (binfmt_misc read from {}, as {} says)",
-                    emulation::binfmt_misc_dir().display(),
-                    emulation::BINFMT_MISC_DIR_ENV
-                )
-            })
+            .map(|_| format!(" ({} names that directory)", emulation::BINFMT_MISC_DIR_ENV))
             .unwrap_or_default();
         failures.push(Failure::new(
             property,
