@@ -588,12 +588,6 @@ pub fn plan(
     let mut from_refs: Vec<BTreeSet<String>> = Vec::new();
     let mut evals: Vec<StageEval> = Vec::new();
     // The platform each stage's RUN instructions execute on.
-    let target_platform = planner
-        .meta
-        .get("TARGETPLATFORM")
-        .filter(|p| !p.is_empty())
-        .cloned()
-        .unwrap_or_else(host_platform);
     let mut run_platform: Vec<String> = Vec::new();
     for stage in stages {
         let mut refs = BTreeSet::new();
@@ -619,13 +613,9 @@ pub fn plan(
                     .position(|s| s.name.as_deref() == Some(lower.as_str()));
                 (parent, b)
             });
-        // A stage built on another stage continues its filesystem, and so
-        // its platform (as BuildKit does); otherwise `--platform` decides.
-        run_platform.push(match (&base, own_platform) {
-            (Ok((Some(p), _)), _) => run_platform[*p].clone(),
-            (_, Some(p)) if !p.trim().is_empty() => p.trim().to_ascii_lowercase(),
-            _ => target_platform.clone(),
-        });
+        let parent = base.as_ref().ok().and_then(|(p, _)| *p);
+        let platform = stage_platform(parent.map(|p| &run_platform[p]), own_platform, &planner);
+        run_platform.push(platform);
         let parent_env = match &base {
             Ok((Some(p), _)) => evals[*p].env.clone(),
             _ => BTreeMap::new(),
@@ -732,27 +722,54 @@ pub fn plan(
         out.unhashable.extend(ev.unhashable.iter().cloned());
         out.declared_args.extend(ev.declared.iter().cloned());
         out.secret_ids.extend(ev.secrets.iter().cloned());
-        let first_run = stage
-            .instructions
-            .iter()
-            .find(|ins| matches!(ins.command, Command::Run(_)));
-        if let Some(run) = first_run {
-            let planned = PlannedRun {
-                line: run.line,
-                stage: stage.display_name(),
-                text: run.canonical.clone(),
-            };
-            out.run_platforms
-                .entry(run_platform[i].clone())
-                .and_modify(|known| {
-                    if planned.line < known.line {
-                        *known = planned.clone();
-                    }
-                })
-                .or_insert(planned);
-        }
+        note_first_run(&mut out.run_platforms, stage, &run_platform[i]);
     }
     Ok(out)
+}
+
+/// The target platform the automatic args name (this machine's without).
+fn target_platform(meta: &BTreeMap<String, String>) -> String {
+    meta.get("TARGETPLATFORM")
+        .filter(|p| !p.is_empty())
+        .cloned()
+        .unwrap_or_else(host_platform)
+}
+
+/// The platform a stage's RUN steps execute on. A stage built on another
+/// stage continues its filesystem, and so its platform (as BuildKit does);
+/// otherwise its `--platform` value decides, or the target.
+fn stage_platform(parent: Option<&String>, own: Option<String>, planner: &Planner) -> String {
+    match (parent, own) {
+        (Some(p), _) => p.clone(),
+        (None, Some(p)) if !p.trim().is_empty() => p.trim().to_ascii_lowercase(),
+        _ => target_platform(&planner.meta),
+    }
+}
+
+/// Records the stage's first RUN for `platform` unless an earlier line is
+/// recorded.
+fn note_first_run(runs: &mut BTreeMap<String, PlannedRun>, stage: &Stage, platform: &str) {
+    let Some(run) = stage
+        .instructions
+        .iter()
+        .find(|ins| matches!(ins.command, Command::Run(_)))
+    else {
+        return;
+    };
+    if runs
+        .get(platform)
+        .is_some_and(|known| known.line <= run.line)
+    {
+        return;
+    }
+    runs.insert(
+        platform.to_string(),
+        PlannedRun {
+            line: run.line,
+            stage: stage.display_name(),
+            text: run.canonical.clone(),
+        },
+    );
 }
 
 fn planned(ins: &Instruction) -> PlannedInstruction {
