@@ -144,13 +144,15 @@ fn normalise(arch: &str) -> String {
     }
 }
 
-/// CPUs that run another architecture's binaries without emulation.
+/// CPUs that run another architecture's binaries without emulation. Most
+/// arm64 CPUs run 32-bit arm too (some do not, and then the build still
+/// fails as before): refusing a build that would work is the worse error.
 fn runs_directly(native: &str, arch: &str) -> bool {
     let (native, arch) = (normalise(native), normalise(arch));
     let base = arch.split('/').next().unwrap_or_default();
     matches!(
         (native.as_str(), base),
-        ("amd64", "amd64") | ("amd64", "386") | ("arm64", "arm64")
+        ("amd64", "amd64") | ("amd64", "386") | ("arm64", "arm64") | ("arm64", "arm")
     )
 }
 
@@ -196,6 +198,7 @@ mod tests {
             ("linux/386", "linux/amd64"),
             ("linux/arm64/v8", "linux/arm64"),
             ("linux/arm64", "linux/arm64/v8"),
+            ("linux/arm/v7", "linux/arm64"),
         ] {
             assert_eq!(
                 support_in(empty.path(), platform, native),
@@ -235,8 +238,6 @@ mod tests {
     #[test]
     fn each_architecture_has_its_qemu_entry() {
         for (platform, entry) in [
-            ("linux/arm/v7", "qemu-arm"),
-            ("linux/arm/v6", "qemu-arm"),
             ("linux/ppc64le", "qemu-ppc64le"),
             ("linux/s390x", "qemu-s390x"),
             ("linux/riscv64", "qemu-riscv64"),
@@ -248,6 +249,16 @@ mod tests {
                 support_in(dir.path(), platform, "linux/arm64"),
                 Ok(Support::Emulated {
                     entry: entry.into()
+                }),
+                "{platform}"
+            );
+        }
+        for platform in ["linux/arm/v7", "linux/arm/v6"] {
+            let dir = dir_with(&[("qemu-arm", "enabled\n")]);
+            assert_eq!(
+                support_in(dir.path(), platform, "linux/amd64"),
+                Ok(Support::Emulated {
+                    entry: "qemu-arm".into()
                 }),
                 "{platform}"
             );
