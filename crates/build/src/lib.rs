@@ -10,6 +10,7 @@ mod buildkit_pulls;
 mod cache;
 mod docker;
 pub mod dockerfile;
+pub mod emulation;
 mod error;
 mod failure;
 pub mod guard;

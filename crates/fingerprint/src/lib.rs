@@ -122,6 +122,11 @@ pub struct Fingerprint {
     /// absolute path (after following a top-level symlink). `stage` reads
     /// from here.
     pub sources: BTreeMap<String, PathBuf>,
+    /// Per platform that a reachable `RUN` executes on (over every target
+    /// platform's plan), the first such `RUN`: the machine must run that
+    /// platform's programs, natively or by emulation (see
+    /// [`dockerfile::BuildPlan::run_platforms`]). Not part of the digest.
+    pub run_platforms: BTreeMap<String, dockerfile::PlannedRun>,
 }
 
 /// What the run did (for progress messages and benchmarks).
@@ -312,6 +317,7 @@ pub fn fingerprint(req: &Request) -> Result<Fingerprint, Error> {
         stats,
         dockerfile_text: text,
         sources,
+        run_platforms: plan.run_platforms,
     })
 }
 
@@ -357,6 +363,12 @@ fn plan_all(
                 }
                 m.declared_args.extend(plan.declared_args);
                 m.secret_ids.extend(plan.secret_ids);
+                for (platform, run) in plan.run_platforms {
+                    let known = m.run_platforms.entry(platform).or_insert(run.clone());
+                    if run.line < known.line {
+                        *known = run;
+                    }
+                }
                 // Default-valued only if it is for every platform.
                 m.default_valued_args
                     .retain(|a| plan.default_valued_args.contains(a));

@@ -778,3 +778,32 @@ fn named_context_is_hashed_when_referenced() {
         ["named context tools changed"]
     );
 }
+
+/// Per target platform, the first RUN that executes on it: a stage on
+/// `$BUILDPLATFORM` runs natively, the final stage on each target. Which
+/// RUN needs which platform is not part of the digest.
+#[test]
+fn run_platforms_per_target_platform() {
+    let ctx = Context::new(&[
+        (
+            "Dockerfile",
+            "FROM --platform=$BUILDPLATFORM base AS build\nRUN make\nFROM base\nCOPY --from=build /out /out\nCOPY a /a\nRUN check\n",
+        ),
+        ("a", "a\n"),
+    ]);
+    let mut req = plain(&ctx);
+    req.builder_platform = Some("linux/amd64".into());
+    req.platforms = vec!["linux/amd64".into(), "linux/arm64".into()];
+    let fp = fingerprint(&req).unwrap();
+    let runs: Vec<(&str, usize)> = fp
+        .run_platforms
+        .iter()
+        .map(|(p, r)| (p.as_str(), r.line))
+        .collect();
+    assert_eq!(runs, vec![("linux/amd64", 2), ("linux/arm64", 6)]);
+
+    let copy_only = Context::new(&[("Dockerfile", "FROM base\nCOPY a /a\n"), ("a", "a\n")]);
+    let mut req = plain(&copy_only);
+    req.platforms = vec!["linux/arm64".into()];
+    assert!(fingerprint(&req).unwrap().run_platforms.is_empty());
+}

@@ -49,6 +49,8 @@ pub enum BaseImageError {
     Buildah { args: String, output: String },
     #[error("buildah push wrote no digest for {reference}")]
     NoDigest { reference: String },
+    #[error("could not make the multi-platform base image: {0}")]
+    Prepare(String),
 }
 
 /// An image pushed to a test registry.
@@ -179,7 +181,7 @@ fn push(
     Ok(PushedImage { reference, digest })
 }
 
-fn write_rootfs(rootfs: &Path, busybox: &Path, variant: &str) -> std::io::Result<()> {
+pub(crate) fn write_rootfs(rootfs: &Path, busybox: &Path, variant: &str) -> std::io::Result<()> {
     let bin = rootfs.join("bin");
     std::fs::create_dir_all(&bin)?;
     std::fs::copy(busybox, bin.join("busybox"))?;
@@ -216,14 +218,14 @@ fn write_payload(dir: &Path, variant: &str, megabytes: u64) -> std::io::Result<(
 }
 
 /// A private buildah store (vfs driver: works without overlay support).
-struct Storage {
-    buildah: PathBuf,
-    root: PathBuf,
-    runroot: PathBuf,
+pub(crate) struct Storage {
+    pub(crate) buildah: PathBuf,
+    pub(crate) root: PathBuf,
+    pub(crate) runroot: PathBuf,
 }
 
 impl Storage {
-    fn run(&self, args: &[&str]) -> Result<String, BaseImageError> {
+    pub(crate) fn run(&self, args: &[&str]) -> Result<String, BaseImageError> {
         let output = Command::new(&self.buildah)
             .arg("--storage-driver")
             .arg("vfs")

@@ -11,6 +11,7 @@ mod docker_engine;
 pub mod ecs_faults;
 pub mod log_capture;
 mod moto;
+pub mod multi_platform;
 mod process;
 mod registry;
 mod tls;
@@ -22,6 +23,7 @@ pub use base_image::{
 };
 pub use docker_engine::DockerEngine;
 pub use moto::Moto;
+pub use multi_platform::{emulation_available, push_multi_platform_busybox};
 pub use process::{free_port, wait_for_port, ServerError};
 pub use registry::Registry;
 pub use tls::TestCa;

@@ -31,7 +31,7 @@ pub use lines::Joined;
 pub use mount::{Mount, MountType};
 pub use plan::{
     automatic_args, host_platform, plan, platform_args, BuildPlan, ContextSource,
-    PlannedInstruction, SourceKind, Unhashable, AUTOMATIC_ARGS,
+    PlannedInstruction, PlannedRun, SourceKind, Unhashable, AUTOMATIC_ARGS,
 };
 
 use instruction::{heredoc_capable, parse_instruction, Ctx};

@@ -38,8 +38,28 @@ pub struct BuildPlan {
     /// reachable declaration of them: the build is the same without them.
     #[serde(default)]
     pub default_valued_args: BTreeSet<String>,
+    /// Per platform that a reachable `RUN` executes on, the first such
+    /// `RUN` (lowest line). A stage runs on its `FROM --platform` value
+    /// (`$BUILDPLATFORM`: the builder's own), on its parent stage's
+    /// platform when it derives from one, else on the target platform
+    /// (`TARGETPLATFORM`). A machine must be able to run programs of each
+    /// of these platforms (natively or by emulation) for the build to
+    /// succeed, which Check can tell before anything is built.
+    #[serde(default)]
+    pub run_platforms: BTreeMap<String, PlannedRun>,
     /// Target stage name (index as a string when unnamed).
     pub target: String,
+}
+
+/// A `RUN` instruction that executes programs of the image's platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedRun {
+    /// 1-based line where the instruction starts.
+    pub line: usize,
+    /// The stage it belongs to (name, or index when unnamed).
+    pub stage: String,
+    /// Its canonical text.
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -567,8 +587,11 @@ pub fn plan(
     let mut bases: Vec<Result<(Option<usize>, String), PlanError>> = Vec::new();
     let mut from_refs: Vec<BTreeSet<String>> = Vec::new();
     let mut evals: Vec<StageEval> = Vec::new();
+    // The platform each stage's RUN instructions execute on.
+    let mut run_platform: Vec<String> = Vec::new();
     for stage in stages {
         let mut refs = BTreeSet::new();
+        let mut own_platform = None;
         let mut lookup = |n: &str| {
             refs.insert(n.to_string());
             planner.meta.get(n).cloned()
@@ -576,7 +599,10 @@ pub fn plan(
         let line = stage.from.line;
         let base = expand(stage.base(), escape, &mut lookup)
             .and_then(|b| match stage.platform() {
-                Some(p) => expand(p, escape, &mut lookup).map(|_| b),
+                Some(p) => expand(p, escape, &mut lookup).map(|p| {
+                    own_platform = Some(p);
+                    b
+                }),
                 None => Ok(b),
             })
             .map_err(|e| subst_err(line, e))
@@ -587,6 +613,9 @@ pub fn plan(
                     .position(|s| s.name.as_deref() == Some(lower.as_str()));
                 (parent, b)
             });
+        let parent = base.as_ref().ok().and_then(|(p, _)| *p);
+        let platform = stage_platform(parent.map(|p| &run_platform[p]), own_platform, &planner);
+        run_platform.push(platform);
         let parent_env = match &base {
             Ok((Some(p), _)) => evals[*p].env.clone(),
             _ => BTreeMap::new(),
@@ -634,6 +663,7 @@ pub fn plan(
         base_images: Vec::new(),
         secret_ids: BTreeSet::new(),
         default_valued_args: BTreeSet::new(),
+        run_platforms: BTreeMap::new(),
         target: stages
             .get(target_idx)
             .map(Stage::display_name)
@@ -692,8 +722,54 @@ pub fn plan(
         out.unhashable.extend(ev.unhashable.iter().cloned());
         out.declared_args.extend(ev.declared.iter().cloned());
         out.secret_ids.extend(ev.secrets.iter().cloned());
+        note_first_run(&mut out.run_platforms, stage, &run_platform[i]);
     }
     Ok(out)
+}
+
+/// The target platform the automatic args name (this machine's without).
+fn target_platform(meta: &BTreeMap<String, String>) -> String {
+    meta.get("TARGETPLATFORM")
+        .filter(|p| !p.is_empty())
+        .cloned()
+        .unwrap_or_else(host_platform)
+}
+
+/// The platform a stage's RUN steps execute on. A stage built on another
+/// stage continues its filesystem, and so its platform (as BuildKit does);
+/// otherwise its `--platform` value decides, or the target.
+fn stage_platform(parent: Option<&String>, own: Option<String>, planner: &Planner) -> String {
+    match (parent, own) {
+        (Some(p), _) => p.clone(),
+        (None, Some(p)) if !p.trim().is_empty() => p.trim().to_ascii_lowercase(),
+        _ => target_platform(&planner.meta),
+    }
+}
+
+/// Records the stage's first RUN for `platform` unless an earlier line is
+/// recorded.
+fn note_first_run(runs: &mut BTreeMap<String, PlannedRun>, stage: &Stage, platform: &str) {
+    let Some(run) = stage
+        .instructions
+        .iter()
+        .find(|ins| matches!(ins.command, Command::Run(_)))
+    else {
+        return;
+    };
+    if runs
+        .get(platform)
+        .is_some_and(|known| known.line <= run.line)
+    {
+        return;
+    }
+    runs.insert(
+        platform.to_string(),
+        PlannedRun {
+            line: run.line,
+            stage: stage.display_name(),
+            text: run.canonical.clone(),
+        },
+    );
 }
 
 fn planned(ins: &Instruction) -> PlannedInstruction {

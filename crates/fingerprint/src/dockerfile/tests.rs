@@ -586,3 +586,65 @@ fn flags_with_quotes_and_json_copy() {
     assert_eq!(sources(&p), vec![vec!["my file.txt"]]);
     assert_eq!(p.base_images, vec!["a", "build"]);
 }
+
+/// The platforms reachable RUN instructions execute on, with the first
+/// RUN's line and stage.
+fn run_platforms(
+    text: &str,
+    target: Option<&str>,
+    pairs: &[(&str, &str)],
+) -> Vec<(String, usize, String)> {
+    let mut given = automatic_args("linux/arm64", "linux/amd64");
+    given.extend(args(pairs));
+    let df = parse(text).unwrap();
+    plan(&df, target, &given)
+        .unwrap()
+        .run_platforms
+        .into_iter()
+        .map(|(p, r)| (p, r.line, r.stage))
+        .collect()
+}
+
+#[test]
+fn run_platforms_follow_from_platform_and_stage_parents() {
+    // No --platform: the target platform.
+    assert_eq!(
+        run_platforms("FROM base\nCOPY a /a\nRUN uname -m\nRUN true\n", None, &[]),
+        vec![("linux/arm64".into(), 3, "0".into())]
+    );
+    // COPY only: nothing runs.
+    assert!(run_platforms("FROM base\nCOPY a /a\n", None, &[]).is_empty());
+    // $BUILDPLATFORM runs natively, and so does a stage derived from it;
+    // the final stage's RUN runs on the target.
+    let text = "FROM --platform=$BUILDPLATFORM base AS build\nRUN make\nFROM build AS more\nRUN more\nFROM base\nCOPY --from=more /out /out\nRUN check\n";
+    assert_eq!(
+        run_platforms(text, None, &[]),
+        vec![
+            ("linux/amd64".into(), 2, "build".into()),
+            ("linux/arm64".into(), 7, "2".into())
+        ]
+    );
+    // Only the native stage reached: no foreign RUN.
+    assert_eq!(
+        run_platforms(text, Some("more"), &[]),
+        vec![("linux/amd64".into(), 2, "build".into())]
+    );
+    // An explicit platform, through a global ARG.
+    assert_eq!(
+        run_platforms(
+            "ARG P=linux/s390x\nFROM --platform=${P} base\nRUN x\n",
+            None,
+            &[]
+        ),
+        vec![("linux/s390x".into(), 3, "0".into())]
+    );
+    // Unreachable stages do not count.
+    assert_eq!(
+        run_platforms(
+            "FROM base AS unused\nRUN x\nFROM base\nCOPY a /a\n",
+            None,
+            &[]
+        ),
+        vec![]
+    );
+}

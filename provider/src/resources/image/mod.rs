@@ -22,6 +22,7 @@ mod bases;
 mod cache;
 mod check;
 mod diff;
+mod emulation;
 mod import;
 mod inputs;
 mod metrics;
@@ -84,6 +85,9 @@ struct Observation {
     bases: Bases,
     tags: Vec<Reference>,
     client: RegistryClient,
+    /// The builder this machine resolves to, and its native platform
+    /// (`None`: no usable builder; the build reports that).
+    builder: Option<(build::BuilderKind, String)>,
 }
 
 fn parse_tags(args: &ImageArgs) -> Result<Vec<Reference>, ImageError> {
@@ -111,10 +115,8 @@ async fn observe(
     // The automatic platform args come from the builder's native platform.
     // Without a usable builder this machine's stands in (the build then
     // reports the missing builder, or a platform that differs).
-    let builder_platform = build::resolve_builder(&resolved.builder())
-        .await
-        .ok()
-        .map(|(_, platform)| platform);
+    let builder = build::resolve_builder(&resolved.builder()).await.ok();
+    let builder_platform = builder.as_ref().map(|(_, platform)| platform.clone());
     let request = resolved.fingerprint_request(args.target.clone(), builder_platform);
     let fingerprint = tokio::task::spawn_blocking(move || fingerprint::fingerprint(&request))
         .await
@@ -151,7 +153,27 @@ async fn observe(
         bases,
         tags,
         client,
+        builder,
     })
+}
+
+/// CheckFailures for the platforms whose `RUN` steps this machine cannot
+/// run (see `emulation`).
+fn emulation_failures(ctx: &Ctx, args: &ImageArgs, obs: &Observation) -> Vec<Failure> {
+    let Some((kind, platform)) = &obs.builder else {
+        return Vec::new();
+    };
+    let local_builder = *kind == build::BuilderKind::Buildah
+        || emulation::local_docker(obs.resolved.builder_host.as_deref());
+    emulation::failures(
+        ctx,
+        args,
+        &emulation::Planned {
+            run_platforms: &obs.fingerprint.run_platforms,
+            builder_platform: platform,
+            local_builder,
+        },
+    )
 }
 
 fn build_request(ctx: &Ctx, args: &ImageArgs, obs: &Observation) -> build::BuildRequest {
@@ -590,6 +612,10 @@ impl Resource<ProviderContext> for Image {
             let earlier = input.olds.as_ref().and_then(Earlier::from_inputs);
             match observe(ctx, &args, earlier).await {
                 Ok(obs) => {
+                    let failures = emulation_failures(ctx, &args, &obs);
+                    if !failures.is_empty() {
+                        return Err(failures);
+                    }
                     fingerprint_cache::store(&obs.fingerprint.manifest);
                     shown::record(
                         &mut args,
