@@ -128,6 +128,55 @@ async fn with_qemu_registered_a_run_step_builds_under_emulation() {
     );
 }
 
+/// Two platforms from a multi-platform base: each platform's build starts
+/// from that platform's child of the base index and runs its RUN step on
+/// that platform (arm64 under qemu).
+#[tokio::test]
+async fn each_platform_runs_its_own_run_steps_on_its_own_base() {
+    if let Err(why) = emulation_available("linux/arm64") {
+        println!("SKIPPED: linux/arm64 programs cannot run on this machine: {why}");
+        return;
+    }
+    let w = World::start();
+    let base = multi_base(&w);
+    let dockerfile = format!(
+        "FROM {}\nARG TARGETARCH\nRUN uname -m > /arch && echo $TARGETARCH > /target\n",
+        base.reference
+    );
+    let ctx = w.context("both", &[("Dockerfile", &dockerfile)]);
+    let p = Program::new().resource(w.image(
+        "both",
+        &ctx,
+        json!({ "platforms": ["linux/amd64", "linux/arm64"] }),
+    ));
+    w.stack.up(&p).await.unwrap().assert_ok();
+    let outputs = state_outputs(&w.stack, "both");
+    for (platform, machine, arch) in [
+        ("linux/amd64", "x86_64\n", "amd64\n"),
+        ("linux/arm64", "aarch64\n", "arm64\n"),
+    ] {
+        let digest = outputs["platformDigests"][platform]
+            .as_str()
+            .unwrap_or_else(|| panic!("platformDigests.{platform}: {outputs}"));
+        let child = format!("{}/both@{digest}", w.registry.address());
+        assert_eq!(
+            file_in_image(&child, "arch").as_deref(),
+            Some(machine),
+            "{platform}"
+        );
+        assert_eq!(
+            file_in_image(&child, "target").as_deref(),
+            Some(arch),
+            "{platform}"
+        );
+        assert_eq!(
+            registry_json(&child, true)["architecture"],
+            json!(arch.trim()),
+            "{platform}"
+        );
+    }
+}
+
 /// The content of `path` in the image `reference` (the topmost layer that
 /// has it), read with skopeo and tar: clients independent of ours.
 fn file_in_image(reference: &str, path: &str) -> Option<String> {
