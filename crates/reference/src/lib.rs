@@ -12,7 +12,9 @@
 #![warn(missing_docs)]
 
 mod digest;
+mod platform;
 mod reference;
 
 pub use digest::{Digest, DigestError};
+pub use platform::{Platform, PlatformManifest, ResolvedManifest};
 pub use reference::{api_host, digest_of, Reference, ReferenceError, DOCKER_HUB};

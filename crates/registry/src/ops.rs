@@ -330,7 +330,7 @@ impl RegistryClient {
     }
 }
 
-fn header_digest(response: &reqwest::Response) -> Option<Digest> {
+pub(crate) fn header_digest(response: &reqwest::Response) -> Option<Digest> {
     response
         .headers()
         .get(CONTENT_DIGEST)
