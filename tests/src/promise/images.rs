@@ -90,7 +90,7 @@ pub fn push_tiny_image(
         }),
     )?;
     let destination = format!("{registry}/{repository}:{tag}");
-    skopeo_copy(dir.path(), &destination, false)?;
+    skopeo_copy(dir.path(), &destination, false, None)?;
     registry_digest(&destination)
 }
 
@@ -99,6 +99,8 @@ pub fn push_tiny_image(
 pub struct MultiPlatform {
     /// The index's digest.
     pub index: String,
+    /// The index exactly as the registry serves it.
+    pub index_bytes: Vec<u8>,
     /// `os/architecture[/variant]` -> the child manifest's digest.
     pub children: std::collections::BTreeMap<String, String>,
 }
@@ -110,6 +112,19 @@ pub struct MultiPlatform {
 /// content give the same child digest in every index.
 pub fn push_multi_platform_image(
     registry: &str,
+    repository: &str,
+    tag: &str,
+    images: &[(&str, &str)],
+) -> anyhow::Result<MultiPlatform> {
+    push_multi_platform_image_as(registry, None, repository, tag, images)
+}
+
+/// [`push_multi_platform_image`] to a registry that wants `credentials`
+/// (`user:password`), over TLS without checking the certificate (a test
+/// registry whose certificate names another host).
+pub fn push_multi_platform_image_as(
+    registry: &str,
+    credentials: Option<&str>,
     repository: &str,
     tag: &str,
     images: &[(&str, &str)],
@@ -142,10 +157,14 @@ pub fn push_multi_platform_image(
         }),
     )?;
     let destination = format!("{registry}/{repository}:{tag}");
-    skopeo_copy(dir.path(), &destination, true)?;
+    skopeo_copy(dir.path(), &destination, true, credentials)?;
     // The bytes exactly as served (`run` trims): the index digest is their hash.
-    let raw = Command::new("skopeo")
-        .args(["inspect", "--tls-verify=false", "--raw"])
+    let mut inspect = Command::new("skopeo");
+    inspect.args(["inspect", "--tls-verify=false", "--raw"]);
+    if let Some(credentials) = credentials {
+        inspect.arg("--creds").arg(credentials);
+    }
+    let raw = inspect
         .arg(format!("docker://{destination}"))
         .stdin(Stdio::null())
         .output()
@@ -176,6 +195,7 @@ pub fn push_multi_platform_image(
     }
     Ok(MultiPlatform {
         index: format!("sha256:{}", sha256_hex(&raw.stdout)),
+        index_bytes: raw.stdout,
         children,
     })
 }
@@ -227,13 +247,21 @@ fn write_layout(dir: &Path, entry: serde_json::Value) -> anyhow::Result<()> {
 }
 
 /// `skopeo copy` of the OCI layout at `dir` to `docker://destination`
-/// (`--all`: an index with every child).
-fn skopeo_copy(dir: &Path, destination: &str, all: bool) -> anyhow::Result<()> {
+/// (`--all`: an index with every child), with `credentials` when given.
+fn skopeo_copy(
+    dir: &Path,
+    destination: &str,
+    all: bool,
+    credentials: Option<&str>,
+) -> anyhow::Result<()> {
     let source = format!("oci:{}", dir.display());
     let destination = format!("docker://{destination}");
     let mut args = vec!["copy", "--quiet", "--dest-tls-verify=false"];
     if all {
         args.push("--all");
+    }
+    if let Some(credentials) = credentials {
+        args.extend(["--dest-creds", credentials]);
     }
     args.extend([source.as_str(), destination.as_str()]);
     run("skopeo", &args, "apt-get install skopeo")?;
