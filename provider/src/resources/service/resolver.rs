@@ -63,7 +63,7 @@ impl Resolver<'_> {
                 .map_err(registry_error)?
                 .ok_or_else(not_found)?;
             let digest = Digest::parse(&image.digest)
-                .map_err(|e| registry_error(format!("DescribeImages returned {}", e)))?;
+                .map_err(|e| registry_error(format!("DescribeImages returned {e}")))?;
             let is_index = image
                 .media_type
                 .as_deref()
