@@ -8,6 +8,10 @@
 //! definitions keep so a pinned image stays recognisable. Digests are
 //! validated once, at the edge ([`Digest::parse`]), so the rest of the code
 //! passes them around without re-checking.
+//!
+//! What a reference resolves to in its registry, one image or an index of
+//! per-platform images ([`ResolvedManifest`], [`Platform`]), is defined here
+//! too: the registry crate reads it and the ECS crate chooses from it.
 
 #![warn(missing_docs)]
 
