@@ -1,7 +1,8 @@
 //! Amazon ECR in one place: recognising ECR hosts and their account and
 //! region, registry credentials from GetAuthorizationToken (cached, renewed
 //! when a registry stops accepting one), and image digests from
-//! DescribeImages. Image pushes and Service image lookups both come here, so
+//! DescribeImages (with the manifest's media type, which says whether it is a
+//! multi-platform index). Image pushes and Service image lookups both come here, so
 //! an ECR host in another region is asked in its own region by both.
 
 use std::collections::HashMap;
@@ -125,10 +126,21 @@ pub async fn regional_client(ctx: &Ctx, region: &str) -> Result<aws_sdk_ecr::Cli
     Ok(aws_sdk_ecr::Client::from_conf(config))
 }
 
-/// The manifest digest ECR's DescribeImages gives for `reference` (by its
-/// digest, else its tag, else `latest`), asked of the host's own account and
-/// region; `None` when the image or repository does not exist.
-pub async fn image_digest(ctx: &Ctx, reference: &Reference) -> Result<Option<String>, String> {
+/// What DescribeImages says of one image.
+pub struct DescribedImage {
+    /// The manifest digest, as ECR spells it.
+    pub digest: String,
+    /// The manifest's media type (an index's says so), when ECR gives one.
+    pub media_type: Option<String>,
+}
+
+/// What ECR's DescribeImages gives for `reference` (by its digest, else its
+/// tag, else `latest`), asked of the host's own account and region; `None`
+/// when the image or repository does not exist.
+pub async fn describe_image(
+    ctx: &Ctx,
+    reference: &Reference,
+) -> Result<Option<DescribedImage>, String> {
     let host = reference.registry();
     let (account, region) =
         account_and_region(host).ok_or_else(|| format!("{host} is not an ECR registry host"))?;
@@ -147,10 +159,12 @@ pub async fn image_digest(ctx: &Ctx, reference: &Reference) -> Result<Option<Str
         .send()
         .await;
     match result {
-        Ok(out) => Ok(out
-            .image_details()
-            .first()
-            .and_then(|d| d.image_digest().map(str::to_owned))),
+        Ok(out) => Ok(out.image_details().first().and_then(|d| {
+            Some(DescribedImage {
+                digest: d.image_digest()?.to_owned(),
+                media_type: d.image_manifest_media_type().map(str::to_owned),
+            })
+        })),
         Err(e) => {
             use aws_sdk_ecr::error::ProvideErrorMetadata;
             let code = e

@@ -33,8 +33,10 @@ mod wait;
 pub use args::{ServiceArgs, ServiceState};
 pub use deploy::{client_token, DeployError, Deployer, Refreshed};
 pub use diff::{diff, ChangeKind, FieldChange, ServiceDiff};
-pub use imagedeploy_reference::{Reference, ReferenceError};
+pub use imagedeploy_reference::{
+    Platform, PlatformManifest, Reference, ReferenceError, ResolvedManifest,
+};
 pub use ownership::{Owner, OWNER_TAG};
-pub use resolve::{resolve_images, ImageError, ImageResolver, ResolveError};
+pub use resolve::{oci_platform, resolve_images, ImageError, ImageResolver, ResolveError};
 pub use task::{TaskRun, TaskRunner, TaskSpec};
 pub use validate::{autoname, check, Failure};

@@ -10,49 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::layout::{Descriptor, OCI_INDEX};
-use imagedeploy_reference::Digest;
-
-/// `os/architecture[/variant]`, as OCI platform objects and `--platform`
-/// flags write it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Platform {
-    // Field order is the sort order of index children.
-    pub os: String,
-    pub architecture: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-}
-
-impl Platform {
-    /// `linux/arm64`, `linux/arm/v7`; `None` for anything else.
-    pub fn parse(text: &str) -> Option<Platform> {
-        let mut parts = text.split('/');
-        let os = parts.next().filter(|s| !s.is_empty())?;
-        let architecture = parts.next().filter(|s| !s.is_empty())?;
-        let variant = match parts.next() {
-            Some("") => return None,
-            other => other.map(str::to_string),
-        };
-        if parts.next().is_some() {
-            return None;
-        }
-        Some(Platform {
-            os: os.to_string(),
-            architecture: architecture.to_string(),
-            variant,
-        })
-    }
-}
-
-impl std::fmt::Display for Platform {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.os, self.architecture)?;
-        if let Some(variant) = &self.variant {
-            write!(f, "/{variant}")?;
-        }
-        Ok(())
-    }
-}
+use imagedeploy_reference::{Digest, Platform};
 
 /// One child of an index: an image manifest and the platform it runs on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,16 +106,6 @@ mod tests {
             },
             Platform::parse(platform).unwrap(),
         )
-    }
-
-    #[test]
-    fn platforms_parse_and_print_back() {
-        for text in ["linux/amd64", "linux/arm64/v8", "linux/arm/v7"] {
-            assert_eq!(Platform::parse(text).unwrap().to_string(), text);
-        }
-        for bad in ["", "linux", "linux/", "/amd64", "linux/arm/", "a/b/c/d"] {
-            assert_eq!(Platform::parse(bad), None, "{bad}");
-        }
     }
 
     #[test]

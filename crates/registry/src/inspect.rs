@@ -1,6 +1,8 @@
-//! Reading a pushed image's layer facts from its registry: the manifest and
-//! the config blob, never a layer. A Service uses it to say what a new task
-//! pulls; the Image uses it when the state has no layer list to compare with.
+//! Reading a pushed image's facts from its registry: the manifest (or the
+//! index of a multi-platform image) and the config blob, never a layer. A
+//! Service uses it to pin a container to the image of its own platform and
+//! to say what a new task pulls; the Image uses it when the state has no
+//! layer list to compare with.
 
 use std::collections::HashSet;
 
@@ -15,8 +17,8 @@ use crate::layers::ImageLayers;
 use crate::layout::{
     ImageManifest, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
 };
-use imagedeploy_reference::Digest;
-use imagedeploy_reference::Reference;
+use crate::ops::header_digest;
+use imagedeploy_reference::{Digest, Platform, PlatformManifest, Reference, ResolvedManifest};
 
 const BLOB_CHECK_CONCURRENCY: usize = 8;
 
@@ -28,20 +30,44 @@ struct IndexEntry {
 }
 
 #[derive(serde::Deserialize)]
-struct Platform {
-    #[serde(default)]
-    os: String,
-    #[serde(default)]
-    architecture: String,
-}
-
-#[derive(serde::Deserialize)]
 struct Index {
     #[serde(default)]
     manifests: Vec<IndexEntry>,
 }
 
+/// A manifest as the registry served it.
+pub(crate) struct Fetched {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) media_type: String,
+    /// The registry's `Docker-Content-Digest`, else the hash of the bytes.
+    pub(crate) digest: Digest,
+}
+
 impl RegistryClient {
+    /// What `reference` names now: a single image manifest, or an index
+    /// with each child's digest and platform; `None` when the registry has
+    /// no such manifest. One GET (the index's children are not read).
+    pub async fn resolve_manifest(
+        &self,
+        reference: &Reference,
+    ) -> Result<Option<ResolvedManifest>, RegistryError> {
+        let Some(fetched) = self
+            .get_manifest(reference, reference.manifest_reference())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(match self.index_entries(reference, &fetched)? {
+            Some(manifests) => ResolvedManifest::Index {
+                digest: fetched.digest,
+                manifests,
+            },
+            None => ResolvedManifest::Image {
+                digest: fetched.digest,
+            },
+        }))
+    }
+
     /// The layer facts of the image `reference` names, or `None` when the
     /// registry has no such manifest. A multi-platform index is followed to
     /// its `os/architecture` entry (`linux/amd64` style), or its first one.
@@ -50,39 +76,29 @@ impl RegistryClient {
         reference: &Reference,
         platform: &str,
     ) -> Result<Option<ImageLayers>, RegistryError> {
-        let Some((bytes, media_type)) = self
+        let Some(fetched) = self
             .get_manifest(reference, reference.manifest_reference())
             .await?
         else {
             return Ok(None);
         };
-        let is_index = media_type == OCI_INDEX
-            || media_type == DOCKER_MANIFEST_LIST
-            || serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .is_some_and(|v| v.get("manifests").is_some());
-        let bytes = if is_index {
-            let index: Index = serde_json::from_slice(&bytes).map_err(|e| {
-                self.protocol(reference, format!("manifest index is not valid: {e}"))
-            })?;
-            let (os, arch) = platform.split_once('/').unwrap_or(("linux", platform));
-            let arch = arch.split('/').next().unwrap_or(arch);
-            let chosen = index
-                .manifests
-                .iter()
-                .find(|m| {
-                    m.platform
-                        .as_ref()
-                        .is_some_and(|p| p.os == os && p.architecture == arch)
-                })
-                .or_else(|| index.manifests.first())
-                .ok_or_else(|| self.protocol(reference, "manifest index lists no image".into()))?;
-            match self.get_manifest(reference, chosen.digest.as_str()).await? {
-                Some((bytes, _)) => bytes,
-                None => return Ok(None),
+        let bytes = match self.index_entries(reference, &fetched)? {
+            Some(manifests) => {
+                let (os, arch) = platform.split_once('/').unwrap_or(("linux", platform));
+                let wanted = Platform::new(os, arch.split('/').next().unwrap_or(arch));
+                let chosen = manifests
+                    .iter()
+                    .find(|m| m.platform.as_ref().is_some_and(|p| p.satisfies(&wanted)))
+                    .or_else(|| manifests.first())
+                    .ok_or_else(|| {
+                        self.protocol(reference, "manifest index lists no image".into())
+                    })?;
+                match self.get_manifest(reference, chosen.digest.as_str()).await? {
+                    Some(child) => child.bytes,
+                    None => return Ok(None),
+                }
             }
-        } else {
-            bytes
+            None => fetched.bytes,
         };
         let manifest: ImageManifest = serde_json::from_slice(&bytes)
             .map_err(|e| self.protocol(reference, format!("not an image manifest: {e}")))?;
@@ -92,6 +108,35 @@ impl RegistryClient {
             bytes.len() as u64,
             &config,
         )))
+    }
+
+    /// The entries of `fetched` when it is an index: by its media type, or,
+    /// when the registry sends none it knows, by its `manifests` list.
+    fn index_entries(
+        &self,
+        reference: &Reference,
+        fetched: &Fetched,
+    ) -> Result<Option<Vec<PlatformManifest>>, RegistryError> {
+        let is_index = fetched.media_type == OCI_INDEX
+            || fetched.media_type == DOCKER_MANIFEST_LIST
+            || serde_json::from_slice::<serde_json::Value>(&fetched.bytes)
+                .ok()
+                .is_some_and(|v| v.get("manifests").is_some());
+        if !is_index {
+            return Ok(None);
+        }
+        let index: Index = serde_json::from_slice(&fetched.bytes)
+            .map_err(|e| self.protocol(reference, format!("manifest index is not valid: {e}")))?;
+        Ok(Some(
+            index
+                .manifests
+                .into_iter()
+                .map(|m| PlatformManifest {
+                    digest: m.digest,
+                    platform: m.platform,
+                })
+                .collect(),
+        ))
     }
 
     /// Which of `digests` the repository `target` names does not have yet
@@ -157,7 +202,7 @@ impl RegistryClient {
         &self,
         reference: &Reference,
         manifest_reference: &str,
-    ) -> Result<Option<(Vec<u8>, String)>, RegistryError> {
+    ) -> Result<Option<Fetched>, RegistryError> {
         let registry = reference.registry();
         let operation = format!("reading the manifest of {reference}");
         let url = format!(
@@ -193,11 +238,17 @@ impl RegistryClient {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or_default()
                         .to_string();
+                    let header = header_digest(&response);
                     let body = response
                         .bytes()
                         .await
                         .map_err(|e| RegistryError::transport(registry, &operation, &e))?;
-                    Ok(Some((body.to_vec(), media_type)))
+                    let digest = header.unwrap_or_else(|| Digest::sha256_of(&body));
+                    Ok(Some(Fetched {
+                        bytes: body.to_vec(),
+                        media_type,
+                        digest,
+                    }))
                 }
                 _ => Err(status_error(registry, &operation, response).await),
             }

@@ -19,8 +19,11 @@ pub use client::{ClientOptions, CredentialRefresher, RegistryClient, RetryPolicy
 pub use content::{content_digest, ContentDigest, ContentError, ImageContent};
 pub use credentials::{CredentialSource, Credentials, DockerConfig, DockerConfigError, Secret};
 pub use error::RegistryError;
-pub use imagedeploy_reference::{Digest, DigestError, Reference, ReferenceError, DOCKER_HUB};
-pub use index::{ImageIndex, IndexChild, Platform};
+pub use imagedeploy_reference::{
+    Digest, DigestError, Platform, PlatformManifest, Reference, ReferenceError, ResolvedManifest,
+    DOCKER_HUB,
+};
+pub use index::{ImageIndex, IndexChild};
 pub use layers::{HistoryEntry, ImageLayers, LayerFacts};
 pub use layout::{ImageLayout, LayoutError};
 pub use ops::PushReport;

@@ -312,24 +312,25 @@ impl RegistryClient {
         &self,
         reference: &Reference,
     ) -> Result<Option<Descriptor>, RegistryError> {
-        let Some((bytes, media_type)) = self
+        let Some(fetched) = self
             .get_manifest(reference, reference.manifest_reference())
             .await?
         else {
             return Ok(None);
         };
-        let media_type = if media_type.is_empty() {
-            serde_json::from_slice::<serde_json::Value>(&bytes)
+        let media_type = if fetched.media_type.is_empty() {
+            serde_json::from_slice::<serde_json::Value>(&fetched.bytes)
                 .ok()
                 .and_then(|v| v.get("mediaType")?.as_str().map(str::to_string))
                 .unwrap_or_else(|| OCI_MANIFEST.to_string())
         } else {
-            media_type
+            fetched.media_type
         };
         Ok(Some(Descriptor {
             media_type,
-            digest: Digest::sha256_of(&bytes),
-            size: bytes.len() as u64,
+            // The bytes' own hash: what an index that lists them must say.
+            digest: Digest::sha256_of(&fetched.bytes),
+            size: fetched.bytes.len() as u64,
         }))
     }
 
@@ -390,7 +391,7 @@ impl RegistryClient {
     }
 }
 
-fn header_digest(response: &reqwest::Response) -> Option<Digest> {
+pub(crate) fn header_digest(response: &reqwest::Response) -> Option<Digest> {
     response
         .headers()
         .get(CONTENT_DIGEST)

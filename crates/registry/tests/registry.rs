@@ -342,3 +342,90 @@ async fn fault_injection_wrong_manifest_digest_is_detected() {
         "{error}"
     );
 }
+
+/// `resolve_manifest` says what a reference names: an image manifest, or an
+/// index with each child's digest and platform (one GET), and `None` when
+/// the registry lacks it. The index is PUT by hand, the way any client
+/// pushes one, over an image pushed with `push_layout`.
+#[tokio::test(flavor = "multi_thread")]
+async fn resolve_manifest_tells_an_image_from_an_index_and_lists_its_platforms() {
+    use imagedeploy_registry::{Platform, PlatformManifest, ResolvedManifest};
+
+    let registry = registry();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local = sample_layout(dir.path());
+    let client = client();
+    let image_tag = reference(&format!("{}/team/multi:amd64", registry.address()));
+    client
+        .push_layout(dir.path(), std::slice::from_ref(&image_tag))
+        .await
+        .expect("push");
+    let manifest_size = std::fs::read(
+        dir.path()
+            .join("blobs")
+            .join(local.algorithm())
+            .join(local.hex()),
+    )
+    .expect("manifest blob")
+    .len();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": local.as_str(),
+            "size": manifest_size,
+            "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"},
+        }],
+    })
+    .to_string();
+    let put = reqwest::Client::new()
+        .put(format!(
+            "http://{}/v2/team/multi/manifests/multi",
+            registry.address()
+        ))
+        .header("content-type", "application/vnd.oci.image.index.v1+json")
+        .body(index.clone())
+        .send()
+        .await
+        .expect("PUT index");
+    assert!(put.status().is_success(), "PUT index: {}", put.status());
+
+    let index_tag = reference(&format!("{}/team/multi:multi", registry.address()));
+    let index_digest = Digest::sha256_of(index.as_bytes());
+    let arm64 = Platform {
+        variant: Some("v8".into()),
+        ..Platform::new("linux", "arm64")
+    };
+    let expected = ResolvedManifest::Index {
+        digest: index_digest.clone(),
+        manifests: vec![PlatformManifest {
+            digest: local.clone(),
+            platform: Some(arm64),
+        }],
+    };
+    let by_tag = client.resolve_manifest(&index_tag).await.expect("index");
+    assert_eq!(by_tag, Some(expected.clone()));
+    let by_digest = client
+        .resolve_manifest(&index_tag.with_digest(&index_digest))
+        .await
+        .expect("index by digest");
+    assert_eq!(by_digest, Some(expected));
+    assert_eq!(
+        client.resolve_manifest(&image_tag).await.expect("image"),
+        Some(ResolvedManifest::Image { digest: local })
+    );
+    let absent = index_tag.with_digest(&Digest::sha256_of(b"not a manifest"));
+    assert_eq!(
+        client.resolve_manifest(&absent).await.expect("absent"),
+        None
+    );
+
+    // image_layers still follows the index to its child.
+    let layers = client
+        .image_layers(&index_tag, "linux/arm64")
+        .await
+        .expect("layers")
+        .expect("the child exists");
+    assert_eq!(layers.layers.len(), 1);
+}

@@ -80,49 +80,192 @@ pub fn push_tiny_image(
     let dir = tempfile::tempdir()?;
     let blobs = dir.path().join("blobs").join("sha256");
     std::fs::create_dir_all(&blobs)?;
-    let layer = tar_with("content.txt", content.as_bytes());
-    let (layer_digest, layer_size) = put_blob(&blobs, &layer)?;
-    let config = json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "config": {"Cmd": ["/content.txt"]},
-        "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+    let (manifest_digest, manifest_size) = tiny_manifest(&blobs, "linux/amd64", content)?;
+    write_layout(
+        dir.path(),
+        json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": manifest_digest,
+            "size": manifest_size,
+        }),
+    )?;
+    let destination = format!("{registry}/{repository}:{tag}");
+    skopeo_copy(dir.path(), &destination, false, None)?;
+    registry_digest(&destination)
+}
+
+/// A multi-platform image as the registry serves it.
+#[derive(Debug, Clone)]
+pub struct MultiPlatform {
+    /// The index's digest.
+    pub index: String,
+    /// The index exactly as the registry serves it.
+    pub index_bytes: Vec<u8>,
+    /// `os/architecture[/variant]` -> the child manifest's digest.
+    pub children: std::collections::BTreeMap<String, String>,
+}
+
+/// Pushes an OCI image index to `registry/repository:tag` (moving the tag)
+/// with one tiny image per `(platform, content)` (`linux/arm64/v8` style;
+/// each child's index entry carries its `platform`), and reads back, with
+/// skopeo, the index digest and each child's digest. The same platform and
+/// content give the same child digest in every index.
+pub fn push_multi_platform_image(
+    registry: &str,
+    repository: &str,
+    tag: &str,
+    images: &[(&str, &str)],
+) -> anyhow::Result<MultiPlatform> {
+    push_multi_platform_image_as(registry, None, repository, tag, images)
+}
+
+/// [`push_multi_platform_image`] to a registry that wants `credentials`
+/// (`user:password`), over TLS without checking the certificate (a test
+/// registry whose certificate names another host).
+pub fn push_multi_platform_image_as(
+    registry: &str,
+    credentials: Option<&str>,
+    repository: &str,
+    tag: &str,
+    images: &[(&str, &str)],
+) -> anyhow::Result<MultiPlatform> {
+    let dir = tempfile::tempdir()?;
+    let blobs = dir.path().join("blobs").join("sha256");
+    std::fs::create_dir_all(&blobs)?;
+    let mut manifests = Vec::new();
+    for (platform, content) in images {
+        let (digest, size) = tiny_manifest(&blobs, platform, content)?;
+        manifests.push(json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest,
+            "size": size,
+            "platform": platform_json(platform)?,
+        }));
+    }
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
     });
-    let (config_digest, config_size) = put_blob(&blobs, config.to_string().as_bytes())?;
+    let (index_digest, index_size) = put_blob(&blobs, index.to_string().as_bytes())?;
+    write_layout(
+        dir.path(),
+        json!({
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": index_digest,
+            "size": index_size,
+        }),
+    )?;
+    let destination = format!("{registry}/{repository}:{tag}");
+    skopeo_copy(dir.path(), &destination, true, credentials)?;
+    // The bytes exactly as served (`run` trims): the index digest is their hash.
+    let mut inspect = Command::new("skopeo");
+    inspect.args(["inspect", "--tls-verify=false", "--raw"]);
+    if let Some(credentials) = credentials {
+        inspect.arg("--creds").arg(credentials);
+    }
+    let raw = inspect
+        .arg(format!("docker://{destination}"))
+        .stdin(Stdio::null())
+        .output()
+        .context("skopeo is needed for this test (apt-get install skopeo)")?;
+    if !raw.status.success() {
+        bail!(
+            "skopeo inspect --raw {destination} failed: {}",
+            String::from_utf8_lossy(&raw.stderr)
+        );
+    }
+    let served: serde_json::Value =
+        serde_json::from_slice(&raw.stdout).context("skopeo inspect --raw printed no JSON")?;
+    let mut children = std::collections::BTreeMap::new();
+    for entry in served["manifests"].as_array().into_iter().flatten() {
+        let p = &entry["platform"];
+        let mut platform = format!(
+            "{}/{}",
+            p["os"].as_str().unwrap_or_default(),
+            p["architecture"].as_str().unwrap_or_default()
+        );
+        if let Some(variant) = p["variant"].as_str() {
+            platform = format!("{platform}/{variant}");
+        }
+        let digest = entry["digest"]
+            .as_str()
+            .ok_or_else(|| anyhow!("an index entry of {destination} has no digest"))?;
+        children.insert(platform, digest.to_string());
+    }
+    Ok(MultiPlatform {
+        index: format!("sha256:{}", sha256_hex(&raw.stdout)),
+        index_bytes: raw.stdout,
+        children,
+    })
+}
+
+/// `{os, architecture, variant?}` of `os/architecture[/variant]`.
+fn platform_json(platform: &str) -> anyhow::Result<serde_json::Value> {
+    let mut parts = platform.split('/');
+    let (Some(os), Some(architecture)) = (parts.next(), parts.next()) else {
+        bail!("{platform} is not os/architecture[/variant]");
+    };
+    let mut value = json!({"os": os, "architecture": architecture});
+    if let Some(variant) = parts.next() {
+        value["variant"] = json!(variant);
+    }
+    Ok(value)
+}
+
+/// Writes a one-file image for `platform` (layer, config, manifest) into
+/// `blobs` and returns the manifest's digest and size.
+fn tiny_manifest(blobs: &Path, platform: &str, content: &str) -> anyhow::Result<(String, usize)> {
+    let layer = tar_with("content.txt", content.as_bytes());
+    let (layer_digest, layer_size) = put_blob(blobs, &layer)?;
+    let platform = platform_json(platform)?;
+    let mut config = json!({
+        "architecture": platform["architecture"],
+        "os": platform["os"],
+    });
+    if let Some(variant) = platform.get("variant") {
+        config["variant"] = variant.clone();
+    }
+    config["config"] = json!({"Cmd": ["/content.txt"]});
+    config["rootfs"] = json!({"type": "layers", "diff_ids": [layer_digest]});
+    let (config_digest, config_size) = put_blob(blobs, config.to_string().as_bytes())?;
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": layer_size}],
     });
-    let (manifest_digest, manifest_size) = put_blob(&blobs, manifest.to_string().as_bytes())?;
-    let index = json!({
-        "schemaVersion": 2,
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": manifest_digest,
-            "size": manifest_size,
-        }],
-    });
-    std::fs::write(dir.path().join("index.json"), index.to_string())?;
-    std::fs::write(
-        dir.path().join("oci-layout"),
-        r#"{"imageLayoutVersion":"1.0.0"}"#,
-    )?;
-    let source = format!("oci:{}", dir.path().display());
-    let destination = format!("docker://{registry}/{repository}:{tag}");
-    run(
-        "skopeo",
-        &[
-            "copy",
-            "--quiet",
-            "--dest-tls-verify=false",
-            &source,
-            &destination,
-        ],
-        "apt-get install skopeo",
-    )?;
-    registry_digest(&format!("{registry}/{repository}:{tag}"))
+    put_blob(blobs, manifest.to_string().as_bytes())
+}
+
+/// `index.json` (naming `entry`) and `oci-layout` of an OCI layout at `dir`.
+fn write_layout(dir: &Path, entry: serde_json::Value) -> anyhow::Result<()> {
+    let index = json!({"schemaVersion": 2, "manifests": [entry]});
+    std::fs::write(dir.join("index.json"), index.to_string())?;
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    Ok(())
+}
+
+/// `skopeo copy` of the OCI layout at `dir` to `docker://destination`
+/// (`--all`: an index with every child), with `credentials` when given.
+fn skopeo_copy(
+    dir: &Path,
+    destination: &str,
+    all: bool,
+    credentials: Option<&str>,
+) -> anyhow::Result<()> {
+    let source = format!("oci:{}", dir.display());
+    let destination = format!("docker://{destination}");
+    let mut args = vec!["copy", "--quiet", "--dest-tls-verify=false"];
+    if all {
+        args.push("--all");
+    }
+    if let Some(credentials) = credentials {
+        args.extend(["--dest-creds", credentials]);
+    }
+    args.extend([source.as_str(), destination.as_str()]);
+    run("skopeo", &args, "apt-get install skopeo")?;
+    Ok(())
 }
 
 /// The manifest digest `reference` names in its registry now.

@@ -16,7 +16,9 @@ use aws_sdk_ecs::config::{Credentials, Region};
 use imagedeploy_ecs::args::{
     ContainerArgs, NetworkConfiguration, PortMapping, ServiceArgs, WaitOptions,
 };
-use imagedeploy_ecs::{normalise, Deployer, ImageResolver, Reference, ResolveError, ServiceState};
+use imagedeploy_ecs::{
+    normalise, Deployer, ImageResolver, Reference, ResolveError, ResolvedManifest, ServiceState,
+};
 use imagedeploy_testsupport::ecs_faults::{create_network, FaultProxy, MotoNetwork};
 use imagedeploy_testsupport::log_capture::Lines;
 use imagedeploy_testsupport::Moto;
@@ -61,14 +63,17 @@ impl MapResolver {
 
 #[async_trait]
 impl ImageResolver for MapResolver {
-    async fn resolve(&self, reference: &Reference) -> Result<String, ResolveError> {
+    async fn resolve(&self, reference: &Reference) -> Result<ResolvedManifest, ResolveError> {
+        let image = |digest: &str| ResolvedManifest::Image {
+            digest: imagedeploy_reference::Digest::parse(digest).expect("test digest"),
+        };
         if let Some(d) = reference.digest() {
             let known =
                 self.digests.lock().unwrap().iter().any(|(repo, digest)| {
                     *repo == reference.written_name() && digest == d.as_str()
                 });
             return if known {
-                Ok(d.to_string())
+                Ok(image(d.as_str()))
             } else {
                 Err(ResolveError::NotFound {
                     reference: reference.written(),
@@ -84,7 +89,7 @@ impl ImageResolver for MapResolver {
             .lock()
             .unwrap()
             .get(&key)
-            .cloned()
+            .map(|d| image(d))
             .ok_or(ResolveError::NotFound { reference: key })
     }
 }

@@ -4,32 +4,23 @@
 //! registry's manifest and config, never from a layer. An image whose
 //! registry cannot be read is left out with a warning: the figure is a
 //! report, not a reason to fail a deploy that already happened.
+//!
+//! The pinned images are already the children of the service's platform;
+//! an index (an image pinned elsewhere, before pinning chose children) is
+//! followed with the same platform mapping pinning uses.
 
 use std::collections::BTreeMap;
 
-use imagedeploy_ecs::{ServiceArgs, ServiceState};
+use imagedeploy_ecs::{oci_platform, ServiceState};
 use imagedeploy_registry::Reference;
 
 use super::resolver::client_for;
 use crate::resource::Ctx;
 
-/// `linux/amd64` or `linux/arm64`, from the service's runtime platform.
-fn platform(args: &ServiceArgs) -> &'static str {
-    let arm = args
-        .runtime_platform
-        .as_ref()
-        .and_then(|p| p.cpu_architecture.as_ref())
-        .is_some_and(|a| format!("{a:?}").eq_ignore_ascii_case("arm64"));
-    if arm {
-        "linux/arm64"
-    } else {
-        "linux/amd64"
-    }
-}
-
 /// Container name -> compressed bytes its image makes a new task pull.
 pub(super) async fn pull_bytes(ctx: &Ctx, state: &ServiceState) -> BTreeMap<String, i64> {
-    let platform = platform(&state.args);
+    let platform = oci_platform(&state.args).to_string();
+    let platform = platform.as_str();
     let mut out = BTreeMap::new();
     for (container, image) in &state.images {
         match size_of(ctx, image, platform).await {
