@@ -299,3 +299,63 @@ async fn docker_engine_builds_each_platform_and_keeps_unchanged_content() {
     assert_eq!(config["architecture"], "arm64");
     drop(engine);
 }
+
+/// A multi-platform base image whose arm64 child moved while its amd64
+/// child stayed: the base counts per platform, so only arm64 is built
+/// again and the amd64 manifest stays. The base is itself built by the
+/// provider, in its own stack (another team's), `FROM scratch`.
+#[tokio::test]
+async fn a_base_that_moved_in_one_platform_rebuilds_only_that_platform() {
+    let w = World::start();
+    let registry = w.registry.address();
+    let base_stack = w.another_stack("base");
+    let base_ctx = w.context(
+        "base",
+        &[
+            (
+                "Dockerfile",
+                "FROM scratch\nARG TARGETARCH\nCOPY base-${TARGETARCH} /base\n",
+            ),
+            ("base-amd64", "amd64 base\n"),
+            ("base-arm64", "arm64 base v1\n"),
+        ],
+    );
+    let base_program = Program::new().resource(w.image("tinybase", &base_ctx, both()));
+    base_stack.up(&base_program).await.unwrap().assert_ok();
+    let first_base = state_outputs(&base_stack, "tinybase");
+
+    let dockerfile =
+        format!("FROM {registry}/tinybase:latest\nARG TARGETARCH\nCOPY app-${{TARGETARCH}} /app\n");
+    let ctx = w.context("app", &files("amd64\n", "arm64\n", "shared\n"));
+    write_files(&ctx, &[("Dockerfile", &dockerfile)]);
+    let program = Program::new().resource(w.image("app", &ctx, both()));
+    w.stack.up(&program).await.unwrap().assert_ok();
+    let first = state_outputs(&w.stack, "app");
+    let (amd64, arm64) = platform_digests(&first);
+
+    write_files(&base_ctx, &[("base-arm64", "arm64 base v2\n")]);
+    base_stack.up(&base_program).await.unwrap().assert_ok();
+    let second_base = state_outputs(&base_stack, "tinybase");
+    assert_eq!(
+        first_base["platformDigests"]["linux/amd64"],
+        second_base["platformDigests"]["linux/amd64"]
+    );
+    assert_ne!(first_base["digest"], second_base["digest"]);
+
+    let preview = w.stack.preview(&program).await.unwrap();
+    preview.assert_ok();
+    assert_eq!(preview.op("app"), Some(Op::Update), "the base tag moved");
+    let up = w.stack.up(&program).await.unwrap();
+    up.assert_ok();
+    let messages = messages_for(&up, "app");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("linux/amd64: inputs unchanged; not built")),
+        "{messages:#?}"
+    );
+    let second = state_outputs(&w.stack, "app");
+    let (amd64_2, arm64_2) = platform_digests(&second);
+    assert_eq!(amd64_2, amd64);
+    assert_ne!(arm64_2, arm64);
+}

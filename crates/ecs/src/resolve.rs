@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use crate::args::{CpuArchitecture, ServiceArgs};
-use imagedeploy_reference::{Digest, Platform, Reference, ResolvedManifest};
+use imagedeploy_reference::{Platform, Reference, ResolvedManifest};
 
 /// Looks image references up in their registry.
 #[async_trait]
@@ -190,63 +190,39 @@ pub async fn resolve_images(
                 });
             }
         }
-        let pinned = match &resolved {
-            ResolvedManifest::Image { digest } => digest,
-            ResolvedManifest::Index { manifests, .. } => {
-                let chosen =
-                    platform_child(manifests, wanted).ok_or_else(|| ImageError::NoPlatform {
-                        property: property.clone(),
-                        reference: c.image.clone(),
-                        wanted: wanted.clone(),
-                        architecture: args
-                            .runtime_platform
-                            .as_ref()
-                            .and_then(|p| p.cpu_architecture)
-                            .unwrap_or(CpuArchitecture::X86_64)
-                            .to_string(),
-                        available: manifests
-                            .iter()
-                            .filter_map(|m| m.platform.clone())
-                            .filter(|p| !p.is_unknown())
-                            .collect(),
-                    })?;
-                if chosen.algorithm() != "sha256" {
-                    return Err(ImageError::BadDigest {
-                        property,
-                        digest: chosen.to_string(),
-                    });
+        let pinned =
+            match &resolved {
+                ResolvedManifest::Image { digest } => digest,
+                ResolvedManifest::Index { manifests, .. } => {
+                    let chosen = imagedeploy_reference::platform_child(manifests, wanted)
+                        .ok_or_else(|| ImageError::NoPlatform {
+                            property: property.clone(),
+                            reference: c.image.clone(),
+                            wanted: wanted.clone(),
+                            architecture: args
+                                .runtime_platform
+                                .as_ref()
+                                .and_then(|p| p.cpu_architecture)
+                                .unwrap_or(CpuArchitecture::X86_64)
+                                .to_string(),
+                            available: manifests
+                                .iter()
+                                .filter_map(|m| m.platform.clone())
+                                .filter(|p| !p.is_unknown())
+                                .collect(),
+                        })?;
+                    if chosen.algorithm() != "sha256" {
+                        return Err(ImageError::BadDigest {
+                            property,
+                            digest: chosen.to_string(),
+                        });
+                    }
+                    chosen
                 }
-                chosen
-            }
-        };
+            };
         Ok((c.name.clone(), reference.pinned(pinned.as_str())))
     });
     futures::future::try_join_all(lookups)
         .await
         .map(|pairs| pairs.into_iter().collect())
-}
-
-/// The child of an index for `wanted`: the first entry for its OS and
-/// architecture, preferring one without a variant or with the
-/// architecture's baseline (`arm64/v8`, which is what Graviton runs).
-fn platform_child<'a>(
-    manifests: &'a [imagedeploy_reference::PlatformManifest],
-    wanted: &Platform,
-) -> Option<&'a Digest> {
-    let candidates: Vec<_> = manifests
-        .iter()
-        .filter_map(|m| Some((m.platform.as_ref()?, &m.digest)))
-        .filter(|(p, _)| p.satisfies(wanted))
-        .collect();
-    let baseline = |p: &Platform| match p.variant.as_deref() {
-        None => true,
-        Some(v) => {
-            (p.architecture == "arm64" && v == "v8") || (p.architecture == "amd64" && v == "v1")
-        }
-    };
-    candidates
-        .iter()
-        .find(|(p, _)| baseline(p))
-        .or_else(|| candidates.first())
-        .map(|(_, d)| *d)
 }

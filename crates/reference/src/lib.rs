@@ -20,5 +20,5 @@ mod platform;
 mod reference;
 
 pub use digest::{Digest, DigestError};
-pub use platform::{Platform, PlatformManifest, ResolvedManifest};
+pub use platform::{platform_child, Platform, PlatformManifest, ResolvedManifest};
 pub use reference::{api_host, digest_of, Reference, ReferenceError, DOCKER_HUB};

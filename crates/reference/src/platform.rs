@@ -123,6 +123,33 @@ impl ResolvedManifest {
     }
 }
 
+/// The child of an index for `wanted`: the first entry for its OS and
+/// architecture, preferring one without a variant or with the
+/// architecture's baseline (`arm64/v8`, which is what Graviton runs).
+/// Entries without a platform (or BuildKit's `unknown/unknown`
+/// attestations) never match.
+pub fn platform_child<'a>(
+    manifests: &'a [PlatformManifest],
+    wanted: &Platform,
+) -> Option<&'a Digest> {
+    let candidates: Vec<_> = manifests
+        .iter()
+        .filter_map(|m| Some((m.platform.as_ref()?, &m.digest)))
+        .filter(|(p, _)| p.satisfies(wanted))
+        .collect();
+    let baseline = |p: &Platform| match p.variant.as_deref() {
+        None => true,
+        Some(v) => {
+            (p.architecture == "arm64" && v == "v8") || (p.architecture == "amd64" && v == "v1")
+        }
+    };
+    candidates
+        .iter()
+        .find(|(p, _)| baseline(p))
+        .or_else(|| candidates.first())
+        .map(|(_, d)| *d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::Platform;

@@ -20,8 +20,8 @@ pub use content::{content_digest, ContentDigest, ContentError, ImageContent};
 pub use credentials::{CredentialSource, Credentials, DockerConfig, DockerConfigError, Secret};
 pub use error::RegistryError;
 pub use imagedeploy_reference::{
-    Digest, DigestError, Platform, PlatformManifest, Reference, ReferenceError, ResolvedManifest,
-    DOCKER_HUB,
+    platform_child, Digest, DigestError, Platform, PlatformManifest, Reference, ReferenceError,
+    ResolvedManifest, DOCKER_HUB,
 };
 pub use index::{ImageIndex, IndexChild};
 pub use layers::{HistoryEntry, ImageLayers, LayerFacts};

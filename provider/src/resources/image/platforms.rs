@@ -19,7 +19,9 @@ use std::collections::BTreeMap;
 
 use imagedeploy_build as build;
 use imagedeploy_fingerprint as fingerprint;
-use imagedeploy_registry::{Digest, ImageIndex, IndexChild, Platform, Reference};
+use imagedeploy_registry::{
+    platform_child, Digest, ImageIndex, IndexChild, Platform, Reference, ResolvedManifest,
+};
 
 use super::args::{self, ImageArgs, ImageState};
 use super::diff::short;
@@ -63,18 +65,15 @@ fn combined_content(units: &[Unit]) -> String {
     Digest::sha256_of(&bytes).to_string()
 }
 
-/// The key of one platform's build (see the module docs).
+/// The key of one platform's build (see the module docs). `bases`: the
+/// digest each base image has for this platform.
 fn unit_key(
     args: &ImageArgs,
     obs: &Observation,
     platform: &str,
     fp: &fingerprint::Fingerprint,
+    bases: &BTreeMap<String, String>,
 ) -> String {
-    let bases: BTreeMap<&String, Option<&String>> = fp
-        .base_images
-        .iter()
-        .map(|b| (b, obs.bases.digests.get(b)))
-        .collect();
     let key = serde_json::json!({
         "platform": platform,
         "fingerprint": fp.digest,
@@ -85,6 +84,39 @@ fn unit_key(
         "builder": format!("{:?}", obs.resolved.builder),
     });
     Digest::sha256_of(key.to_string().as_bytes()).to_string()
+}
+
+/// The digest of each base image `fp` pulls, for `platform`: a base that
+/// is a multi-platform index counts by its child for this platform, so a
+/// base whose other platforms moved is no change here. A base whose index
+/// cannot be read counts by the digest it resolved to.
+async fn platform_bases(
+    obs: &Observation,
+    platform: &str,
+    fp: &fingerprint::Fingerprint,
+) -> BTreeMap<String, String> {
+    let wanted = Platform::parse(platform);
+    let mut bases = BTreeMap::new();
+    for written in &fp.base_images {
+        let Some(digest) = obs.bases.digests.get(written) else {
+            continue;
+        };
+        let pinned = Reference::parse(written)
+            .ok()
+            .zip(Digest::parse(digest).ok())
+            .map(|(r, d)| r.with_digest(&d));
+        let child = match (pinned, &wanted) {
+            (Some(pinned), Some(wanted)) => match obs.client.resolve_manifest(&pinned).await {
+                Ok(Some(ResolvedManifest::Index { manifests, .. })) => {
+                    platform_child(&manifests, wanted).map(ToString::to_string)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        bases.insert(written.clone(), child.unwrap_or_else(|| digest.clone()));
+    }
+    bases
 }
 
 /// The fingerprint of `platform` alone.
@@ -292,7 +324,8 @@ pub(super) async fn build_and_push(
     let mut primary_report = None;
     for platform in &platforms {
         let fp = fingerprint_of(&args, &obs, platform).await?;
-        let key = unit_key(&args, &obs, platform, &fp);
+        let bases = platform_bases(&obs, platform, &fp).await;
+        let key = unit_key(&args, &obs, platform, &fp, &bases);
         let unchanged = old.is_some_and(|o| o.platform_inputs.get(platform) == Some(&key));
         let kept = if unchanged && !args.no_cache.unwrap_or(false) {
             old_child(&obs, old, platform).await?
