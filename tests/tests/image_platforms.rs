@@ -359,3 +359,39 @@ async fn a_base_that_moved_in_one_platform_rebuilds_only_that_platform() {
     assert_eq!(amd64_2, amd64);
     assert_ne!(arm64_2, arm64);
 }
+
+/// `pulumi import` of an index by its `ref`: the platforms and their
+/// manifests come with it, and the program that built it (platforms listed
+/// in another order) then shows no change.
+#[tokio::test]
+async fn an_index_is_imported_with_its_platforms() {
+    let w = World::start();
+    let ctx = w.context("app", &files("amd64\n", "arm64\n", "shared\n"));
+    let program = Program::new().resource(w.image("app", &ctx, both()));
+    w.stack.up(&program).await.unwrap().assert_ok();
+    let original = state_outputs(&w.stack, "app");
+    let reference = original["ref"].as_str().unwrap().to_string();
+
+    let adopter = w.another_stack("adopter");
+    let reordered = json!({ "platforms": ["linux/amd64", "linux/arm64"] });
+    let adopt = Program::new().resource(w.image("app", &ctx, reordered.clone()).import(&reference));
+    let r = adopter.up(&adopt).await.unwrap();
+    r.assert_ok();
+    assert_eq!(r.steps[0].op, Op::Import);
+    let adopted = state_outputs(&adopter, "app");
+    assert_eq!(adopted["digest"], original["digest"]);
+    assert_eq!(adopted["platformDigests"], original["platformDigests"]);
+    assert_eq!(adopted["platforms"], json!(["linux/amd64", "linux/arm64"]));
+    assert_eq!(adopted["platform"], "linux/amd64");
+
+    // The first up builds once (an import knows no fingerprint), with the
+    // same content: digest and children stay.
+    let program = Program::new().resource(w.image("app", &ctx, reordered));
+    adopter.up(&program).await.unwrap().assert_ok();
+    let after = state_outputs(&adopter, "app");
+    assert_eq!(after["digest"], original["digest"]);
+    assert_eq!(after["platformDigests"], original["platformDigests"]);
+    let again = adopter.preview(&program).await.unwrap();
+    again.assert_ok();
+    assert_eq!(again.op("app"), Some(Op::Same));
+}

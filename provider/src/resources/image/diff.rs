@@ -119,7 +119,10 @@ pub fn diff(
             "push",
             before.push.unwrap_or(true) != new.push.unwrap_or(true),
         ),
-        ("platforms", before.platforms != new.platforms),
+        (
+            "platforms",
+            super::platforms::requested(before) != super::platforms::requested(new),
+        ),
         (
             "builder",
             before.builder.as_ref().and_then(|b| b.kind)

@@ -7,7 +7,7 @@
 //! adopted state has an empty fingerprint: the program's first `up` builds
 //! once and, when the content is the same, keeps this digest.
 
-use imagedeploy_registry::Reference;
+use imagedeploy_registry::{Reference, ResolvedManifest};
 
 use super::args::{BuildContext, ImageArgs, ImageState};
 use super::{auth, ImageError};
@@ -37,7 +37,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
     let Some(digest) = reference.digest().map(|d| d.to_string()) else {
         return Err(format!("cannot import Image {id:?}: expected {ID_FORM}").into());
     };
-    let args = ImageArgs {
+    let mut args = ImageArgs {
         context: BuildContext {
             location: String::new(),
             shown: Default::default(),
@@ -70,13 +70,35 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
     let client = auth::client_for(ctx, &args, std::slice::from_ref(&reference))
         .await
         .map_err(|e: ImageError| -> BoxError { e.to_string().into() })?;
-    if !client.exists(&reference).await? {
+    let Some(resolved) = client.resolve_manifest(&reference).await? else {
         return Ok(None);
-    }
+    };
+    // A multi-platform index: its platforms and their manifests, as a build
+    // with those `platforms` records them.
+    let platform_digests: std::collections::BTreeMap<String, String> = match &resolved {
+        ResolvedManifest::Index { manifests, .. } => manifests
+            .iter()
+            .filter_map(|m| {
+                let platform = m.platform.as_ref().filter(|p| !p.is_unknown())?;
+                Some((platform.to_string(), m.digest.to_string()))
+            })
+            .collect(),
+        ResolvedManifest::Image { .. } => Default::default(),
+    };
+    let first_platform = platform_digests.keys().next().cloned();
+    let platform_digests = if platform_digests.len() > 1 {
+        args.platforms = Some(platform_digests.keys().cloned().collect());
+        platform_digests
+    } else {
+        Default::default()
+    };
     // Sizes and layers from the manifest and config (no layer is read); an
     // image whose config cannot be read is adopted without them.
     let facts = client
-        .image_layers(&reference, "linux/amd64")
+        .image_layers(
+            &reference,
+            first_platform.as_deref().unwrap_or("linux/amd64"),
+        )
         .await
         .ok()
         .flatten();
@@ -101,8 +123,8 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
             .as_ref()
             .map(super::size::from_registry)
             .unwrap_or_default(),
-        platform: String::new(),
-        platform_digests: Default::default(),
+        platform: first_platform.unwrap_or_default(),
+        platform_digests,
         platform_content_digests: Default::default(),
         platform_inputs: Default::default(),
         context_manifest: None,

@@ -92,7 +92,9 @@ pub fn resolve(args: &ImageArgs) -> Resolved {
         context,
         dockerfile,
         build_args: args.build_args.clone().unwrap_or_default(),
-        platforms: args.platforms.clone().unwrap_or_default(),
+        // One order for the same set: listing the platforms differently is
+        // no change.
+        platforms: super::platforms::requested(args),
         push: args.push.unwrap_or(true),
         build_on_preview: args.build_on_preview.unwrap_or(true),
         timeout: Duration::from_secs(u64::try_from(timeout).unwrap_or(1800)),
