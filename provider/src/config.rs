@@ -115,6 +115,48 @@ pub enum AwsSetupError {
 pub struct ProviderContext {
     pub config: ProviderConfig,
     sdk: OnceCell<aws_config::SdkConfig>,
+    /// Multi-platform indexes an Image built in this process but did not
+    /// push (preview): a Service that names one by digest learns its
+    /// children here, as it would from the registry after `up`.
+    pub previewed_indexes: PreviewedIndexes,
+}
+
+/// Index digest -> its children, for indexes built and not pushed.
+#[derive(Default)]
+pub struct PreviewedIndexes(
+    std::sync::Mutex<
+        std::collections::HashMap<
+            imagedeploy_registry::Digest,
+            Vec<imagedeploy_registry::PlatformManifest>,
+        >,
+    >,
+);
+
+impl PreviewedIndexes {
+    /// Records an index built and not pushed.
+    pub fn record(
+        &self,
+        digest: imagedeploy_registry::Digest,
+        children: Vec<imagedeploy_registry::PlatformManifest>,
+    ) {
+        if let Ok(mut known) = self.0.lock() {
+            known.insert(digest, children);
+        }
+    }
+
+    /// The index `digest` names, when this process built it.
+    pub fn get(
+        &self,
+        digest: &imagedeploy_registry::Digest,
+    ) -> Option<imagedeploy_registry::ResolvedManifest> {
+        let known = self.0.lock().ok()?;
+        known
+            .get(digest)
+            .map(|children| imagedeploy_registry::ResolvedManifest::Index {
+                digest: digest.clone(),
+                manifests: children.clone(),
+            })
+    }
 }
 
 impl ProviderContext {
@@ -122,6 +164,7 @@ impl ProviderContext {
         ProviderContext {
             config,
             sdk: OnceCell::new(),
+            previewed_indexes: PreviewedIndexes::default(),
         }
     }
 

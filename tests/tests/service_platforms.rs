@@ -217,3 +217,96 @@ async fn an_index_without_the_service_platform_fails_preview_on_the_image_proper
         json!(format!("{}@{}", repo(&w), child(&arm_only, ARM64)))
     );
 }
+
+/// The whole program: an Image built for two platforms (FROM scratch, one
+/// file per architecture) feeding an x86 Service and an ARM64 Service
+/// through `image.ref`. A change only the arm64 build reads moves the
+/// index: preview (which builds the Image without pushing it) and up both
+/// leave the x86 service alone and update the ARM64 one.
+#[tokio::test]
+async fn an_image_built_for_two_platforms_redeploys_only_the_service_of_the_changed_one() {
+    use imagedeploy_tests::{output, Program, Resource};
+    let w = World::start().await;
+    let ctx = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(ctx.path().join(name), text).unwrap();
+    write(
+        "Dockerfile",
+        "FROM scratch\nARG TARGETARCH\nCOPY app-${TARGETARCH} /app\nCMD [\"/app\"]\n",
+    );
+    write("app-amd64", "amd64 v1\n");
+    write("app-arm64", "arm64 v1\n");
+    let service = |name: &str, architecture: &str| {
+        let mut inputs = w.env.service_inputs(&output("app", "ref"));
+        inputs["name"] = json!(name);
+        inputs["runtimePlatform"] = json!({"cpuArchitecture": architecture});
+        Resource::new("imagedeploy:index:Service", name, inputs)
+    };
+    let program = Program::new()
+        .config(w.env.provider_config())
+        .resource(Resource::new(
+            "imagedeploy:index:Image",
+            "app",
+            json!({
+                "context": {"location": ctx.path().to_string_lossy()},
+                "tags": [format!("{}/multi-app:latest", w.registry.address())],
+                "builder": {"kind": "buildah"},
+                "platforms": ["linux/amd64", "linux/arm64"],
+            }),
+        ))
+        .resource(service("x86", "X86_64"))
+        .resource(service("graviton", "ARM64"));
+    let up = w.stack.up(&program).await.unwrap();
+    up.assert_ok();
+    let outputs = |name: &str| {
+        w.stack
+            .state()
+            .unwrap()
+            .by_name(name)
+            .unwrap_or_else(|| panic!("{name} in state"))
+            .outputs
+            .clone()
+    };
+    let image = outputs("app");
+    let pinned = |platform: &str| {
+        format!(
+            "{}/multi-app@{}",
+            w.registry.address(),
+            image["platformDigests"][platform].as_str().unwrap()
+        )
+    };
+    assert_eq!(
+        outputs("x86")["images"]["web"],
+        json!(pinned("linux/amd64"))
+    );
+    assert_eq!(
+        outputs("graviton")["images"]["web"],
+        json!(pinned("linux/arm64"))
+    );
+    let x86_revision = outputs("x86")["taskDefinitionArn"].clone();
+
+    write("app-arm64", "arm64 v2\n");
+    let preview = w.stack.preview(&program).await.unwrap();
+    preview.assert_ok();
+    assert_eq!(preview.op("app"), Some(Op::Update));
+    assert_eq!(preview.op("x86"), Some(Op::Same), "{}", preview.render());
+    assert_eq!(
+        preview.op("graviton"),
+        Some(Op::Update),
+        "{}",
+        preview.render()
+    );
+    let up = w.stack.up(&program).await.unwrap();
+    up.assert_ok();
+    assert_eq!(up.op("x86"), Some(Op::Same));
+    assert_eq!(up.op("graviton"), Some(Op::Update));
+    assert_eq!(outputs("x86")["taskDefinitionArn"], x86_revision);
+    let image = outputs("app");
+    assert_eq!(
+        outputs("graviton")["images"]["web"],
+        json!(format!(
+            "{}/multi-app@{}",
+            w.registry.address(),
+            image["platformDigests"]["linux/arm64"].as_str().unwrap()
+        ))
+    );
+}

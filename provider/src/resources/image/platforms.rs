@@ -20,7 +20,8 @@ use std::collections::BTreeMap;
 use imagedeploy_build as build;
 use imagedeploy_fingerprint as fingerprint;
 use imagedeploy_registry::{
-    platform_child, Digest, ImageIndex, IndexChild, Platform, Reference, ResolvedManifest,
+    platform_child, Digest, ImageIndex, IndexChild, Platform, PlatformManifest, Reference,
+    ResolvedManifest,
 };
 
 use super::args::{self, ImageArgs, ImageState};
@@ -399,6 +400,21 @@ pub(super) async fn build_and_push(
             state
         }
         None => {
+            if !obs.resolved.push || preview {
+                // Not in the registry: a Service in this program that uses
+                // it learns its children from here.
+                ctx.provider.previewed_indexes.record(
+                    index.digest().clone(),
+                    index
+                        .children()
+                        .iter()
+                        .map(|c| PlatformManifest {
+                            digest: c.digest.clone(),
+                            platform: Some(c.platform.clone()),
+                        })
+                        .collect(),
+                );
+            }
             if obs.resolved.push && !preview {
                 obs.client.push_index(&index, &obs.tags).await?;
                 ctx.info(&format!(

@@ -33,6 +33,11 @@ impl ImageResolver for Resolver<'_> {
             (Some(digest), false) => match looked_up {
                 Ok(resolved) => Ok(resolved),
                 Err(e) => {
+                    // An index an Image of this program built in preview:
+                    // its children are known here, not yet in the registry.
+                    if let Some(index) = self.ctx.provider.previewed_indexes.get(digest) {
+                        return Ok(index);
+                    }
                     tracing::debug!(
                         reference = %reference.written(),
                         "taken as is in preview: {e}"
