@@ -90,3 +90,25 @@ async fn the_task_definition_changes_if_and_only_if_the_image_content_changes() 
     );
     eprintln!("{shown}");
 }
+
+/// The promise for a multi-platform Image feeding an x86 and a Graviton
+/// service: an edit only the arm64 build reads gives the Graviton service
+/// one revision, the x86 service none, and builds no amd64 image.
+#[tokio::test]
+async fn an_arm64_only_change_redeploys_only_the_graviton_service() {
+    let stage = Stage::start().await.unwrap_or_else(|e| panic!("{e:#}"));
+    let mut shown = String::new();
+    let outcome = promise::platforms::run_on(&stage, &mut |text: &str| {
+        shown.push_str(text);
+        shown.push('\n');
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}\n--- what the engine showed so far ---\n{shown}"));
+    let violations = outcome.violations();
+    assert!(
+        violations.is_empty(),
+        "the promise was broken:\n  {}\n--- what the engine showed ---\n{shown}",
+        violations.join("\n  ")
+    );
+    assert!(outcome.amd64_digests.0.starts_with("sha256:"));
+}

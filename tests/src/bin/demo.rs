@@ -1,8 +1,9 @@
 //! The demo deployment: an Image built from a small app and pushed to a
 //! local registry, feeding an ECS Service on the AWS emulator, taken through
 //! the edits that used to redeploy services for nothing and one that really
-//! changes the image. Prints what the Pulumi CLI would show, then a summary,
-//! then destroys the stack. Exits non-zero if the promise did not hold.
+//! changes the image; then a multi-platform Image (linux/amd64 + linux/arm64)
+//! feeding an x86 and a Graviton service. Prints what the Pulumi CLI would
+//! show, then a summary, then destroys the stacks. Exits non-zero if the promise did not hold.
 
 use imagedeploy_tests::promise::{self, Stage};
 use imagedeploy_tests::Op;
@@ -36,7 +37,27 @@ async fn main() -> anyhow::Result<()> {
     let destroy = stage.stack.destroy().await?;
     println!("\n=== pulumi destroy ===\n{}", destroy.render());
 
-    let violations = outcome.violations();
+    println!();
+    let platforms = promise::platforms::run_on(&stage, &mut |text| println!("{text}")).await?;
+    println!(
+        "=== summary: one Image for linux/amd64 + linux/arm64 ({}) ===",
+        if platforms.emulated {
+            "each platform ran its RUN step, arm64 under qemu"
+        } else {
+            "files copied FROM scratch: no arm64 emulator here"
+        }
+    );
+    println!(
+        "an edit only the arm64 build reads: preview x86 {}, Graviton {}; new revisions x86 {}, Graviton {}; linux/amd64 built again: {}",
+        op_word(platforms.preview_ops.0),
+        op_word(platforms.preview_ops.1),
+        platforms.new_revisions.0,
+        platforms.new_revisions.1,
+        if platforms.amd64_rebuilt { "yes" } else { "no" }
+    );
+
+    let mut violations = outcome.violations();
+    violations.extend(platforms.violations());
     if violations.is_empty() && destroy.ok() {
         println!("The promise held: the task definition changed, and the migration ran, only when the image content did.");
         Ok(())

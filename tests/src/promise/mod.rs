@@ -13,6 +13,7 @@
 
 pub mod ecs;
 pub mod images;
+pub mod platforms;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
