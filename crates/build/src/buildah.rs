@@ -7,7 +7,7 @@ use std::path::Path;
 use imagedeploy_registry::Reference;
 
 use crate::error::BuildError;
-use crate::job::{find_on_path, unique_name, Job};
+use crate::job::{find_on_path, Job};
 use crate::process::Invocation;
 use crate::storage_lock::StorageLock;
 
@@ -42,7 +42,9 @@ pub(crate) async fn build(
         }
         invocation
     };
-    let tag = format!("localhost/imagedeploy-build:{}", unique_name());
+    // The image is built straight under this context's layer-cache tag
+    // (see `keep_as_cache`); the image that held it before is noted first.
+    let keep = cache_tag(request);
     let seconds = request.timeout.as_secs();
     let storage = StorageLock::acquire(
         request.buildah_storage.as_deref(),
@@ -70,7 +72,7 @@ pub(crate) async fn build(
     bud.arg("--authfile").arg(&job.auth_file);
     let iid_file = job.work.join("image-id");
     bud.arg("--iidfile").arg(&iid_file);
-    bud.arg("-f").arg(&job.dockerfile).arg("-t").arg(&tag);
+    bud.arg("-f").arg(&job.dockerfile).arg("-t").arg(&keep);
     bud.arg("--ignorefile").arg(&job.ignore_file);
     crate::secrets::build_arg_flags(request, &mut bud);
     if let Some(target) = &request.target {
@@ -95,6 +97,7 @@ pub(crate) async fn build(
         bud.arg("--cache-to").arg(repository);
     }
     bud.arg(job.context());
+    let previous = previous_image(&store(), &keep).await;
     let built = job.run(&bud, "buildah bud").await;
 
     let result = match built {
@@ -111,41 +114,35 @@ pub(crate) async fn build(
                 .arg(&job.auth_file)
                 .arg("--digestfile")
                 .arg(&digest_file)
-                .arg(&tag);
+                .arg(&keep);
             push.arg(format!("oci:{}", out.display()));
             job.run(&push, "buildah push (export to an OCI layout)")
                 .await
         }
         Err(error) => Err(error),
     };
-    if let Err(error) = result {
-        // Removes the image (and the intermediate images only it used).
-        let mut remove = base();
-        remove.args(["rmi"]).arg(&tag);
-        job.cleanup(&remove).await;
-        return Err(error);
-    }
+    // A failed bud tagged nothing; a failed export leaves the new image as
+    // the cache, which is all it is.
+    result?;
     // What is left is bookkeeping of the store, which the image does not
     // depend on: it runs while the caller reads and pushes the layout, and
     // keeps the storage lock until it is done (see `BuiltImage::settle`).
-    let keep = std::fs::read_to_string(&iid_file).ok().map(|id| {
-        (
-            cache_tag(request),
-            id.trim().trim_start_matches("sha256:").to_string(),
-        )
-    });
+    let new_id = std::fs::read_to_string(&iid_file)
+        .ok()
+        .map(|id| id.trim().trim_start_matches("sha256:").to_string());
     let base_tags = base_image_tags(request);
     let base_invocation = store();
     Ok(Some(tokio::spawn(async move {
         let _storage = storage;
-        if let Some((keep, new_id)) = keep {
-            keep_as_cache(&base_invocation, &tag, &keep, &new_id).await;
+        // The previous build's chain of steps, except the steps both share
+        // (`rmi` fails harmlessly on an image another still builds on).
+        if let (Some(previous), Some(new_id)) = (previous, new_id) {
+            if previous != new_id {
+                let mut remove = base_invocation.clone();
+                remove.arg("rmi").arg(&previous);
+                crate::job::cleanup(&remove).await;
+            }
         }
-        // Untags only when the image is kept for the cache; removes it (and
-        // the intermediate images only it used) otherwise.
-        let mut remove = base_invocation.clone();
-        remove.args(["rmi"]).arg(&tag);
-        crate::job::cleanup(&remove).await;
         // The store now holds each base image under its digest only; name
         // it by the tag it was resolved from too, so a later offline
         // resolution (`baseImagePull: never`, registry unreachable) finds
@@ -189,30 +186,24 @@ fn cache_tag(request: &crate::BuildRequest) -> String {
     )
 }
 
-/// Keeps the image just built, with the intermediate images of its steps,
-/// as the local layer cache of this context and target: under one stable
-/// tag per context, which moves from the previous build's image to this
-/// one. `buildah rmi` of an image's last tag also removes the intermediate
-/// images nothing else uses, so without this every build would find no
-/// cached step; with it, the store holds one chain of steps per context
-/// (the previous chain is removed, except for the steps both share).
-async fn keep_as_cache(base: &Invocation, tag: &str, keep: &str, new_id: &str) {
-    let mut find = base.clone();
+/// The image that holds the layer-cache tag `keep` now, if any.
+///
+/// Each build is tagged with one stable tag per context, target and
+/// platform, which moves from the previous build's image to the new one,
+/// so the new image and the intermediate images of its steps stay as the
+/// local layer cache (`buildah rmi` of an image's last tag also removes the
+/// intermediate images nothing else uses, so a throw-away tag would leave
+/// no cached step). The previous image is removed after the build: the
+/// store holds one chain of steps per context.
+async fn previous_image(store: &Invocation, keep: &str) -> Option<String> {
+    let mut find = store.clone();
     find.args(["images", "--noheading", "--no-trunc", "--format", "{{.ID}}"])
         .arg(keep);
-    let previous = crate::job::query(&find)
+    crate::job::query(&find)
         .await
         .and_then(|lines| lines.into_iter().next())
-        .map(|id| id.trim().trim_start_matches("sha256:").to_string());
-    let mut name = base.clone();
-    name.arg("tag").arg(tag).arg(keep);
-    crate::job::cleanup(&name).await;
-    if let Some(previous) = previous.filter(|p| !p.is_empty() && p != new_id) {
-        // Fails harmlessly when another image still builds on it.
-        let mut remove = base.clone();
-        remove.arg("rmi").arg(&previous);
-        crate::job::cleanup(&remove).await;
-    }
+        .map(|id| id.trim().trim_start_matches("sha256:").to_string())
+        .filter(|id| !id.is_empty())
 }
 
 fn registries_conf(job: &Job<'_>) -> Option<String> {
