@@ -13,8 +13,14 @@ use imagedeploy_tests::Program;
 use serde_json::json;
 
 const IMAGES: usize = 20;
-/// Timed runs per figure (the median is reported).
-const RUNS: usize = 7;
+/// Timed runs per figure (the median is reported): `BENCH_RUNS`, default 7.
+fn runs() -> usize {
+    std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(7)
+}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -122,7 +128,7 @@ async fn bench_one_file_change_against_buildah_alone() {
     .unwrap();
     let mut provider = Vec::new();
     let mut alone = Vec::new();
-    for i in 1..=RUNS {
+    for i in 1..=runs() {
         write_files(&ctx, &[("src/app.ts", &format!("provider {i}\n"))]);
         let started = Instant::now();
         w.stack.up(&p).await.unwrap().assert_ok();
@@ -206,7 +212,7 @@ async fn bench_two_platforms_against_buildah_alone() {
     )
     .unwrap();
     let (mut both, mut alone, mut one) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 1..=RUNS {
+    for i in 1..=runs() {
         write_files(&ctx, &[("src/app.ts", &format!("provider {i}\n"))]);
         let started = Instant::now();
         w.stack.up(&p).await.unwrap().assert_ok();
