@@ -395,3 +395,52 @@ async fn an_index_is_imported_with_its_platforms() {
     again.assert_ok();
     assert_eq!(again.op("app"), Some(Op::Same));
 }
+
+/// The destination counts per platform too: a new compression pushes new
+/// manifests (zstd layers) although the content is the same, and a tag in
+/// a second repository gets every child there before the index.
+#[tokio::test]
+async fn compression_and_a_second_repository_reach_every_platform() {
+    let w = World::start();
+    let ctx = w.context("app", &files("amd64\n", "arm64\n", "shared\n"));
+    let program = |extra: Json| {
+        let mut inputs = both();
+        merge(&mut inputs, extra);
+        Program::new().resource(w.image("app", &ctx, inputs))
+    };
+    w.stack.up(&program(json!({}))).await.unwrap().assert_ok();
+    let gzip = state_outputs(&w.stack, "app");
+
+    w.stack
+        .up(&program(json!({ "compression": "zstd" })))
+        .await
+        .unwrap()
+        .assert_ok();
+    let zstd = state_outputs(&w.stack, "app");
+    assert_eq!(zstd["contentDigest"], gzip["contentDigest"]);
+    let (amd64, arm64) = platform_digests(&zstd);
+    assert_ne!((amd64.clone(), arm64.clone()), platform_digests(&gzip));
+    for digest in [&amd64, &arm64] {
+        let manifest = registry_json(&child_ref(&w, "app", digest), false);
+        let layer = manifest["layers"][0]["mediaType"].as_str().unwrap_or_default();
+        assert!(layer.ends_with("+zstd"), "{manifest}");
+    }
+
+    let second = format!("{}/mirror:latest", w.registry.address());
+    w.stack
+        .up(&program(json!({ "compression": "zstd", "tags": [w.tag("app"), second] })))
+        .await
+        .unwrap()
+        .assert_ok();
+    let mirrored = state_outputs(&w.stack, "app");
+    assert_eq!(mirrored["digest"], zstd["digest"]);
+    assert_eq!(
+        registry_digest(&second).as_deref(),
+        zstd["digest"].as_str(),
+        "the index is in the second repository"
+    );
+    for digest in [&amd64, &arm64] {
+        let child = child_ref(&w, "mirror", digest);
+        assert_eq!(registry_digest(&child).as_deref(), Some(digest.as_str()));
+    }
+}

@@ -43,7 +43,7 @@ pub(crate) async fn build(
         invocation
     };
     // The image is built straight under this context's layer-cache tag
-    // (see `keep_as_cache`); the image that held it before is noted first.
+    // (see `previous_image`); the image that held it before is noted first.
     let keep = cache_tag(request);
     let seconds = request.timeout.as_secs();
     let storage = StorageLock::acquire(
@@ -100,39 +100,42 @@ pub(crate) async fn build(
     let previous = previous_image(&store(), &keep).await;
     let built = job.run(&bud, "buildah bud").await;
 
-    let result = match built {
+    // A failed bud tagged nothing: the store is as it was.
+    built?;
+    let exported = if request.cache_to.is_some() {
         // A cache export wants the pushed cache images, not the image.
-        Ok(()) if request.cache_to.is_some() => Ok(()),
-        Ok(()) => {
-            let digest_file = job.work.join("digest");
-            let mut push = base();
-            push.arg("push");
-            if request.compression == crate::Compression::Zstd {
-                push.args(["--compression-format", "zstd"]);
-            }
-            push.arg("--authfile")
-                .arg(&job.auth_file)
-                .arg("--digestfile")
-                .arg(&digest_file)
-                .arg(&keep);
-            push.arg(format!("oci:{}", out.display()));
-            job.run(&push, "buildah push (export to an OCI layout)")
-                .await
+        Ok(())
+    } else {
+        let digest_file = job.work.join("digest");
+        let mut push = base();
+        push.arg("push");
+        if request.compression == crate::Compression::Zstd {
+            push.args(["--compression-format", "zstd"]);
         }
-        Err(error) => Err(error),
+        push.arg("--authfile")
+            .arg(&job.auth_file)
+            .arg("--digestfile")
+            .arg(&digest_file)
+            .arg(&keep);
+        push.arg(format!("oci:{}", out.display()));
+        job.run(&push, "buildah push (export to an OCI layout)")
+            .await
     };
-    // A failed bud tagged nothing; a failed export leaves the new image as
-    // the cache, which is all it is.
-    result?;
-    // What is left is bookkeeping of the store, which the image does not
-    // depend on: it runs while the caller reads and pushes the layout, and
-    // keeps the storage lock until it is done (see `BuiltImage::settle`).
+    // The cache tag moved with the bud: whatever the export did, the store's
+    // bookkeeping follows. It runs while the caller reads and pushes the
+    // layout, and keeps the storage lock until it is done (see
+    // `BuiltImage::settle`); after a failed export it is awaited here.
     let new_id = std::fs::read_to_string(&iid_file)
         .ok()
         .map(|id| id.trim().trim_start_matches("sha256:").to_string());
+    if new_id.is_none() {
+        tracing::warn!(
+            "buildah wrote no image id: the previous build's layer cache stays in the store"
+        );
+    }
     let base_tags = base_image_tags(request);
     let base_invocation = store();
-    Ok(Some(tokio::spawn(async move {
+    let settling = tokio::spawn(async move {
         let _storage = storage;
         // The previous build's chain of steps, except the steps both share
         // (`rmi` fails harmlessly on an image another still builds on).
@@ -152,7 +155,14 @@ pub(crate) async fn build(
             name.arg("tag").arg(pinned).arg(written);
             crate::job::cleanup(&name).await;
         }
-    })))
+    });
+    match exported {
+        Ok(()) => Ok(Some(settling)),
+        Err(error) => {
+            let _ = settling.await;
+            Err(error)
+        }
+    }
 }
 
 /// `(pinned, tag)` for each base image the Dockerfile names by tag.

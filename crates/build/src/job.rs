@@ -122,7 +122,7 @@ impl Job<'_> {
         }
     }
 
-    /// Best-effort housekeeping (removing a temporary tag); never fails the build.
+    /// Best-effort housekeeping (removing an image); never fails the build.
     pub async fn cleanup(&self, invocation: &Invocation) {
         cleanup(invocation).await;
     }

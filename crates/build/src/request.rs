@@ -214,10 +214,10 @@ pub struct BuiltImage {
     pub base_images: Vec<crate::local::BaseImageUse>,
     /// Which steps came from a cache and which ran again.
     pub steps: crate::cache::StepReport,
-    /// The builder store's bookkeeping after the export (buildah: keeping
-    /// the steps as the local layer cache, removing the temporary tag,
-    /// naming base images by tag). It runs while the caller reads and
-    /// pushes the layout; [`BuiltImage::settle`] waits for it.
+    /// The builder store's bookkeeping after the export (buildah: removing
+    /// the previous build's chain of steps, naming base images by tag). It
+    /// runs while the caller reads and pushes the layout;
+    /// [`BuiltImage::settle`] waits for it.
     pub(crate) settling: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -228,10 +228,10 @@ impl BuiltImage {
     }
 
     /// Waits until the builder's store is settled after this build (see
-    /// `settling`). Call it before reporting the build done: a process
-    /// that exits earlier leaves the temporary tag behind and the layer
-    /// cache unkept. Dropping an unsettled image lets the work go on in the
-    /// background.
+    /// `settling`). Call it before reporting the build done, also after an
+    /// error: a process that exits earlier leaves the previous chain of
+    /// steps in the store. Dropping an unsettled image lets the work go on
+    /// in the background.
     pub async fn settle(&mut self) {
         if let Some(settling) = self.settling.take() {
             let _ = settling.await;

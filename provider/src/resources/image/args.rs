@@ -330,6 +330,15 @@ pub enum CacheExport {
     Never,
 }
 
+/// The media type and size of a platform's manifest (its digest is in
+/// `platformDigests`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformManifest {
+    pub media_type: String,
+    pub size: u64,
+}
+
 /// The cache's share of the last build.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -473,6 +482,17 @@ pub struct ImageState {
     )]
     #[schemars(skip)]
     pub platform_inputs: BTreeMap<String, String>,
+    /// Multi-platform images: what the index lists for each platform's
+    /// manifest besides its digest, so an index can name a manifest that was
+    /// not built again without asking the registry. Internal: not in the
+    /// schema.
+    #[serde(
+        rename = "__platformManifests",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    #[schemars(skip)]
+    pub platform_manifests: BTreeMap<String, PlatformManifest>,
     /// The fingerprint's file list, kept so the next preview can say which
     /// files changed. Internal: not part of the schema, and `__`-prefixed so
     /// the Pulumi CLI does not print it (the old plain name is still read).

@@ -5,7 +5,12 @@
 //! exactly what `ref` holds. The registry confirms the manifest exists; what
 //! built it (context, Dockerfile, args) cannot be known from the image, so the
 //! adopted state has an empty fingerprint: the program's first `up` builds
-//! once and, when the content is the same, keeps this digest.
+//! once and, when the content is the same, keeps this digest. A
+//! multi-platform index is adopted with its platforms and their manifests,
+//! but not their content digests: the first `up` builds every platform and
+//! pushes the index again, which keeps its digest only when the builds are
+//! reproducible (buildah) and the index was written in this provider's
+//! canonical form.
 
 use imagedeploy_registry::{Reference, ResolvedManifest};
 
@@ -127,6 +132,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> Result<Option<ImageState>, Bo
         platform_digests,
         platform_content_digests: Default::default(),
         platform_inputs: Default::default(),
+        platform_manifests: Default::default(),
         context_manifest: None,
     }))
 }

@@ -275,6 +275,7 @@ fn skeleton(args: &ImageArgs, obs: &Observation) -> ImageState {
         platform_digests: Default::default(),
         platform_content_digests: Default::default(),
         platform_inputs: Default::default(),
+        platform_manifests: Default::default(),
         context_manifest: manifest_for_state(&obs.fingerprint.manifest),
         cache_report: None,
     }
@@ -308,7 +309,6 @@ async fn build_and_push(
     preview: bool,
 ) -> Result<Outputs<ImageState>, ImageError> {
     let obs = observe(ctx, &args, old.map(Earlier::from_state)).await?;
-    let context_hash = obs.fingerprint.digest.clone();
     fingerprint_cache::store(&obs.fingerprint.manifest);
     let skeleton = skeleton(&args, &obs);
     if preview && !obs.resolved.build_on_preview {
@@ -328,6 +328,26 @@ async fn build_and_push(
         "building"
     });
     let mut built = build::build(&request, ctx.cancel.clone()).await?;
+    let outcome = after_build(ctx, args, old, preview, obs, skeleton, &request, &built).await;
+    // Also on an error: the builder's store is left in order.
+    built.settle().await;
+    outcome
+}
+
+/// The single-platform image `built`: its content digest and size report,
+/// then kept (same content as `old`) or pushed.
+#[allow(clippy::too_many_arguments)]
+async fn after_build(
+    ctx: &Ctx,
+    args: ImageArgs,
+    old: Option<&ImageState>,
+    preview: bool,
+    obs: Observation,
+    skeleton: ImageState,
+    request: &build::BuildRequest,
+    built: &build::BuiltImage,
+) -> Result<Outputs<ImageState>, ImageError> {
+    let context_hash = skeleton.context_hash.clone();
     log_base_images(ctx, &built.base_images, request.pull);
     ctx.info(&format!("build steps: {}", built.steps.summary()));
     let mut cache_report = cache::report(&built.steps);
@@ -349,12 +369,7 @@ async fn build_and_push(
     size::budget(ctx, &args, &report)?;
     let built_digest = built.manifest_digest.to_string();
 
-    let same_destination = old.is_some_and(|o| {
-        o.args.tags == args.tags
-            && o.args.push.unwrap_or(true) == obs.resolved.push
-            && o.args.compression.unwrap_or(args::Compression::Gzip)
-                == args.compression.unwrap_or(args::Compression::Gzip)
-    });
+    let same_destination = old.is_some_and(|o| same_destination(o, &args, obs.resolved.push));
     let unchanged = old
         .filter(|o| o.content_digest == content_digest && same_destination && !o.digest.is_empty());
     let kept = match unchanged {
@@ -383,8 +398,8 @@ async fn build_and_push(
         if !preview {
             finish(
                 ctx,
-                &request,
-                &built,
+                request,
+                built,
                 &obs.client,
                 0,
                 state.args.cache.clone(),
@@ -392,7 +407,6 @@ async fn build_and_push(
             )
             .await;
         }
-        built.settle().await;
         state.cache_report = Some(cache_report);
         return Ok(Outputs::known(state));
     }
@@ -426,8 +440,8 @@ async fn build_and_push(
         let cache = state.args.cache.clone();
         finish(
             ctx,
-            &request,
-            &built,
+            request,
+            built,
             &obs.client,
             pushed_bytes,
             cache,
@@ -435,9 +449,18 @@ async fn build_and_push(
         )
         .await;
     }
-    built.settle().await;
     state.cache_report = Some(cache_report);
     Ok(Outputs::known(state))
+}
+
+/// Whether `old` was pushed where `args` push, the same way (tags, push,
+/// compression): only then can its image be kept for content that did not
+/// change.
+fn same_destination(old: &ImageState, args: &ImageArgs, push: bool) -> bool {
+    old.args.tags == args.tags
+        && old.args.push.unwrap_or(true) == push
+        && old.args.compression.unwrap_or(args::Compression::Gzip)
+            == args.compression.unwrap_or(args::Compression::Gzip)
 }
 
 /// After an up's build and push: the cache export (never failing the

@@ -140,32 +140,39 @@ async fn fingerprint_of(
         .map_err(ImageError::from)
 }
 
-/// The manifest `old` recorded for `platform`, when the registry still has
-/// it (`None`: build or push it again).
+/// The manifest `old` recorded for `platform`, to list again in the index
+/// without building it. In preview, and for images not pushed, that is the
+/// record in state (preview does not ask the registry it would push to).
+/// In an `up` that pushes, every repository the tags name must still have
+/// it (a read that fails counts as not having it: the platform is then
+/// built and pushed again).
 async fn old_child(
     obs: &Observation,
     old: Option<&ImageState>,
     platform: &str,
-) -> Result<Option<IndexChild>, ImageError> {
-    let Some(digest) = old
-        .and_then(|o| o.platform_digests.get(platform))
-        .and_then(|d| Digest::parse(d).ok())
-    else {
-        return Ok(None);
-    };
-    let Some(target) = obs.tags.first() else {
-        return Ok(None);
-    };
-    let Some(parsed) = Platform::parse(platform) else {
-        return Ok(None);
-    };
-    let descriptor = obs
-        .client
-        .manifest_descriptor(&target.with_digest(&digest))
-        .await?;
-    Ok(descriptor
-        .filter(|d| d.digest == digest)
-        .map(|d| IndexChild::new(d, parsed)))
+    preview: bool,
+) -> Option<IndexChild> {
+    let old = old?;
+    let digest = Digest::parse(old.platform_digests.get(platform)?).ok()?;
+    let record = old.platform_manifests.get(platform)?;
+    let child = IndexChild::new(
+        imagedeploy_registry::layout::Descriptor {
+            media_type: record.media_type.clone(),
+            digest: digest.clone(),
+            size: record.size,
+        },
+        Platform::parse(platform)?,
+    );
+    if preview || !obs.resolved.push {
+        return Some(child);
+    }
+    for target in child_targets(&obs.tags, &digest) {
+        match obs.client.manifest_descriptor(&target).await {
+            Ok(Some(found)) if found.digest == digest => {}
+            _ => return None,
+        }
+    }
+    Some(child)
 }
 
 /// One `repository@digest` per repository the tags name: where a child
@@ -207,6 +214,47 @@ async fn build_one(
     request.timeout = ctx.bound(request.timeout);
     ctx.progress(&format!("{platform}: building"));
     let mut built = build::build(&request, ctx.cancel.clone()).await?;
+    let outcome = after_build(
+        ctx,
+        args,
+        old,
+        preview,
+        obs,
+        platform,
+        &request,
+        &built,
+        cache_report,
+    )
+    .await;
+    // Also on an error: the builder's store is left in order.
+    built.settle().await;
+    let (child, content_digest, report) = outcome?;
+    Ok(Built {
+        unit: Unit {
+            platform: platform.to_string(),
+            key,
+            child,
+            content_digest,
+        },
+        report,
+    })
+}
+
+/// One platform's built image: its content digest and size report, then
+/// its old manifest kept (same content, same destination) or this one
+/// pushed by digest; the cache export and metrics as for any build.
+#[allow(clippy::too_many_arguments)]
+async fn after_build(
+    ctx: &Ctx,
+    args: &ImageArgs,
+    old: Option<&ImageState>,
+    preview: bool,
+    obs: &Observation,
+    platform: &str,
+    request: &build::BuildRequest,
+    built: &build::BuiltImage,
+    cache_report: &mut args::CacheReport,
+) -> Result<(IndexChild, String, build::report::SizeReport), ImageError> {
     super::log_base_images(ctx, &built.base_images, request.pull);
     ctx.info(&format!(
         "{platform}: build steps: {}",
@@ -230,18 +278,30 @@ async fn build_one(
     )
     .await?;
     size::log(ctx, &report);
-    size::budget(ctx, args, &report)?;
+    if preview && primary.is_none() {
+        // Nothing to tell new layers from old ones by in preview (the
+        // registry is not asked): `maxNewBytes` would count every layer.
+        let mut total_only = args.clone();
+        if let Some(budget) = total_only.size_budget.as_mut() {
+            budget.max_new_bytes = None;
+        }
+        size::budget(ctx, &total_only, &report)?;
+    } else {
+        size::budget(ctx, args, &report)?;
+    }
 
-    let same_content = old
-        .and_then(|o| o.platform_content_digests.get(platform))
-        .is_some_and(|c| *c == content_digest);
+    let same_content = old.is_some_and(|o| {
+        o.platform_content_digests.get(platform) == Some(&content_digest)
+            && super::same_destination(o, args, obs.resolved.push)
+    });
     let kept = if same_content {
-        old_child(obs, old, platform).await?
+        old_child(obs, old, platform, preview).await
     } else {
         None
     };
     let parsed = Platform::parse(platform)
         .ok_or_else(|| ImageError::Internal(format!("platform {platform} does not parse")))?;
+    let mut pushed_bytes = 0;
     let child = match kept {
         Some(child) => {
             ctx.info(&format!(
@@ -259,7 +319,6 @@ async fn build_one(
                 digest: layout.manifest_digest().clone(),
                 size: layout.manifest_bytes().len() as u64,
             };
-            let mut pushed_bytes = 0;
             if obs.resolved.push && !preview {
                 let targets = child_targets(&obs.tags, &descriptor.digest);
                 let pushed = obs.client.push_layout(built.layout_dir(), &targets).await?;
@@ -269,40 +328,37 @@ async fn build_one(
                     descriptor.digest, pushed.blobs_uploaded, pushed.blobs_skipped
                 ));
             }
-            if !preview {
-                let cache = args.cache.clone();
-                finish(
-                    ctx,
-                    &request,
-                    &built,
-                    &obs.client,
-                    pushed_bytes,
-                    cache,
-                    cache_report,
-                )
-                .await;
-            }
             IndexChild::new(descriptor, parsed)
         }
     };
-    merge_steps(cache_report, &cache::report(&built.steps));
-    built.settle().await;
-    Ok(Built {
-        unit: Unit {
-            platform: platform.to_string(),
-            key,
-            child,
-            content_digest,
-        },
-        report,
-    })
+    // This platform's own steps decide its cache export.
+    let mut one = cache::report(&built.steps);
+    if !preview {
+        finish(
+            ctx,
+            request,
+            built,
+            &obs.client,
+            pushed_bytes,
+            args.cache.clone(),
+            &mut one,
+        )
+        .await;
+    }
+    merge_report(cache_report, &one);
+    Ok((child, content_digest, report))
 }
 
-/// Adds one platform's step counts to the image's cache report.
-fn merge_steps(total: &mut args::CacheReport, one: &args::CacheReport) {
+/// Adds one platform's cache figures to the image's cache report.
+fn merge_report(total: &mut args::CacheReport, one: &args::CacheReport) {
     total.steps += one.steps;
     total.cached += one.cached;
     total.rebuilt += one.rebuilt;
+    total.exported += one.exported;
+    total.export_seconds = ((total.export_seconds + one.export_seconds) * 10.0).round() / 10.0;
+    if total.export_error.is_none() {
+        total.export_error.clone_from(&one.export_error);
+    }
     total
         .rebuilt_steps
         .extend(one.rebuilt_steps.iter().cloned());
@@ -329,7 +385,7 @@ pub(super) async fn build_and_push(
         let key = unit_key(&args, &obs, platform, &fp, &bases);
         let unchanged = old.is_some_and(|o| o.platform_inputs.get(platform) == Some(&key));
         let kept = if unchanged && !args.no_cache.unwrap_or(false) {
-            old_child(&obs, old, platform).await?
+            old_child(&obs, old, platform, preview).await
         } else {
             None
         };
@@ -371,9 +427,8 @@ pub(super) async fn build_and_push(
     let index = ImageIndex::new(units.iter().map(|u| u.child.clone()).collect());
     let content_digest = combined_content(&units);
     let index_digest = index.digest().to_string();
-    let same_destination = old.is_some_and(|o| {
-        o.args.tags == args.tags && o.args.push.unwrap_or(true) == obs.resolved.push
-    });
+    let same_destination =
+        old.is_some_and(|o| super::same_destination(o, &args, obs.resolved.push));
     let unchanged = old.filter(|o| {
         o.content_digest == content_digest
             && o.digest == index_digest
@@ -434,6 +489,21 @@ pub(super) async fn build_and_push(
             state
         }
     };
+    record_units(&mut state, &units, &platforms[0], primary_report, old);
+    state.cache_report = Some(cache_report);
+    Ok(Outputs::known(state))
+}
+
+/// Records each platform's manifest, content and key in `state`, and the
+/// size figures of `first` (from its build, or as recorded when it was not
+/// built again).
+fn record_units(
+    state: &mut ImageState,
+    units: &[Unit],
+    first: &str,
+    primary_report: Option<build::report::SizeReport>,
+    old: Option<&ImageState>,
+) {
     state.platform_digests = units
         .iter()
         .map(|u| (u.platform.clone(), u.child.digest.to_string()))
@@ -442,14 +512,26 @@ pub(super) async fn build_and_push(
         .iter()
         .map(|u| (u.platform.clone(), u.content_digest.clone()))
         .collect();
+    state.platform_manifests = units
+        .iter()
+        .map(|u| {
+            (
+                u.platform.clone(),
+                args::PlatformManifest {
+                    media_type: u.child.media_type.clone(),
+                    size: u.child.size,
+                },
+            )
+        })
+        .collect();
     state.platform_inputs = units
         .iter()
         .map(|u| (u.platform.clone(), u.key.clone()))
         .collect();
     // The size figures describe the first platform in index order: from
     // its build, or as recorded when it was not built again.
-    state.platform = platforms[0].clone();
-    match (primary_report, old.filter(|o| o.platform == platforms[0])) {
+    state.platform = first.to_string();
+    match (primary_report, old.filter(|o| o.platform == first)) {
         (Some(report), _) => {
             state.size_bytes = i64::try_from(report.size_bytes).unwrap_or(i64::MAX);
             state.uncompressed_bytes = i64::try_from(report.uncompressed_bytes).unwrap_or(i64::MAX);
@@ -462,8 +544,6 @@ pub(super) async fn build_and_push(
         }
         (None, None) => {}
     }
-    state.cache_report = Some(cache_report);
-    Ok(Outputs::known(state))
 }
 
 #[cfg(test)]

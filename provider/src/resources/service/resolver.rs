@@ -28,16 +28,18 @@ pub struct Resolver<'a> {
 #[async_trait]
 impl ImageResolver for Resolver<'_> {
     async fn resolve(&self, reference: &Reference) -> Result<ResolvedManifest, ResolveError> {
+        // An index an Image of this program built and did not push (preview)
+        // is known here without asking the registry.
+        if let (Some(digest), false) = (reference.digest(), self.verify_digests) {
+            if let Some(index) = self.ctx.provider.previewed_indexes.get(digest) {
+                return Ok(index);
+            }
+        }
         let looked_up = self.look_up(reference).await;
         match (reference.digest(), self.verify_digests) {
             (Some(digest), false) => match looked_up {
                 Ok(resolved) => Ok(resolved),
                 Err(e) => {
-                    // An index an Image of this program built in preview:
-                    // its children are known here, not yet in the registry.
-                    if let Some(index) = self.ctx.provider.previewed_indexes.get(digest) {
-                        return Ok(index);
-                    }
                     tracing::debug!(
                         reference = %reference.written(),
                         "taken as is in preview: {e}"
