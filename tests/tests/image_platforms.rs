@@ -422,13 +422,17 @@ async fn compression_and_a_second_repository_reach_every_platform() {
     assert_ne!((amd64.clone(), arm64.clone()), platform_digests(&gzip));
     for digest in [&amd64, &arm64] {
         let manifest = registry_json(&child_ref(&w, "app", digest), false);
-        let layer = manifest["layers"][0]["mediaType"].as_str().unwrap_or_default();
+        let layer = manifest["layers"][0]["mediaType"]
+            .as_str()
+            .unwrap_or_default();
         assert!(layer.ends_with("+zstd"), "{manifest}");
     }
 
     let second = format!("{}/mirror:latest", w.registry.address());
     w.stack
-        .up(&program(json!({ "compression": "zstd", "tags": [w.tag("app"), second] })))
+        .up(&program(
+            json!({ "compression": "zstd", "tags": [w.tag("app"), second] }),
+        ))
         .await
         .unwrap()
         .assert_ok();
