@@ -448,3 +448,31 @@ async fn compression_and_a_second_repository_reach_every_platform() {
         assert_eq!(registry_digest(&child).as_deref(), Some(digest.as_str()));
     }
 }
+
+/// Preview does not ask the registry it would push to: with the registry
+/// stopped, a preview of an arm64-only edit builds arm64, lists the amd64
+/// manifest from state and shows the new index digest, which the up (with
+/// the registry back) then pushes.
+#[tokio::test]
+async fn preview_of_a_multi_platform_change_needs_no_registry() {
+    let w = World::start();
+    let ctx = w.context("app", &files("amd64\n", "arm64 v1\n", "shared\n"));
+    let program = Program::new().resource(w.image("app", &ctx, both()));
+    w.stack.up(&program).await.unwrap().assert_ok();
+
+    write_files(&ctx, &[("app-arm64", "arm64 v2\n")]);
+    w.registry.stop();
+    let preview = w.stack.preview(&program).await.unwrap();
+    preview.assert_ok();
+    let previewed = preview.step("app").unwrap().outputs["digest"].clone();
+    assert!(
+        messages_for(&preview, "app")
+            .iter()
+            .any(|m| m.starts_with("linux/amd64: inputs unchanged; not built")),
+        "{:#?}",
+        messages_for(&preview, "app")
+    );
+    w.registry.restart().expect("the registry starts again");
+    w.stack.up(&program).await.unwrap().assert_ok();
+    assert_eq!(state_outputs(&w.stack, "app")["digest"], previewed);
+}
