@@ -351,11 +351,7 @@ async fn after_build(
     log_base_images(ctx, &built.base_images, request.pull);
     ctx.info(&format!("build steps: {}", built.steps.summary()));
     let mut cache_report = cache::report(&built.steps);
-    let layout = built.layout_dir().to_path_buf();
-    let content =
-        tokio::task::spawn_blocking(move || imagedeploy_registry::content_digest(&layout))
-            .await
-            .map_err(|e| ImageError::Internal(e.to_string()))??;
+    let content = content_of(built).await?;
     let content_digest = content.content_digest.to_string();
     let report = size::analyse(
         &obs,
@@ -451,6 +447,19 @@ async fn after_build(
     }
     state.cache_report = Some(cache_report);
     Ok(Outputs::known(state))
+}
+
+/// The content digest (and uncompressed layer sizes) of the image `built`,
+/// read off the async runtime's threads.
+async fn content_of(
+    built: &build::BuiltImage,
+) -> Result<imagedeploy_registry::ImageContent, ImageError> {
+    let layout = built.layout_dir().to_path_buf();
+    Ok(
+        tokio::task::spawn_blocking(move || imagedeploy_registry::content_digest(&layout))
+            .await
+            .map_err(|e| ImageError::Internal(e.to_string()))??,
+    )
 }
 
 /// Whether `old` was pushed where `args` push, the same way (tags, push,

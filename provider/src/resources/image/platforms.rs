@@ -260,11 +260,7 @@ async fn after_build(
         "{platform}: build steps: {}",
         built.steps.summary()
     ));
-    let layout = built.layout_dir().to_path_buf();
-    let content =
-        tokio::task::spawn_blocking(move || imagedeploy_registry::content_digest(&layout))
-            .await
-            .map_err(|e| ImageError::Internal(e.to_string()))??;
+    let content = super::content_of(built).await?;
     let content_digest = content.content_digest.to_string();
     // Only the first platform is compared with the layers in state (they
     // describe that platform).
